@@ -1,0 +1,59 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Our own targets build with warnings as errors: the issue asks for no warnings.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "IntrathecalPump",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .library(name: "Controller", targets: ["Controller"]),
+        .library(name: "PumpSimulation", targets: ["PumpSimulation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
+        .target(name: "PumpCore", swiftSettings: strict),
+        // Hardware protocols the controller drives; implemented by fakes and (later) Linux backends.
+        .target(name: "PumpHAL", dependencies: ["PumpCore"], swiftSettings: strict),
+        // Dose scheduler, ledger, boluses, alarms, watchdog and the thin async shell.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "PumpCore", "PumpHAL", .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            swiftSettings: strict),
+        // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
+        .target(
+            name: "PumpFakes",
+            dependencies: ["PumpCore", "PumpHAL", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: strict),
+        // Scenario files, the virtual-time simulator and its reports.
+        .target(
+            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "pumpctl",
+            dependencies: [
+                "PumpCore", "PumpSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore"], swiftSettings: strict),
+        .testTarget(
+            name: "ControllerTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
+            swiftSettings: strict),
+        .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
+        .testTarget(
+            name: "PumpSimulationTests",
+            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "pumpctl"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,274 @@
+import PumpCore
+import PumpHAL
+
+/// Everything the controller needs to know about its rig and therapy at start.
+public struct ControllerConfiguration: Sendable {
+    public var prescription: Prescription
+    /// The board's calibration: volume of one motor step.
+    public var strokeVolume: Nanolitres
+    public var encoderCountsPerStroke: Int64
+    public var reservoirCapacity: Nanolitres
+    public var reservoirFill: Nanolitres
+    public var limits: SafetyLimits
+    public var zone: any TimeZoneRules
+    /// Most strokes one dose-loop wake issues (catch-up after lateness is spread out).
+    public var maximumStrokesPerWake: Int64 = 4
+
+    public init(prescription: Prescription, strokeVolume: Nanolitres, encoderCountsPerStroke: Int64 = 4,
+                reservoirCapacity: Nanolitres, reservoirFill: Nanolitres, limits: SafetyLimits = SafetyLimits(),
+                zone: any TimeZoneRules = FixedOffsetZone()) {
+        self.prescription = prescription
+        self.strokeVolume = strokeVolume
+        self.encoderCountsPerStroke = encoderCountsPerStroke
+        self.reservoirCapacity = reservoirCapacity
+        self.reservoirFill = reservoirFill
+        self.limits = limits
+        self.zone = zone
+    }
+}
+
+/// What the watchdog read this tick. nil: the read failed (or, for the battery, was not due).
+public struct WatchdogReadings: Sendable {
+    public var pressure: CentiMMHg?
+    public var motor: MotorFeedback?
+    public var battery: BatteryReading?
+    public var batteryDue: Bool
+    public init(pressure: CentiMMHg?, motor: MotorFeedback?, battery: BatteryReading?, batteryDue: Bool) {
+        self.pressure = pressure
+        self.motor = motor
+        self.battery = battery
+        self.batteryDue = batteryDue
+    }
+}
+
+public struct HaltRecord: Hashable, Sendable {
+    public var reason: AlarmType
+    public var at: MonotonicInstant
+}
+
+/// The controller's whole state and its pure, synchronous decisions. The async shell
+/// (`PumpController`) and the simulator call exactly these functions; only they touch hardware.
+public struct ControllerCore: Sendable {
+    public let configuration: ControllerConfiguration
+    public var limits: SafetyLimits { configuration.limits }
+    public var prescription: Prescription { scheduler.prescription }
+
+    public private(set) var scheduler: DoseScheduler
+    public private(set) var boluses = BolusBook()
+    public private(set) var ledger: ReservoirLedger
+    public private(set) var alarms = AlarmBook()
+    public private(set) var occlusion: OcclusionDetector
+    public private(set) var sensor = SensorHealthMonitor()
+    public private(set) var motion: MotionMonitor
+    public private(set) var battery = BatteryMonitor()
+    public private(set) var state: TherapyState = .delivering
+    public private(set) var events: [ControllerEvent] = []
+    public private(set) var halts: [HaltRecord] = []
+    public private(set) var lastHeartbeat: MonotonicInstant
+
+    /// Earliest wall-clock time the controller accepts as set (2020-01-01T00:00:00Z).
+    public static let earliestValidUTCSeconds: Int64 = 1_577_836_800
+
+    public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
+        self.configuration = configuration
+        scheduler = DoseScheduler(prescription: configuration.prescription, strokeVolume: configuration.strokeVolume,
+                                  zone: configuration.zone, now: now, utcNanoseconds: utcNanoseconds)
+        ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: configuration.reservoirFill)
+        occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value)
+        motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
+        lastHeartbeat = now
+    }
+
+    // MARK: Dose loop
+
+    /// Called by the dose loop at each wake: beats the heartbeat, integrates the programme, checks
+    /// the reservoir and returns how many strokes to issue now.
+    public mutating func planStrokes(at now: MonotonicInstant, utcNanoseconds: Int64) -> Int64 {
+        lastHeartbeat = now
+        set(.doseLoopStalled, present: false, at: now)
+        let wallValid = utcNanoseconds / 1_000_000_000 >= Self.earliestValidUTCSeconds
+        set(.wallClockInvalid, present: !wallValid, at: now)
+        scheduler.rateMode = alarms.requiresMinimumRate ? .minimum : .programmed
+        scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)
+        set(.reservoirLow, present: ledger.isLow(limits: limits), at: now)
+        let empty = ledger.isEmpty(strokeVolume: configuration.strokeVolume)
+        set(.reservoirEmpty, present: empty, at: now)
+        guard state == .delivering, !empty else { return 0 }
+        let left = ledger.expected.value / configuration.strokeVolume.value
+        return min(scheduler.strokesDue, configuration.maximumStrokesPerWake, left)
+    }
+
+    /// Integrates the programme up to `now` without a dose-loop wake (end of a simulation, status).
+    public mutating func advanceProgramme(to now: MonotonicInstant) {
+        scheduler.advance(to: now, utcNanoseconds: nil)
+    }
+
+    /// When the dose loop must wake next.
+    public func nextDoseDeadline(after now: MonotonicInstant) -> MonotonicInstant {
+        scheduler.nextDeadline(after: now, maximumSleep: limits.doseLoopMaximumSleep)
+    }
+
+    /// The motor confirmed `count` strokes.
+    public mutating func strokesCompleted(_ count: Int64, at now: MonotonicInstant) {
+        scheduler.recordStrokes(count)
+        ledger.recordCommanded(configuration.strokeVolume * count)
+        for _ in 0..<count { occlusion.stroke(at: now) }
+    }
+
+    /// The motor refused a command: the driver is not trustworthy.
+    public mutating func motorCommandFailed(_ error: HALError, at now: MonotonicInstant) {
+        record(.motorError(HALErrorSummary(kind: error.kind.rawValue, errno: error.errno)), at: now)
+        raise(.motorDriverFault, at: now)
+        set(.motorDriverFault, present: false, at: now)   // the command is over; a clinician decides
+    }
+
+    // MARK: Watchdog
+
+    /// One watchdog tick: every monitor judges its readings; returns true while the motor must be
+    /// disabled (halted or suspended). The watchdog disables it on its own path.
+    public mutating func watchdogTick(at now: MonotonicInstant, readings: WatchdogReadings) -> Bool {
+        // Heartbeat of the dose loop.
+        if now - lastHeartbeat > limits.heartbeatTimeout { raise(.doseLoopStalled, at: now) }
+
+        // Pressure sensor and occlusion.
+        let trusted = sensor.observe(readings.pressure, limits: limits)
+        set(.pressureSensorFault, present: sensor.fault != nil, at: now)
+        occlusion.tick(at: now, reading: trusted, learning: state == .delivering)
+        // Latched by the detector; the cause is gone once delivery has stopped and the retained
+        // pressure has drained (the kink released).
+        set(.occlusion, present: occlusion.occluded && !(state != .delivering && occlusion.causeGone), at: now)
+
+        // Motion and the driver's own fault line.
+        if let fb = readings.motor {
+            if motion.observe(commandedStrokes: scheduler.commandedStrokes, encoderCounts: fb.encoderCounts, limits: limits) {
+                if state == .delivering { raise(.motionMismatch, at: now) }
+            }
+            // A mismatch is about strokes: once they have stopped, a clinician may judge it.
+            if state != .delivering { set(.motionMismatch, present: false, at: now) }
+            let measured = Nanolitres(configuration.strokeVolume.value * motion.measuredCounts / configuration.encoderCountsPerStroke)
+            ledger.recordMeasured(total: measured)
+            set(.motorDriverFault, present: fb.driverFault, at: now)
+        }
+
+        // Battery.
+        if readings.batteryDue {
+            battery.observe(readings.battery.map { ($0.stateOfCharge, $0.voltage) }, limits: limits)
+            set(.batteryGaugeFault, present: battery.gaugeFault, at: now)
+            set(.batteryEndOfService, present: battery.endOfService, at: now)
+            set(.batteryElectiveReplacement, present: battery.electiveReplacement, at: now)
+        }
+        return state != .delivering
+    }
+
+    // MARK: Commands
+
+    public mutating func handle(_ command: OperatorCommand, at now: MonotonicInstant, utcNanoseconds: Int64) -> CommandOutcome {
+        scheduler.advance(to: now, utcNanoseconds: utcNanoseconds)
+        let outcome: CommandOutcome
+        switch command {
+        case .patientBolus:
+            let rule = prescription.patientBolus
+            outcome = bolus(.patient, dose: rule?.dose ?? .zero, duration: rule?.duration ?? .minutes(10), at: now)
+        case .clinicianBolus(let dose, let duration):
+            outcome = bolus(.clinician, dose: dose, duration: duration, at: now)
+        case .acknowledge:
+            let n = alarms.acknowledgeAll(at: now)
+            record(.alarmsAcknowledged(count: n), at: now)
+            outcome = CommandOutcome(accepted: true)
+        case .clinicianClear:
+            let (cleared, refused) = alarms.clinicianClear(at: now)
+            for c in cleared {
+                record(.alarmCleared(c), at: now)
+                if c == .occlusion { occlusion.reset() }
+            }
+            updateState(at: now)
+            outcome = refused.isEmpty
+                ? CommandOutcome(accepted: true)
+                : CommandOutcome(accepted: !cleared.isEmpty, reason: "cause still present: " + refused.map(\.rawValue).joined(separator: ", "))
+        case .suspend:
+            if state == .delivering {
+                state = .suspended
+                scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds)
+                record(.stateChanged(.suspended), at: now)
+                outcome = CommandOutcome(accepted: true)
+            } else {
+                outcome = CommandOutcome(accepted: false, reason: "delivery is already \(state.rawValue)")
+            }
+        case .resume:
+            if state == .delivering {
+                outcome = CommandOutcome(accepted: false, reason: "already delivering")
+            } else if let blocker = alarms.active.first(where: { $0.policy.delivery == .stop }) {
+                outcome = CommandOutcome(accepted: false, reason: "the \(blocker.type.rawValue) alarm must be cleared by a clinician first")
+            } else {
+                state = .delivering
+                scheduler.setDelivering(true, at: now, utcNanoseconds: utcNanoseconds)
+                record(.stateChanged(.delivering), at: now)
+                outcome = CommandOutcome(accepted: true)
+            }
+        }
+        record(.command(command, accepted: outcome.accepted, reason: outcome.reason), at: now)
+        return outcome
+    }
+
+    private mutating func bolus(_ kind: BolusKind, dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) -> CommandOutcome {
+        var refusal: BolusRefusal?
+        if state != .delivering {
+            refusal = .notDelivering(state)
+        } else if kind == .patient, prescription.patientBolus == nil {
+            refusal = .notPrescribed
+        } else if dose.value <= 0 || duration.value <= 0 {
+            refusal = .invalid("dose and duration must be positive")
+        } else if kind == .patient, let blocker = alarms.patientBolusBlocker {
+            refusal = .blockedByAlarm(blocker)
+        } else if scheduler.bolusInProgress {
+            refusal = .bolusInProgress
+        } else if Int128(prescription.drug.concentration.volume(of: dose).value) * Int128(Nanoseconds.perDay) / Int128(duration.value)
+                    > Int128(PumpLimits.maximumTotalRateNanolitresPerDay) {
+            refusal = .invalid("faster than the motor's maximum of 2 mL/h")
+        } else {
+            refusal = boluses.check(kind: kind, dose: dose, duration: duration, at: now, prescription: prescription)
+        }
+        let r = BolusRecord(kind: kind, requestedAt: now, dose: dose, duration: duration, refusal: refusal)
+        boluses.record(r)
+        record(.bolus(r), at: now)
+        if refusal == nil { scheduler.startBolus(dose: dose, duration: duration, at: now) }
+        return CommandOutcome(accepted: refusal == nil, reason: refusal?.description)
+    }
+
+    // MARK: Alarms and policy
+
+    private mutating func set(_ type: AlarmType, present: Bool, at now: MonotonicInstant) {
+        if present {
+            raise(type, at: now)
+        } else if alarms.isCausePresent(type) {
+            alarms.causeGone(type, at: now)
+            record(.alarmCauseGone(type), at: now)
+        }
+    }
+
+    private mutating func raise(_ type: AlarmType, at now: MonotonicInstant) {
+        guard let r = alarms.raise(type, at: now) else { return }
+        record(.alarmRaised(type, r.policy.priority), at: now)
+        updateState(at: now)
+    }
+
+    /// Applies the fault table: any active stop-policy alarm halts; once they are all cleared the
+    /// pump waits, suspended, for a clinician's resume. Nothing restarts by itself.
+    private mutating func updateState(at now: MonotonicInstant) {
+        if alarms.stopsDelivery {
+            guard state != .halted else { return }
+            let reason = alarms.active.first { $0.policy.delivery == .stop }!.type
+            if state == .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: nil) }
+            state = .halted
+            halts.append(HaltRecord(reason: reason, at: now))
+            record(.halted(reason: reason), at: now)
+        } else if state == .halted {
+            state = .suspended
+            record(.stateChanged(.suspended), at: now)
+        }
+    }
+
+    private mutating func record(_ kind: ControllerEvent.Kind, at now: MonotonicInstant) {
+        events.append(ControllerEvent(at: now, kind: kind))
+    }
+}

@@ -1,0 +1,216 @@
+import PumpCore
+
+/// Turns the prescription into motor strokes.
+///
+/// The programmed volume is integrated exactly (integer numerator, remainder carried), and a stroke
+/// is due each time it crosses a whole stroke volume, so commanded volume never trails programmed
+/// volume by a full stroke and never leads it, however long the run. Deadlines are absolute, so a
+/// late wake-up does not push later strokes back.
+public struct DoseScheduler: Sendable {
+    public enum RateMode: Sendable { case programmed, minimum }
+
+    struct ActiveBolus: Sendable {
+        var start: MonotonicInstant
+        var duration: Nanoseconds
+        var total: Nanolitres
+        func programmed(at t: MonotonicInstant) -> Nanolitres {
+            let elapsed = min(max(t - start, .zero), duration)
+            return Nanolitres(Int64(Int128(total.value) * Int128(elapsed.value) / Int128(duration.value)))
+        }
+        var end: MonotonicInstant { start + duration }
+    }
+
+    public let strokeVolume: Nanolitres
+    public private(set) var prescription: Prescription
+    public let zone: any TimeZoneRules
+    public var rateMode: RateMode = .programmed
+
+    /// Whole nanolitres of basal programmed so far, plus the remainder numerator below one nanolitre.
+    public private(set) var programmedBasal = Nanolitres.zero
+    private var basalRemainder: Int128 = 0
+    /// Boluses that finished or were cut short, in full.
+    private var programmedBolusDone = Nanolitres.zero
+    private var boluses: [ActiveBolus] = []
+    public private(set) var commandedStrokes: Int64 = 0
+    public private(set) var delivering = true
+
+    private var lastAdvance: MonotonicInstant
+    /// UTC nanoseconds minus monotonic nanoseconds, as of the last advance.
+    private var wallOffsetNanoseconds: Int64
+    /// Flex only: the step in force and the monotonic instant the next one starts.
+    public private(set) var stepIndex = 0
+    private var nextBoundary: MonotonicInstant?
+
+    /// A wall-clock jump larger than this (NTP, a clinician setting the clock) re-reads the schedule.
+    public static let clockStepThreshold = Nanoseconds.seconds(2)
+
+    public init(prescription: Prescription, strokeVolume: Nanolitres, zone: any TimeZoneRules,
+                now: MonotonicInstant, utcNanoseconds: Int64) {
+        precondition(strokeVolume.value > 0)
+        self.prescription = prescription
+        self.strokeVolume = strokeVolume
+        self.zone = zone
+        self.lastAdvance = now
+        self.wallOffsetNanoseconds = utcNanoseconds - now.nanoseconds
+        relookupStep(at: now)
+    }
+
+    // MARK: Queries
+
+    public var programmedVolume: Nanolitres {
+        var total = programmedBasal + programmedBolusDone
+        for b in boluses { total += b.programmed(at: lastAdvance) }
+        return total
+    }
+    public var commandedVolume: Nanolitres { strokeVolume * commandedStrokes }
+    /// Strokes owed now (after `advance`).
+    public var strokesDue: Int64 { max(0, programmedVolume.value / strokeVolume.value - commandedStrokes) }
+    public var bolusInProgress: Bool { !boluses.isEmpty }
+
+    /// The basal dose rate in force.
+    public var basalRate: NanogramsPerDay {
+        guard delivering else { return .zero }
+        if rateMode == .minimum { return prescription.basal.minimumDailyDose }
+        switch prescription.basal {
+        case .continuous(let d): return d
+        case .flex(let steps): return steps[stepIndex].dailyDose
+        }
+    }
+
+    // MARK: Changes
+
+    /// Integrates the programme up to `now`, switching flex steps at their exact instants.
+    /// `utcNanoseconds` nil: the wall clock is unknown or not at hand; keep the last mapping.
+    public mutating func advance(to now: MonotonicInstant, utcNanoseconds: Int64?) {
+        guard now > lastAdvance else { return }
+        while lastAdvance < now {
+            let segmentEnd = min(now, nextBoundary ?? now)
+            accrueBasal(until: segmentEnd)
+            if let b = nextBoundary, segmentEnd == b, case .flex(let steps) = prescription.basal {
+                stepIndex = (stepIndex + 1) % steps.count
+                nextBoundary = boundary(after: b, forStep: (stepIndex + 1) % steps.count)
+            }
+        }
+        // Boluses that ended are folded into the done total.
+        boluses.removeAll { b in
+            if b.end <= now { programmedBolusDone += b.total; return true }
+            return false
+        }
+        guard let utcNanoseconds else { return }
+        let offset = utcNanoseconds - now.nanoseconds
+        if abs(offset - wallOffsetNanoseconds) > Self.clockStepThreshold.value {
+            wallOffsetNanoseconds = offset
+            relookupStep(at: now)
+        }
+    }
+
+    public mutating func recordStrokes(_ n: Int64) { commandedStrokes += n }
+
+    /// Starts a bolus of `dose` over `duration`. The caller has checked every limit.
+    public mutating func startBolus(dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) {
+        let total = prescription.drug.concentration.volume(of: dose)
+        boluses.append(ActiveBolus(start: now, duration: duration, total: total))
+    }
+
+    /// Stops or restarts accrual (halt, suspend, resume). Stopping cuts running boluses: they count
+    /// only as far as they ran, and are never resumed.
+    public mutating func setDelivering(_ on: Bool, at now: MonotonicInstant, utcNanoseconds: Int64?) {
+        advance(to: now, utcNanoseconds: utcNanoseconds)
+        if !on {
+            for b in boluses { programmedBolusDone += b.programmed(at: now) }
+            boluses.removeAll()
+        }
+        delivering = on
+    }
+
+    /// The next instant the dose loop must wake: a stroke falling due, a flex step or bolus
+    /// changing the rate, or the heartbeat limit.
+    public func nextDeadline(after now: MonotonicInstant, maximumSleep: Nanoseconds) -> MonotonicInstant {
+        var deadline = now + maximumSleep
+        if let b = nextBoundary { deadline = min(deadline, b) }
+        for b in boluses { deadline = min(deadline, b.end) }
+        guard delivering else { return deadline }
+        let target = Nanolitres((commandedStrokes + 1) * strokeVolume.value)
+        if programmed(at: now) >= target { return now }
+        // Within [now, deadline] rates are constant: estimate in floating point, then pin the exact
+        // first nanosecond with integer evaluation (a few probes around the estimate).
+        let rate = nanolitresPerNanosecond()
+        guard rate > 0 else { return deadline }
+        let missing = Double((target - programmed(at: now)).value)
+        let estimate = min(Double((deadline - now).value), max(1, (missing / rate).rounded(.up)))
+        var hi = now + Nanoseconds(Int64(estimate))
+        var step: Int64 = 1
+        while programmed(at: hi) < target {
+            if hi >= deadline { return deadline }
+            hi = min(deadline, hi + Nanoseconds(step)); step *= 2
+        }
+        var lo = hi - Nanoseconds(1)
+        step = 1
+        while lo > now, programmed(at: lo) >= target {
+            hi = lo; lo = max(now, lo - Nanoseconds(step)); step *= 2
+        }
+        return earliest(reaching: target, from: lo, to: hi)
+    }
+
+    // MARK: Internals
+
+    /// Exact programmed volume at `t` ≥ lastAdvance, assuming no rate change in between.
+    func programmed(at t: MonotonicInstant) -> Nanolitres {
+        var total = programmedBolusDone
+        let denominator = basalDenominator
+        let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
+        total += programmedBasal + Nanolitres(Int64(numerator / denominator))
+        for b in boluses { total += b.programmed(at: t) }
+        return total
+    }
+
+    /// Binary search for the first instant in (lo, hi] at which the programme reaches `target`.
+    private func earliest(reaching target: Nanolitres, from lo: MonotonicInstant, to hi: MonotonicInstant) -> MonotonicInstant {
+        var lo = lo.nanoseconds, hi = hi.nanoseconds
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2
+            if programmed(at: MonotonicInstant(nanoseconds: mid)) >= target { hi = mid } else { lo = mid }
+        }
+        return MonotonicInstant(nanoseconds: hi)
+    }
+
+    private func nanolitresPerNanosecond() -> Double {
+        var r = Double(basalNumeratorPerNanosecond) / Double(basalDenominator)
+        for b in boluses { r += Double(b.total.value) / Double(b.duration.value) }
+        return r
+    }
+
+    /// nL = rate (ng/day) × 10^6 × ns / (concentration (ng/mL) × ns per day)
+    private var basalNumeratorPerNanosecond: Int128 { Int128(basalRate.value) * 1_000_000 }
+    private var basalDenominator: Int128 { Int128(prescription.drug.concentration.value) * Int128(Nanoseconds.perDay) }
+
+    private mutating func accrueBasal(until t: MonotonicInstant) {
+        let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
+        programmedBasal += Nanolitres(Int64(numerator / basalDenominator))
+        basalRemainder = numerator % basalDenominator
+        lastAdvance = t
+    }
+
+    private func utc(at t: MonotonicInstant) -> UTCSeconds {
+        UTCSeconds(floorDiv(t.nanoseconds + wallOffsetNanoseconds, 1_000_000_000))
+    }
+    private func monotonic(at u: UTCSeconds) -> MonotonicInstant {
+        MonotonicInstant(nanoseconds: u.value * 1_000_000_000 - wallOffsetNanoseconds)
+    }
+
+    /// Finds the step whose time range holds the local time of day now (start, clock step).
+    private mutating func relookupStep(at now: MonotonicInstant) {
+        guard case .flex(let steps) = prescription.basal else { nextBoundary = nil; return }
+        let local = zone.localSeconds(at: utc(at: now))
+        let secondOfDay = local - floorDiv(local, 86_400) * 86_400
+        stepIndex = steps.lastIndex { $0.start.secondsOfDay <= secondOfDay } ?? 0
+        nextBoundary = boundary(after: now, forStep: (stepIndex + 1) % steps.count)
+    }
+
+    private func boundary(after t: MonotonicInstant, forStep index: Int) -> MonotonicInstant? {
+        guard case .flex(let steps) = prescription.basal, steps.count > 1 else { return nil }
+        let next = zone.nextOccurrence(of: steps[index].start, after: utc(at: t))
+        return max(monotonic(at: next), t + Nanoseconds(1))
+    }
+}
+

@@ -1,0 +1,56 @@
+import PumpCore
+
+/// What the controller records as it runs: the event log clinicians and bench engineers read.
+/// (The journal issue makes it durable; until then it lives in memory.)
+public struct ControllerEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        case alarmRaised(AlarmType, AlarmPriority)
+        case alarmCauseGone(AlarmType)
+        case alarmsAcknowledged(count: Int)
+        case alarmCleared(AlarmType)
+        case halted(reason: AlarmType)
+        case stateChanged(TherapyState)
+        case bolus(BolusRecord)
+        case command(OperatorCommand, accepted: Bool, reason: String?)
+        case motorError(HALErrorSummary)
+    }
+    public var at: MonotonicInstant
+    public var kind: Kind
+}
+
+/// A hardware error as recorded (kind and errno), decoupled from PumpHAL's type.
+public struct HALErrorSummary: Hashable, Sendable {
+    public var kind: String
+    public var errno: Int32?
+}
+
+/// Commands from clinicians and patients (scenario events now; the command socket later).
+public enum OperatorCommand: Hashable, Sendable {
+    case patientBolus
+    case clinicianBolus(dose: Nanograms, duration: Nanoseconds)
+    case acknowledge
+    case clinicianClear
+    case suspend
+    case resume
+
+    public var name: String {
+        switch self {
+        case .patientBolus: "patient_bolus"
+        case .clinicianBolus: "clinician_bolus"
+        case .acknowledge: "acknowledge"
+        case .clinicianClear: "clinician_clear"
+        case .suspend: "suspend"
+        case .resume: "resume"
+        }
+    }
+}
+
+/// What a command did.
+public struct CommandOutcome: Hashable, Sendable {
+    public var accepted: Bool
+    public var reason: String?
+    public init(accepted: Bool, reason: String? = nil) {
+        self.accepted = accepted
+        self.reason = reason
+    }
+}

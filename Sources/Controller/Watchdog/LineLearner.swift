@@ -1,0 +1,178 @@
+import RealModule
+
+/// What the controller has learned about the catheter from its own readings: how far one stroke
+/// raises the pressure, how fast that decays, the pressure the line rests at, and the sensor noise.
+/// It is never told the plant's values.
+public struct LineEstimate: Hashable, Sendable {
+    public var tauSeconds: Double
+    public var strokeRiseMMHg: Double
+    public var baselineMMHg: Double
+    public var noiseMMHg: Double
+}
+
+/// Identifies the open catheter as a first-order line with an output-error filter bank.
+///
+/// For each candidate time constant τ in a log-spaced bank, the unit stroke response
+/// m_τ(t) = Σ exp(-(t - t_stroke)/τ) is computed from the known stroke times (noise-free), and the
+/// readings are fitted as y = baseline + rise × m_τ by weighted least squares over exponentially
+/// forgotten 1-second blocks. The τ with the smallest residual wins (refined by a parabola in log τ).
+/// Regressing on the noise-free response, not on past readings, keeps the fit unbiased by noise.
+struct LineLearner: Sendable {
+    static let bankSize = 30
+    /// 0.4 s … 258 s, ratio 1.25: the valid plants span 1–60 s; the ends catch what is outside.
+    static let taus: [Double] = (0..<bankSize).map { 0.4 * Double.pow(1.25, Double($0)) }
+    static let blockSamples = 4
+    /// Forgetting half-life of the fit, in seconds.
+    static let halfLifeSeconds = 4.0 * 3600
+    /// Stroke times are placed on a 1/16-period grid inside a sample period (≤ 8 ms error).
+    static let subSteps = 16
+
+    let periodSeconds: Double
+    private var decay: [Double]
+    /// exp(-k·period/16/τ) for k = 0…15, for strokes between samples.
+    private var strokeFactors: [[Double]]
+    private var m: [Double]
+    private var lastTick: Int64?
+    private var pending: [Int64] = []
+
+    private var blockY = 0.0, blockN = 0
+    private var blockM: [Double]
+    private var s1 = 0.0, sy = 0.0, syy = 0.0
+    private var sm: [Double], smm: [Double], smy: [Double]
+    private let forget: Double
+
+    private(set) var strokes = 0
+    private(set) var learnedSeconds = 0.0
+    private(set) var estimate: LineEstimate?
+    private(set) var bestIndex = 0
+    private var absDiffMean: Double?
+    private var previous: (y: Double, response: Double)?
+
+    init(periodNanoseconds: Int64) {
+        periodSeconds = Double(periodNanoseconds) / 1e9
+        let p = periodSeconds
+        decay = Self.taus.map { Double.exp(-p / $0) }
+        strokeFactors = (0..<Self.subSteps).map { k in Self.taus.map { Double.exp(-Double(k) * p / Double(Self.subSteps) / $0) } }
+        m = Array(repeating: 0, count: Self.bankSize)
+        blockM = m; sm = m; smm = m; smy = m
+        forget = Double.pow(0.5, Double(Self.blockSamples) * p / Self.halfLifeSeconds)
+    }
+
+    /// The unit response of bank member `index` now.
+    func response(_ index: Int) -> Double { m[index] }
+
+    mutating func stroke(at t: Int64) { pending.append(t) }
+
+    /// Moves the responses to the tick at `t` (every watchdog period, with or without a reading).
+    mutating func tick(at t: Int64) {
+        if let last = lastTick {
+            let steps = Int((Double(t - last) / (periodSeconds * 1e9)).rounded())
+            if steps == 1 {
+                for j in 0..<Self.bankSize { m[j] *= decay[j] }
+            } else {
+                let dt = Double(t - last) / 1e9
+                for j in 0..<Self.bankSize { m[j] *= Double.exp(-dt / Self.taus[j]) }
+            }
+        }
+        lastTick = t
+        for s in pending {
+            let k = min(Self.subSteps - 1, max(0, Int((Double(t - s) / 1e9 / periodSeconds * Double(Self.subSteps)).rounded())))
+            if Double(t - s) / 1e9 <= periodSeconds {
+                let f = strokeFactors[k]
+                for j in 0..<Self.bankSize { m[j] += f[j] }
+            } else {
+                let dt = Double(t - s) / 1e9
+                for j in 0..<Self.bankSize { m[j] += Double.exp(-dt / Self.taus[j]) }
+            }
+        }
+        strokes += pending.count
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds a trusted reading taken at the current tick. `learn` is false while an occlusion is
+    /// suspected or delivery is stopped, so a kinked line is never learned as normal.
+    mutating func sample(_ y: Double, learn: Bool) {
+        updateNoise(y)
+        guard learn else { blockN = 0; blockY = 0; return }
+        learnedSeconds += periodSeconds
+        blockY += y
+        for j in 0..<Self.bankSize { blockM[j] += m[j] }
+        blockN += 1
+        if blockN == Self.blockSamples { closeBlock() }
+    }
+
+    /// Sensor noise per reading, from successive differences with the modelled stroke response
+    /// removed; clipped so coughs do not inflate it.
+    private mutating func updateNoise(_ y: Double) {
+        let response = m[bestIndex]
+        defer { previous = (y, response) }
+        guard let p = previous else { return }
+        let rise = estimate?.strokeRiseMMHg ?? 0
+        if estimate == nil, response > p.response + 1e-9 { return }   // a stroke in between, nothing learned yet
+        var d = abs((y - p.y) - rise * (response - p.response))
+        if let mean = absDiffMean { d = min(d, 4 * mean) }
+        absDiffMean = absDiffMean.map { $0 + (d - $0) / 2400 } ?? d     // ~10-minute average
+    }
+
+    private mutating func closeBlock() {
+        let n = Double(blockN)
+        let y = blockY / n
+        var w = 1.0
+        if let e = estimate {
+            let predicted = e.baselineMMHg + e.strokeRiseMMHg * blockM[bestIndex] / n
+            let scale = max(e.noiseMMHg / 2, 0.01)
+            let res = abs(y - predicted)
+            if res > 3 * scale { w = 3 * scale / res }    // Huber: a cough does not drag the fit
+        }
+        s1 = s1 * forget + w
+        sy = sy * forget + w * y
+        syy = syy * forget + w * y * y
+        for j in 0..<Self.bankSize {
+            let mj = blockM[j] / n
+            sm[j] = sm[j] * forget + w * mj
+            smm[j] = smm[j] * forget + w * mj * mj
+            smy[j] = smy[j] * forget + w * mj * y
+            blockM[j] = 0
+        }
+        blockY = 0
+        blockN = 0
+        refit()
+    }
+
+    private mutating func refit() {
+        guard s1 > 2 else { return }
+        let my = sy / s1, Syy = syy - sy * my
+        var rss = [Double](repeating: .infinity, count: Self.bankSize)
+        var gain = [Double](repeating: 0, count: Self.bankSize)
+        var base = [Double](repeating: my, count: Self.bankSize)
+        for j in 0..<Self.bankSize {
+            let mm = sm[j] / s1
+            let Smm = smm[j] - sm[j] * mm, Smy = smy[j] - sm[j] * my
+            guard Smm > 1e-12 else { continue }
+            let g = Smy / Smm
+            guard g > 0 else { rss[j] = Syy; continue }
+            gain[j] = g
+            base[j] = my - g * mm
+            rss[j] = Syy - Smy * g
+        }
+        guard let best = rss.indices.min(by: { rss[$0] < rss[$1] }), rss[best].isFinite, gain[best] > 0 else { return }
+        var offset = 0.0
+        if best > 0, best < Self.bankSize - 1, rss[best - 1].isFinite, rss[best + 1].isFinite {
+            let a = rss[best - 1], b = rss[best], c = rss[best + 1]
+            let denom = a - 2 * b + c
+            if denom > 0 { offset = max(-0.5, min(0.5, 0.5 * (a - c) / denom)) }
+        }
+        let neighbour = offset >= 0 ? min(best + 1, Self.bankSize - 1) : max(best - 1, 0)
+        let f = abs(offset)
+        let g = gain[best] * (1 - f) + (gain[neighbour] > 0 ? gain[neighbour] : gain[best]) * f
+        bestIndex = best
+        estimate = LineEstimate(
+            tauSeconds: Self.taus[best] * Double.pow(1.25, offset),
+            strokeRiseMMHg: g,
+            baselineMMHg: base[best],
+            noiseMMHg: max(0.005, (absDiffMean ?? 0) * 0.886))
+    }
+
+    /// The fit prefers the slowest member of the bank: the line does not drain.
+    var atSlowEnd: Bool { bestIndex == Self.bankSize - 1 }
+}

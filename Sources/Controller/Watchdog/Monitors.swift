@@ -1,0 +1,121 @@
+import DequeModule
+import PumpCore
+
+/// Judges the pressure sensor: no answer, out-of-range values, a frozen value, or implausible noise.
+/// A technical alarm must rise within 3 s; the counts in `SafetyLimits` give 1 s, 2.5 s and 2 s.
+public struct SensorHealthMonitor: Sendable {
+    public enum Fault: String, Sendable { case noAnswer = "no_answer", outOfRange = "out_of_range", stuck, noise }
+    private var failures = 0
+    private var lastRaw: Int32?
+    private var identical = 0
+    private var recent: Deque<Double> = []
+    public private(set) var fault: Fault?
+
+    public init() {}
+
+    /// Feeds one read (nil when the read failed) and returns the reading if it can be trusted.
+    public mutating func observe(_ reading: CentiMMHg?, limits: SafetyLimits) -> Double? {
+        guard let reading else {
+            failures += 1
+            if failures >= limits.sensorFailedReads { fault = .noAnswer }
+            return nil
+        }
+        let mmHg = reading.mmHg
+        guard limits.pressureRangeMMHg.contains(mmHg) else {
+            failures += 1
+            if failures >= limits.sensorFailedReads { fault = .outOfRange }
+            return nil
+        }
+        failures = 0
+        identical = (reading.value == lastRaw) ? identical + 1 : 1
+        lastRaw = reading.value
+        recent.append(mmHg)
+        if recent.count > limits.sensorNoiseWindow { recent.removeFirst() }
+
+        if identical >= limits.sensorStuckReadings {
+            fault = .stuck
+        } else if recent.count == limits.sensorNoiseWindow, highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
+            fault = .noise
+        } else {
+            fault = nil
+        }
+        return fault == nil ? mmHg : nil
+    }
+
+    /// Robust rms of the readings' second differences: a catheter pressure is smooth between
+    /// strokes (the line is a low-pass filter), so only sensor noise makes this large. The median
+    /// ignores the two kinks a stroke or a cough edge makes.
+    private func highFrequencyNoise() -> Double {
+        var d2: [Double] = []
+        d2.reserveCapacity(recent.count)
+        for i in 2..<recent.count { d2.append(abs(recent[i] - 2 * recent[i - 1] + recent[i - 2])) }
+        d2.sort()
+        let median = d2.count % 2 == 1 ? d2[d2.count / 2] : (d2[d2.count / 2 - 1] + d2[d2.count / 2]) / 2
+        // For white noise of rms σ, a second difference has rms σ√6 and median |.| 0.6745 σ√6.
+        return median / (0.6745 * 6.0.squareRoot())
+    }
+}
+
+/// Compares commanded motion with the encoder over the last few strokes.
+public struct MotionMonitor: Sendable {
+    public let countsPerStroke: Int64
+    private var origin: Int64?
+    private var snapshots: Deque<(strokes: Int64, counts: Int64)> = [(0, 0)]
+    public private(set) var deficitCounts: Int64 = 0
+
+    public init(countsPerStroke: Int64) { self.countsPerStroke = countsPerStroke }
+
+    /// `commandedStrokes` are the strokes the motor has confirmed; the driver returns from a step
+    /// only once its encoder edges have arrived (or timed out), so both counts describe the same
+    /// instant. Returns true while the mismatch over the last `motionWindowStrokes` strokes exceeds
+    /// the tolerance, in either direction (stall and slip, or runaway).
+    public mutating func observe(commandedStrokes: Int64, encoderCounts: Int64, limits: SafetyLimits) -> Bool {
+        if origin == nil { origin = encoderCounts }
+        let measured = encoderCounts - (origin ?? 0)
+        if let last = snapshots.last, last.strokes == commandedStrokes {
+            snapshots[snapshots.count - 1].counts = measured
+        } else {
+            snapshots.append((commandedStrokes, measured))
+        }
+        while snapshots.count > 2, let first = snapshots.first,
+              commandedStrokes - first.strokes > Int64(limits.motionWindowStrokes) {
+            snapshots.removeFirst()
+        }
+        guard let first = snapshots.first, let last = snapshots.last else { return false }
+        let expected = (last.strokes - first.strokes) * countsPerStroke
+        deficitCounts = expected - (last.counts - first.counts)
+        let tolerance = max(limits.motionTolerance * Double(expected), limits.motionToleranceStrokes * Double(countsPerStroke))
+        return Double(abs(deficitCounts)) >= tolerance
+    }
+
+    /// Measured motion since start, in strokes' worth of counts (for the reservoir ledger).
+    public var measuredCounts: Int64 { snapshots.last?.counts ?? 0 }
+}
+
+/// Battery thresholds with a small hysteresis so a reading hovering at a limit does not chatter.
+public struct BatteryMonitor: Sendable {
+    public private(set) var electiveReplacement = false
+    public private(set) var endOfService = false
+    public private(set) var gaugeFault = false
+    public private(set) var last: (stateOfCharge: PerMille, voltage: Millivolts)?
+    private var failures = 0
+    static let hysteresis = PerMille(10)
+
+    public init() {}
+
+    public mutating func observe(_ reading: (stateOfCharge: PerMille, voltage: Millivolts)?, limits: SafetyLimits) {
+        guard let r = reading, (0...1000).contains(r.stateOfCharge.value), (1_000...6_000).contains(r.voltage.value) else {
+            failures += 1
+            if failures >= 3 { gaugeFault = true }
+            return
+        }
+        failures = 0
+        gaugeFault = false
+        last = r
+        let soc = r.stateOfCharge.value, h = Self.hysteresis.value
+        let eos = soc <= limits.batteryEndOfService.value || r.voltage < limits.batteryEndOfServiceVoltage
+        endOfService = eos || (endOfService && soc <= limits.batteryEndOfService.value + h)
+        electiveReplacement = soc <= limits.batteryElectiveReplacement.value
+            || (electiveReplacement && soc <= limits.batteryElectiveReplacement.value + h)
+    }
+}

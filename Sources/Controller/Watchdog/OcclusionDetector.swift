@@ -1,0 +1,185 @@
+import DequeModule
+import PumpCore
+import RealModule
+
+/// Detects a blocked catheter from what each stroke does to the pressure.
+///
+/// Into an open line a stroke's pressure rise decays back (time constant τ); into a kinked one it
+/// stays, so each stroke adds to a retained excess. The detector removes the learned open-line
+/// response from the readings, r(t) = y(t) − rise × m_τ(t), leaving the resting pressure plus
+/// whatever the model does not explain. It then compares window averages of r:
+///
+///   Q_j = (L_j − ref) − a·(L_{j−1} − ref),  a = exp(−D/τ_test),  τ_test = 1.25 τ
+///
+/// i.e. the part of the excess that is not the decay of the excess before. An open line gives
+/// Q ≈ 0 (noise); a cough gives one large Q and then decays (Q ≤ 0, τ_test being slower than the
+/// line); an occlusion gives a positive Q in every window, since nothing drains. An alarm needs
+/// `requiredWindows` consecutive windows with Q above 4σ plus a 30 % model-error allowance and an
+/// excess of at least half a stroke's rise. See docs/occlusion-detection.md for the derivation
+/// and the latency bound.
+public struct OcclusionDetector: Sendable {
+    public struct Parameters: Hashable, Sendable {
+        public var line: LineEstimate
+        public var windowSamples: Int
+        public var requiredWindows: Int
+        public var tauTestSeconds: Double
+    }
+
+    /// Longest cough (tip pressure spike) the persistence rule must outlast, in seconds.
+    public static let longestCoughSeconds = 3.0
+    /// Strokes and learning time before the detector arms.
+    public static let armingStrokes = 8
+    public static let armingSeconds = 600.0
+    /// A learned τ beyond this means the line is not draining at all.
+    public static let slowestPlausibleTauSeconds = 200.0
+    /// Parameters are re-read from the learner at most this often, and only while the line looks clean.
+    public static let adoptionSeconds = 1800.0
+    /// Time constant of the resting-pressure reference (tracks slow drift, not coughs).
+    public static let referenceSeconds = 600.0
+
+    private var learner: LineLearner
+    public private(set) var parameters: Parameters?
+    private let periodSeconds: Double
+
+    private var response = 0.0           // m at τ_detector, at the last tick
+    private var lastTick: Int64?
+    private var pending: [Int64] = []
+    private var strokeTimes: Deque<Int64> = []
+    private var adoptedAt: Int64 = .min
+
+    private var sumR = 0.0, sumM = 0.0, count = 0
+    private var previous: (level: Double, response: Double)?
+    private var reference: Double?
+    public private(set) var evidence = 0
+    /// Last window's excess over the resting reference and its threshold (for "cause gone").
+    public private(set) var excessMMHg = 0.0
+    public private(set) var excessThresholdMMHg = Double.infinity
+    /// Latched until `reset()`.
+    public private(set) var occluded = false
+
+    public init(periodNanoseconds: Int64) {
+        learner = LineLearner(periodNanoseconds: periodNanoseconds)
+        periodSeconds = Double(periodNanoseconds) / 1e9
+    }
+
+    public var estimate: LineEstimate? { learner.estimate }
+    public var armed: Bool { parameters != nil }
+
+    public mutating func stroke(at t: MonotonicInstant) {
+        learner.stroke(at: t.nanoseconds)
+        pending.append(t.nanoseconds)
+        strokeTimes.append(t.nanoseconds)
+    }
+
+    /// One watchdog tick. `reading` is nil when the sensor gave nothing trustworthy.
+    /// `learning` is false while delivery is stopped.
+    public mutating func tick(at t: MonotonicInstant, reading: Double?, learning: Bool) {
+        let now = t.nanoseconds
+        learner.tick(at: now)
+        advanceResponse(to: now)
+        pruneStrokes(now: now)
+        guard let y = reading else {
+            // A gap in the readings breaks the window chain.
+            sumR = 0; sumM = 0; count = 0; previous = nil
+            return
+        }
+        learner.sample(y, learn: learning && evidence == 0 && !occluded)
+        considerAdopting(now: now)
+        guard let p = parameters else { return }
+        sumR += y - p.line.strokeRiseMMHg * response
+        sumM += response
+        count += 1
+        if count >= p.windowSamples { closeWindow(p, now: now) }
+    }
+
+    /// After a clinician clears the alarm: start judging afresh (the learned line is kept).
+    public mutating func reset() {
+        occluded = false
+        evidence = 0
+        previous = nil
+        sumR = 0; sumM = 0; count = 0
+    }
+
+    /// The retained excess has drained: a released kink.
+    public var causeGone: Bool { excessMMHg < excessThresholdMMHg }
+
+    // MARK: Internals
+
+    private var tauDetector: Double { parameters?.line.tauSeconds ?? 1 }
+
+    private mutating func advanceResponse(to now: Int64) {
+        if let last = lastTick { response *= Double.exp(-Double(now - last) / 1e9 / tauDetector) }
+        lastTick = now
+        for s in pending { response += Double.exp(-Double(now - s) / 1e9 / tauDetector) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func pruneStrokes(now: Int64) {
+        let keep = Int64(max(20 * tauDetector, 600) * 1e9)
+        while strokeTimes.count > 32, let first = strokeTimes.first, now - first > keep { strokeTimes.removeFirst() }
+    }
+
+    private mutating func considerAdopting(now: Int64) {
+        guard let e = learner.estimate, learner.strokes >= Self.armingStrokes,
+              learner.learnedSeconds >= max(Self.armingSeconds, 10 * min(e.tauSeconds, Self.slowestPlausibleTauSeconds)) else { return }
+        if learner.atSlowEnd || e.tauSeconds > Self.slowestPlausibleTauSeconds {
+            // Everything learned says strokes never drain: blocked from the start.
+            occluded = true
+            return
+        }
+        let clean = evidence == 0 && !occluded && (parameters == nil || excessMMHg < excessThresholdMMHg / 2)
+        guard clean, parameters == nil || Double(now - adoptedAt) / 1e9 >= Self.adoptionSeconds else { return }
+        adoptedAt = now
+        // Mean stroke interval from recent strokes.
+        var interval = learner.learnedSeconds / Double(max(learner.strokes, 1))
+        if strokeTimes.count >= 2, let first = strokeTimes.first, let last = strokeTimes.last {
+            interval = Double(last - first) / 1e9 / Double(strokeTimes.count - 1)
+        }
+        // Window long enough that one window of an occlusion (≈ rise × D / interval) stands 4σ
+        // above the window noise (σ √2 / √(D/period)): D ≥ (2.83 σ T / rise)^(2/3), within 2–120 s.
+        let raw = Double.pow(2.83 * e.noiseMMHg * interval * periodSeconds.squareRoot() * 2 / max(e.strokeRiseMMHg, 1e-6), 2.0 / 3.0)
+        let windowSeconds = min(120, max(2, raw))
+        let samples = max(4, Int((windowSeconds / periodSeconds).rounded()))
+        let required = 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up))
+        let old = parameters
+        parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: 1.25 * e.tauSeconds)
+        if old?.line != e {
+            // Recompute the response at the new τ from the stroke history.
+            response = 0
+            for s in strokeTimes where s <= now { response += Double.exp(-Double(now - s) / 1e9 / e.tauSeconds) }
+            sumR = 0; sumM = 0; count = 0; previous = nil; reference = nil
+        }
+    }
+
+    private mutating func closeWindow(_ p: Parameters, now: Int64) {
+        let n = Double(count)
+        let level = sumR / n, meanResponse = sumM / n
+        sumR = 0; sumM = 0; count = 0
+        let sigmaL = p.line.noiseMMHg / n.squareRoot()
+        excessThresholdMMHg = max(0.5 * p.line.strokeRiseMMHg, 4 * sigmaL)
+        guard let ref = reference, let prev = previous else {
+            reference = reference ?? level
+            previous = (level, meanResponse)
+            excessMMHg = level - (reference ?? level)
+            return
+        }
+        let a = Double.exp(-n * periodSeconds / p.tauTestSeconds)
+        let excess = level - ref
+        let q = excess - a * (prev.level - ref)
+        let sigmaQ = sigmaL * (1 + a * a).squareRoot()
+        let modelTerm = abs(meanResponse - a * prev.response)
+        let threshold = 4 * sigmaQ + 0.3 * p.line.strokeRiseMMHg * modelTerm
+        excessMMHg = excess
+        if q >= threshold && excess >= excessThresholdMMHg {
+            evidence += 1
+            if evidence >= p.requiredWindows { occluded = true }
+        } else {
+            evidence = 0
+            if !occluded {
+                let alpha = n * periodSeconds / Self.referenceSeconds
+                reference = ref + alpha * max(-3 * sigmaL, min(3 * sigmaL, level - ref))
+            }
+        }
+        previous = (level, meanResponse)
+    }
+}

@@ -1,0 +1,42 @@
+/// Every numeric safety limit and monitoring period in one place. The controller reads them from
+/// here; tests and documentation quote them from here.
+public struct SafetyLimits: Hashable, Sendable {
+    /// Expected reservoir volume at or below which the medium low-reservoir alarm rises.
+    public var lowReservoir: Nanolitres = .millilitres(2)
+    /// Battery state of charge at or below which the elective-replacement alarm rises.
+    public var batteryElectiveReplacement = PerMille(percent: 15)
+    /// Battery state of charge at or below which delivery stops (end of service).
+    public var batteryEndOfService = PerMille(percent: 5)
+    /// A cell voltage below this is also end of service, whatever the gauge's percentage says.
+    public var batteryEndOfServiceVoltage = Millivolts(3_300)
+
+    /// The watchdog samples the pressure sensor and the motor feedback this often.
+    public var watchdogPeriod = Nanoseconds.milliseconds(250)
+    /// The watchdog reads the battery gauge this often.
+    public var batteryPeriod = Nanoseconds.seconds(10)
+    /// The dose loop wakes at least this often, even with no stroke due, to beat its heartbeat.
+    public var doseLoopMaximumSleep = Nanoseconds.seconds(5)
+    /// The watchdog halts delivery when the dose loop has not beaten for this long.
+    public var heartbeatTimeout = Nanoseconds.seconds(15)
+
+    /// Consecutive failed pressure reads that make a sensor fault (4 × 250 ms = 1 s).
+    public var sensorFailedReads = 4
+    /// Consecutive bit-identical pressure readings that make a stuck sensor (10 × 250 ms = 2.5 s).
+    /// A live transducer's electronic noise (≥ 0.05 mmHg rms, 5 LSB) makes this a 1-in-10^12 event.
+    public var sensorStuckReadings = 10
+    /// Readings over which the sensor's high-frequency noise is judged (8 × 250 ms = 2 s).
+    public var sensorNoiseWindow = 8
+    /// Noise (robust rms of second differences) above which the sensor is implausible, in mmHg.
+    public var sensorImplausibleNoiseMMHg = 4.0
+    /// Plausible range of a catheter pressure reading, in mmHg. Outside it the reading is a fault.
+    public var pressureRangeMMHg: ClosedRange<Double> = -50...1_000
+
+    /// Motion mismatch: tolerated difference between expected and measured encoder counts over the
+    /// last `motionWindowStrokes` strokes, as a fraction of the expected counts...
+    public var motionTolerance = 0.10
+    /// ...but never less than this many strokes' worth of counts (a stall shows after one stroke).
+    public var motionToleranceStrokes = 1.0
+    public var motionWindowStrokes = 16
+
+    public init() {}
+}

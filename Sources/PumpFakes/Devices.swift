@@ -1,0 +1,40 @@
+import PumpCore
+import PumpHAL
+import Synchronization
+
+/// The motor of the simulated rig: steps move the plant; `enable`/`disable` gate them like the
+/// driver's ENABLE line (a disabled driver ignores STEP pulses).
+public final class FakeMotorDriver: MotorDriver {
+    public let plant: Plant
+    /// Errors the next commands throw (tests of the controller's reaction).
+    private let failures = Mutex<[HALError]>([])
+    public init(plant: Plant) { self.plant = plant }
+
+    public func failNextCommand(with e: HALError) { failures.withLock { $0.append(e) } }
+    private func injected() -> HALError? { failures.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
+
+    public func enable() async throws(HALError) {
+        if let e = injected() { throw e }
+        plant.setEnabled(true)
+    }
+    public func disable() async throws(HALError) { plant.setEnabled(false) }
+    public func step(count: Int, direction: StepDirection) async throws(HALError) {
+        if let e = injected() { throw e }
+        guard direction == .forward else { return }
+        for _ in 0..<count { plant.stroke() }
+    }
+    public func feedback() async throws(HALError) -> MotorFeedback { plant.feedback() }
+    public var isEnabled: Bool { plant.motorEnabled }
+}
+
+public struct FakePressureSensor: PressureSensor {
+    public let plant: Plant
+    public init(plant: Plant) { self.plant = plant }
+    public func read() async throws(HALError) -> CentiMMHg { try plant.readPressure() }
+}
+
+public struct FakeBatteryGauge: BatteryGauge {
+    public let plant: Plant
+    public init(plant: Plant) { self.plant = plant }
+    public func read() async throws(HALError) -> BatteryReading { try plant.readBattery() }
+}

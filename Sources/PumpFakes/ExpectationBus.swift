@@ -1,0 +1,151 @@
+import PumpHAL
+import Synchronization
+
+/// A failed expectation of an ordered-expectation fake, with what was expected and what came.
+public struct ExpectationFailure: Error, CustomStringConvertible, Sendable {
+    public var messages: [String]
+    public var description: String { messages.joined(separator: "\n") }
+}
+
+/// Ordered expectations shared by the bus fakes (after embedded-hal-mock): every call must match
+/// the next expectation exactly, and `done()` must be called to check that none is left over.
+final class ExpectationQueue<T: Sendable & Equatable>: Sendable {
+    private let state: Mutex<(pending: [T], failures: [String])>
+    init(_ expectations: [T]) { state = Mutex((expectations, [])) }
+
+    /// Pops the next expectation if `matches` accepts it; otherwise records the mismatch.
+    func next(_ what: String, matches: (T) -> Bool) -> T? {
+        state.withLock { s in
+            guard let first = s.pending.first else {
+                s.failures.append("unexpected \(what): no expectation left")
+                return nil
+            }
+            guard matches(first) else {
+                s.failures.append("unexpected \(what): expected \(first)")
+                s.pending.removeFirst()
+                return nil
+            }
+            return s.pending.removeFirst()
+        }
+    }
+
+    func done() throws(ExpectationFailure) {
+        let (pending, failures) = state.withLock { ($0.pending, $0.failures) }
+        var all = failures
+        for p in pending { all.append("expected but never happened: \(p)") }
+        if !all.isEmpty { throw ExpectationFailure(messages: all) }
+    }
+}
+
+/// One expected I²C transaction and its answer.
+public enum I2CExpectation: Equatable, Sendable, CustomStringConvertible {
+    case readByte(address: UInt8, register: UInt8, result: Result<UInt8, HALError>)
+    case writeByte(address: UInt8, register: UInt8, value: UInt8, error: HALError? = nil)
+    /// `result` is the word as SMBus returns it (first wire byte in the low half).
+    case readWord(address: UInt8, register: UInt8, result: Result<UInt16, HALError>)
+    case writeWord(address: UInt8, register: UInt8, value: UInt16, error: HALError? = nil)
+
+    public var description: String {
+        func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
+        switch self {
+        case .readByte(let a, let r, _): return "readByte(addr \(hex(a)), reg \(hex(r)))"
+        case .writeByte(let a, let r, let v, _): return "writeByte(addr \(hex(a)), reg \(hex(r)), \(hex(v)))"
+        case .readWord(let a, let r, _): return "readWord(addr \(hex(a)), reg \(hex(r)))"
+        case .writeWord(let a, let r, let v, _): return "writeWord(addr \(hex(a)), reg \(hex(r)), \(hex(v)))"
+        }
+    }
+}
+
+/// An I²C bus that answers a fixed script of transactions, in order, and fails on anything else.
+public final class ExpectationI2CBus: I2CBus {
+    private let queue: ExpectationQueue<I2CExpectation>
+    public init(_ expectations: [I2CExpectation]) { queue = ExpectationQueue(expectations) }
+
+    /// Throws if a call did not match or an expectation was never used.
+    public func done() throws(ExpectationFailure) { try queue.done() }
+
+    private static let mismatch = HALError(.other, "transaction did not match the expectation")
+
+    public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
+        let what = I2CExpectation.readByte(address: address, register: register, result: .success(0)).description
+        guard case .readByte(_, _, let result)? = queue.next(what, matches: {
+            if case .readByte(address, register, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        return try result.get()
+    }
+
+    public func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {
+        let what = I2CExpectation.writeByte(address: address, register: register, value: value).description
+        guard case .writeByte(_, _, _, let error)? = queue.next(what, matches: {
+            if case .writeByte(address, register, value, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        if let error { throw error }
+    }
+
+    public func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {
+        let what = I2CExpectation.readWord(address: address, register: register, result: .success(0)).description
+        guard case .readWord(_, _, let result)? = queue.next(what, matches: {
+            if case .readWord(address, register, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        return try result.get()
+    }
+
+    public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
+        let what = I2CExpectation.writeWord(address: address, register: register, value: value).description
+        guard case .writeWord(_, _, _, let error)? = queue.next(what, matches: {
+            if case .writeWord(address, register, value, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        if let error { throw error }
+    }
+}
+
+/// One expected change of an output line.
+public enum LineExpectation: Equatable, Sendable, CustomStringConvertible {
+    case set(Bool, error: HALError? = nil)
+    public var description: String {
+        if case .set(let v, _) = self { return "set(\(v ? "high" : "low"))" }
+        return ""
+    }
+}
+
+/// An output line that expects an exact sequence of levels.
+public final class ExpectationOutputLine: OutputLine {
+    private let queue: ExpectationQueue<LineExpectation>
+    public let name: String
+    public init(_ name: String, _ expectations: [LineExpectation]) {
+        self.name = name
+        queue = ExpectationQueue(expectations)
+    }
+    public func done() throws(ExpectationFailure) { try queue.done() }
+    public func set(_ high: Bool) async throws(HALError) {
+        let expected = queue.next("\(name).set(\(high ? "high" : "low"))") { e in
+            if case .set(let level, _) = e { return level == high }
+            return false
+        }
+        guard case .set(_, let error)? = expected else { throw HALError(.other, "\(name): unexpected level") }
+        if let error { throw error }
+    }
+}
+
+/// An input line that replays a script of levels and edges.
+public final class ScriptedInputLine: InputLine {
+    public enum Step: Sendable, Equatable { case level(Bool), edge(Edge?), error(HALError) }
+    private let steps: Mutex<[Step]>
+    public init(_ steps: [Step]) { self.steps = Mutex(steps) }
+    private func pop() -> Step? { steps.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
+    public func get() async throws(HALError) -> Bool {
+        switch pop() {
+        case .level(let v)?: return v
+        case .error(let e)?: throw e
+        default: throw HALError(.other, "unexpected get()")
+        }
+    }
+    public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
+        switch pop() {
+        case .edge(let e)?: return e
+        case .error(let e)?: throw e
+        default: throw HALError(.other, "unexpected waitForEdge()")
+        }
+    }
+    public var remaining: Int { steps.withLock { $0.count } }
+}

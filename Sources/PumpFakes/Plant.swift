@@ -1,0 +1,220 @@
+import PumpCore
+import PumpHAL
+import RealModule
+import Synchronization
+
+/// The physical parameters of the simulated rig. Keys and defaults of the first six are fixed by
+/// SCENARIOS.md; the rest are the fake hardware's own and documented in the README.
+public struct PlantParameters: Hashable, Sendable {
+    public var strokeVolume = Nanolitres(250)
+    /// Pump outlet plus catheter compliance.
+    public var complianceNanolitresPerMMHg = 200.0
+    /// Outflow resistance of the open catheter (time constant = resistance × compliance).
+    public var resistanceMMHgSecondsPerNanolitre = 0.05
+    /// Spinal fluid pressure at the catheter tip.
+    public var baselineMMHg = 10.0
+    /// Standard deviation of the transducer's measurement noise.
+    public var pressureNoiseMMHg = 0.3
+    public var batteryPercent = 100.0
+    /// The ADC's own noise floor, always present (about 5 LSB of 0.01 mmHg): a live sensor never
+    /// repeats one code for long, which is how a frozen sensor is told apart.
+    public var sensorFloorMMHg = 0.05
+    /// Noise added while a sensor fault in `noise` mode is active.
+    public var faultNoiseMMHg = 20.0
+    public var encoderCountsPerStroke: Int64 = 4
+    /// Battery drain: idle, per day, and per stroke, in percent.
+    public var batteryDrainPercentPerDay = 0.03
+    public var batteryDrainPercentPerStroke = 0.000_001
+    /// Drug in the reservoir at the start.
+    public var reservoirFill = Nanolitres.millilitres(20)
+
+    public init() {}
+    public var timeConstantSeconds: Double { complianceNanolitresPerMMHg * resistanceMMHgSecondsPerNanolitre }
+}
+
+public enum SensorFaultMode: String, Sendable, CaseIterable {
+    /// The sensor stops acknowledging its address.
+    case nack
+    /// The sensor keeps returning its last value.
+    case stuck
+    /// The sensor's readings get implausibly noisy.
+    case noise
+}
+
+/// A cough at the catheter tip: the spinal pressure rises by `amplitude` for `duration`.
+struct Cough: Sendable {
+    var start: Int64
+    var end: Int64
+    var amplitudeMMHg: Double
+}
+
+/// The plant: a pump stroking drug from a reservoir into a compliant outlet and catheter that
+/// drains through a resistance into the spinal fluid, with every fault of SCENARIOS.md injectable.
+///
+/// Between events the outlet pressure relaxes exactly (exponential toward the tip pressure); a
+/// stroke adds volume ÷ compliance. Volumes are integer nanolitres; delivered volume is derived by
+/// mass balance (into the line minus what the compliance still holds), never accumulated in Double.
+public final class Plant: Sendable {
+    struct State: Sendable {
+        var p: PlantParameters
+        var now: Int64 = 0
+        var pressure: Double
+        var occlusion = 0.0
+        var leak = 0.0
+        var slip = 0.0
+        var stalled = false
+        var coughs: [Cough] = []
+        var sensorFault: SensorFaultMode?
+        var frozen: CentiMMHg?
+        var lastReading: CentiMMHg?
+        var battery: Double
+        var gaugeFailing = false
+        var driverFault = false
+        var enabled = false
+        var reservoir: Int64
+        var displaced: Int64 = 0
+        var intoLine: Int64 = 0
+        var leaked: Int64 = 0
+        var encoder: Int64 = 0
+        var strokes: Int64 = 0
+        var strokesWhileDisabled: Int64 = 0
+        var carryDisplaced = 0.0, carryEncoder = 0.0, carryLeak = 0.0
+        var rng: Xoshiro256
+    }
+    private let state: Mutex<State>
+
+    public init(parameters: PlantParameters, seed: UInt64) {
+        state = Mutex(State(p: parameters, pressure: parameters.baselineMMHg, battery: parameters.batteryPercent,
+                            reservoir: parameters.reservoirFill.value, rng: Xoshiro256(seed: seed)))
+    }
+
+    public var parameters: PlantParameters { state.withLock { $0.p } }
+
+    // MARK: Time
+
+    /// Lets the physics run up to `t` (nanoseconds on the simulation clock).
+    public func advance(to t: Int64) {
+        state.withLock { s in
+            while s.now < t {
+                // Split at cough edges so the tip pressure is constant over each piece.
+                var end = t
+                for c in s.coughs {
+                    if c.start > s.now, c.start < end { end = c.start }
+                    if c.end > s.now, c.end < end { end = c.end }
+                }
+                let tip = s.p.baselineMMHg + s.coughs.filter { $0.start <= s.now && s.now < $0.end }.reduce(0) { $0 + $1.amplitudeMMHg }
+                let dt = Double(end - s.now) / 1e9
+                if s.occlusion < 1 {
+                    let tau = s.p.timeConstantSeconds / (1 - s.occlusion)
+                    s.pressure = tip + (s.pressure - tip) * Double.exp(-dt / tau)
+                }
+                s.battery -= s.p.batteryDrainPercentPerDay * dt / 86_400
+                s.now = end
+            }
+            s.coughs.removeAll { $0.end <= s.now }
+        }
+    }
+
+    // MARK: Motor
+
+    /// One motor step, as the driver's STEP pulse.
+    func stroke() {
+        state.withLock { s in
+            s.strokes += 1
+            guard s.enabled else { s.strokesWhileDisabled += 1; return }
+            guard !s.stalled, !s.driverFault else { return }
+            s.battery -= s.p.batteryDrainPercentPerStroke
+            let moved = 1 - s.slip
+            s.carryEncoder += Double(s.p.encoderCountsPerStroke) * moved
+            let counts = s.carryEncoder.rounded(.down)
+            s.encoder += Int64(counts)
+            s.carryEncoder -= counts
+            s.carryDisplaced += Double(s.p.strokeVolume.value) * moved
+            var nl = Int64(s.carryDisplaced.rounded(.down))
+            s.carryDisplaced -= Double(nl)
+            nl = min(nl, s.reservoir)
+            s.reservoir -= nl
+            s.displaced += nl
+            s.carryLeak += Double(nl) * s.leak
+            let lost = Int64(s.carryLeak.rounded(.down))
+            s.carryLeak -= Double(lost)
+            s.leaked += lost
+            s.intoLine += nl - lost
+            s.pressure += Double(nl - lost) / s.p.complianceNanolitresPerMMHg
+        }
+    }
+
+    func setEnabled(_ on: Bool) { state.withLock { $0.enabled = on } }
+    var motorEnabled: Bool { state.withLock { $0.enabled } }
+    func feedback() -> MotorFeedback { state.withLock { MotorFeedback(encoderCounts: $0.encoder, driverFault: $0.driverFault) } }
+
+    // MARK: Sensors
+
+    func readPressure() throws(HALError) -> CentiMMHg {
+        let r: Result<CentiMMHg, HALError> = state.withLock { s in
+            switch s.sensorFault {
+            case .nack?:
+                return .failure(HALError(.noAcknowledge, errno: 121, "pressure ADC did not acknowledge"))
+            case .stuck?:
+                if s.frozen == nil { s.frozen = s.lastReading ?? CentiMMHg(mmHg: s.pressure) }
+                return .success(s.frozen!)
+            case .noise?, nil:
+                let sigma = (s.p.pressureNoiseMMHg * s.p.pressureNoiseMMHg + s.p.sensorFloorMMHg * s.p.sensorFloorMMHg).squareRoot()
+                var v = s.pressure + sigma * s.rng.normal()
+                if s.sensorFault == .noise { v += s.p.faultNoiseMMHg * s.rng.normal() }
+                let reading = CentiMMHg(mmHg: v)
+                s.lastReading = reading
+                return .success(reading)
+            }
+        }
+        return try r.get()
+    }
+
+    func readBattery() throws(HALError) -> BatteryReading {
+        let r: Result<BatteryReading, HALError> = state.withLock { s in
+            if s.gaugeFailing { return .failure(HALError(.noAcknowledge, errno: 121, "fuel gauge did not acknowledge")) }
+            let soc = max(0, min(100, s.battery))
+            return .success(BatteryReading(stateOfCharge: PerMille(percent: soc), voltage: Millivolts(Int32(3_400 + 8 * soc))))
+        }
+        return try r.get()
+    }
+
+    // MARK: Faults
+
+    public func setOcclusion(fraction: Double) { state.withLock { $0.occlusion = max(0, min(1, fraction)) } }
+    public func setLeak(fraction: Double) { state.withLock { $0.leak = max(0, min(1, fraction)) } }
+    public func setSlip(fraction: Double) { state.withLock { $0.slip = max(0, min(1, fraction)) } }
+    public func setStalled(_ on: Bool) { state.withLock { $0.stalled = on } }
+    public func setDriverFault(_ on: Bool) { state.withLock { $0.driverFault = on } }
+    public func setSensorFault(_ mode: SensorFaultMode?) { state.withLock { $0.sensorFault = mode; $0.frozen = nil } }
+    public func setGaugeFailing(_ on: Bool) { state.withLock { $0.gaugeFailing = on } }
+    public func setBattery(percent: Double) { state.withLock { $0.battery = percent } }
+    /// A cough starting now: tip pressure up by `mmHg` for `duration` nanoseconds.
+    public func cough(mmHg: Double, durationNanoseconds: Int64) {
+        state.withLock { s in s.coughs.append(Cough(start: s.now, end: s.now + durationNanoseconds, amplitudeMMHg: mmHg)) }
+    }
+
+    // MARK: Observation (the balance and the bench's eyes, not the controller's)
+
+    public struct Totals: Sendable {
+        public var displaced: Nanolitres
+        public var leaked: Nanolitres
+        /// Net volume that reached the spinal fluid: into the line minus what the compliance holds.
+        public var delivered: Nanolitres
+        public var reservoir: Nanolitres
+        public var strokes: Int64
+        public var strokesWhileDisabled: Int64
+        public var pressureMMHg: Double
+        public var batteryPercent: Double
+    }
+
+    public var totals: Totals {
+        state.withLock { s in
+            let held = Int64((s.p.complianceNanolitresPerMMHg * (s.pressure - s.p.baselineMMHg)).rounded())
+            return Totals(displaced: Nanolitres(s.displaced), leaked: Nanolitres(s.leaked),
+                          delivered: Nanolitres(max(0, s.intoLine - held)), reservoir: Nanolitres(s.reservoir),
+                          strokes: s.strokes, strokesWhileDisabled: s.strokesWhileDisabled,
+                          pressureMMHg: s.pressure, batteryPercent: s.battery)
+        }
+    }
+}

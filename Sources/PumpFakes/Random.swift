@@ -1,0 +1,53 @@
+import RealModule
+
+/// SplitMix64: turns one seed into independent stream seeds (TigerBeetle-style: one seed derives
+/// every random choice of a run).
+public struct SplitMix64: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// xoshiro256**: fast, seedable, and the same sequence on every machine.
+public struct Xoshiro256: RandomNumberGenerator, Sendable {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+    private var spareNormal: Double?
+
+    public init(seed: UInt64) {
+        var sm = SplitMix64(seed: seed)
+        s = (sm.next(), sm.next(), sm.next(), sm.next())
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = (s.3 << 45) | (s.3 >> 19)
+        return result
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// Standard normal (Box–Muller, both values used).
+    public mutating func normal() -> Double {
+        if let z = spareNormal { spareNormal = nil; return z }
+        var u1 = unit()
+        while u1 <= .leastNormalMagnitude { u1 = unit() }
+        let u2 = unit()
+        let r = (-2 * Double.log(u1)).squareRoot()
+        let theta = 2 * Double.pi * u2
+        spareNormal = r * Double.sin(theta)
+        return r * Double.cos(theta)
+    }
+}

@@ -1,0 +1,49 @@
+import PumpCore
+
+public enum StepDirection: Sendable {
+    /// Pushes drug toward the catheter.
+    case forward
+    /// Backs the mechanism off; never used for delivery.
+    case reverse
+}
+
+/// What the motor's own feedback says: cumulative encoder counts since power-up and whether the
+/// driver reports a fault.
+public struct MotorFeedback: Hashable, Sendable {
+    public var encoderCounts: Int64
+    public var driverFault: Bool
+    public init(encoderCounts: Int64, driverFault: Bool) {
+        self.encoderCounts = encoderCounts
+        self.driverFault = driverFault
+    }
+}
+
+/// The pump's stepper motor. One step is one stroke of `strokeVolume` (the board's calibration).
+/// `disable()` is the safe state and must work from any task at any time: the watchdog calls it
+/// on its own path, without going through the dose loop.
+public protocol MotorDriver: Sendable {
+    func enable() async throws(HALError)
+    func disable() async throws(HALError)
+    /// Issues `count` steps and returns when the pulses have been sent.
+    func step(count: Int, direction: StepDirection) async throws(HALError)
+    func feedback() async throws(HALError) -> MotorFeedback
+}
+
+/// The catheter (pump outlet) pressure transducer.
+public protocol PressureSensor: Sendable {
+    func read() async throws(HALError) -> CentiMMHg
+}
+
+public struct BatteryReading: Hashable, Sendable {
+    public var stateOfCharge: PerMille
+    public var voltage: Millivolts
+    public init(stateOfCharge: PerMille, voltage: Millivolts) {
+        self.stateOfCharge = stateOfCharge
+        self.voltage = voltage
+    }
+}
+
+/// The battery fuel gauge.
+public protocol BatteryGauge: Sendable {
+    func read() async throws(HALError) -> BatteryReading
+}

@@ -1,0 +1,90 @@
+import Controller
+import PumpCore
+import PumpFakes
+
+/// Matches each injected fault with the alarm that should catch it, to report detection latency
+/// and the volume commanded in between.
+struct FaultTracker {
+    struct Entry {
+        var type: String
+        var at: MonotonicInstant
+        var expected: AlarmType?
+        var strokesAtFault: Int64
+        var detectedAt: MonotonicInstant?
+        var strokesAtDetection: Int64?
+    }
+    let strokeVolume: Nanolitres
+    let limits: SafetyLimits
+    private(set) var list: [Entry] = []
+
+    init(strokeVolume: Nanolitres, limits: SafetyLimits) {
+        self.strokeVolume = strokeVolume
+        self.limits = limits
+    }
+
+    /// The alarm a fault should raise (nil: none is expected, e.g. a cough or a leak).
+    func expectedAlarm(for kind: ScenarioEvent.Kind) -> AlarmType?? {
+        switch kind {
+        case .occlusion: .some(.occlusion)
+        case .motorStall: .some(.motionMismatch)
+        case .encoderSlip(let f): .some(f >= limits.motionTolerance ? .motionMismatch : nil)
+        case .leak: .some(nil)
+        case .pressureSensorFault: .some(.pressureSensorFault)
+        case .battery(let p):
+            .some(p <= limits.batteryEndOfService.percent ? .batteryEndOfService
+                  : p <= limits.batteryElectiveReplacement.percent ? .batteryElectiveReplacement : nil)
+        case .cough: .some(nil)
+        case .doseLoopHang: .some(.doseLoopStalled)
+        default: .none   // not a fault: a command or a clearing event
+        }
+    }
+
+    mutating func injected(_ e: ScenarioEvent, at now: MonotonicInstant, strokes: Int64) {
+        guard case .some(let expected) = expectedAlarm(for: e.kind) else { return }
+        list.append(Entry(type: e.kind.name, at: now, expected: expected, strokesAtFault: strokes))
+    }
+
+    mutating func alarmRaised(_ a: AlarmRecord, strokes: Int64) {
+        for i in list.indices where list[i].detectedAt == nil && list[i].expected == a.type && a.raisedAt >= list[i].at {
+            list[i].detectedAt = a.raisedAt
+            list[i].strokesAtDetection = strokes
+        }
+    }
+
+    func entries(endStrokes: Int64) -> [Report.Fault] {
+        list.map { e in
+            let strokes = (e.strokesAtDetection ?? endStrokes) - e.strokesAtFault
+            return Report.Fault(
+                type: e.type, at_s: e.at.seconds, detected_at_s: e.detectedAt?.seconds,
+                latency_s: e.detectedAt.map { ($0 - e.at).seconds }, alarm: e.detectedAt == nil ? nil : e.expected?.rawValue,
+                volume_since_fault_ul: (strokeVolume * strokes).microlitres, strokes_since_fault: strokes)
+        }
+    }
+}
+
+enum ReportBuilder {
+    static func build(scenario: Scenario, seed: UInt64, core: ControllerCore, plant: Plant.Totals,
+                      faults: [Report.Fault], commands: [Report.Command], baseline: FixedThresholdDetector) -> Report {
+        let c = scenario.prescription.drug.concentration
+        let programmed = core.scheduler.programmedVolume
+        return Report(
+            scenario: scenario.name, seed: seed, duration_s: scenario.duration.seconds,
+            stroke_volume_ul: scenario.plant.strokeVolume.microlitres,
+            programmed_ul: programmed.microlitres, commanded_ul: core.scheduler.commandedVolume.microlitres,
+            delivered_ul: plant.delivered.microlitres,
+            programmed_ug: c.dose(in: programmed).micrograms, delivered_ug: c.dose(in: plant.delivered).micrograms,
+            final_state: core.state.rawValue,
+            alarms: core.alarms.records.map {
+                Report.Alarm(type: $0.type.rawValue, priority: $0.policy.priority.rawValue, at_s: $0.raisedAt.seconds,
+                             acknowledged_at_s: $0.acknowledgedAt?.seconds, cleared_at_s: $0.clearedAt?.seconds)
+            },
+            halts: core.halts.map { Report.Halt(reason: $0.reason.rawValue, at_s: $0.at.seconds) },
+            faults: faults,
+            boluses: core.boluses.history.map {
+                Report.Bolus(kind: $0.kind.rawValue, requested_at_s: $0.requestedAt.seconds, accepted: $0.accepted,
+                             dose_ug: $0.dose.micrograms, reason: $0.refusal?.code)
+            },
+            commands: commands,
+            baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds))
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import PumpCore
+
+/// Any JSON value. Parsing is Foundation's; this type only lets us walk the result with field
+/// paths, so every error names the field.
+public enum JSONValue: Decodable, Sendable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null; return }
+        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
+        if let d = try? c.decode(Double.self) { self = .number(d); return }
+        if let s = try? c.decode(String.self) { self = .string(s); return }
+        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
+        self = .object(try c.decode([String: JSONValue].self))
+    }
+
+    public static func parse(_ data: Data) throws(FieldError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw FieldError("(file)", "not valid JSON (\(Self.summary(of: error)))")
+        }
+    }
+
+    private static func summary(of error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let ctx) = error {
+            return (ctx.underlyingError.map { "\($0.localizedDescription)" } ?? ctx.debugDescription)
+                .replacingOccurrences(of: "\n", with: " ")
+        }
+        return "unreadable"
+    }
+
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}
+
+/// Walks a JSON object, collecting every problem with its path, and refusing unknown keys.
+struct ObjectReader {
+    let path: String
+    private let fields: [String: JSONValue]
+    private var used: Set<String> = []
+
+    static func open(_ value: JSONValue?, path: String, problems: inout [FieldError]) -> ObjectReader? {
+        guard let value else { return nil }
+        guard case .object(let o) = value else {
+            problems.append(FieldError(path, "must be an object, got \(value.typeName)"))
+            return nil
+        }
+        return ObjectReader(path: path, fields: o)
+    }
+
+    private init(path: String, fields: [String: JSONValue]) {
+        self.path = path
+        self.fields = fields
+    }
+
+    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func value(_ key: String) -> JSONValue? {
+        used.insert(key)
+        if case .null? = fields[key] { return nil }
+        return fields[key]
+    }
+
+    mutating func number(_ key: String, _ problems: inout [FieldError]) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard case .number(let d) = v else {
+            problems.append(FieldError(child(key), "must be a number, got \(v.typeName)"))
+            return nil
+        }
+        return d
+    }
+
+    mutating func string(_ key: String, _ problems: inout [FieldError]) -> String? {
+        guard let v = value(key) else { return nil }
+        guard case .string(let s) = v else {
+            problems.append(FieldError(child(key), "must be a string, got \(v.typeName)"))
+            return nil
+        }
+        return s
+    }
+
+    mutating func duration(_ key: String, _ problems: inout [FieldError], max: Nanoseconds = .days(3650)) -> Nanoseconds? {
+        guard let v = value(key) else { return nil }
+        switch DurationText.parse(v, max: max) {
+        case .success(let d): return d
+        case .failure(let why):
+            problems.append(FieldError(child(key), why.message))
+            return nil
+        }
+    }
+
+    mutating func object(_ key: String, _ problems: inout [FieldError]) -> ObjectReader? {
+        ObjectReader.open(value(key), path: child(key), problems: &problems)
+    }
+
+    mutating func array(_ key: String, _ problems: inout [FieldError]) -> [JSONValue]? {
+        guard let v = value(key) else { return nil }
+        guard case .array(let a) = v else {
+            problems.append(FieldError(child(key), "must be an array, got \(v.typeName)"))
+            return nil
+        }
+        return a
+    }
+
+    /// Reports every key that was never asked for (typos must not pass silently).
+    func rejectUnknown(_ problems: inout [FieldError]) {
+        for key in fields.keys.sorted() where !used.contains(key) {
+            problems.append(FieldError(child(key), "unknown field"))
+        }
+    }
+}
+
+/// Durations in scenario files: a number of seconds, or a string with one unit (s, m, h, d).
+public enum DurationText {
+    public static func parse(_ value: JSONValue, max: Nanoseconds) -> Result<Nanoseconds, DurationError> {
+        let ns: Double
+        switch value {
+        case .number(let d):
+            guard d.isFinite else { return .failure(DurationError("must be a finite number of seconds")) }
+            ns = d * 1e9
+        case .string(let s):
+            guard let unit = s.last, let scale = ["s": 1e9, "m": 60e9, "h": 3600e9, "d": 86400e9][String(unit)] else {
+                return .failure(DurationError("must be seconds or a string like \"90m\" (units s, m, h, d), got '\(s)'"))
+            }
+            let digits = s.dropLast()
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+                  digits.filter({ $0 == "." }).count <= 1, let d = Double(digits) else {
+                return .failure(DurationError("must be seconds or a string like \"90m\" (units s, m, h, d), got '\(s)'"))
+            }
+            ns = d * scale
+        default:
+            return .failure(DurationError("must be seconds or a string like \"90m\", got \(value.typeName)"))
+        }
+        guard ns >= 0 else { return .failure(DurationError("must not be negative")) }
+        guard ns <= Double(max.value) else { return .failure(DurationError("must be at most \(max.value / Nanoseconds.perDay) days")) }
+        return .success(Nanoseconds(Int64(ns.rounded())))
+    }
+}
+
+public struct DurationError: Error, Sendable {
+    public var message: String
+    init(_ message: String) { self.message = message }
+}

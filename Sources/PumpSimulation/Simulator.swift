@@ -1,0 +1,177 @@
+import Controller
+import Foundation
+import PumpCore
+import PumpFakes
+import PumpHAL
+import Synchronization
+
+/// What the simulator reports while it runs.
+public struct SimulationProgress: Sendable {
+    public var simulated: Nanoseconds
+    public var duration: Nanoseconds
+    public var delivered: Nanolitres
+    public var state: TherapyState
+    public var alarms: Int
+}
+
+public struct SimulationResult: Sendable {
+    public var report: Report
+    /// The controller's state at the end (event log, learned line, ledger).
+    public var controller: ControllerCore
+    public var plant: Plant.Totals
+}
+
+/// Runs a scenario in virtual time against the fakes, driving the real controller in a fixed
+/// order at each instant: scenario events, then the dose loop, then the watchdog. One seed
+/// derives every random choice, so a scenario and seed give the same report, byte for byte.
+public enum Simulator {
+    public static func run(
+        _ scenario: Scenario, seed: UInt64? = nil, progressEvery: Nanoseconds = .hours(1),
+        progress: (@Sendable (SimulationProgress) -> Void)? = nil
+    ) async -> SimulationResult {
+        let seed = seed ?? scenario.seed
+        var seeds = SplitMix64(seed: seed)
+        let plant = Plant(parameters: scenario.plant, seed: seeds.next())
+        var coughRNG = Xoshiro256(seed: seeds.next())
+        let motor = FakeMotorDriver(plant: plant)
+        let sensor = TappedPressureSensor(FakePressureSensor(plant: plant))
+        var limits = SafetyLimits()
+        limits.lowReservoir = scenario.lowReservoirAlarm
+        let startUTC = scenario.startUTCSeconds * 1_000_000_000
+        let config = ControllerConfiguration(
+            prescription: scenario.prescription, strokeVolume: scenario.plant.strokeVolume,
+            encoderCountsPerStroke: scenario.plant.encoderCountsPerStroke, reservoirCapacity: scenario.reservoirCapacity,
+            reservoirFill: scenario.plant.reservoirFill, limits: limits, zone: scenario.zone)
+        let controller = PumpController(configuration: config, motor: motor, pressure: sensor,
+                                        battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: startUTC)
+
+        // Random coughs (plant key coughs_per_day) join the listed events.
+        var events = scenario.events
+        if scenario.coughsPerDay > 0 {
+            let mean = 86_400.0 / scenario.coughsPerDay
+            var t = 0.0
+            while true {
+                t += -mean * Foundation.log(1 - coughRNG.unit())
+                guard t < Double(scenario.duration.value) / 1e9 else { break }
+                let mmHg = 10 + 50 * coughRNG.unit(), over = 0.3 + 1.7 * coughRNG.unit()
+                events.append(ScenarioEvent(at: Nanoseconds(Int64(t * 1e9)), kind: .cough(mmHg: mmHg, over: Nanoseconds(Int64(over * 1e9)))))
+            }
+            events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        }
+
+        var tracker = FaultTracker(strokeVolume: scenario.plant.strokeVolume, limits: limits)
+        var baseline = FixedThresholdDetector()
+        var commands: [Report.Command] = []
+        let end = scenario.duration.value
+        let period = limits.watchdogPeriod.value
+        var nextDose: Int64 = 0
+        var nextWatchdog: Int64 = 0
+        var nextProgress: Int64 = 0
+        var doseLoopAlive = true
+        var eventIndex = 0
+        var knownAlarms = 0
+
+        while true {
+            let nextEvent = eventIndex < events.count ? events[eventIndex].at.value : .max
+            let t = min(nextEvent, doseLoopAlive ? nextDose : .max, nextWatchdog)
+            guard t <= end else { break }
+            plant.advance(to: t)
+            let now = MonotonicInstant(nanoseconds: t)
+            if nextEvent == t {
+                let e = events[eventIndex]
+                eventIndex += 1
+                let strokes = controller.withCore { $0.scheduler.commandedStrokes }
+                tracker.injected(e, at: now, strokes: strokes)
+                switch e.kind {
+                case .occlusion(let f): plant.setOcclusion(fraction: f)
+                case .clearOcclusion: plant.setOcclusion(fraction: 0)
+                case .motorStall: plant.setStalled(true)
+                case .encoderSlip(let f): plant.setSlip(fraction: f)
+                case .leak(let f): plant.setLeak(fraction: f)
+                case .pressureSensorFault(let m): plant.setSensorFault(m)
+                case .clearSensorFault: plant.setSensorFault(nil)
+                case .battery(let p): plant.setBattery(percent: p)
+                case .cough(let mmHg, let over): plant.cough(mmHg: mmHg, durationNanoseconds: over.value)
+                case .doseLoopHang: doseLoopAlive = false
+                case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume:
+                    let command: OperatorCommand = switch e.kind {
+                    case .patientBolus: .patientBolus
+                    case .clinicianBolus(let dose, let over): .clinicianBolus(dose: dose, duration: over)
+                    case .acknowledge: .acknowledge
+                    case .clinicianClear: .clinicianClear
+                    case .suspend: .suspend
+                    default: .resume
+                    }
+                    let outcome = await controller.handle(command, now: now, utcNanoseconds: startUTC + t)
+                    if case .patientBolus = command {} else if case .clinicianBolus = command {} else {
+                        commands.append(Report.Command(type: command.name, at_s: now.seconds, accepted: outcome.accepted, reason: outcome.reason))
+                    }
+                    // A bolus changes the schedule: the dose loop replans now.
+                    if doseLoopAlive { nextDose = min(nextDose, t) }
+                }
+                continue
+            }
+            if doseLoopAlive, nextDose == t {
+                nextDose = max(await controller.doseLoopStep(now: now, utcNanoseconds: startUTC + t).nanoseconds, t + 1)
+            }
+            if nextWatchdog == t {
+                await controller.watchdogStep(now: now)
+                nextWatchdog += period
+                if let reading = sensor.lastReading() { baseline.observe(reading, at: now) }
+            }
+            let (count, strokes) = controller.withCore { ($0.alarms.records.count, $0.scheduler.commandedStrokes) }
+            if count != knownAlarms {
+                let new = controller.withCore { Array($0.alarms.records[knownAlarms...]) }
+                for a in new { tracker.alarmRaised(a, strokes: strokes) }
+                knownAlarms = count
+            }
+            if let progress, t >= nextProgress {
+                nextProgress = t + progressEvery.value
+                let s = controller.snapshot()
+                progress(SimulationProgress(simulated: Nanoseconds(t), duration: scenario.duration,
+                                            delivered: plant.totals.delivered, state: s.state, alarms: s.alarms.records.count))
+            }
+        }
+        plant.advance(to: end)
+        controller.withCore { $0.advanceProgramme(to: MonotonicInstant(nanoseconds: end)) }
+        let core = controller.snapshot()
+        let totals = plant.totals
+        let report = ReportBuilder.build(scenario: scenario, seed: seed, core: core, plant: totals,
+                                         faults: tracker.entries(endStrokes: core.scheduler.commandedStrokes),
+                                         commands: commands, baseline: baseline)
+        progress?(SimulationProgress(simulated: scenario.duration, duration: scenario.duration, delivered: totals.delivered,
+                                     state: core.state, alarms: core.alarms.records.count))
+        return SimulationResult(report: report, controller: core, plant: totals)
+    }
+}
+
+/// Remembers each reading the controller took, for the shadow baseline detector.
+final class TappedPressureSensor: PressureSensor {
+    private let inner: any PressureSensor
+    private let last = Mutex<CentiMMHg?>(nil)
+    init(_ inner: any PressureSensor) { self.inner = inner }
+    func read() async throws(HALError) -> CentiMMHg {
+        do {
+            let r = try await inner.read()
+            last.withLock { $0 = r }
+            return r
+        } catch {
+            last.withLock { $0 = nil }
+            throw error
+        }
+    }
+    func lastReading() -> CentiMMHg? { last.withLock { $0 } }
+}
+
+/// The conventional detector our occlusion detector is compared with: pressure more than
+/// +100 mmHg above the average of the first minute of readings.
+struct FixedThresholdDetector {
+    static let thresholdMMHg = 100.0
+    private var sum = 0.0, count = 0
+    private(set) var alarmAt: MonotonicInstant?
+    mutating func observe(_ r: CentiMMHg, at now: MonotonicInstant) {
+        if now.nanoseconds < 60_000_000_000 { sum += r.mmHg; count += 1; return }
+        guard alarmAt == nil, count > 0 else { return }
+        if r.mmHg >= sum / Double(count) + Self.thresholdMMHg { alarmAt = now }
+    }
+}
