@@ -3,6 +3,9 @@ import PackageDescription
 
 /// Our own targets build with warnings as errors: the issue asks for no warnings.
 let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+/// Libraries: async functions run on the caller's executor, so the simulator's tight loop through
+/// the controller and the fakes does not hop between executors.
+let library: [SwiftSetting] = strict + [.enableUpcomingFeature("NonisolatedNonsendingByDefault")]
 
 let package = Package(
     name: "IntrathecalPump",
@@ -19,9 +22,9 @@ let package = Package(
     ],
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
-        .target(name: "PumpCore", swiftSettings: strict),
+        .target(name: "PumpCore", swiftSettings: library),
         // Hardware protocols the controller drives; implemented by fakes and (later) Linux backends.
-        .target(name: "PumpHAL", dependencies: ["PumpCore"], swiftSettings: strict),
+        .target(name: "PumpHAL", dependencies: ["PumpCore"], swiftSettings: library),
         // Dose scheduler, ledger, boluses, alarms, watchdog and the thin async shell.
         .target(
             name: "Controller",
@@ -29,16 +32,16 @@ let package = Package(
                 "PumpCore", "PumpHAL", .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
-            swiftSettings: strict),
+            swiftSettings: library),
         // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
         .target(
             name: "PumpFakes",
             dependencies: ["PumpCore", "PumpHAL", .product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: strict),
+            swiftSettings: library),
         // Scenario files, the virtual-time simulator and its reports.
         .target(
             name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
-            swiftSettings: strict),
+            swiftSettings: library),
         .executableTarget(
             name: "pumpctl",
             dependencies: [

@@ -102,7 +102,8 @@ public final class Plant: Sendable {
                     if c.start > s.now, c.start < end { end = c.start }
                     if c.end > s.now, c.end < end { end = c.end }
                 }
-                let tip = s.p.baselineMMHg + s.coughs.filter { $0.start <= s.now && s.now < $0.end }.reduce(0) { $0 + $1.amplitudeMMHg }
+                var tip = s.p.baselineMMHg
+                for c in s.coughs where c.start <= s.now && s.now < c.end { tip += c.amplitudeMMHg }
                 let dt = Double(end - s.now) / 1e9
                 if s.occlusion < 1 {
                     let tau = s.p.timeConstantSeconds / (1 - s.occlusion)
@@ -111,7 +112,7 @@ public final class Plant: Sendable {
                 s.battery -= s.p.batteryDrainPercentPerDay * dt / 86_400
                 s.now = end
             }
-            s.coughs.removeAll { $0.end <= s.now }
+            if !s.coughs.isEmpty { s.coughs.removeAll { $0.end <= s.now } }
         }
     }
 

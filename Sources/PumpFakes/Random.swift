@@ -39,15 +39,17 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
-    /// Standard normal (Box–Muller, both values used).
+    /// Standard normal (Marsaglia's polar method, both values used; no trigonometry).
     public mutating func normal() -> Double {
         if let z = spareNormal { spareNormal = nil; return z }
-        var u1 = unit()
-        while u1 <= .leastNormalMagnitude { u1 = unit() }
-        let u2 = unit()
-        let r = (-2 * Double.log(u1)).squareRoot()
-        let theta = 2 * Double.pi * u2
-        spareNormal = r * Double.sin(theta)
-        return r * Double.cos(theta)
+        while true {
+            let u = 2 * unit() - 1, v = 2 * unit() - 1
+            let s = u * u + v * v
+            if s > 0, s < 1 {
+                let f = (-2 * Double.log(s) / s).squareRoot()
+                spareNormal = v * f
+                return u * f
+            }
+        }
     }
 }

@@ -111,16 +111,19 @@ public enum Simulator {
                 }
                 continue
             }
+            var last: PumpController.StepOutcome?
             if doseLoopAlive, nextDose == t {
-                nextDose = max(await controller.doseLoopStep(now: now, utcNanoseconds: startUTC + t).nanoseconds, t + 1)
+                let (deadline, outcome) = await controller.doseLoopStepOutcome(now: now, utcNanoseconds: startUTC + t)
+                nextDose = max(deadline.nanoseconds, t + 1)
+                last = outcome
             }
             if nextWatchdog == t {
-                await controller.watchdogStep(now: now)
+                last = await controller.watchdogStep(now: now)
                 nextWatchdog += period
                 if let reading = sensor.lastReading() { baseline.observe(reading, at: now) }
             }
-            let (count, strokes) = controller.withCore { ($0.alarms.records.count, $0.scheduler.commandedStrokes) }
-            if count != knownAlarms {
+            if let last, last.alarmCount != knownAlarms {
+                let count = last.alarmCount, strokes = last.commandedStrokes
                 let new = controller.withCore { Array($0.alarms.records[knownAlarms...]) }
                 for a in new { tracker.alarmRaised(a, strokes: strokes) }
                 knownAlarms = count

@@ -175,7 +175,7 @@ public struct DoseScheduler: Sendable {
     }
 
     private func nanolitresPerNanosecond() -> Double {
-        var r = Double(basalNumeratorPerNanosecond) / Double(basalDenominator)
+        var r = fastDouble(basalNumeratorPerNanosecond) / fastDouble(basalDenominator)
         for b in boluses { r += Double(b.total.value) / Double(b.duration.value) }
         return r
     }
@@ -214,3 +214,8 @@ public struct DoseScheduler: Sendable {
     }
 }
 
+
+/// Int128 to Double without the generic conversion path (hot in the deadline estimate).
+@inline(__always) func fastDouble(_ x: Int128) -> Double {
+    Double(Int64(truncatingIfNeeded: x >> 64)) * 18_446_744_073_709_551_616.0 + Double(UInt64(truncatingIfNeeded: x))
+}

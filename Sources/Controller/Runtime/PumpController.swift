@@ -40,6 +40,10 @@ public final class PumpController: Sendable {
 
     /// One wake of the dose loop: plan, stroke, record. Returns the absolute deadline of the next wake.
     public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
+        await doseLoopStepOutcome(now: now, utcNanoseconds: utcNanoseconds).deadline
+    }
+
+    public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
         let strokes = core.withLock { $0.planStrokes(at: now, utcNanoseconds: utcNanoseconds) }
         if strokes > 0 {
             do {
@@ -54,12 +58,21 @@ public final class PumpController: Sendable {
                 await safeState()
             }
         }
-        return core.withLock { $0.nextDoseDeadline(after: now) }
+        return core.withLock { c in
+            (c.nextDoseDeadline(after: now), StepOutcome(alarmCount: c.alarms.records.count, commandedStrokes: c.scheduler.commandedStrokes))
+        }
+    }
+
+    /// What a step left behind, so a driver of the loop (the simulator) need not lock the core again.
+    public struct StepOutcome: Sendable {
+        public var alarmCount: Int
+        public var commandedStrokes: Int64
     }
 
     /// One watchdog tick: read every sensor, let the core judge, and disable the motor on the
     /// watchdog's own path if delivery must not run.
-    public func watchdogStep(now: MonotonicInstant) async {
+    @discardableResult
+    public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
         let p: CentiMMHg? = try? await pressure.read()
         let fb: MotorFeedback? = try? await motor.feedback()
         let batteryDue = nextBatteryRead.withLock { next in
@@ -70,8 +83,11 @@ public final class PumpController: Sendable {
         var b: BatteryReading?
         if batteryDue { b = try? await battery.read() }
         let readings = WatchdogReadings(pressure: p, motor: fb, battery: b, batteryDue: batteryDue)
-        let stop = core.withLock { $0.watchdogTick(at: now, readings: readings) }
+        let (stop, outcome) = core.withLock { c in
+            (c.watchdogTick(at: now, readings: readings), StepOutcome(alarmCount: c.alarms.records.count, commandedStrokes: c.scheduler.commandedStrokes))
+        }
         if stop, motorEnabled.withLock({ $0 }) { await safeState() }
+        return outcome
     }
 
     /// An operator command (scenario event, later the command socket).

@@ -41,6 +41,10 @@ struct LineLearner: Sendable {
     private var sm: [Double], smm: [Double], smy: [Double]
     private let forget: Double
 
+    /// The fit is solved every few blocks; the sums are updated every block.
+    static let refitEveryBlocks = 8
+    private var blocks = 0
+    private var rss: [Double], gain: [Double], base: [Double]
     private(set) var strokes = 0
     private(set) var learnedSeconds = 0.0
     private(set) var estimate: LineEstimate?
@@ -55,6 +59,7 @@ struct LineLearner: Sendable {
         strokeFactors = (0..<Self.subSteps).map { k in Self.taus.map { Double.exp(-Double(k) * p / Double(Self.subSteps) / $0) } }
         m = Array(repeating: 0, count: Self.bankSize)
         blockM = m; sm = m; smm = m; smy = m
+        rss = m; gain = m; base = m
         forget = Double.pow(0.5, Double(Self.blockSamples) * p / Self.halfLifeSeconds)
     }
 
@@ -136,16 +141,15 @@ struct LineLearner: Sendable {
         }
         blockY = 0
         blockN = 0
-        refit()
+        blocks += 1
+        if blocks % Self.refitEveryBlocks == 0 || estimate == nil { refit() }
     }
 
     private mutating func refit() {
         guard s1 > 2 else { return }
         let my = sy / s1, Syy = syy - sy * my
-        var rss = [Double](repeating: .infinity, count: Self.bankSize)
-        var gain = [Double](repeating: 0, count: Self.bankSize)
-        var base = [Double](repeating: my, count: Self.bankSize)
         for j in 0..<Self.bankSize {
+            rss[j] = .infinity; gain[j] = 0; base[j] = my
             let mm = sm[j] / s1
             let Smm = smm[j] - sm[j] * mm, Smy = smy[j] - sm[j] * my
             guard Smm > 1e-12 else { continue }

@@ -4,11 +4,16 @@ import PumpCore
 /// Judges the pressure sensor: no answer, out-of-range values, a frozen value, or implausible noise.
 /// A technical alarm must rise within 3 s; the counts in `SafetyLimits` give 1 s, 2.5 s and 2 s.
 public struct SensorHealthMonitor: Sendable {
+    // The noise window is fixed at 8 readings (six second differences).
     public enum Fault: String, Sendable { case noAnswer = "no_answer", outOfRange = "out_of_range", stuck, noise }
     private var failures = 0
     private var lastRaw: Int32?
     private var identical = 0
-    private var recent: Deque<Double> = []
+    /// The last two readings and the last six |second differences| (a window of 8 readings),
+    /// kept in plain fields: this runs on every tick.
+    private var y1 = 0.0, y2 = 0.0
+    private var d = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    private var readings = 0
     public private(set) var fault: Fault?
 
     public init() {}
@@ -29,12 +34,14 @@ public struct SensorHealthMonitor: Sendable {
         failures = 0
         identical = (reading.value == lastRaw) ? identical + 1 : 1
         lastRaw = reading.value
-        recent.append(mmHg)
-        if recent.count > limits.sensorNoiseWindow { recent.removeFirst() }
+        if readings >= 2 { d = (d.1, d.2, d.3, d.4, d.5, abs(mmHg - 2 * y1 + y2)) }
+        y2 = y1
+        y1 = mmHg
+        readings += 1
 
         if identical >= limits.sensorStuckReadings {
             fault = .stuck
-        } else if recent.count == limits.sensorNoiseWindow, highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
+        } else if readings >= 8, highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
             fault = .noise
         } else {
             fault = nil
@@ -46,13 +53,16 @@ public struct SensorHealthMonitor: Sendable {
     /// strokes (the line is a low-pass filter), so only sensor noise makes this large. The median
     /// ignores the two kinks a stroke or a cough edge makes.
     private func highFrequencyNoise() -> Double {
-        var d2: [Double] = []
-        d2.reserveCapacity(recent.count)
-        for i in 2..<recent.count { d2.append(abs(recent[i] - 2 * recent[i - 1] + recent[i - 2])) }
-        d2.sort()
-        let median = d2.count % 2 == 1 ? d2[d2.count / 2] : (d2[d2.count / 2 - 1] + d2[d2.count / 2]) / 2
-        // For white noise of rms σ, a second difference has rms σ√6 and median |.| 0.6745 σ√6.
-        return median / (0.6745 * 6.0.squareRoot())
+        // Mean of the four smallest of six: drops the two kinks a stroke or a cough edge makes.
+        var sum = 0.0, max1 = 0.0, max2 = 0.0
+        func take(_ x: Double) {
+            sum += x
+            if x > max1 { max2 = max1; max1 = x } else if x > max2 { max2 = x }
+        }
+        take(d.0); take(d.1); take(d.2); take(d.3); take(d.4); take(d.5)
+        // For white noise of rms σ, a second difference has rms σ√6; the mean of the four
+        // smallest of six |N(0, 6σ²)| is about 0.53 σ√6.
+        return (sum - max1 - max2) / 4 / (0.53 * 6.0.squareRoot())
     }
 }
 

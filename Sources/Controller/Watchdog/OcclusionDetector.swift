@@ -40,6 +40,9 @@ public struct OcclusionDetector: Sendable {
     private var learner: LineLearner
     public private(set) var parameters: Parameters?
     private let periodSeconds: Double
+    private let periodNanoseconds: Int64
+    private var decayPerTick = 0.0
+    private var ticksSinceAdoptionCheck = 0
 
     private var response = 0.0           // m at τ_detector, at the last tick
     private var lastTick: Int64?
@@ -60,6 +63,7 @@ public struct OcclusionDetector: Sendable {
     public init(periodNanoseconds: Int64) {
         learner = LineLearner(periodNanoseconds: periodNanoseconds)
         periodSeconds = Double(periodNanoseconds) / 1e9
+        self.periodNanoseconds = periodNanoseconds
     }
 
     public var estimate: LineEstimate? { learner.estimate }
@@ -84,7 +88,11 @@ public struct OcclusionDetector: Sendable {
             return
         }
         learner.sample(y, learn: learning && evidence == 0 && !occluded)
-        considerAdopting(now: now)
+        ticksSinceAdoptionCheck += 1
+        if parameters == nil || ticksSinceAdoptionCheck >= 40 {
+            ticksSinceAdoptionCheck = 0
+            considerAdopting(now: now)
+        }
         guard let p = parameters else { return }
         sumR += y - p.line.strokeRiseMMHg * response
         sumM += response
@@ -108,7 +116,9 @@ public struct OcclusionDetector: Sendable {
     private var tauDetector: Double { parameters?.line.tauSeconds ?? 1 }
 
     private mutating func advanceResponse(to now: Int64) {
-        if let last = lastTick { response *= Double.exp(-Double(now - last) / 1e9 / tauDetector) }
+        if let last = lastTick {
+            response *= (now - last == periodNanoseconds) ? decayPerTick : Double.exp(-Double(now - last) / 1e9 / tauDetector)
+        }
         lastTick = now
         for s in pending { response += Double.exp(-Double(now - s) / 1e9 / tauDetector) }
         pending.removeAll(keepingCapacity: true)
@@ -143,6 +153,7 @@ public struct OcclusionDetector: Sendable {
         let required = 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up))
         let old = parameters
         parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: 1.25 * e.tauSeconds)
+        decayPerTick = Double.exp(-periodSeconds / e.tauSeconds)
         if old?.line != e {
             // Recompute the response at the new τ from the stroke history.
             response = 0
