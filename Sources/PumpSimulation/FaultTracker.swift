@@ -85,6 +85,18 @@ enum ReportBuilder {
                              dose_ug: $0.dose.micrograms, reason: $0.refusal?.code)
             },
             commands: commands,
-            baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds))
+            baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds),
+            learned: learned(core))
+    }
+
+    static func learned(_ core: ControllerCore) -> Report.Learned {
+        func r3(_ x: Double?) -> Double? { x.map { ($0 * 1000).rounded() / 1000 } }
+        let e = core.occlusion.parameters?.line ?? core.occlusion.estimate
+        let p = core.occlusion.parameters
+        return Report.Learned(
+            tau_s: r3(e?.tauSeconds), stroke_rise_mmhg: r3(e?.strokeRiseMMHg), baseline_mmhg: r3(e?.baselineMMHg),
+            noise_mmhg: r3(e?.noiseMMHg), detector_armed: p != nil,
+            detector_window_s: p.map { Double($0.windowSamples) * core.limits.watchdogPeriod.seconds },
+            detector_required_windows: p?.requiredWindows)
     }
 }

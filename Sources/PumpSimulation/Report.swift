@@ -71,6 +71,30 @@ public struct Report: Encodable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case fixed_threshold_mmhg, alarm_at_s }
     }
 
+    /// Ours: what the controller learned about the catheter and how its occlusion detector is set.
+    public struct Learned: Encodable, Sendable, Equatable {
+        public var tau_s: Double?
+        public var stroke_rise_mmhg: Double?
+        public var baseline_mmhg: Double?
+        public var noise_mmhg: Double?
+        public var detector_armed: Bool
+        public var detector_window_s: Double?
+        public var detector_required_windows: Int?
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tau_s, forKey: .tau_s)
+            try c.encode(stroke_rise_mmhg, forKey: .stroke_rise_mmhg)
+            try c.encode(baseline_mmhg, forKey: .baseline_mmhg)
+            try c.encode(noise_mmhg, forKey: .noise_mmhg)
+            try c.encode(detector_armed, forKey: .detector_armed)
+            try c.encode(detector_window_s, forKey: .detector_window_s)
+            try c.encode(detector_required_windows, forKey: .detector_required_windows)
+        }
+        enum CodingKeys: String, CodingKey {
+            case tau_s, stroke_rise_mmhg, baseline_mmhg, noise_mmhg, detector_armed, detector_window_s, detector_required_windows
+        }
+    }
+
     public var scenario: String
     public var seed: UInt64
     public var duration_s: Double
@@ -87,6 +111,7 @@ public struct Report: Encodable, Sendable, Equatable {
     public var boluses: [Bolus]
     public var commands: [Command]
     public var baseline: Baseline
+    public var learned: Learned
 
     public func json() -> Data {
         let e = JSONEncoder()

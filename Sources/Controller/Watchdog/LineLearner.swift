@@ -22,8 +22,10 @@ struct LineLearner: Sendable {
     /// 0.4 s … 258 s, ratio 1.25: the valid plants span 1–60 s; the ends catch what is outside.
     static let taus: [Double] = (0..<bankSize).map { 0.4 * Double.pow(1.25, Double($0)) }
     static let blockSamples = 4
-    /// Forgetting half-life of the fit, in seconds.
-    static let halfLifeSeconds = 4.0 * 3600
+    /// Forgetting half-life of the fit, in seconds. Long: a catheter does not change by itself,
+    /// and at a steady high rate new data say little about τ, so the start-up transient and past
+    /// boluses must not be forgotten quickly.
+    static let halfLifeSeconds = 7.0 * 86_400
     /// Stroke times are placed on a 1/16-period grid inside a sample period (≤ 8 ms error).
     static let subSteps = 16
 
@@ -160,6 +162,9 @@ struct LineLearner: Sendable {
             rss[j] = Syy - Smy * g
         }
         guard let best = rss.indices.min(by: { rss[$0] < rss[$1] }), rss[best].isFinite, gain[best] > 0 else { return }
+        let plausible = rss.indices.filter { Self.taus[$0] <= 120 }.map { rss[$0] }.min() ?? .infinity
+        let blockVariance = Swift.max(1e-8, Double.pow((absDiffMean ?? 0) * 0.886, 2) / Double(Self.blockSamples))
+        notDrainingEvidence = best == Self.bankSize - 1 ? (plausible - rss[best]) / blockVariance : 0
         var offset = 0.0
         if best > 0, best < Self.bankSize - 1, rss[best - 1].isFinite, rss[best + 1].isFinite {
             let a = rss[best - 1], b = rss[best], c = rss[best + 1]
@@ -177,6 +182,7 @@ struct LineLearner: Sendable {
             noiseMMHg: max(0.005, (absDiffMean ?? 0) * 0.886))
     }
 
-    /// The fit prefers the slowest member of the bank: the line does not drain.
-    var atSlowEnd: Bool { bestIndex == Self.bankSize - 1 }
+    /// How strongly the data prefer "the line does not drain" (the slowest member of the bank) over
+    /// every plausible line (τ ≤ 120 s): the residual difference in units of block noise variance.
+    private(set) var notDrainingEvidence = 0.0
 }

@@ -14,7 +14,7 @@ import RealModule
 /// i.e. the part of the excess that is not the decay of the excess before. An open line gives
 /// Q ≈ 0 (noise); a cough gives one large Q and then decays (Q ≤ 0, τ_test being slower than the
 /// line); an occlusion gives a positive Q in every window, since nothing drains. An alarm needs
-/// `requiredWindows` consecutive windows with Q above 4σ plus a 30 % model-error allowance and an
+/// `requiredWindows` consecutive windows with Q above 3–3.5σ plus a 20 % model-error allowance and an
 /// excess of at least half a stroke's rise. See docs/occlusion-detection.md for the derivation
 /// and the latency bound.
 public struct OcclusionDetector: Sendable {
@@ -30,8 +30,10 @@ public struct OcclusionDetector: Sendable {
     /// Strokes and learning time before the detector arms.
     public static let armingStrokes = 8
     public static let armingSeconds = 600.0
-    /// A learned τ beyond this means the line is not draining at all.
+    /// A learned τ beyond this means the line is not draining at all...
     public static let slowestPlausibleTauSeconds = 200.0
+    /// ...when the slowest fit beats every plausible one by this many noise variances (≈ 5σ).
+    public static let notDrainingEvidence = 30.0
     /// Parameters are re-read from the learner at most this often, and only while the line looks clean.
     public static let adoptionSeconds = 1800.0
     /// Time constant of the resting-pressure reference (tracks slow drift, not coughs).
@@ -50,8 +52,10 @@ public struct OcclusionDetector: Sendable {
     private var strokeTimes: Deque<Int64> = []
     private var adoptedAt: Int64 = .min
 
-    private var sumR = 0.0, sumM = 0.0, count = 0
-    private var previous: (level: Double, response: Double)?
+    /// Window accumulation: all samples are counted, the level is the mean of the second half.
+    private var sumR = 0.0, sumM = 0.0, sumN = 0.0, count = 0
+    private var strokeCount = 0
+    private var previous: (level: Double, response: Double, strokes: Double)?
     private var reference: Double?
     public private(set) var evidence = 0
     /// Last window's excess over the resting reference and its threshold (for "cause gone").
@@ -72,6 +76,7 @@ public struct OcclusionDetector: Sendable {
     public mutating func stroke(at t: MonotonicInstant) {
         learner.stroke(at: t.nanoseconds)
         pending.append(t.nanoseconds)
+        strokeCount += 1
         strokeTimes.append(t.nanoseconds)
     }
 
@@ -94,9 +99,12 @@ public struct OcclusionDetector: Sendable {
             considerAdopting(now: now)
         }
         guard let p = parameters else { return }
-        sumR += y - p.line.strokeRiseMMHg * response
-        sumM += response
         count += 1
+        if count > p.windowSamples / 2 {
+            sumR += y - p.line.strokeRiseMMHg * response
+            sumM += response
+            sumN += Double(strokeCount)
+        }
         if count >= p.windowSamples { closeWindow(p, now: now) }
     }
 
@@ -132,7 +140,7 @@ public struct OcclusionDetector: Sendable {
     private mutating func considerAdopting(now: Int64) {
         guard let e = learner.estimate, learner.strokes >= Self.armingStrokes,
               learner.learnedSeconds >= max(Self.armingSeconds, 10 * min(e.tauSeconds, Self.slowestPlausibleTauSeconds)) else { return }
-        if learner.atSlowEnd || e.tauSeconds > Self.slowestPlausibleTauSeconds {
+        if learner.notDrainingEvidence >= Self.notDrainingEvidence {
             // Everything learned says strokes never drain: blocked from the start.
             occluded = true
             return
@@ -150,47 +158,77 @@ public struct OcclusionDetector: Sendable {
         let raw = Double.pow(2.83 * e.noiseMMHg * interval * periodSeconds.squareRoot() * 2 / max(e.strokeRiseMMHg, 1e-6), 2.0 / 3.0)
         let windowSeconds = min(120, max(2, raw))
         let samples = max(4, Int((windowSeconds / periodSeconds).rounded()))
-        let required = 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up))
+        // Persistence outlasts the longest cough (a rise can touch ⌈3 s / D⌉ + 1 windows), and is
+        // never under 4 windows, so that several coughs in a row rarely fill it.
+        let required = max(4, 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up)))
         let old = parameters
         parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: 1.25 * e.tauSeconds)
         decayPerTick = Double.exp(-periodSeconds / e.tauSeconds)
-        if old?.line != e {
-            // Recompute the response at the new τ from the stroke history.
-            response = 0
-            for s in strokeTimes where s <= now { response += Double.exp(-Double(now - s) / 1e9 / e.tauSeconds) }
-            sumR = 0; sumM = 0; count = 0; previous = nil; reference = nil
-        }
+        guard old?.line != e else { return }
+        // Recompute the response at the new τ from the stroke history, and carry the reference
+        // over. The reference is a long-run average of r = y − rise × m, and a stroke train of
+        // interval T has a mean response of τ/T, so the reference moves by the change of
+        // rise × τ / T. (A reset would accept whatever the line holds now, retained pressure
+        // included, as the new normal; an instantaneous shift would depend on when the last
+        // stroke fell.)
+        response = 0
+        for s in strokeTimes where s <= now { response += Double.exp(-Double(now - s) / 1e9 / e.tauSeconds) }
+        let oldMean = old.map { $0.line.strokeRiseMMHg * $0.line.tauSeconds } ?? 0
+        let shift = (oldMean - e.strokeRiseMMHg * e.tauSeconds) / max(interval, periodSeconds)
+        let ratio = old.map { e.tauSeconds / $0.line.tauSeconds } ?? 1
+        reference = reference.map { $0 + shift }
+        previous = previous.map { ($0.level + shift, $0.response * ratio, $0.strokes) }
+        sumN = 0
+        sumR = 0; sumM = 0; count = 0
     }
 
     private mutating func closeWindow(_ p: Parameters, now: Int64) {
-        let n = Double(count)
-        let level = sumR / n, meanResponse = sumM / n
-        sumR = 0; sumM = 0; count = 0
+        // Levels are means over the second half of each window: consecutive levels are exactly D
+        // apart, and a disturbance that began inside the previous window has finished rising by
+        // the time it is judged, so its decay is predicted right.
+        let n = Double(count - p.windowSamples / 2)
+        let level = sumR / n, meanResponse = sumM / n, meanStrokes = sumN / n
+        sumR = 0; sumM = 0; sumN = 0; count = 0
         let sigmaL = p.line.noiseMMHg / n.squareRoot()
-        excessThresholdMMHg = max(0.5 * p.line.strokeRiseMMHg, 4 * sigmaL)
+        let rise = p.line.strokeRiseMMHg
+        excessThresholdMMHg = max(0.5 * rise, 4 * sigmaL)
         guard let ref = reference, let prev = previous else {
             reference = reference ?? level
-            previous = (level, meanResponse)
+            previous = (level, meanResponse, meanStrokes)
             excessMMHg = level - (reference ?? level)
             return
         }
-        let a = Double.exp(-n * periodSeconds / p.tauTestSeconds)
+        let windowSeconds = Double(p.windowSamples) * periodSeconds
+        let a = Double.exp(-windowSeconds / p.tauTestSeconds)
         let excess = level - ref
+        let change = level - prev.level
+        // Open line: the excess decays (at least as fast as τ_test). Evidence against it:
         let q = excess - a * (prev.level - ref)
         let sigmaQ = sigmaL * (1 + a * a).squareRoot()
         let modelTerm = abs(meanResponse - a * prev.response)
-        let threshold = 4 * sigmaQ + 0.3 * p.line.strokeRiseMMHg * modelTerm
+        // Per-window significance k σ with k chosen so that a run of `requiredWindows` noise-only
+        // passes has probability ≤ 1e-11 (Gaussian tail: 3σ⁴ ≈ 3e-12, 3.5σ³ ≈ 1e-11), plus a
+        // 20 % allowance for the learned model being off (it is typically within 2 %).
+        let k = p.requiredWindows >= 4 ? 3.0 : 3.5
+        let threshold = k * sigmaQ + 0.2 * rise * modelTerm
+        // Kinked line: nothing drains, so the change of r is known from the stroke times alone:
+        // every stroke adds `rise` and the open-line correction it no longer earns.
+        let kinked = rise * ((meanStrokes - prev.strokes) - (meanResponse - prev.response))
+        let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + 0.3 * abs(kinked) + 0.2 * rise * modelTerm
+        let matchesKink = abs(change - kinked) <= tolerance
         excessMMHg = excess
-        if q >= threshold && excess >= excessThresholdMMHg {
+        if q >= threshold && matchesKink {
+            // Persistence runs while the excess builds up; the alarm also needs the excess itself.
             evidence += 1
-            if evidence >= p.requiredWindows { occluded = true }
+            if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { occluded = true }
         } else {
             evidence = 0
-            if !occluded {
-                let alpha = n * periodSeconds / Self.referenceSeconds
+            if !occluded && abs(q) < threshold {
+                let alpha = windowSeconds / Self.referenceSeconds
                 reference = ref + alpha * max(-3 * sigmaL, min(3 * sigmaL, level - ref))
             }
         }
-        previous = (level, meanResponse)
+        previous = (level, meanResponse, meanStrokes)
     }
 }
+

@@ -27,7 +27,9 @@ public struct SafetyLimits: Hashable, Sendable {
     /// Readings over which the sensor's high-frequency noise is judged (8 × 250 ms = 2 s).
     public var sensorNoiseWindow = 8
     /// Noise (robust rms of second differences) above which the sensor is implausible, in mmHg.
-    public var sensorImplausibleNoiseMMHg = 4.0
+    /// Valid plants have at most 1 mmHg; a trimmed estimate from 8 readings exceeds 8 mmHg by chance
+    /// with probability below 10^-15 per reading at 1 mmHg.
+    public var sensorImplausibleNoiseMMHg = 8.0
     /// Plausible range of a catheter pressure reading, in mmHg. Outside it the reading is a fault.
     public var pressureRangeMMHg: ClosedRange<Double> = -50...1_000
 
