@@ -49,7 +49,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore"], swiftSettings: strict),
+        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "ControllerTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
             swiftSettings: strict),

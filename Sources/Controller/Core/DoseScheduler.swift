@@ -13,9 +13,12 @@ public struct DoseScheduler: Sendable {
         var start: MonotonicInstant
         var duration: Nanoseconds
         var total: Nanolitres
-        func programmed(at t: MonotonicInstant) -> Nanolitres {
+        func programmed(at t: MonotonicInstant) -> Nanolitres { split(at: t).whole }
+        /// Whole nanolitres and the remainder numerator (over `duration`) at `t`.
+        func split(at t: MonotonicInstant) -> (whole: Nanolitres, remainder: Int128) {
             let elapsed = min(max(t - start, .zero), duration)
-            return Nanolitres(Int64(Int128(total.value) * Int128(elapsed.value) / Int128(duration.value)))
+            let n = Int128(total.value) * Int128(elapsed.value)
+            return (Nanolitres(Int64(n / Int128(duration.value))), n % Int128(duration.value))
         }
         var end: MonotonicInstant { start + duration }
     }
@@ -57,11 +60,7 @@ public struct DoseScheduler: Sendable {
 
     // MARK: Queries
 
-    public var programmedVolume: Nanolitres {
-        var total = programmedBasal + programmedBolusDone
-        for b in boluses { total += b.programmed(at: lastAdvance) }
-        return total
-    }
+    public var programmedVolume: Nanolitres { programmed(at: lastAdvance) }
     public var commandedVolume: Nanolitres { strokeVolume * commandedStrokes }
     /// Strokes owed now (after `advance`).
     public var strokesDue: Int64 { max(0, programmedVolume.value / strokeVolume.value - commandedStrokes) }
@@ -154,13 +153,21 @@ public struct DoseScheduler: Sendable {
 
     // MARK: Internals
 
-    /// Exact programmed volume at `t` ≥ lastAdvance, assuming no rate change in between.
+    /// Programmed volume at `t` ≥ lastAdvance (assuming no rate change in between): the floor of
+    /// the exact sum of basal and bolus, not the sum of their floors, so that it never jumps by two
+    /// nanolitres at once. (With one bolus running, which the controller guarantees, this is exact
+    /// in Int128; with more it falls back to the sum of floors.)
     func programmed(at t: MonotonicInstant) -> Nanolitres {
-        var total = programmedBolusDone
         let denominator = basalDenominator
         let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
-        total += programmedBasal + Nanolitres(Int64(numerator / denominator))
+        var total = programmedBolusDone + programmedBasal + Nanolitres(Int64(numerator / denominator))
         for b in boluses { total += b.programmed(at: t) }
+        if boluses.count == 1, let b = boluses.first {
+            let basalFraction = numerator % denominator
+            let bolusFraction = b.split(at: t).remainder
+            let duration = Int128(b.duration.value)
+            if basalFraction * duration + bolusFraction * denominator >= denominator * duration { total += Nanolitres(1) }
+        }
         return total
     }
 

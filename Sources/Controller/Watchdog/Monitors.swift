@@ -70,7 +70,7 @@ public struct SensorHealthMonitor: Sendable {
 public struct MotionMonitor: Sendable {
     public let countsPerStroke: Int64
     private var origin: Int64?
-    private var snapshots: Deque<(strokes: Int64, counts: Int64)> = [(0, 0)]
+    private var snapshots: Deque<(strokes: Int64, counts: Int64)> = []
     public private(set) var deficitCounts: Int64 = 0
 
     public init(countsPerStroke: Int64) { self.countsPerStroke = countsPerStroke }
@@ -80,7 +80,12 @@ public struct MotionMonitor: Sendable {
     /// instant. Returns true while the mismatch over the last `motionWindowStrokes` strokes exceeds
     /// the tolerance, in either direction (stall and slip, or runaway).
     public mutating func observe(commandedStrokes: Int64, encoderCounts: Int64, limits: SafetyLimits) -> Bool {
-        if origin == nil { origin = encoderCounts }
+        if origin == nil {
+            // The first observation is the reference, whatever has happened before it.
+            origin = encoderCounts
+            snapshots.append((commandedStrokes, 0))
+            return false
+        }
         let measured = encoderCounts - (origin ?? 0)
         if let last = snapshots.last, last.strokes == commandedStrokes {
             snapshots[snapshots.count - 1].counts = measured

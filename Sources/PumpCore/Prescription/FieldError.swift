@@ -38,7 +38,7 @@ public enum FixedPointInput {
             return nil
         }
         let scaled = (value * 1000).rounded()
-        if abs(scaled - value * 1000) > 1e-6 * Swift.max(1, abs(value * 1000)) {
+        if abs(scaled - value * 1000) > Swift.max(1e-6, 1e-12 * abs(value * 1000)) {
             problems.append(FieldError(path, "has more than three decimals"))
             return nil
         }

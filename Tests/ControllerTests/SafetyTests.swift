@@ -1,0 +1,257 @@
+import Testing
+import PumpCore
+import PumpHAL
+import PumpFakes
+@testable import Controller
+
+func at(_ seconds: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(seconds * 1e9)) }
+
+@Suite("Alarms")
+struct AlarmTests {
+    @Test func acknowledgeRuleLatchesUntilAcknowledgedAndGone() {
+        var b = AlarmBook()
+        #expect(b.raise(.reservoirLow, at: at(1)) != nil)
+        #expect(b.raise(.reservoirLow, at: at(2)) == nil)       // no duplicate while active
+        b.causeGone(.reservoirLow, at: at(3))
+        #expect(b.isActive(.reservoirLow))                      // latched: nobody has seen it yet
+        _ = b.acknowledgeAll(at: at(4))
+        #expect(!b.isActive(.reservoirLow))
+        // Acknowledged while present: it ends as soon as the cause goes.
+        b.raise(.batteryElectiveReplacement, at: at(5))
+        _ = b.acknowledgeAll(at: at(6))
+        #expect(b.isActive(.batteryElectiveReplacement))
+        b.causeGone(.batteryElectiveReplacement, at: at(7))
+        #expect(!b.isActive(.batteryElectiveReplacement))
+    }
+
+    @Test func clinicianRuleNeedsAClinicianAndTheCauseGone() {
+        var b = AlarmBook()
+        b.raise(.occlusion, at: at(1))
+        _ = b.acknowledgeAll(at: at(2))
+        #expect(b.isActive(.occlusion) && b.stopsDelivery)     // acknowledging only silences
+        var (cleared, refused) = b.clinicianClear(at: at(3))
+        #expect(cleared.isEmpty && refused == [.occlusion])    // the kink is still there
+        b.causeGone(.occlusion, at: at(4))
+        #expect(b.isActive(.occlusion))                        // still latched
+        (cleared, refused) = b.clinicianClear(at: at(5))
+        #expect(cleared == [.occlusion] && refused.isEmpty && !b.stopsDelivery)
+    }
+}
+
+@Suite("Boluses")
+struct BolusTests {
+    let p = prescription(.continuous(.microgramsPerDay(250)))
+
+    @Test func lockoutDailyMaximumAndCap() {
+        var book = BolusBook()
+        func ask(_ s: Double) -> BolusRefusal? {
+            let r = book.check(kind: .patient, dose: .micrograms(10), duration: .minutes(10), at: at(s), prescription: p)
+            book.record(BolusRecord(kind: .patient, requestedAt: at(s), dose: .micrograms(10), duration: .minutes(10), refusal: r))
+            return r
+        }
+        #expect(ask(0) == nil)
+        #expect(ask(1800)?.code == "lockout")                   // 30 min < 1 h lockout
+        #expect(book.history[1].refusal == .lockout(remaining: .minutes(30)))
+        #expect(ask(3600) == nil)
+        #expect(ask(7200) == nil)
+        #expect(ask(10800) == nil)
+        #expect(ask(14400)?.code == "daily_maximum")             // 4 per rolling 24 h
+        #expect(book.nextPatientBolusAllowed(after: at(14400), prescription: p) == at(86_400))
+        #expect(ask(86_400) == nil)                              // the first has left the window
+        #expect(book.history.filter { !$0.accepted }.count == 2) // every refusal is recorded
+    }
+
+    @Test func rollingCapCountsBasalAndEveryBolus() {
+        var capped = p
+        capped.dailyCap = .microgramsPerDay(280)                 // 250 basal + 30 of boluses
+        var book = BolusBook()
+        for (i, s) in [0.0, 3600, 7200].enumerated() {
+            let r = book.check(kind: .clinician, dose: .micrograms(10), duration: .minutes(10), at: at(s), prescription: capped)
+            book.record(BolusRecord(kind: .clinician, requestedAt: at(s), dose: .micrograms(10), duration: .minutes(10), refusal: r))
+            #expect(r == nil, "bolus \(i)")
+        }
+        let r = book.check(kind: .clinician, dose: .micrograms(10), duration: .minutes(10), at: at(10_800), prescription: capped)
+        #expect(r?.code == "daily_cap")
+        // Over the drug library's single-bolus maximum, whoever asks.
+        #expect(book.check(kind: .clinician, dose: .micrograms(101), duration: .hours(1), at: at(0), prescription: p)?.code == "exceeds_bolus_limit")
+    }
+}
+
+@Suite("Reservoir ledger")
+struct LedgerTests {
+    @Test func lowAndEmptyFollowTheLargerOfCommandedAndMeasured() {
+        var l = ReservoirLedger(capacity: .millilitres(20), filled: .millilitres(3))
+        var limits = SafetyLimits()
+        #expect(!l.isLow(limits: limits))
+        l.recordCommanded(.millilitres(1))
+        #expect(l.isLow(limits: limits))                        // 2 mL left: default threshold
+        limits.lowReservoir = .microlitres(500)
+        #expect(!l.isLow(limits: limits))                       // configurable
+        // The mechanism runs away: the encoder saw more than was commanded; the ledger believes it.
+        l.recordMeasured(total: Nanolitres.microlitres(2_900))
+        #expect(l.expected == .microlitres(100))
+        #expect(l.isLow(limits: limits))
+        l.recordMeasured(total: Nanolitres(2_999_800))
+        #expect(l.isEmpty(strokeVolume: Nanolitres(250)))        // 200 nL left: not a whole stroke
+    }
+}
+
+@Suite("Monitors")
+struct MonitorTests {
+    let limits = SafetyLimits()
+
+    @Test func sensorNoAnswerAfterFourFailedReads() {
+        var m = SensorHealthMonitor()
+        for _ in 0..<3 {
+            let r = m.observe(nil, limits: limits)
+            #expect(r == nil && m.fault == nil)
+        }
+        _ = m.observe(nil, limits: limits)
+        #expect(m.fault == .noAnswer)
+        let r = m.observe(CentiMMHg(1000), limits: limits)
+        #expect(r == 10 && m.fault == nil)
+    }
+
+    @Test func sensorStuckAfterTenIdenticalReadings() {
+        var m = SensorHealthMonitor()
+        var rng = Xoshiro256(seed: 1)
+        for _ in 0..<20 { _ = m.observe(CentiMMHg(mmHg: 10 + 0.3 * rng.normal()), limits: limits) }
+        #expect(m.fault == nil)
+        for i in 0..<10 {
+            _ = m.observe(CentiMMHg(1003), limits: limits)
+            #expect((m.fault == .stuck) == (i == 9))
+        }
+    }
+
+    @Test func sensorImplausibleNoiseButNotStrokesOrCoughs() {
+        var m = SensorHealthMonitor()
+        var rng = Xoshiro256(seed: 2)
+        // A 20 mmHg stroke into a 1 s line, then its decay, with 1 mmHg noise: plausible.
+        var p = 10.0
+        for i in 0..<200 {
+            if i % 20 == 0 { p += 20 }
+            p = 10 + (p - 10) * 0.7788
+            _ = m.observe(CentiMMHg(mmHg: p + rng.normal()), limits: limits)
+            #expect(m.fault == nil)
+        }
+        for _ in 0..<6 { _ = m.observe(CentiMMHg(mmHg: 10 + 20 * rng.normal()), limits: limits) }
+        #expect(m.fault == .noise)
+    }
+
+    @Test func sensorOutOfRangeIsAFault() {
+        var m = SensorHealthMonitor()
+        for _ in 0..<4 {
+            let r = m.observe(CentiMMHg(mmHg: 2000), limits: limits)
+            #expect(r == nil)
+        }
+        #expect(m.fault == .outOfRange)
+    }
+
+    @Test func motionStallShowsAfterOneStrokeAndSlipWithinTheWindow() {
+        var stall = MotionMonitor(countsPerStroke: 4)
+        let a = stall.observe(commandedStrokes: 0, encoderCounts: 100, limits: limits)
+        let b = stall.observe(commandedStrokes: 1, encoderCounts: 104, limits: limits)
+        let c = stall.observe(commandedStrokes: 2, encoderCounts: 104, limits: limits)
+        #expect(!a && !b && c)
+        var slip = MotionMonitor(countsPerStroke: 4)
+        var counts = 0.0, alarmedAt: Int?
+        for k in 1...16 {
+            counts += 3.2                                        // 20 % of the motion missing
+            if slip.observe(commandedStrokes: Int64(k), encoderCounts: Int64(counts), limits: limits), alarmedAt == nil { alarmedAt = k }
+        }
+        #expect(alarmedAt != nil && alarmedAt! <= 6)
+        var small = MotionMonitor(countsPerStroke: 4)
+        counts = 0
+        for k in 1...200 {                                       // 5 % is inside the 10 % tolerance
+            counts += 3.8
+            let mismatch = small.observe(commandedStrokes: Int64(k), encoderCounts: Int64(counts.rounded()), limits: limits)
+            #expect(!mismatch)
+        }
+        var runaway = MotionMonitor(countsPerStroke: 4)
+        _ = runaway.observe(commandedStrokes: 0, encoderCounts: 0, limits: limits)
+        let over = runaway.observe(commandedStrokes: 1, encoderCounts: 9, limits: limits)
+        #expect(over)
+    }
+
+    @Test func batteryThresholdsWithHysteresis() {
+        var b = BatteryMonitor()
+        b.observe((PerMille(percent: 50), Millivolts(3800)), limits: limits)
+        #expect(!b.electiveReplacement && !b.endOfService)
+        b.observe((PerMille(percent: 15), Millivolts(3520)), limits: limits)
+        #expect(b.electiveReplacement && !b.endOfService)
+        b.observe((PerMille(percent: 15.5), Millivolts(3524)), limits: limits)
+        #expect(b.electiveReplacement)                           // inside the 1 % hysteresis
+        b.observe((PerMille(percent: 5), Millivolts(3440)), limits: limits)
+        #expect(b.endOfService)
+        b.observe((PerMille(percent: 60), Millivolts(3200)), limits: limits)
+        #expect(b.endOfService)                                  // a sagging cell is end of service too
+        for _ in 0..<3 { b.observe(nil, limits: limits) }
+        #expect(b.gaugeFault)
+    }
+}
+
+@Suite("Controller with fakes")
+struct ControllerShellTests {
+    func rig(fill: Nanolitres = .millilitres(20)) -> (PumpController, Plant, FakeMotorDriver) {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = FakeMotorDriver(plant: plant)
+        let config = ControllerConfiguration(prescription: prescription(.continuous(.microgramsPerDay(250))),
+                                             strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(20), reservoirFill: fill)
+        let c = PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
+                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 1_767_225_600_000_000_000)
+        return (c, plant, motor)
+    }
+
+    @Test func watchdogHaltsAStalledDoseLoopOnItsOwnPath() async {
+        let (c, plant, motor) = rig()
+        var t = 0.0
+        // Dose loop and watchdog run normally for two minutes.
+        var nextDose = 0.0
+        while t < 120 {
+            plant.advance(to: at(t).nanoseconds)
+            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: 0).seconds }
+            await c.watchdogStep(now: at(t))
+            t += 0.25
+        }
+        #expect(motor.isEnabled)
+        #expect(c.snapshot().scheduler.commandedStrokes >= 2)
+        // The dose loop hangs; only the watchdog runs.
+        let hang = t
+        while t < hang + 20 {
+            plant.advance(to: at(t).nanoseconds)
+            await c.watchdogStep(now: at(t))
+            t += 0.25
+        }
+        let s = c.snapshot()
+        #expect(s.state == .halted)
+        #expect(s.halts.first?.reason == .doseLoopStalled)
+        let raised = s.alarms.records.first { $0.type == .doseLoopStalled }
+        #expect(raised.map { $0.raisedAt.seconds - hang } ?? 99 <= 15.25 + 43.2)
+        #expect(raised?.policy.priority == .high)
+        #expect(!motor.isEnabled)                                // disabled by the watchdog itself
+    }
+
+    @Test func refusedMotorCommandIsADriverFaultHalt() async {
+        let (c, _, motor) = rig()
+        motor.failNextCommand(with: HALError(.noAcknowledge, errno: 121))
+        var t = 0.0
+        while c.snapshot().state == .delivering && t < 200 {
+            _ = await c.doseLoopStep(now: at(t), utcNanoseconds: 0)
+            t += 1
+        }
+        let s = c.snapshot()
+        #expect(s.state == .halted && s.halts.first?.reason == .motorDriverFault)
+        #expect(s.events.contains { if case .motorError(let e) = $0.kind { return e.errno == 121 } else { return false } })
+        #expect(!motor.isEnabled)
+    }
+
+    @Test func clinicianClearThenResumeNothingByItself() async {
+        let (c, _, _) = rig()
+        _ = await c.handle(.suspend, now: at(1), utcNanoseconds: 0)
+        #expect(c.snapshot().state == .suspended)
+        let bolus = await c.handle(.patientBolus, now: at(2), utcNanoseconds: 0)
+        #expect(!bolus.accepted && bolus.reason?.contains("suspended") == true)
+        let resumed = await c.handle(.resume, now: at(3), utcNanoseconds: 0)
+        #expect(resumed.accepted && c.snapshot().state == .delivering)
+    }
+}
