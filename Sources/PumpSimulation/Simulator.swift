@@ -54,7 +54,7 @@ public enum Simulator {
                 t += -mean * Foundation.log(1 - coughRNG.unit())
                 guard t < Double(scenario.duration.value) / 1e9 else { break }
                 let mmHg = 10 + 50 * coughRNG.unit(), over = 0.3 + 1.7 * coughRNG.unit()
-                events.append(ScenarioEvent(at: Nanoseconds(Int64(t * 1e9)), kind: .cough(mmHg: mmHg, over: Nanoseconds(Int64(over * 1e9)))))
+                events.append(ScenarioEvent(at: Nanoseconds(Int64(t * 1e9)), kind: .cough(mmHg: mmHg, over: Nanoseconds(Int64(over * 1e9))), background: true))
             }
             events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         }
@@ -80,8 +80,10 @@ public enum Simulator {
             if nextEvent == t {
                 let e = events[eventIndex]
                 eventIndex += 1
-                let strokes = controller.withCore { $0.scheduler.commandedStrokes }
-                tracker.injected(e, at: now, strokes: strokes)
+                if !e.background {
+                    let strokes = controller.withCore { $0.scheduler.commandedStrokes }
+                    tracker.injected(e, at: now, strokes: strokes)
+                }
                 switch e.kind {
                 case .occlusion(let f): plant.setOcclusion(fraction: f)
                 case .clearOcclusion: plant.setOcclusion(fraction: 0)

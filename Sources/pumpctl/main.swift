@@ -17,7 +17,7 @@ struct Simulate: AsyncParsableCommand {
         abstract: "Run a scenario in virtual time on the simulated board and print a summary.",
         discussion: "Without a scenario file, runs the built-in demo (baclofen, a patient bolus, a kink on day 3).")
 
-    @Argument(help: "Scenario file (JSON, SCENARIOS.md v1). Default: the built-in demo.")
+    @Argument(help: "Scenario file (JSON, SCENARIOS.md v1), or '-' for standard input. Default: the built-in demo.")
     var scenario: String?
 
     @Option(help: "Write the JSON report to this file ('-' for standard output).")
@@ -32,7 +32,8 @@ struct Simulate: AsyncParsableCommand {
     func run() async throws {
         let data: Data
         if let path = scenario {
-            guard let d = FileManager.default.contents(atPath: path) else {
+            let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path)
+            guard let handle, let d = try? handle.readToEnd() ?? Data() else {
                 fail("\(path): cannot read the scenario file")
             }
             data = d
