@@ -13,28 +13,28 @@ public final class FakeMotorDriver: MotorDriver {
     public func failNextCommand(with e: HALError) { failures.withLock { $0.append(e) } }
     private func injected() -> HALError? { failures.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
 
-    public func enable() async throws(HALError) {
+    nonisolated(nonsending) public func enable() async throws(HALError) {
         if let e = injected() { throw e }
         plant.setEnabled(true)
     }
-    public func disable() async throws(HALError) { plant.setEnabled(false) }
-    public func step(count: Int, direction: StepDirection) async throws(HALError) {
+    nonisolated(nonsending) public func disable() async throws(HALError) { plant.setEnabled(false) }
+    nonisolated(nonsending) public func step(count: Int, direction: StepDirection) async throws(HALError) {
         if let e = injected() { throw e }
         guard direction == .forward else { return }
         for _ in 0..<count { plant.stroke() }
     }
-    public func feedback() async throws(HALError) -> MotorFeedback { plant.feedback() }
+    nonisolated(nonsending) public func feedback() async throws(HALError) -> MotorFeedback { plant.feedback() }
     public var isEnabled: Bool { plant.motorEnabled }
 }
 
 public struct FakePressureSensor: PressureSensor {
     public let plant: Plant
     public init(plant: Plant) { self.plant = plant }
-    public func read() async throws(HALError) -> CentiMMHg { try plant.readPressure() }
+    nonisolated(nonsending) public func read() async throws(HALError) -> CentiMMHg { try plant.readPressure() }
 }
 
 public struct FakeBatteryGauge: BatteryGauge {
     public let plant: Plant
     public init(plant: Plant) { self.plant = plant }
-    public func read() async throws(HALError) -> BatteryReading { try plant.readBattery() }
+    nonisolated(nonsending) public func read() async throws(HALError) -> BatteryReading { try plant.readBattery() }
 }

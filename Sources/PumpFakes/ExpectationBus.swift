@@ -66,7 +66,7 @@ public final class ExpectationI2CBus: I2CBus {
 
     private static let mismatch = HALError(.other, "transaction did not match the expectation")
 
-    public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
+    nonisolated(nonsending) public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
         let what = I2CExpectation.readByte(address: address, register: register, result: .success(0)).description
         guard case .readByte(_, _, let result)? = queue.next(what, matches: {
             if case .readByte(address, register, _) = $0 { return true } else { return false }
@@ -74,7 +74,7 @@ public final class ExpectationI2CBus: I2CBus {
         return try result.get()
     }
 
-    public func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {
+    nonisolated(nonsending) public func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {
         let what = I2CExpectation.writeByte(address: address, register: register, value: value).description
         guard case .writeByte(_, _, _, let error)? = queue.next(what, matches: {
             if case .writeByte(address, register, value, _) = $0 { return true } else { return false }
@@ -82,7 +82,7 @@ public final class ExpectationI2CBus: I2CBus {
         if let error { throw error }
     }
 
-    public func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {
+    nonisolated(nonsending) public func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {
         let what = I2CExpectation.readWord(address: address, register: register, result: .success(0)).description
         guard case .readWord(_, _, let result)? = queue.next(what, matches: {
             if case .readWord(address, register, _) = $0 { return true } else { return false }
@@ -90,7 +90,7 @@ public final class ExpectationI2CBus: I2CBus {
         return try result.get()
     }
 
-    public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
+    nonisolated(nonsending) public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
         let what = I2CExpectation.writeWord(address: address, register: register, value: value).description
         guard case .writeWord(_, _, _, let error)? = queue.next(what, matches: {
             if case .writeWord(address, register, value, _) = $0 { return true } else { return false }
@@ -117,7 +117,7 @@ public final class ExpectationOutputLine: OutputLine {
         queue = ExpectationQueue(expectations)
     }
     public func done() throws(ExpectationFailure) { try queue.done() }
-    public func set(_ high: Bool) async throws(HALError) {
+    nonisolated(nonsending) public func set(_ high: Bool) async throws(HALError) {
         let expected = queue.next("\(name).set(\(high ? "high" : "low"))") { e in
             if case .set(let level, _) = e { return level == high }
             return false
@@ -133,14 +133,14 @@ public final class ScriptedInputLine: InputLine {
     private let steps: Mutex<[Step]>
     public init(_ steps: [Step]) { self.steps = Mutex(steps) }
     private func pop() -> Step? { steps.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
-    public func get() async throws(HALError) -> Bool {
+    nonisolated(nonsending) public func get() async throws(HALError) -> Bool {
         switch pop() {
         case .level(let v)?: return v
         case .error(let e)?: throw e
         default: throw HALError(.other, "unexpected get()")
         }
     }
-    public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
+    nonisolated(nonsending) public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
         switch pop() {
         case .edge(let e)?: return e
         case .error(let e)?: throw e

@@ -80,6 +80,7 @@ public final class Plant: Sendable {
         var strokesWhileDisabled: Int64 = 0
         var carryDisplaced = 0.0, carryEncoder = 0.0, carryLeak = 0.0
         var rng: Xoshiro256
+        var decayFor: (dt: Double, occlusion: Double, factor: Double) = (-1, -1, 0)
     }
     private let state: Mutex<State>
 
@@ -106,8 +107,12 @@ public final class Plant: Sendable {
                 for c in s.coughs where c.start <= s.now && s.now < c.end { tip += c.amplitudeMMHg }
                 let dt = Double(end - s.now) / 1e9
                 if s.occlusion < 1 {
-                    let tau = s.p.timeConstantSeconds / (1 - s.occlusion)
-                    s.pressure = tip + (s.pressure - tip) * Double.exp(-dt / tau)
+                    // The watchdog samples at a fixed period: cache the decay factor of the last step.
+                    if dt != s.decayFor.dt || s.occlusion != s.decayFor.occlusion {
+                        let tau = s.p.timeConstantSeconds / (1 - s.occlusion)
+                        s.decayFor = (dt, s.occlusion, Double.exp(-dt / tau))
+                    }
+                    s.pressure = tip + (s.pressure - tip) * s.decayFor.factor
                 }
                 s.battery -= s.p.batteryDrainPercentPerDay * dt / 86_400
                 s.now = end

@@ -4,16 +4,16 @@
 /// An SMBus/I²C bus. Word transfers use the SMBus wire order (low byte first); drivers for
 /// big-endian chips swap explicitly.
 public protocol I2CBus: Sendable {
-    func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8
-    func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError)
+    nonisolated(nonsending) func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8
+    nonisolated(nonsending) func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError)
     /// The 16-bit value as SMBus returns it: first byte on the wire in the low half.
-    func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16
-    func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError)
+    nonisolated(nonsending) func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16
+    nonisolated(nonsending) func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError)
 }
 
 /// A digital output line (STEP, DIR, ENABLE, buzzer). Levels are physical: `true` is high.
 public protocol OutputLine: Sendable {
-    func set(_ high: Bool) async throws(HALError)
+    nonisolated(nonsending) func set(_ high: Bool) async throws(HALError)
 }
 
 public enum Edge: Sendable, Hashable {
@@ -22,7 +22,7 @@ public enum Edge: Sendable, Hashable {
 
 /// A digital input line (encoder, driver nFAULT, bolus button).
 public protocol InputLine: Sendable {
-    func get() async throws(HALError) -> Bool
+    nonisolated(nonsending) func get() async throws(HALError) -> Bool
     /// Waits for the next edge, or returns nil after `timeoutNanoseconds`.
-    func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge?
+    nonisolated(nonsending) func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge?
 }

@@ -22,16 +22,16 @@ public struct MotorFeedback: Hashable, Sendable {
 /// `disable()` is the safe state and must work from any task at any time: the watchdog calls it
 /// on its own path, without going through the dose loop.
 public protocol MotorDriver: Sendable {
-    func enable() async throws(HALError)
-    func disable() async throws(HALError)
+    nonisolated(nonsending) func enable() async throws(HALError)
+    nonisolated(nonsending) func disable() async throws(HALError)
     /// Issues `count` steps and returns when the pulses have been sent.
-    func step(count: Int, direction: StepDirection) async throws(HALError)
-    func feedback() async throws(HALError) -> MotorFeedback
+    nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError)
+    nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback
 }
 
 /// The catheter (pump outlet) pressure transducer.
 public protocol PressureSensor: Sendable {
-    func read() async throws(HALError) -> CentiMMHg
+    nonisolated(nonsending) func read() async throws(HALError) -> CentiMMHg
 }
 
 public struct BatteryReading: Hashable, Sendable {
@@ -45,5 +45,5 @@ public struct BatteryReading: Hashable, Sendable {
 
 /// The battery fuel gauge.
 public protocol BatteryGauge: Sendable {
-    func read() async throws(HALError) -> BatteryReading
+    nonisolated(nonsending) func read() async throws(HALError) -> BatteryReading
 }

@@ -113,7 +113,7 @@ public enum Simulator {
                 }
                 continue
             }
-            var last: PumpController.StepOutcome?
+            var last: SimController.StepOutcome?
             if doseLoopAlive, nextDose == t {
                 let (deadline, outcome) = await controller.doseLoopStepOutcome(now: now, utcNanoseconds: startUTC + t)
                 nextDose = max(deadline.nanoseconds, t + 1)
@@ -150,22 +150,29 @@ public enum Simulator {
     }
 }
 
+typealias SimController = PumpController<FakeMotorDriver, TappedPressureSensor, FakeBatteryGauge>
+
 /// Remembers each reading the controller took, for the shadow baseline detector.
 final class TappedPressureSensor: PressureSensor {
     private let inner: any PressureSensor
-    private let last = Mutex<CentiMMHg?>(nil)
+    /// The last reading's raw value, or `none` after a failed read (one atomic word: cheap per tick).
+    private let last = Atomic<Int64>(TappedPressureSensor.none)
+    private static let none = Int64.min
     init(_ inner: any PressureSensor) { self.inner = inner }
-    func read() async throws(HALError) -> CentiMMHg {
+    nonisolated(nonsending) func read() async throws(HALError) -> CentiMMHg {
         do {
             let r = try await inner.read()
-            last.withLock { $0 = r }
+            last.store(Int64(r.value), ordering: .relaxed)
             return r
         } catch {
-            last.withLock { $0 = nil }
+            last.store(Self.none, ordering: .relaxed)
             throw error
         }
     }
-    func lastReading() -> CentiMMHg? { last.withLock { $0 } }
+    func lastReading() -> CentiMMHg? {
+        let v = last.load(ordering: .relaxed)
+        return v == Self.none ? nil : CentiMMHg(Int32(v))
+    }
 }
 
 /// The conventional detector our occlusion detector is compared with: pressure more than

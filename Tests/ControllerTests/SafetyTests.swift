@@ -192,7 +192,8 @@ struct MonitorTests {
 
 @Suite("Controller with fakes")
 struct ControllerShellTests {
-    func rig(fill: Nanolitres = .millilitres(20)) -> (PumpController, Plant, FakeMotorDriver) {
+    typealias Rig = PumpController<FakeMotorDriver, FakePressureSensor, FakeBatteryGauge>
+    func rig(fill: Nanolitres = .millilitres(20)) -> (Rig, Plant, FakeMotorDriver) {
         let plant = Plant(parameters: PlantParameters(), seed: 1)
         let motor = FakeMotorDriver(plant: plant)
         let config = ControllerConfiguration(prescription: prescription(.continuous(.microgramsPerDay(250))),

@@ -14,52 +14,60 @@ public protocol WallClock: Sendable {
 /// motor itself, without waiting for the dose loop. On the rig `run` drives both as tasks on a
 /// real clock; the simulator calls `doseLoopStep` and `watchdogStep` itself, in virtual time and
 /// in a fixed order, so the code under test is the code on the rig.
-public final class PumpController: Sendable {
-    private let core: Mutex<ControllerCore>
-    public let motor: any MotorDriver
-    public let pressure: any PressureSensor
-    public let battery: any BatteryGauge
+///
+/// Generic over the concrete hardware types, so each rig (and the simulator) gets a specialized
+/// controller whose hardware calls compile to direct calls.
+public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, Battery: BatteryGauge>: Sendable {
+    /// The core plus the shell's own bookkeeping, under one lock.
+    struct Guarded: Sendable {
+        var core: ControllerCore
+        /// Whether the shell believes the motor is enabled (only the shell touches the driver).
+        var motorEnabled = false
+        var nextBatteryRead: MonotonicInstant
+    }
+    private let state: Mutex<Guarded>
+    public let motor: Motor
+    public let pressure: Pressure
+    public let battery: Battery
     public let limits: SafetyLimits
-    private let motorEnabled = Mutex(false)
-    private let nextBatteryRead: Mutex<MonotonicInstant>
 
-    public init(configuration: ControllerConfiguration, motor: any MotorDriver, pressure: any PressureSensor,
-                battery: any BatteryGauge, now: MonotonicInstant, utcNanoseconds: Int64) {
-        core = Mutex(ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds))
+    public init(configuration: ControllerConfiguration, motor: Motor, pressure: Pressure,
+                battery: Battery, now: MonotonicInstant, utcNanoseconds: Int64) {
+        state = Mutex(Guarded(core: ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds),
+                              nextBatteryRead: now))
         self.motor = motor
         self.pressure = pressure
         self.battery = battery
         limits = configuration.limits
-        nextBatteryRead = Mutex(now)
     }
 
     /// A consistent copy of the core's state (for status, reports and tests).
-    public func snapshot() -> ControllerCore { core.withLock { $0 } }
+    public func snapshot() -> ControllerCore { state.withLock { $0.core } }
 
-    public func withCore<R: Sendable>(_ body: (inout ControllerCore) -> R) -> R { core.withLock { body(&$0) } }
+    public func withCore<R: Sendable>(_ body: (inout ControllerCore) -> R) -> R { state.withLock { body(&$0.core) } }
 
     /// One wake of the dose loop: plan, stroke, record. Returns the absolute deadline of the next wake.
-    public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
+    nonisolated(nonsending) public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
         await doseLoopStepOutcome(now: now, utcNanoseconds: utcNanoseconds).deadline
     }
 
-    public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
-        let strokes = core.withLock { $0.planStrokes(at: now, utcNanoseconds: utcNanoseconds) }
+    nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
+        let (strokes, enabled) = state.withLock { ($0.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), $0.motorEnabled) }
         if strokes > 0 {
             do {
-                if !motorEnabled.withLock({ $0 }) {
+                if !enabled {
                     try await motor.enable()
-                    motorEnabled.withLock { $0 = true }
+                    state.withLock { $0.motorEnabled = true }
                 }
                 try await motor.step(count: Int(strokes), direction: .forward)
-                core.withLock { $0.strokesCompleted(strokes, at: now) }
+                state.withLock { $0.core.strokesCompleted(strokes, at: now) }
             } catch {
-                core.withLock { $0.motorCommandFailed(error, at: now) }
+                state.withLock { $0.core.motorCommandFailed(error, at: now) }
                 await safeState()
             }
         }
-        return core.withLock { c in
-            (c.nextDoseDeadline(after: now), StepOutcome(alarmCount: c.alarms.records.count, commandedStrokes: c.scheduler.commandedStrokes))
+        return state.withLock { g in
+            (g.core.nextDoseDeadline(after: now), StepOutcome(alarmCount: g.core.alarms.records.count, commandedStrokes: g.core.scheduler.commandedStrokes))
         }
     }
 
@@ -72,39 +80,38 @@ public final class PumpController: Sendable {
     /// One watchdog tick: read every sensor, let the core judge, and disable the motor on the
     /// watchdog's own path if delivery must not run.
     @discardableResult
-    public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
+    nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
         let p: CentiMMHg? = try? await pressure.read()
         let fb: MotorFeedback? = try? await motor.feedback()
-        let batteryDue = nextBatteryRead.withLock { next in
-            guard now >= next else { return false }
-            next = now + limits.batteryPeriod
-            return true
-        }
+        // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock below.
+        let batteryDue = state.withLock { now >= $0.nextBatteryRead }
         var b: BatteryReading?
         if batteryDue { b = try? await battery.read() }
         let readings = WatchdogReadings(pressure: p, motor: fb, battery: b, batteryDue: batteryDue)
-        let (stop, outcome) = core.withLock { c in
-            (c.watchdogTick(at: now, readings: readings), StepOutcome(alarmCount: c.alarms.records.count, commandedStrokes: c.scheduler.commandedStrokes))
+        let (stop, enabled, outcome) = state.withLock { g in
+            if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
+            let stop = g.core.watchdogTick(at: now, readings: readings)
+            return (stop, g.motorEnabled, StepOutcome(alarmCount: g.core.alarms.records.count, commandedStrokes: g.core.scheduler.commandedStrokes))
         }
-        if stop, motorEnabled.withLock({ $0 }) { await safeState() }
+        if stop, enabled { await safeState() }
         return outcome
     }
 
     /// An operator command (scenario event, later the command socket).
-    public func handle(_ command: OperatorCommand, now: MonotonicInstant, utcNanoseconds: Int64) async -> CommandOutcome {
-        let (outcome, stop) = core.withLock { c in
-            let o = c.handle(command, at: now, utcNanoseconds: utcNanoseconds)
-            return (o, c.state != .delivering)
+    nonisolated(nonsending) public func handle(_ command: OperatorCommand, now: MonotonicInstant, utcNanoseconds: Int64) async -> CommandOutcome {
+        let (outcome, stop) = state.withLock { g in
+            let o = g.core.handle(command, at: now, utcNanoseconds: utcNanoseconds)
+            return (o, g.core.state != .delivering)
         }
         if stop { await safeState() }
         return outcome
     }
 
     /// Motor disabled. Retried on the next watchdog tick if the driver refuses.
-    private func safeState() async {
+    nonisolated(nonsending) private func safeState() async {
         do {
             try await motor.disable()
-            motorEnabled.withLock { $0 = false }
+            state.withLock { $0.motorEnabled = false }
         } catch {
             // Left enabled in our books, so the next tick tries again.
         }
@@ -112,7 +119,7 @@ public final class PumpController: Sendable {
 
     /// Runs the dose loop and the watchdog as two tasks until cancelled. Both use absolute
     /// deadlines on `clock`, so lateness does not accumulate.
-    public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock) async {
+    nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock) async {
         let start = clock.now
         func monotonic(_ i: C.Instant) -> MonotonicInstant {
             let d = start.duration(to: i)

@@ -13,6 +13,7 @@ public struct SensorHealthMonitor: Sendable {
     /// kept in plain fields: this runs on every tick.
     private var y1 = 0.0, y2 = 0.0
     private var d = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    private var dSum = 0.0
     private var readings = 0
     public private(set) var fault: Fault?
 
@@ -34,14 +35,20 @@ public struct SensorHealthMonitor: Sendable {
         failures = 0
         identical = (reading.value == lastRaw) ? identical + 1 : 1
         lastRaw = reading.value
-        if readings >= 2 { d = (d.1, d.2, d.3, d.4, d.5, abs(mmHg - 2 * y1 + y2)) }
+        if readings >= 2 {
+            let new = abs(mmHg - 2 * y1 + y2)
+            dSum += new - d.0
+            d = (d.1, d.2, d.3, d.4, d.5, new)
+        }
         y2 = y1
         y1 = mmHg
         readings += 1
 
         if identical >= limits.sensorStuckReadings {
             fault = .stuck
-        } else if readings >= 8, highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
+        } else if readings >= 8, dSum > 4 * Self.noiseScale * limits.sensorImplausibleNoiseMMHg,
+                  highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
+            // (The untrimmed sum bounds the trimmed one, so the sort is skipped on quiet readings.)
             fault = .noise
         } else {
             fault = nil
@@ -60,10 +67,11 @@ public struct SensorHealthMonitor: Sendable {
             if x > max1 { max2 = max1; max1 = x } else if x > max2 { max2 = x }
         }
         take(d.0); take(d.1); take(d.2); take(d.3); take(d.4); take(d.5)
-        // For white noise of rms σ, a second difference has rms σ√6; the mean of the four
-        // smallest of six |N(0, 6σ²)| is about 0.53 σ√6.
-        return (sum - max1 - max2) / 4 / (0.53 * 6.0.squareRoot())
+        return (sum - max1 - max2) / 4 / Self.noiseScale
     }
+    /// For white noise of rms σ, a second difference has rms σ√6; the mean of the four smallest of
+    /// six |N(0, 6σ²)| is about 0.53 σ√6.
+    static let noiseScale = 0.53 * 6.0.squareRoot()
 }
 
 /// Compares commanded motion with the encoder over the last few strokes.
@@ -72,6 +80,8 @@ public struct MotionMonitor: Sendable {
     private var origin: Int64?
     private var snapshots: Deque<(strokes: Int64, counts: Int64)> = []
     public private(set) var deficitCounts: Int64 = 0
+    private var lastInput: (strokes: Int64, counts: Int64)?
+    private var lastVerdict = false
 
     public init(countsPerStroke: Int64) { self.countsPerStroke = countsPerStroke }
 
@@ -86,6 +96,9 @@ public struct MotionMonitor: Sendable {
             snapshots.append((commandedStrokes, 0))
             return false
         }
+        // Nothing moved and nothing was commanded since the last tick: same verdict.
+        if let l = lastInput, l.strokes == commandedStrokes, l.counts == encoderCounts { return lastVerdict }
+        lastInput = (commandedStrokes, encoderCounts)
         let measured = encoderCounts - (origin ?? 0)
         if let last = snapshots.last, last.strokes == commandedStrokes {
             snapshots[snapshots.count - 1].counts = measured
@@ -100,7 +113,8 @@ public struct MotionMonitor: Sendable {
         let expected = (last.strokes - first.strokes) * countsPerStroke
         deficitCounts = expected - (last.counts - first.counts)
         let tolerance = max(limits.motionTolerance * Double(expected), limits.motionToleranceStrokes * Double(countsPerStroke))
-        return Double(abs(deficitCounts)) >= tolerance
+        lastVerdict = Double(abs(deficitCounts)) >= tolerance
+        return lastVerdict
     }
 
     /// Measured motion since start, in strokes' worth of counts (for the reservoir ledger).

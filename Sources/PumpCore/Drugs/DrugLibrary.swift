@@ -69,6 +69,7 @@ public enum PumpLimits {
     /// Highest total rate (basal plus bolus) the motor may run at: 2 mL/h. A bolus that would need
     /// more is refused at validation.
     public static let maximumTotalRateNanolitresPerDay: Int64 = 48_000_000
-    /// Largest reservoir a scenario may describe.
-    public static let maximumReservoir = Nanolitres.millilitres(60)
+    /// Largest reservoir a scenario may describe: implants hold 20–40 mL, bench rigs may use a
+    /// syringe or bag, and a year at 0.5 mL/day needs 183 mL.
+    public static let maximumReservoir = Nanolitres.millilitres(250)
 }

@@ -85,7 +85,7 @@ public struct PrescriptionRequest: Sendable {
             if let concentration {
                 let nlPerDay = Int128(v) * 1_000_000 / Int128(concentration.value)
                 if nlPerDay < Int128(PumpLimits.minimumRateNanolitresPerDay) {
-                    problems.append(FieldError(p, "is \(Decimal3.format(Int64(nlPerDay / 1000))) µL/day at this concentration, below the pump's minimum of 48 µL/day"))
+                    problems.append(FieldError(p, "is \(Decimal3.format(Int64(nlPerDay))) µL/day at this concentration, below the pump's minimum of 48 µL/day"))
                     return nil
                 }
                 if nlPerDay > Int128(PumpLimits.maximumRateNanolitresPerDay) {
