@@ -50,7 +50,7 @@ public enum ReportSummary {
         for b in r.boluses where !b.accepted {
             lines.append("           \(when(b.requested_at_s))  \(b.kind) bolus refused: \(b.reason ?? "")")
         }
-        lines.append("Alarms:    \(r.alarms.isEmpty ? "none" : "")")
+        lines.append(r.alarms.isEmpty ? "Alarms:    none" : "Alarms:")
         for a in r.alarms {
             lines.append("           \(when(a.at_s))  \(a.priority.uppercased().padding(toLength: 6, withPad: " ", startingAt: 0)) \(a.type)"
                          + (a.cleared_at_s.map { "  (cleared \(when($0)))" } ?? ""))
@@ -63,10 +63,12 @@ public enum ReportSummary {
                 lines.append("Fault:     \(f.type) at \(when(f.at_s)) -> no alarm")
             }
         }
+        let fixed = Int(r.baseline.fixed_threshold_mmhg)
         if let b = r.baseline.alarm_at_s {
-            lines.append("Baseline:  a fixed +\(Int(r.baseline.fixed_threshold_mmhg)) mmHg detector would alarm at \(when(b))")
-        } else if r.faults.contains(where: { $0.type == "occlusion" }) {
-            lines.append("Baseline:  a fixed +\(Int(r.baseline.fixed_threshold_mmhg)) mmHg detector would not have alarmed")
+            lines.append("Baseline:  a fixed +\(fixed) mmHg detector alarmed at \(when(b))")
+        } else if r.faults.contains(where: { $0.type == "occlusion" }), let rise = r.learned.stroke_rise_mmhg, rise > 0 {
+            lines.append("Baseline:  a fixed +\(fixed) mmHg detector had not alarmed; on this line it needs about "
+                         + "\(Int((Double(fixed) / rise).rounded(.up))) blocked strokes (learned rise \(rise) mmHg per stroke)")
         }
         lines.append("Final:     \(r.final_state)")
         return lines.joined(separator: "\n")

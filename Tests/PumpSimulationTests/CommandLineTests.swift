@@ -60,8 +60,13 @@ struct CommandLineTests {
         #expect(r.out.contains("kink on day 3") && r.out.contains("occlusion") && r.out.contains("Final:     halted"))
     }
 
-    @Test func faultTablePrints() throws {
+    @Test func faultTablePrintsAndTheReadmeShowsItUnchanged() throws {
         let r = try CLI.run(["faults"])
         #expect(r.status == 0 && r.out.contains("| `occlusion` | stop | high | clinician |"))
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        for line in r.out.split(separator: "\n") {
+            #expect(readme.contains(line), "README lacks: \(line)")
+        }
     }
 }
