@@ -39,6 +39,16 @@ struct CommandLineTests {
         #expect(r.out.isEmpty)
     }
 
+    /// Every invalid scenario of the parser tests, through the binary: non-zero, one line, the field.
+    @Test(arguments: ScenarioTests.invalid.indices)
+    func everyInvalidScenarioExitsNonZero(index: Int) throws {
+        let (json, path) = ScenarioTests.invalid[index]
+        let r = try CLI.run(["simulate", try CLI.file(json)])
+        #expect(r.status == 2)
+        #expect(r.err.split(separator: "\n").count == 1 && r.err.contains(path), "\(r.err)")
+        #expect(r.out.isEmpty)
+    }
+
     @Test func missingFileIsAnError() throws {
         let r = try CLI.run(["simulate", "/nonexistent/scenario.json"])
         #expect(r.status != 0 && r.err.contains("/nonexistent/scenario.json"))
