@@ -192,6 +192,7 @@ struct MonitorTests {
 
 @Suite("Controller with fakes")
 struct ControllerShellTests {
+    let wall: Int64 = 1_767_225_600_000_000_000
     typealias Rig = PumpController<FakeMotorDriver, FakePressureSensor, FakeBatteryGauge>
     func rig(fill: Nanolitres = .millilitres(20)) -> (Rig, Plant, FakeMotorDriver) {
         let plant = Plant(parameters: PlantParameters(), seed: 1)
@@ -210,7 +211,7 @@ struct ControllerShellTests {
         var nextDose = 0.0
         while t < 120 {
             plant.advance(to: at(t).nanoseconds)
-            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: 0).seconds }
+            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
             await c.watchdogStep(now: at(t))
             t += 0.25
         }
@@ -237,7 +238,7 @@ struct ControllerShellTests {
         motor.failNextCommand(with: HALError(.noAcknowledge, errno: 121))
         var t = 0.0
         while c.snapshot().state == .delivering && t < 200 {
-            _ = await c.doseLoopStep(now: at(t), utcNanoseconds: 0)
+            _ = await c.doseLoopStep(now: at(t), utcNanoseconds: wall)
             t += 1
         }
         let s = c.snapshot()
@@ -246,13 +247,40 @@ struct ControllerShellTests {
         #expect(!motor.isEnabled)
     }
 
+    @Test func stallHaltsAndARepairedMotorResumesWithoutAStaleMismatch() async {
+        let (c, plant, motor) = rig()
+        var t = 0.0, nextDose = 0.0
+        func run(until end: Double) async {
+            while t < end {
+                plant.advance(to: at(t).nanoseconds)
+                if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
+                await c.watchdogStep(now: at(t))
+                t += 0.25
+            }
+        }
+        await run(until: 600)
+        plant.setStalled(true)
+        await run(until: 800)
+        #expect(c.snapshot().halts.map(\.reason) == [.motionMismatch])
+        #expect(!motor.isEnabled)
+        plant.setStalled(false)                                  // the mechanism is repaired
+        let cleared = await c.handle(.clinicianClear, now: at(t), utcNanoseconds: wall)
+        let resumed = await c.handle(.resume, now: at(t), utcNanoseconds: wall)
+        #expect(cleared.accepted && resumed.accepted, "\(cleared.reason ?? "") / \(resumed.reason ?? "")")
+        let before = c.snapshot().scheduler.commandedStrokes
+        await run(until: 1400)
+        let s = c.snapshot()
+        #expect(s.state == .delivering && s.alarms.active.isEmpty)
+        #expect(s.scheduler.commandedStrokes - before >= 13)      // 600 s at one stroke per 43.2 s
+    }
+
     @Test func clinicianClearThenResumeNothingByItself() async {
         let (c, _, _) = rig()
-        _ = await c.handle(.suspend, now: at(1), utcNanoseconds: 0)
+        _ = await c.handle(.suspend, now: at(1), utcNanoseconds: wall)
         #expect(c.snapshot().state == .suspended)
-        let bolus = await c.handle(.patientBolus, now: at(2), utcNanoseconds: 0)
+        let bolus = await c.handle(.patientBolus, now: at(2), utcNanoseconds: wall)
         #expect(!bolus.accepted && bolus.reason?.contains("suspended") == true)
-        let resumed = await c.handle(.resume, now: at(3), utcNanoseconds: 0)
+        let resumed = await c.handle(.resume, now: at(3), utcNanoseconds: wall)
         #expect(resumed.accepted && c.snapshot().state == .delivering)
     }
 }

@@ -15,6 +15,7 @@ struct FaultTests {
         // 2 strokes, a 20 % slip within ⌈1.6 / 0.2⌉ = 8.
         #expect(f.strokes_since_fault <= (type == "motor_stall" ? 2 : 8))
         #expect(r.final_state == "halted" && r.halts.first?.reason == "motion_mismatch")
+        #expect(r.alarms.map(\.type) == ["motion_mismatch"])      // and nothing else (no phantom occlusion)
         #expect(r.alarms.first?.priority == "high")
         // Less reached the patient than was commanded, and the ledger knew to stop.
         #expect(r.delivered_ul < r.commanded_ul)

@@ -133,7 +133,7 @@ public struct ControllerCore: Sendable {
         // Pressure sensor and occlusion.
         let trusted = sensor.observe(readings.pressure, limits: limits)
         set(.pressureSensorFault, present: sensor.fault != nil, at: now)
-        occlusion.tick(at: now, reading: trusted, learning: state == .delivering)
+        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering)
         // Latched by the detector; the cause is gone once delivery has stopped and the retained
         // pressure has drained (the kink released).
         set(.occlusion, present: occlusion.occluded && !(state != .delivering && occlusion.causeGone), at: now)
@@ -202,6 +202,8 @@ public struct ControllerCore: Sendable {
             } else {
                 state = .delivering
                 scheduler.setDelivering(true, at: now, utcNanoseconds: utcNanoseconds)
+                // Motion is judged afresh: the window must not carry a deficit from before the stop.
+                motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
                 record(.stateChanged(.delivering), at: now)
                 outcome = CommandOutcome(accepted: true)
             }

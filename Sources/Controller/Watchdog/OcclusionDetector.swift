@@ -58,6 +58,7 @@ public struct OcclusionDetector: Sendable {
     private var previous: (level: Double, response: Double, strokes: Double)?
     private var reference: Double?
     public private(set) var evidence = 0
+    private var delivering = true
     /// Last window's excess over the resting reference and its threshold (for "cause gone").
     public private(set) var excessMMHg = 0.0
     public private(set) var excessThresholdMMHg = Double.infinity
@@ -80,9 +81,10 @@ public struct OcclusionDetector: Sendable {
         strokeTimes.append(t.nanoseconds)
     }
 
-    /// One watchdog tick. `reading` is nil when the sensor gave nothing trustworthy.
-    /// `learning` is false while delivery is stopped.
-    public mutating func tick(at t: MonotonicInstant, reading: Double?, learning: Bool) {
+    /// One watchdog tick. `reading` is nil when the sensor gave nothing trustworthy. While
+    /// `delivering` is false nothing is learned and no new evidence builds up (without strokes a
+    /// kink cannot show); the detector only follows whether retained pressure drains.
+    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool) {
         let now = t.nanoseconds
         learner.tick(at: now)
         advanceResponse(to: now)
@@ -92,7 +94,8 @@ public struct OcclusionDetector: Sendable {
             sumR = 0; sumM = 0; count = 0; previous = nil
             return
         }
-        learner.sample(y, learn: learning && evidence == 0 && !occluded)
+        self.delivering = delivering
+        learner.sample(y, learn: delivering && evidence == 0 && !occluded)
         ticksSinceAdoptionCheck += 1
         if parameters == nil || ticksSinceAdoptionCheck >= 40 {
             ticksSinceAdoptionCheck = 0
@@ -193,7 +196,9 @@ public struct OcclusionDetector: Sendable {
         let rise = p.line.strokeRiseMMHg
         excessThresholdMMHg = max(0.5 * rise, 4 * sigmaL)
         guard let ref = reference, let prev = previous else {
-            reference = reference ?? level
+            // The resting reference starts at the learner's fitted resting pressure (a long-run
+            // estimate), not at one window that may hold a transient.
+            reference = reference ?? p.line.baselineMMHg
             previous = (level, meanResponse, meanStrokes)
             excessMMHg = level - (reference ?? level)
             return
@@ -217,7 +222,7 @@ public struct OcclusionDetector: Sendable {
         let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + 0.3 * abs(kinked) + 0.2 * rise * modelTerm
         let matchesKink = abs(change - kinked) <= tolerance
         excessMMHg = excess
-        if q >= threshold && matchesKink {
+        if delivering && q >= threshold && matchesKink {
             // Persistence runs while the excess builds up; the alarm also needs the excess itself.
             evidence += 1
             if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { occluded = true }
