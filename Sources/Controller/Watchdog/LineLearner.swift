@@ -8,6 +8,9 @@ public struct LineEstimate: Hashable, Sendable {
     public var strokeRiseMMHg: Double
     public var baselineMMHg: Double
     public var noiseMMHg: Double
+    /// Standard error of ln τ, from the curvature of the fit's residual around its minimum
+    /// (large when the strokes are small against the noise).
+    public var tauLogError: Double
 }
 
 /// Identifies the open catheter as a first-order line with an output-error filter bank.
@@ -52,6 +55,7 @@ struct LineLearner: Sendable {
     private(set) var estimate: LineEstimate?
     private(set) var bestIndex = 0
     private var absDiffMean: Double?
+    private var noiseDifferences = 0
     private var previous: (y: Double, response: Double)?
 
     init(periodNanoseconds: Int64) {
@@ -117,8 +121,16 @@ struct LineLearner: Sendable {
         let rise = estimate?.strokeRiseMMHg ?? 0
         if estimate == nil, response > p.response + 1e-9 { return }   // a stroke in between, nothing learned yet
         var d = abs((y - p.y) - rise * (response - p.response))
-        if let mean = absDiffMean { d = min(d, 4 * mean) }
-        absDiffMean = absDiffMean.map { $0 + (d - $0) / 2400 } ?? d     // ~10-minute average
+        noiseDifferences += 1
+        guard let mean = absDiffMean else { absDiffMean = d; return }
+        if noiseDifferences <= 64 {
+            // A plain mean first: clipping against an estimate made of one or two differences
+            // (which can be exactly zero) would pin it there.
+            absDiffMean = mean + (d - mean) / Double(noiseDifferences)
+            return
+        }
+        d = min(d, 4 * mean + 0.01)                                     // 0.01 mmHg: one ADC step
+        absDiffMean = mean + (d - mean) / 2400                           // ~10-minute average
     }
 
     private mutating func closeBlock() {
@@ -162,14 +174,20 @@ struct LineLearner: Sendable {
             rss[j] = Syy - Smy * g
         }
         guard let best = rss.indices.min(by: { rss[$0] < rss[$1] }), rss[best].isFinite, gain[best] > 0 else { return }
-        let plausible = rss.indices.filter { Self.taus[$0] <= 120 }.map { rss[$0] }.min() ?? .infinity
         let blockVariance = Swift.max(1e-8, Double.pow((absDiffMean ?? 0) * 0.886, 2) / Double(Self.blockSamples))
+        let plausible = rss.indices.filter { Self.taus[$0] <= 120 }.map { rss[$0] }.min() ?? .infinity
         notDrainingEvidence = best == Self.bankSize - 1 ? (plausible - rss[best]) / blockVariance : 0
         var offset = 0.0
+        var logError = 1.0                      // unknown: a factor of e either way
         if best > 0, best < Self.bankSize - 1, rss[best - 1].isFinite, rss[best + 1].isFinite {
             let a = rss[best - 1], b = rss[best], c = rss[best + 1]
             let denom = a - 2 * b + c
-            if denom > 0 { offset = max(-0.5, min(0.5, 0.5 * (a - c) / denom)) }
+            if denom > 0 {
+                offset = max(-0.5, min(0.5, 0.5 * (a - c) / denom))
+                // RSS ≈ RSS_min + ½ κ (ln τ − ln τ̂)², κ = denom / (ln 1.25)²; Var(ln τ) = 2σ²/κ.
+                let kappa = denom / Double.pow(Double.log(1.25), 2)
+                logError = min(1, (2 * blockVariance / kappa).squareRoot())
+            }
         }
         let neighbour = offset >= 0 ? min(best + 1, Self.bankSize - 1) : max(best - 1, 0)
         let f = abs(offset)
@@ -179,7 +197,8 @@ struct LineLearner: Sendable {
             tauSeconds: Self.taus[best] * Double.pow(1.25, offset),
             strokeRiseMMHg: g,
             baselineMMHg: base[best],
-            noiseMMHg: max(0.005, (absDiffMean ?? 0) * 0.886))
+            noiseMMHg: max(0.005, (absDiffMean ?? 0) * 0.886),
+            tauLogError: logError)
     }
 
     /// How strongly the data prefer "the line does not drain" (the slowest member of the bank) over

@@ -9,11 +9,12 @@ import RealModule
 /// response from the readings, r(t) = y(t) − rise × m_τ(t), leaving the resting pressure plus
 /// whatever the model does not explain. It then compares window averages of r:
 ///
-///   Q_j = (L_j − ref) − a·(L_{j−1} − ref),  a = exp(−D/τ_test),  τ_test = 1.25 τ
+///   Q_j = (L_j − ref) − a·(L_{j−1} − ref),  a = exp(−D/τ_test),  τ_test ≥ 1.25 τ
 ///
 /// i.e. the part of the excess that is not the decay of the excess before. An open line gives
 /// Q ≈ 0 (noise); a cough gives one large Q and then decays (Q ≤ 0, τ_test being slower than the
-/// line); an occlusion gives a positive Q in every window, since nothing drains. An alarm needs
+/// line; τ_test widens with the learner's uncertainty); an occlusion gives a positive Q in every
+/// window, since nothing drains. An alarm needs
 /// `requiredWindows` consecutive windows with Q above 3–3.5σ plus a 20 % model-error allowance and an
 /// excess of at least half a stroke's rise. See docs/occlusion-detection.md for the derivation
 /// and the latency bound.
@@ -165,7 +166,10 @@ public struct OcclusionDetector: Sendable {
         // never under 4 windows, so that several coughs in a row rarely fill it.
         let required = max(4, 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up)))
         let old = parameters
-        parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: 1.25 * e.tauSeconds)
+        // The open line is judged against a decay slower than the learned one: by 25 %, or by three
+        // standard errors of the learned τ when the strokes are small against the noise.
+        let margin = Double.exp(max(Double.log(1.25), 3 * e.tauLogError))
+        parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: margin * e.tauSeconds)
         decayPerTick = Double.exp(-periodSeconds / e.tauSeconds)
         guard old?.line != e else { return }
         // Recompute the response at the new τ from the stroke history, and carry the reference
