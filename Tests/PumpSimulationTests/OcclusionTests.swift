@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PumpSimulation
+import PumpFakes
 
 @Suite("Occlusion detection")
 struct OcclusionTests {
@@ -95,5 +96,37 @@ struct OcclusionTests {
         let expected = 500 * (halt + 1800) / 86_400
         #expect(abs(r.programmed_ul - expected) < 0.01, "\(r.programmed_ul) vs \(expected)")
         #expect(r.commanded_ul <= r.programmed_ul && r.commanded_ul > r.programmed_ul - 0.25)
+    }
+}
+
+@Suite("Random plants")
+struct RandomPlantTests {
+    /// Regression: on this plant the first two readings were identical, the noise estimate locked
+    /// at zero and every threshold collapsed: a false occlusion after 5 hours.
+    @Test func noiseEstimateDoesNotLockAtZero() async throws {
+        let plant: [String: Double] = ["stroke_volume_nl": 71, "compliance_nl_per_mmhg": 562.883, "resistance_mmhg_s_per_nl": 0.015_634,
+                                       "baseline_pressure_mmhg": 17.275, "pressure_noise_mmhg": 0.583]
+        let s = baclofen(rateMlPerDay: 1.782, hours: 7 * 24, plant: plant, seed: 197, fillMl: 200)
+        let r = try await run(s)
+        #expect(r.alarms.isEmpty)
+        #expect(abs(try #require(r.learned.noise_mmhg) - 0.583) < 0.05)
+    }
+
+    /// Random valid plants and rates (0.048–24 mL/day), with and without coughs: no alarm in two
+    /// days, then a kink that is caught. The plant and rate come from the seed.
+    @Test(arguments: 1...12)
+    func randomPlantNoFalseAlarmThenKinkCaught(seed: Int) async throws {
+        var rng = Xoshiro256(seed: UInt64(seed))
+        let compliance = 50 + 950 * rng.unit(), tau = 1 + 59 * rng.unit()
+        let plant: [String: Double] = [
+            "stroke_volume_nl": Double(50 + Int(950 * rng.unit())), "compliance_nl_per_mmhg": compliance,
+            "resistance_mmhg_s_per_nl": tau / compliance, "baseline_pressure_mmhg": 25 * rng.unit(),
+            "pressure_noise_mmhg": rng.unit(), "coughs_per_day": [0, 12, 48][Int(3 * rng.unit())],
+        ]
+        let rate = 0.048 * Double.pow(500, rng.unit())             // log-uniform 0.048–24 mL/day
+        let r = try await run(baclofen(rateMlPerDay: (rate * 100).rounded() / 100 + 0.01, hours: 50, plant: plant,
+                                       events: [["at": "48h", "type": "occlusion"]], seed: seed, fillMl: 200))
+        #expect(r.alarms.allSatisfy { $0.at_s >= 48 * 3600 }, "false alarm: \(r.alarms)")
+        #expect(r.faults.first?.alarm == "occlusion", "missed: plant \(plant), rate \(rate)")
     }
 }

@@ -17,7 +17,7 @@ func baclofen(rateMlPerDay: Double, hours: Double, plant: [String: Double] = [:]
     var s: [String: Any] = [
         "name": "test", "seed": seed, "duration": hours * 3600,
         "drug": ["name": "baclofen", "concentration_ug_per_ml": concentration],
-        "reservoir": ["capacity_ml": 60, "fill_ml": fillMl],
+        "reservoir": ["capacity_ml": max(60, fillMl), "fill_ml": fillMl],
         "prescription": p, "plant": plant, "events": events,
     ]
     s.merge(extra) { $1 }
