@@ -274,6 +274,25 @@ struct ControllerShellTests {
         #expect(s.scheduler.commandedStrokes - before >= 13)      // 600 s at one stroke per 43.2 s
     }
 
+    @Test func driverFaultLineHalts() async throws {
+        let (c, plant, motor) = rig()
+        var t = 0.0, nextDose = 0.0
+        while t < 300 {
+            if t == 120 { plant.setDriverFault(true) }
+            plant.advance(to: at(t).nanoseconds)
+            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
+            await c.watchdogStep(now: at(t))
+            t += 0.25
+        }
+        let s = c.snapshot()
+        #expect(s.halts.map(\.reason) == [.motorDriverFault])
+        #expect(abs(try #require(s.halts.first?.at.seconds) - 120) <= 0.25)
+        #expect(!motor.isEnabled)
+        // While the driver still reports its fault, a clinician cannot clear it.
+        let clear = await c.handle(.clinicianClear, now: at(t), utcNanoseconds: wall)
+        #expect(clear.reason?.contains("motor_driver_fault") == true)
+    }
+
     @Test func clinicianClearThenResumeNothingByItself() async {
         let (c, _, _) = rig()
         _ = await c.handle(.suspend, now: at(1), utcNanoseconds: wall)

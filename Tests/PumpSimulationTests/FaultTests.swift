@@ -102,6 +102,20 @@ struct FaultTests {
         #expect(r.final_state == "delivering")
     }
 
+    /// A wall clock that was never set (before 2020): the flex step in force is unknown, so the
+    /// lowest step runs (minimum-rate policy), patient boluses are refused, and a medium alarm says why.
+    @Test func unsetWallClockRunsTheLowestStep() async throws {
+        let s = baclofen(rateMlPerDay: 0.5, hours: 24, events: [["at": "1h", "type": "patient_bolus"]],
+                         extra: ["start": ["at": "1970-01-01T00:00:00", "zone": "UTC"]],
+                         prescription: ["mode": "flex", "steps": [["start": "00:00", "daily_dose_ug": 100],
+                                                                  ["start": "08:00", "daily_dose_ug": 300]]])
+        let r = try await run(s)
+        #expect(r.alarms.map(\.type) == ["wall_clock_invalid"] && r.alarms[0].priority == "medium")
+        #expect(r.boluses.first?.reason == "blocked_by_alarm")
+        #expect(abs(r.programmed_ug - 100) < 0.001)          // 24 h at the lowest step, 100 µg/day
+        #expect(r.final_state == "delivering")
+    }
+
     @Test func flexScheduleFollowsBerlinTimeAcrossSpringForward() async throws {
         // From local midnight of 2026-03-29 for 23 h (the whole local day).
         let s = baclofen(rateMlPerDay: 0.5, hours: 23, extra: ["start": ["at": "2026-03-29T00:00:00", "zone": "Europe/Berlin"]],
