@@ -66,9 +66,6 @@ public struct ControllerCore: Sendable {
     public private(set) var halts: [HaltRecord] = []
     public private(set) var lastHeartbeat: MonotonicInstant
 
-    /// Earliest wall-clock time the controller accepts as set (2020-01-01T00:00:00Z).
-    public static let earliestValidUTCSeconds: Int64 = 1_577_836_800
-
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
         scheduler = DoseScheduler(prescription: configuration.prescription, strokeVolume: configuration.strokeVolume,
@@ -86,7 +83,7 @@ public struct ControllerCore: Sendable {
     public mutating func planStrokes(at now: MonotonicInstant, utcNanoseconds: Int64) -> Int64 {
         lastHeartbeat = now
         set(.doseLoopStalled, present: false, at: now)
-        let wallValid = utcNanoseconds / 1_000_000_000 >= Self.earliestValidUTCSeconds
+        let wallValid = utcNanoseconds / 1_000_000_000 >= limits.earliestValidWallClock.value
         set(.wallClockInvalid, present: !wallValid, at: now)
         scheduler.rateMode = alarms.requiresMinimumRate ? .minimum : .programmed
         scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)

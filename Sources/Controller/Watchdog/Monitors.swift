@@ -46,7 +46,7 @@ public struct SensorHealthMonitor: Sendable {
 
         if identical >= limits.sensorStuckReadings {
             fault = .stuck
-        } else if readings >= 8, dSum > 4 * Self.noiseScale * limits.sensorImplausibleNoiseMMHg,
+        } else if readings >= SafetyLimits.sensorNoiseWindow, dSum > 4 * Self.noiseScale * limits.sensorImplausibleNoiseMMHg,
                   highFrequencyNoise() > limits.sensorImplausibleNoiseMMHg {
             // (The untrimmed sum bounds the trimmed one, so the sort is skipped on quiet readings.)
             fault = .noise
@@ -128,20 +128,19 @@ public struct BatteryMonitor: Sendable {
     public private(set) var gaugeFault = false
     public private(set) var last: (stateOfCharge: PerMille, voltage: Millivolts)?
     private var failures = 0
-    static let hysteresis = PerMille(10)
 
     public init() {}
 
     public mutating func observe(_ reading: (stateOfCharge: PerMille, voltage: Millivolts)?, limits: SafetyLimits) {
         guard let r = reading, (0...1000).contains(r.stateOfCharge.value), (1_000...6_000).contains(r.voltage.value) else {
             failures += 1
-            if failures >= 3 { gaugeFault = true }
+            if failures >= limits.batteryFailedReads { gaugeFault = true }
             return
         }
         failures = 0
         gaugeFault = false
         last = r
-        let soc = r.stateOfCharge.value, h = Self.hysteresis.value
+        let soc = r.stateOfCharge.value, h = limits.batteryHysteresis.value
         let eos = soc <= limits.batteryEndOfService.value || r.voltage < limits.batteryEndOfServiceVoltage
         endOfService = eos || (endOfService && soc <= limits.batteryEndOfService.value + h)
         electiveReplacement = soc <= limits.batteryElectiveReplacement.value

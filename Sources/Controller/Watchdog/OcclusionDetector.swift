@@ -26,8 +26,6 @@ public struct OcclusionDetector: Sendable {
         public var tauTestSeconds: Double
     }
 
-    /// Longest cough (tip pressure spike) the persistence rule must outlast, in seconds.
-    public static let longestCoughSeconds = 3.0
     /// Strokes and learning time before the detector arms.
     public static let armingStrokes = 8
     public static let armingSeconds = 600.0
@@ -164,7 +162,7 @@ public struct OcclusionDetector: Sendable {
         let samples = max(4, Int((windowSeconds / periodSeconds).rounded()))
         // Persistence outlasts the longest cough (a rise can touch ⌈3 s / D⌉ + 1 windows), and is
         // never under 4 windows, so that several coughs in a row rarely fill it.
-        let required = max(4, 2 + Int((Self.longestCoughSeconds / (Double(samples) * periodSeconds)).rounded(.up)))
+        let required = max(4, 2 + Int((SafetyLimits.longestCough.seconds / (Double(samples) * periodSeconds)).rounded(.up)))
         let old = parameters
         // The open line is judged against a decay slower than the learned one: by 25 %, or by three
         // standard errors of the learned τ when the strokes are small against the noise.

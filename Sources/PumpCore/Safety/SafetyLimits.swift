@@ -9,6 +9,12 @@ public struct SafetyLimits: Hashable, Sendable {
     public var batteryEndOfService = PerMille(percent: 5)
     /// A cell voltage below this is also end of service, whatever the gauge's percentage says.
     public var batteryEndOfServiceVoltage = Millivolts(3_300)
+    /// A battery alarm's cause is gone only once the charge is this far above its threshold.
+    public var batteryHysteresis = PerMille(10)
+    /// Consecutive failed gauge reads that make a gauge fault (3 × 10 s).
+    public var batteryFailedReads = 3
+    /// A wall clock earlier than this (2020-01-01T00:00:00Z, in UTC seconds) was never set.
+    public var earliestValidWallClock = UTCSeconds(1_577_836_800)
 
     /// The watchdog samples the pressure sensor and the motor feedback this often.
     public var watchdogPeriod = Nanoseconds.milliseconds(250)
@@ -24,8 +30,9 @@ public struct SafetyLimits: Hashable, Sendable {
     /// Consecutive bit-identical pressure readings that make a stuck sensor (10 × 250 ms = 2.5 s).
     /// A live transducer's electronic noise (≥ 0.05 mmHg rms, 5 LSB) makes this a 1-in-10^12 event.
     public var sensorStuckReadings = 10
-    /// Readings over which the sensor's high-frequency noise is judged (8 × 250 ms = 2 s).
-    public var sensorNoiseWindow = 8
+    /// Readings over which the sensor's high-frequency noise is judged (8 × 250 ms = 2 s). Fixed:
+    /// the monitor keeps exactly six second differences.
+    public static let sensorNoiseWindow = 8
     /// Noise (robust rms of second differences) above which the sensor is implausible, in mmHg.
     /// Valid plants have at most 1 mmHg; a trimmed estimate from 8 readings exceeds 8 mmHg by chance
     /// with probability below 10^-15 per reading at 1 mmHg.
@@ -39,6 +46,10 @@ public struct SafetyLimits: Hashable, Sendable {
     /// ...but never less than this many strokes' worth of counts (a stall shows after one stroke).
     public var motionToleranceStrokes = 1.0
     public var motionWindowStrokes = 16
+
+    /// Longest cough (tip pressure spike) a scenario may describe; the occlusion detector's
+    /// persistence rule is built to outlast it.
+    public static let longestCough = Nanoseconds.seconds(3)
 
     public init() {}
 }

@@ -84,9 +84,6 @@ extension Scenario {
         public static let occlusionFraction = 1.0
     }
 
-    /// Longest cough a scenario may describe: the detector's persistence rule is built for it.
-    public static let longestCough = Nanoseconds.seconds(3)
-
     public static func parse(_ data: Data) throws(ValidationErrors) -> Scenario {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
@@ -294,7 +291,7 @@ extension Scenario {
             }
         case "cough":
             let mmHg = e.number("mmhg", &problems) ?? Defaults.coughMMHg
-            let over = e.duration("over", &problems, max: longestCough) ?? Defaults.coughOver
+            let over = e.duration("over", &problems, max: SafetyLimits.longestCough) ?? Defaults.coughOver
             if !(mmHg.isFinite && (0...150).contains(mmHg)) { problems.append(FieldError("\(path).mmhg", "must be from 0 to 150")) }
             else if over.value <= 0 { problems.append(FieldError("\(path).over", "must be longer than 0")) }
             else { kind = .cough(mmHg: mmHg, over: over) }
