@@ -55,10 +55,6 @@ public enum DrugLibrary {
     }
 }
 
-extension NanogramsPerDay {
-    public static func + (a: Self, b: Self) -> Self { Self(a.value + b.value) }
-}
-
 /// Limits of the pump mechanism itself, whatever the drug (SynchroMed II class: 0.048–24 mL/day,
 /// the range the fault-swarm issue draws from).
 public enum PumpLimits {
