@@ -69,9 +69,6 @@ struct LineLearner: Sendable {
         forget = Double.pow(0.5, Double(Self.blockSamples) * p / Self.halfLifeSeconds)
     }
 
-    /// The unit response of bank member `index` now.
-    func response(_ index: Int) -> Double { m[index] }
-
     mutating func stroke(at t: Int64) { pending.append(t) }
 
     /// Moves the responses to the tick at `t` (every watchdog period, with or without a reading).
