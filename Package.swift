@@ -40,9 +40,11 @@ let package = Package(
             name: "PumpFakes",
             dependencies: ["PumpCore", "PumpHAL", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
+        // Reading configuration: JSON with field paths, board files, prescription files.
+        .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
         // Scenario files, the virtual-time simulator and its reports.
         .target(
-            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
+            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig"],
             swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
@@ -51,6 +53,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "ControllerTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
@@ -58,7 +61,7 @@ let package = Package(
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
-            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "pumpctl"],
+            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "pumpctl"],
             swiftSettings: strict),
     ]
 )

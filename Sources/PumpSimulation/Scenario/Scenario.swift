@@ -1,5 +1,6 @@
 import Foundation
 import PumpCore
+import PumpConfig
 import PumpFakes
 
 /// A scenario file (SCENARIOS.md v1), fully validated: if one of these exists, it can run.
@@ -78,7 +79,7 @@ extension Scenario {
         public static let seed: UInt64 = 1
         /// Default start: 2026-01-01T00:00:00Z.
         public static let startUTCSeconds: Int64 = 1_767_225_600
-        public static let capacity = Nanolitres.millilitres(20)
+        public static let capacity = Therapy.defaultCapacity
         public static let coughMMHg = 40.0
         public static let coughOver = Nanoseconds.seconds(1)
         public static let occlusionFraction = 1.0
@@ -123,67 +124,12 @@ extension Scenario {
             s.rejectUnknown(&problems)
         }
 
-        // Drug and prescription.
-        var request = PrescriptionRequest(drugName: nil, concentrationMicrogramsPerMillilitre: nil, mode: nil)
-        if var d = r.object("drug", &problems) {
-            request.drugName = d.string("name", &problems)
-            request.concentrationMicrogramsPerMillilitre = d.number("concentration_ug_per_ml", &problems)
-            d.rejectUnknown(&problems)
-        } else if r.value("drug") == nil {
-            problems.append(FieldError("drug", "is required"))
-        }
-        if var p = r.object("prescription", &problems) {
-            request.mode = p.string("mode", &problems)
-            request.dailyDoseMicrograms = p.number("daily_dose_ug", &problems)
-            request.dailyCapMicrograms = p.number("daily_cap_ug", &problems)
-            if let steps = p.array("steps", &problems) {
-                request.steps = steps.enumerated().compactMap { i, v in
-                    guard var st = ObjectReader.open(v, path: "prescription.steps[\(i)]", problems: &problems) else { return nil }
-                    let step = PrescriptionRequest.Step(start: st.string("start", &problems), dailyDoseMicrograms: st.number("daily_dose_ug", &problems))
-                    st.rejectUnknown(&problems)
-                    return step
-                }
-            }
-            // In continuous mode the steps are not used (the SCENARIOS.md example carries both).
-            if request.mode == "continuous" { request.steps = nil }
-            if var b = p.object("patient_bolus", &problems) {
-                request.patientBolus = PrescriptionRequest.PatientBolus(
-                    doseMicrograms: b.number("dose_ug", &problems), lockout: b.duration("lockout", &problems),
-                    maxPerDay: b.number("max_per_day", &problems), duration: b.duration("over", &problems))
-                b.rejectUnknown(&problems)
-            }
-            p.rejectUnknown(&problems)
-        } else if r.value("prescription") == nil {
-            problems.append(FieldError("prescription", "is required"))
-        }
-        var prescription: Prescription?
-        if request.mode != nil || request.drugName != nil {
-            switch request.validated() {
-            case .success(let p): prescription = p
-            case .failure(let e): problems += e.problems
-            }
-        }
-
-        // Reservoir.
-        var capacity = Defaults.capacity, fill: Nanolitres?, low = SafetyLimits().lowReservoir
-        if var res = r.object("reservoir", &problems) {
-            func ml(_ key: String, max: Double, zeroOK: Bool) -> Nanolitres? {
-                guard let v = res.number(key, &problems) else { return nil }
-                return FixedPointInput.thousandths(v, path: "reservoir.\(key)", max: max, allowZero: zeroOK, into: &problems)
-                    .map { Nanolitres($0 * 1000) }
-            }
-            capacity = ml("capacity_ml", max: PumpLimits.maximumReservoir.millilitres, zeroOK: false) ?? capacity
-            fill = ml("fill_ml", max: PumpLimits.maximumReservoir.millilitres, zeroOK: true)
-            low = ml("low_alarm_ml", max: PumpLimits.maximumReservoir.millilitres, zeroOK: true) ?? low
-            res.rejectUnknown(&problems)
-        }
-        let filled = fill ?? capacity
-        if filled > capacity { problems.append(FieldError("reservoir.fill_ml", "must not exceed reservoir.capacity_ml")) }
-        if low > capacity { problems.append(FieldError("reservoir.low_alarm_ml", "must not exceed reservoir.capacity_ml")) }
+        // Drug, prescription and reservoir: the same sections as a pumpd prescription file.
+        let therapy = Therapy.read(from: &r, problems: &problems)
 
         // Plant.
         var plant = PlantParameters()
-        plant.reservoirFill = filled
+        plant.reservoirFill = therapy?.reservoirFill ?? Defaults.capacity
         var coughsPerDay = 0.0
         if var pl = r.object("plant", &problems) {
             func ranged(_ key: String, _ range: ClosedRange<Double>) -> Double? {
@@ -224,13 +170,13 @@ extension Scenario {
         }
         r.rejectUnknown(&problems)
 
-        guard problems.isEmpty, let duration, let prescription else {
+        guard problems.isEmpty, let duration, let therapy else {
             throw ValidationErrors(problems.isEmpty ? [FieldError("prescription", "is required")] : problems)
         }
         events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         return Scenario(name: name, seed: seed, duration: duration, startUTCSeconds: start, zone: zone,
-                        prescription: prescription, reservoirCapacity: capacity, lowReservoirAlarm: low,
-                        plant: plant, coughsPerDay: coughsPerDay, events: events)
+                        prescription: therapy.prescription, reservoirCapacity: therapy.reservoirCapacity,
+                        lowReservoirAlarm: therapy.lowReservoirAlarm, plant: plant, coughsPerDay: coughsPerDay, events: events)
     }
 
     private static func parseEvent(_ v: JSONValue, path: String, duration: Nanoseconds?, _ problems: inout [FieldError]) -> ScenarioEvent? {

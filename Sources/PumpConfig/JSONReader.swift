@@ -32,7 +32,7 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         return "unreadable"
     }
 
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -45,12 +45,13 @@ public enum JSONValue: Decodable, Sendable, Equatable {
 }
 
 /// Walks a JSON object, collecting every problem with its path, and refusing unknown keys.
-struct ObjectReader {
-    let path: String
+/// Shared by scenario files, prescription files and board files.
+public struct ObjectReader {
+    public let path: String
     private let fields: [String: JSONValue]
     private var used: Set<String> = []
 
-    static func open(_ value: JSONValue?, path: String, problems: inout [FieldError]) -> ObjectReader? {
+    public static func open(_ value: JSONValue?, path: String, problems: inout [FieldError]) -> ObjectReader? {
         guard let value else { return nil }
         guard case .object(let o) = value else {
             problems.append(FieldError(path, "must be an object, got \(value.typeName)"))
@@ -64,15 +65,15 @@ struct ObjectReader {
         self.fields = fields
     }
 
-    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    mutating func value(_ key: String) -> JSONValue? {
+    public mutating func value(_ key: String) -> JSONValue? {
         used.insert(key)
         if case .null? = fields[key] { return nil }
         return fields[key]
     }
 
-    mutating func number(_ key: String, _ problems: inout [FieldError]) -> Double? {
+    public mutating func number(_ key: String, _ problems: inout [FieldError]) -> Double? {
         guard let v = value(key) else { return nil }
         guard case .number(let d) = v else {
             problems.append(FieldError(child(key), "must be a number, got \(v.typeName)"))
@@ -81,7 +82,7 @@ struct ObjectReader {
         return d
     }
 
-    mutating func string(_ key: String, _ problems: inout [FieldError]) -> String? {
+    public mutating func string(_ key: String, _ problems: inout [FieldError]) -> String? {
         guard let v = value(key) else { return nil }
         guard case .string(let s) = v else {
             problems.append(FieldError(child(key), "must be a string, got \(v.typeName)"))
@@ -90,7 +91,7 @@ struct ObjectReader {
         return s
     }
 
-    mutating func duration(_ key: String, _ problems: inout [FieldError], max: Nanoseconds = .days(3650)) -> Nanoseconds? {
+    public mutating func duration(_ key: String, _ problems: inout [FieldError], max: Nanoseconds = .days(3650)) -> Nanoseconds? {
         guard let v = value(key) else { return nil }
         switch DurationText.parse(v, max: max) {
         case .success(let d): return d
@@ -100,11 +101,11 @@ struct ObjectReader {
         }
     }
 
-    mutating func object(_ key: String, _ problems: inout [FieldError]) -> ObjectReader? {
+    public mutating func object(_ key: String, _ problems: inout [FieldError]) -> ObjectReader? {
         ObjectReader.open(value(key), path: child(key), problems: &problems)
     }
 
-    mutating func array(_ key: String, _ problems: inout [FieldError]) -> [JSONValue]? {
+    public mutating func array(_ key: String, _ problems: inout [FieldError]) -> [JSONValue]? {
         guard let v = value(key) else { return nil }
         guard case .array(let a) = v else {
             problems.append(FieldError(child(key), "must be an array, got \(v.typeName)"))
@@ -114,7 +115,7 @@ struct ObjectReader {
     }
 
     /// Reports every key that was never asked for (typos must not pass silently).
-    func rejectUnknown(_ problems: inout [FieldError]) {
+    public func rejectUnknown(_ problems: inout [FieldError]) {
         for key in fields.keys.sorted() where !used.contains(key) {
             problems.append(FieldError(child(key), "unknown field"))
         }
@@ -150,5 +151,5 @@ public enum DurationText {
 
 public struct DurationError: Error, Sendable {
     public var message: String
-    init(_ message: String) { self.message = message }
+    public init(_ message: String) { self.message = message }
 }

@@ -1,0 +1,355 @@
+import Foundation
+import PumpCore
+
+/// A rig, as described by its board file in Boards/ (schema: docs/board-files.md). Only
+/// `Board.parse` makes one, so a `Board` is always complete and in range: a board file with a
+/// missing or wrong field is refused, with the field named, before any hardware is touched.
+public struct Board: Sendable, Equatable {
+    public enum Kind: String, Sendable { case simulated, linux }
+    public enum Level: String, Sendable { case high, low }
+
+    /// Stepper motor wiring and timing (linux boards).
+    public struct Stepper: Sendable, Equatable {
+        public var stepLine: String
+        public var directionLine: String
+        public var enableLine: String
+        /// The ENABLE level that lets the driver move the motor; the other level is the safe state.
+        public var enableActive: Level
+        public var faultLine: String
+        /// The nFAULT level that means "fault" (low on most drivers).
+        public var faultActive: Level
+        public var encoderLine: String
+        public var stepPulseMicroseconds: Int
+        public var maxStepRateHz: Int
+        /// How long a step waits for its encoder edges before it reports what it saw.
+        public var encoderTimeoutMilliseconds: Int
+        public init(stepLine: String, directionLine: String, enableLine: String, enableActive: Level, faultLine: String,
+                    faultActive: Level, encoderLine: String, stepPulseMicroseconds: Int, maxStepRateHz: Int,
+                    encoderTimeoutMilliseconds: Int) {
+            self.stepLine = stepLine
+            self.directionLine = directionLine
+            self.enableLine = enableLine
+            self.enableActive = enableActive
+            self.faultLine = faultLine
+            self.faultActive = faultActive
+            self.encoderLine = encoderLine
+            self.stepPulseMicroseconds = stepPulseMicroseconds
+            self.maxStepRateHz = maxStepRateHz
+            self.encoderTimeoutMilliseconds = encoderTimeoutMilliseconds
+        }
+    }
+
+    /// One point of the pressure transducer's linear calibration.
+    public struct CalibrationPoint: Sendable, Equatable {
+        public var millivolts: Double
+        public var mmHg: Double
+        public init(millivolts: Double, mmHg: Double) {
+            self.millivolts = millivolts
+            self.mmHg = mmHg
+        }
+    }
+
+    /// TI ADS1115 on the I²C bus, reading the pressure transducer single-shot.
+    public struct ADS1115: Sendable, Equatable {
+        public var address: UInt8
+        /// Single-ended input AIN0…AIN3.
+        public var channel: Int
+        /// Programmable gain: full-scale range in millivolts (6144, 4096, 2048, 1024, 512, 256).
+        public var fullScaleMillivolts: Int
+        /// Samples per second (8, 16, 32, 64, 128, 250, 475, 860).
+        public var dataRateSPS: Int
+        /// Two points, in any order, with different voltages.
+        public var calibration: [CalibrationPoint]
+        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint]) {
+            self.address = address
+            self.channel = channel
+            self.fullScaleMillivolts = fullScaleMillivolts
+            self.dataRateSPS = dataRateSPS
+            self.calibration = calibration
+        }
+    }
+
+    /// Maxim MAX17048 fuel gauge on the I²C bus.
+    public struct MAX17048: Sendable, Equatable {
+        public var address: UInt8
+        public init(address: UInt8) { self.address = address }
+    }
+
+    public struct Line: Sendable, Equatable {
+        public var name: String
+        public var active: Level
+        public init(name: String, active: Level) {
+            self.name = name
+            self.active = active
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// The board's calibration: the volume one motor step pushes.
+    public var strokeVolume: Nanolitres
+    public var encoderCountsPerStroke: Int64
+    /// Linux boards: GPIO chip label (lines are found by name on it), I²C bus number, devices.
+    public var gpioChipLabel: String?
+    /// The I²C bus: a number (/dev/i2c-N), or the adapter's name when the number is not fixed
+    /// (the kernel's i2c-stub is "SMBus stub driver").
+    public var i2cBus: Int?
+    public var i2cAdapterName: String?
+    public var stepper: Stepper?
+    public var pressureADC: ADS1115?
+    public var fuelGauge: MAX17048?
+    /// Optional on any board.
+    public var alarmOutput: Line?
+    public var bolusButton: Line?
+    /// A hardware watchdog device (e.g. /dev/watchdog), fed only while both tasks are healthy.
+    public var watchdogDevice: String?
+
+    public static let schemaVersion = 1
+    static let fullScales = [6144, 4096, 2048, 1024, 512, 256]
+    static let dataRates = [8, 16, 32, 64, 128, 250, 475, 860]
+
+    public static func parse(_ data: Data) throws(ValidationErrors) -> Board {
+        let root: JSONValue
+        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
+        var problems: [FieldError] = []
+        guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
+            throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
+        }
+        let board = read(&r, &problems)
+        r.rejectUnknown(&problems)
+        guard problems.isEmpty, let board else {
+            throw ValidationErrors(problems.isEmpty ? [FieldError("(file)", "is not a board file")] : problems)
+        }
+        return board
+    }
+
+    public static func load(path: String) throws(ValidationErrors) -> Board {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationErrors([FieldError(path, "cannot read the board file")])
+        }
+        return try parse(data)
+    }
+
+    // MARK: Reading
+
+    private static func read(_ r: inout ObjectReader, _ problems: inout [FieldError]) -> Board? {
+        let before = problems.count
+        var f = Fields(problems: problems)
+        defer { problems = f.problems }
+
+        if let v = f.number(&r, "schema") {
+            if v != Double(schemaVersion) { f.fail("schema", "this build reads schema \(schemaVersion), got \(v)") }
+        } else {
+            f.fail("schema", "is required (\(schemaVersion))")
+        }
+        let name = f.text(&r, "name", required: true) ?? ""
+        let kindText = f.text(&r, "kind", required: true)
+        let kind = kindText.flatMap(Kind.init(rawValue:))
+        if let kindText, kind == nil { f.fail("kind", "must be simulated or linux, got '\(kindText)'") }
+
+        var stroke = Nanolitres(0), counts: Int64 = 0
+        var stepper: Stepper?
+        if var m = f.object(&r, "motor", required: true) {
+            stroke = Nanolitres(Int64(f.integer(&m, "stroke_volume_nl", 50...1000, required: true) ?? 0))
+            counts = Int64(f.integer(&m, "encoder_counts_per_stroke", 1...64, required: true) ?? 0)
+            if kind == .linux {
+                stepper = Stepper(
+                    stepLine: f.line(&m, "step_line") ?? "", directionLine: f.line(&m, "dir_line") ?? "",
+                    enableLine: f.line(&m, "enable_line") ?? "", enableActive: f.level(&m, "enable_active") ?? .high,
+                    faultLine: f.line(&m, "fault_line") ?? "", faultActive: f.level(&m, "fault_active") ?? .low,
+                    encoderLine: f.line(&m, "encoder_line") ?? "",
+                    stepPulseMicroseconds: f.integer(&m, "step_pulse_us", 1...1000, required: true) ?? 1,
+                    maxStepRateHz: f.integer(&m, "max_step_rate_hz", 1...5000, required: true) ?? 1,
+                    encoderTimeoutMilliseconds: f.integer(&m, "encoder_timeout_ms", 1...1000, required: true) ?? 1)
+                if let s = stepper, s.stepPulseMicroseconds * 2 * s.maxStepRateHz > 1_000_000 {
+                    f.fail("motor.max_step_rate_hz", "leaves no low time after a \(s.stepPulseMicroseconds) µs pulse")
+                }
+            }
+            m.rejectUnknown(&f.problems)
+        }
+
+        var chip: String?, bus: Int?, adapter: String?, adc: ADS1115?, gauge: MAX17048?
+        if kind == .linux {
+            if var g = f.object(&r, "gpio", required: true) {
+                chip = f.text(&g, "chip_label", required: true)
+                g.rejectUnknown(&f.problems)
+            }
+            if var i = f.object(&r, "i2c", required: true) {
+                let hasBus = i.value("bus") != nil, hasName = i.value("adapter_name") != nil
+                if hasBus == hasName {
+                    f.fail("i2c", "needs exactly one of bus (a number) and adapter_name")
+                } else if hasBus {
+                    bus = f.integer(&i, "bus", 0...255, required: true)
+                } else {
+                    adapter = f.text(&i, "adapter_name", required: true)
+                }
+                i.rejectUnknown(&f.problems)
+            }
+        } else {
+            for key in ["gpio", "i2c"] where r.value(key) != nil { f.fail(key, "is only for linux boards") }
+        }
+        if var p = f.object(&r, "pressure_sensor", required: true) {
+            let model = f.text(&p, "model", required: true)
+            switch (kind, model) {
+            case (.linux, "ads1115"?):
+                var points: [CalibrationPoint] = []
+                if let list = p.array("calibration", &f.problems) {
+                    for (i, v) in list.enumerated() {
+                        guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
+                        if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -50...1000) {
+                            points.append(CalibrationPoint(millivolts: mv, mmHg: mmHg))
+                        }
+                        c.rejectUnknown(&f.problems)
+                    }
+                    if list.count != 2 {
+                        f.fail("pressure_sensor.calibration", "needs exactly two points, got \(list.count)")
+                    } else if points.count == 2, points[0].millivolts == points[1].millivolts {
+                        f.fail("pressure_sensor.calibration", "the two points need different voltages")
+                    }
+                } else if p.value("calibration") == nil {
+                    f.fail("pressure_sensor.calibration", "is required (two points: mv and mmhg)")
+                }
+                let scale = f.integer(&p, "full_scale_mv", 256...6144, required: true)
+                if let scale, !fullScales.contains(scale) {
+                    f.fail("pressure_sensor.full_scale_mv", "must be one of \(fullScales.map(String.init).joined(separator: ", "))")
+                }
+                let rate = f.integer(&p, "data_rate_sps", 8...860, required: true)
+                if let rate, !dataRates.contains(rate) {
+                    f.fail("pressure_sensor.data_rate_sps", "must be one of \(dataRates.map(String.init).joined(separator: ", "))")
+                }
+                adc = ADS1115(address: f.address(&p, "address") ?? 0, channel: f.integer(&p, "channel", 0...3, required: true) ?? 0,
+                              fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points)
+            case (.simulated, "simulated"?), (nil, _), (_, nil):
+                break
+            case (_, let m?):
+                f.fail("pressure_sensor.model", kind == .linux ? "must be ads1115, got '\(m)'" : "must be simulated, got '\(m)'")
+            }
+            p.rejectUnknown(&f.problems)
+        }
+        if var b = f.object(&r, "battery_gauge", required: true) {
+            let model = f.text(&b, "model", required: true)
+            switch (kind, model) {
+            case (.linux, "max17048"?): gauge = MAX17048(address: f.address(&b, "address") ?? 0)
+            case (.simulated, "simulated"?), (nil, _), (_, nil): break
+            case (_, let m?):
+                f.fail("battery_gauge.model", kind == .linux ? "must be max17048, got '\(m)'" : "must be simulated, got '\(m)'")
+            }
+            b.rejectUnknown(&f.problems)
+        }
+        if let adc, let gauge, adc.address == gauge.address {
+            f.fail("battery_gauge.address", "is the pressure sensor's address too")
+        }
+
+        func optionalLine(_ key: String) -> Line? {
+            guard var o = f.object(&r, key, required: false) else { return nil }
+            defer { o.rejectUnknown(&f.problems) }
+            if kind == .simulated { f.fail(key, "is only for linux boards (the simulated board has no lines)") }
+            guard let n = f.line(&o, "line"), let a = f.level(&o, "active") else { return nil }
+            return Line(name: n, active: a)
+        }
+        let alarm = optionalLine("alarm_output")
+        let button = optionalLine("bolus_button")
+        let watchdog = f.text(&r, "watchdog_device", required: false)
+        if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
+
+        // Every line name used once.
+        var seen: [String: String] = [:]
+        let lines: [(String, String?)] = [
+            ("motor.step_line", stepper?.stepLine), ("motor.dir_line", stepper?.directionLine),
+            ("motor.enable_line", stepper?.enableLine), ("motor.fault_line", stepper?.faultLine),
+            ("motor.encoder_line", stepper?.encoderLine), ("alarm_output.line", alarm?.name), ("bolus_button.line", button?.name),
+        ]
+        for (path, name) in lines {
+            guard let name, !name.isEmpty else { continue }
+            if let other = seen[name] { f.fail(path, "line '\(name)' is already \(other)") } else { seen[name] = path }
+        }
+
+        guard f.problems.count == before, let kind else { return nil }
+        return Board(name: name, kind: kind, strokeVolume: stroke, encoderCountsPerStroke: counts, gpioChipLabel: chip,
+                     i2cBus: bus, i2cAdapterName: adapter, stepper: stepper, pressureADC: adc, fuelGauge: gauge, alarmOutput: alarm,
+                     bolusButton: button, watchdogDevice: watchdog)
+    }
+}
+
+/// Typed field readers that append problems with the field's path.
+private struct Fields {
+    var problems: [FieldError]
+
+    mutating func fail(_ path: String, _ message: String) { problems.append(FieldError(path, message)) }
+
+    mutating func number(_ r: inout ObjectReader, _ key: String) -> Double? { r.number(key, &problems) }
+
+    mutating func text(_ r: inout ObjectReader, _ key: String, required: Bool) -> String? {
+        guard let s = r.string(key, &problems) else {
+            if required, r.value(key) == nil { fail(r.child(key), "is required") }
+            return nil
+        }
+        if s.isEmpty { fail(r.child(key), "must not be empty"); return nil }
+        return s
+    }
+
+    mutating func object(_ r: inout ObjectReader, _ key: String, required: Bool) -> ObjectReader? {
+        let o = r.object(key, &problems)
+        if o == nil, required, r.value(key) == nil { fail(r.child(key), "is required") }
+        return o
+    }
+
+    mutating func integer(_ r: inout ObjectReader, _ key: String, _ range: ClosedRange<Int>, required: Bool) -> Int? {
+        guard let v = r.number(key, &problems) else {
+            if required, r.value(key) == nil { fail(r.child(key), "is required") }
+            return nil
+        }
+        guard v.isFinite, v.rounded() == v, v >= Double(range.lowerBound), v <= Double(range.upperBound) else {
+            fail(r.child(key), "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return Int(v)
+    }
+
+    mutating func real(_ r: inout ObjectReader, _ key: String, _ range: ClosedRange<Double>) -> Double? {
+        guard let v = r.number(key, &problems) else {
+            if r.value(key) == nil { fail(r.child(key), "is required") }
+            return nil
+        }
+        guard v.isFinite, range.contains(v) else {
+            fail(r.child(key), "must be from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return v
+    }
+
+    /// A GPIO line name: lines are found by name, never by number.
+    mutating func line(_ r: inout ObjectReader, _ key: String) -> String? {
+        guard let s = text(&r, key, required: true) else { return nil }
+        if s.allSatisfy(\.isNumber) { fail(r.child(key), "must be a line name, not a number ('\(s)'): lines are found by name") }
+        return s
+    }
+
+    mutating func level(_ r: inout ObjectReader, _ key: String) -> Board.Level? {
+        guard let s = text(&r, key, required: true) else { return nil }
+        guard let l = Board.Level(rawValue: s) else { fail(r.child(key), "must be high or low, got '\(s)'"); return nil }
+        return l
+    }
+
+    /// A 7-bit I²C address, as a number or a "0x48" string; 0x03–0x77 (the rest are reserved).
+    mutating func address(_ r: inout ObjectReader, _ key: String) -> UInt8? {
+        var value: Int?
+        switch r.value(key) {
+        case .number(let d)?: value = d.isFinite && d.rounded() == d && abs(d) < 1000 ? Int(d) : -1
+        case .string(let s)?:
+            let hex = s.lowercased().hasPrefix("0x") ? String(s.dropFirst(2)) : nil
+            value = hex.flatMap { Int($0, radix: 16) } ?? -1
+        case nil:
+            fail(r.child(key), "is required")
+            return nil
+        case let other?:
+            fail(r.child(key), "must be a number or a \"0x48\" string, got \(other.typeName)")
+            return nil
+        }
+        guard let v = value, (0x03...0x77).contains(v) else {
+            fail(r.child(key), "must be a 7-bit address from 0x03 to 0x77")
+            return nil
+        }
+        return UInt8(v)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import PumpCore
+import PumpConfig
+import PumpFakes
+
+let boardsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Boards")
+
+func boardJSON(_ name: String) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(contentsOf: boardsFolder.appendingPathComponent(name))) as? [String: Any])
+}
+
+@Suite("Board files")
+struct BoardTests {
+    @Test func shippedBoardsParse() throws {
+        let sim = try Board.load(path: boardsFolder.appendingPathComponent("simulated.json").path)
+        #expect(sim.kind == .simulated && sim.stepper == nil && sim.pressureADC == nil)
+        // The simulated board's calibration is the plant's default.
+        #expect(sim.strokeVolume == PlantParameters().strokeVolume)
+        #expect(sim.encoderCountsPerStroke == PlantParameters().encoderCountsPerStroke)
+
+        let pi = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path)
+        #expect(pi.kind == .linux && pi.gpioChipLabel == "pinctrl-bcm2711" && pi.i2cBus == 1)
+        #expect(pi.stepper?.enableLine == "GPIO22" && pi.stepper?.enableActive == .low)
+        #expect(pi.pressureADC == Board.ADS1115(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
+                                                calibration: [.init(millivolts: 500, mmHg: 0), .init(millivolts: 4500, mmHg: 300)]))
+        #expect(pi.fuelGauge?.address == 0x36 && pi.watchdogDevice == "/dev/watchdog")
+        #expect(pi.bolusButton == Board.Line(name: "GPIO6", active: .low))
+
+        let hil = try Board.load(path: boardsFolder.appendingPathComponent("hil-kernel-sim.json").path)
+        #expect(hil.i2cAdapterName == "SMBus stub driver" && hil.i2cBus == nil && hil.gpioChipLabel == "pump-sim")
+    }
+
+    /// One rejection per field class, each naming its field.
+    static let broken: [(String, String, @Sendable (inout [String: Any]) -> Void)] = [
+        ("schema missing", "schema", { $0["schema"] = nil }),
+        ("schema from the future", "schema", { $0["schema"] = 2 }),
+        ("kind unknown", "kind", { $0["kind"] = "arduino" }),
+        ("name empty", "name", { $0["name"] = "" }),
+        ("motor missing", "motor", { $0["motor"] = nil }),
+        ("stroke out of range", "motor.stroke_volume_nl", { m in var x = m["motor"] as! [String: Any]; x["stroke_volume_nl"] = 5000; m["motor"] = x }),
+        ("line by number", "motor.step_line", { m in var x = m["motor"] as! [String: Any]; x["step_line"] = "17"; m["motor"] = x }),
+        ("line missing", "motor.enable_line", { m in var x = m["motor"] as! [String: Any]; x["enable_line"] = nil; m["motor"] = x }),
+        ("line used twice", "motor.dir_line", { m in var x = m["motor"] as! [String: Any]; x["dir_line"] = "GPIO17"; m["motor"] = x }),
+        ("level not high/low", "motor.enable_active", { m in var x = m["motor"] as! [String: Any]; x["enable_active"] = "on"; m["motor"] = x }),
+        ("pulse too long for the rate", "motor.max_step_rate_hz", { m in var x = m["motor"] as! [String: Any]; x["step_pulse_us"] = 1000; x["max_step_rate_hz"] = 1000; m["motor"] = x }),
+        ("gpio missing on linux", "gpio", { $0["gpio"] = nil }),
+        ("i2c bus and name", "i2c", { $0["i2c"] = ["bus": 1, "adapter_name": "x"] }),
+        ("address reserved", "pressure_sensor.address", { m in var x = m["pressure_sensor"] as! [String: Any]; x["address"] = "0x7f"; m["pressure_sensor"] = x }),
+        ("address not hex", "battery_gauge.address", { m in var x = m["battery_gauge"] as! [String: Any]; x["address"] = "0xZZ"; m["battery_gauge"] = x }),
+        ("same address twice", "battery_gauge.address", { m in var x = m["battery_gauge"] as! [String: Any]; x["address"] = "0x48"; m["battery_gauge"] = x }),
+        ("gain not an ADS1115 range", "pressure_sensor.full_scale_mv", { m in var x = m["pressure_sensor"] as! [String: Any]; x["full_scale_mv"] = 5000; m["pressure_sensor"] = x }),
+        ("data rate not offered", "pressure_sensor.data_rate_sps", { m in var x = m["pressure_sensor"] as! [String: Any]; x["data_rate_sps"] = 100; m["pressure_sensor"] = x }),
+        ("channel out of range", "pressure_sensor.channel", { m in var x = m["pressure_sensor"] as! [String: Any]; x["channel"] = 4; m["pressure_sensor"] = x }),
+        ("one calibration point", "pressure_sensor.calibration", { m in var x = m["pressure_sensor"] as! [String: Any]; x["calibration"] = [["mv": 500, "mmhg": 0]]; m["pressure_sensor"] = x }),
+        ("calibration points at one voltage", "pressure_sensor.calibration", { m in var x = m["pressure_sensor"] as! [String: Any]; x["calibration"] = [["mv": 500, "mmhg": 0], ["mv": 500, "mmhg": 300]]; m["pressure_sensor"] = x }),
+        ("calibration field missing", "pressure_sensor.calibration[1].mmhg", { m in var x = m["pressure_sensor"] as! [String: Any]; x["calibration"] = [["mv": 500, "mmhg": 0], ["mv": 4500]]; m["pressure_sensor"] = x }),
+        ("wrong chip model", "pressure_sensor.model", { m in var x = m["pressure_sensor"] as! [String: Any]; x["model"] = "mcp3008"; m["pressure_sensor"] = x }),
+        ("watchdog outside /dev", "watchdog_device", { $0["watchdog_device"] = "/tmp/wd" }),
+        ("unknown field", "colour", { $0["colour"] = "green" }),
+        ("unknown nested field", "motor.gear_ratio", { m in var x = m["motor"] as! [String: Any]; x["gear_ratio"] = 3; m["motor"] = x }),
+    ]
+
+    @Test(arguments: broken.indices)
+    func brokenBoardNamesTheField(index: Int) throws {
+        let (name, path, breakIt) = Self.broken[index]
+        var json = try boardJSON("rpi4-bench.json")
+        breakIt(&json)
+        do {
+            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+            Issue.record("\(name): accepted")
+        } catch let e as ValidationErrors {
+            #expect(e.problems.contains { $0.path == path }, "\(name): wanted \(path), got \(e)")
+        }
+    }
+
+    @Test func simulatedBoardHasNoLines() throws {
+        var json = try boardJSON("simulated.json")
+        json["alarm_output"] = ["line": "GPIO5", "active": "high"]
+        json["gpio"] = ["chip_label": "x"]
+        do {
+            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+            Issue.record("accepted")
+        } catch let e as ValidationErrors {
+            #expect(Set(e.problems.map(\.path)).isSuperset(of: ["alarm_output", "gpio"]))
+        }
+    }
+
+    @Test func notJSONAndMissingFile() {
+        #expect(throws: ValidationErrors.self) { try Board.parse(Data("{".utf8)) }
+        #expect(throws: ValidationErrors.self) { try Board.load(path: "/nonexistent/board.json") }
+    }
+}
+
+@Suite("Prescription files")
+struct TherapyFileTests {
+    @Test func readsTheScenarioSections() throws {
+        let t = try Therapy.parse(Data(#"{"name": "rx", "drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250}, "reservoir": {"capacity_ml": 20, "fill_ml": 18}}"#.utf8))
+        #expect(t.reservoirFill == .millilitres(18) && t.reservoirCapacity == .millilitres(20))
+        #expect(t.prescription.basal == .continuous(.microgramsPerDay(250)))
+    }
+
+    @Test func refusesWithTheField() {
+        do {
+            _ = try Therapy.parse(Data(#"{"drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250}, "duration": "1d"}"#.utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.path) == ["duration"])
+        }
+    }
+}
