@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: strict),
+        // Chip drivers over the bus and line primitives: stepper, ADS1115, MAX17048.
+        .target(name: "PumpDrivers", dependencies: ["PumpCore", "PumpHAL"], swiftSettings: strict),
         // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
         .target(
             name: "PumpFakes",
@@ -53,6 +55,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(

@@ -149,3 +149,11 @@ public final class ScriptedInputLine: InputLine {
     }
     public var remaining: Int { steps.withLock { $0.count } }
 }
+
+/// Records the waits a driver asks for, and returns at once (tests never sleep).
+public final class RecordingSleeper: Sleeper {
+    private let log = Mutex<[Int64]>([])
+    public init() {}
+    nonisolated(nonsending) public func sleep(nanoseconds: Int64) async { log.withLock { $0.append(nanoseconds) } }
+    public var waits: [Int64] { log.withLock { $0 } }
+}

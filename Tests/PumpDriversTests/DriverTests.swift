@@ -1,0 +1,141 @@
+import Testing
+import PumpCore
+import PumpHAL
+import PumpDrivers
+import PumpFakes
+
+let nack = HALError(.noAcknowledge, errno: 121)
+
+@Suite("ADS1115 pressure sensor")
+struct ADS1115Tests {
+    // AIN0, ±4.096 V, 128 SPS, 500 mV = 0 mmHg, 4500 mV = 300 mmHg.
+    let config = ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 4096, dataRateSPS: 128,
+                                       calibration: ((500, 0), (4500, 300)))
+
+    @Test func configWordIsExact() {
+        let s = ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: config, sleeper: RecordingSleeper())
+        // OS=1 | MUX=100 (AIN0/GND) | PGA=001 | MODE=1 | DR=100 | COMP_QUE=11
+        #expect(s.startConversionWord == 0xC383)
+        var other = config
+        other.channel = 3; other.fullScaleMillivolts = 256; other.dataRateSPS = 860
+        #expect(ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: other, sleeper: RecordingSleeper()).startConversionWord == 0xFBE3)
+    }
+
+    @Test func singleShotReadWithBigEndianBytes() async throws {
+        let bus = ExpectationI2CBus([
+            // 0xC383 goes out MSB first: as an SMBus word (LSB first) that is 0x83C3.
+            .writeWord(address: 0x48, register: 0x01, value: 0x83C3),
+            // Still converting: config reads back 0x4383 (OS = 0), i.e. SMBus word 0x8343.
+            .readWord(address: 0x48, register: 0x01, result: .success(0x8343)),
+            .readWord(address: 0x48, register: 0x01, result: .success(0x83C3)),
+            // 2500 mV = code 20000 = 0x4E20, on the wire 0x4E then 0x20: SMBus word 0x204E.
+            .readWord(address: 0x48, register: 0x00, result: .success(0x204E)),
+        ])
+        let sleeper = RecordingSleeper()
+        let s = ADS1115PressureSensor(bus: bus, configuration: config, sleeper: sleeper)
+        #expect(try await s.read() == CentiMMHg(15_000))        // 150.00 mmHg
+        try bus.done()
+        #expect(sleeper.waits == [8_693_750, 2_173_437])          // one conversion at 128 SPS, then a quarter
+    }
+
+    @Test func negativeCodesAndCalibration() {
+        let s = ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: config, sleeper: RecordingSleeper())
+        #expect(s.mmHg(fromRaw: 0) == -37.5)                     // 0 mV is below the 500 mV zero
+        #expect(s.mmHg(fromRaw: Int16(bitPattern: 0xFF38)) < -37.5)
+        #expect(abs(s.mmHg(fromRaw: 32_767) - 269.69) < 0.01)      // 4095.875 mV at full scale
+    }
+
+    @Test func nackPassesThroughWithItsErrno() async {
+        let bus = ExpectationI2CBus([.writeWord(address: 0x48, register: 0x01, value: 0x83C3, error: nack)])
+        let s = ADS1115PressureSensor(bus: bus, configuration: config, sleeper: RecordingSleeper())
+        await #expect(throws: nack) { try await s.read() }
+        #expect(throws: Never.self) { try bus.done() }
+    }
+
+    @Test func conversionThatNeverCompletesIsATimeout() async throws {
+        let busy = I2CExpectation.readWord(address: 0x48, register: 0x01, result: .success(0x8343))
+        let bus = ExpectationI2CBus([.writeWord(address: 0x48, register: 0x01, value: 0x83C3), busy, busy, busy])
+        let s = ADS1115PressureSensor(bus: bus, configuration: config, sleeper: RecordingSleeper())
+        do {
+            _ = try await s.read()
+            Issue.record("read succeeded")
+        } catch {
+            #expect(error.kind == .timeout)
+        }
+        try bus.done()
+    }
+}
+
+@Suite("MAX17048 fuel gauge")
+struct MAX17048Tests {
+    @Test func vcellAndSocBigEndian() async throws {
+        let bus = ExpectationI2CBus([
+            // VCELL 3.900 V = 49920 × 78.125 µV = 0xC300: on the wire 0xC3, 0x00 → SMBus word 0x00C3.
+            .readWord(address: 0x36, register: 0x02, result: .success(0x00C3)),
+            // SOC 87.5 % = 0x5780 (87 + 128/256): SMBus word 0x8057.
+            .readWord(address: 0x36, register: 0x04, result: .success(0x8057)),
+        ])
+        let r = try await MAX17048Gauge(bus: bus, address: 0x36).read()
+        #expect(r.voltage == Millivolts(3900) && r.stateOfCharge == PerMille(percent: 87.5))
+        try bus.done()
+    }
+
+    @Test func missingGaugeIsANack() async {
+        let bus = ExpectationI2CBus([.readWord(address: 0x36, register: 0x02, result: .failure(nack))])
+        await #expect(throws: nack) { try await MAX17048Gauge(bus: bus, address: 0x36).read() }
+    }
+}
+
+@Suite("Stepper driver")
+struct StepperTests {
+    let config = Stepper.Configuration(enableActiveHigh: false, faultActiveHigh: false, stepPulseNanoseconds: 20_000,
+                                       stepPeriodNanoseconds: 5_000_000, encoderCountsPerStep: 2, encoderTimeoutNanoseconds: 50_000_000)
+
+    @Test func enableIsActiveLowAndDisableIsTheSafeLevel() async throws {
+        let en = ExpectationOutputLine("EN", [.set(false), .set(true)])
+        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", []), direction: ExpectationOutputLine("DIR", []),
+                                   enable: en, fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: RecordingSleeper())
+        try await d.enable()
+        try await d.disable()
+        try en.done()
+    }
+
+    @Test func stepsPulseAtTheConfiguredWidthAndCountTheEncoder() async throws {
+        let step = ExpectationOutputLine("STEP", [.set(true), .set(false), .set(true), .set(false)])
+        let dir = ExpectationOutputLine("DIR", [.set(true)])
+        // The kernel's queue after each pulse: drained until it answers "no edge" (nil).
+        let encoder = ScriptedInputLine([.edge(.rising), .edge(.falling), .edge(.rising), .edge(nil),
+                                         .edge(.rising), .edge(.rising), .edge(nil),
+                                         .edge(nil)])                 // feedback(): nothing new
+        let sleeper = RecordingSleeper()
+        let d = StepperMotorDriver(configuration: config, step: step, direction: dir, enable: ExpectationOutputLine("EN", []),
+                                   fault: ScriptedInputLine([.level(true)]), encoder: encoder, sleeper: sleeper)
+        try await d.step(count: 2, direction: .forward)
+        try step.done()
+        try dir.done()
+        #expect(sleeper.waits == [1_000, 20_000, 4_980_000, 20_000, 4_980_000])
+        let fb = try await d.feedback()
+        // Rising edges only: 4 counts for 2 steps of 2; nFAULT high (inactive).
+        #expect(fb == MotorFeedback(encoderCounts: 4, driverFault: false))
+        #expect(encoder.remaining == 0)
+    }
+
+    @Test func missingEdgesAreWaitedForThenReported() async throws {
+        // Stall: no edge during the pulse, none within the timeout.
+        let encoder = ScriptedInputLine([.edge(nil), .edge(nil), .edge(nil)])
+        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", [.set(true), .set(false)]),
+                                   direction: ExpectationOutputLine("DIR", [.set(false)]), enable: ExpectationOutputLine("EN", []),
+                                   fault: ScriptedInputLine([.level(false)]), encoder: encoder, sleeper: RecordingSleeper())
+        try await d.step(count: 1, direction: .reverse)
+        let fb = try await d.feedback()
+        // No motion, and nFAULT low: the driver reports its fault.
+        #expect(fb == MotorFeedback(encoderCounts: 0, driverFault: true))
+    }
+
+    @Test func lineErrorsPropagate() async {
+        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", [.set(true, error: HALError(.bus, errno: 5))]),
+                                   direction: ExpectationOutputLine("DIR", [.set(true)]), enable: ExpectationOutputLine("EN", []),
+                                   fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: RecordingSleeper())
+        await #expect(throws: HALError(.bus, errno: 5)) { try await d.step(count: 1, direction: .forward) }
+    }
+}
