@@ -17,6 +17,12 @@ let package = Package(
         .library(name: "Controller", targets: ["Controller"]),
         .library(name: "PumpSimulation", targets: ["PumpSimulation"]),
     ],
+    traits: [
+        .trait(
+            name: "LinuxBackend",
+            description: "The Linux backend (libgpiod v1 and i2c-dev). On by default; where libgpiod-dev and libi2c-dev are not installed, build with --disable-default-traits."),
+        .default(enabledTraits: ["LinuxBackend"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -33,6 +39,18 @@ let package = Package(
             dependencies: [
                 "PumpCore", "PumpHAL", .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            swiftSettings: strict),
+        // System libraries: libgpiod (pkg-config) and libi2c (no .pc file: the module map links it).
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CI2C", providers: [.apt(["libi2c-dev"])]),
+        // The Linux backend: GPIO lines by name, /dev/i2c-N, errno → HALError, hardware watchdog.
+        .target(
+            name: "PumpLinux",
+            dependencies: [
+                "PumpHAL",
+                .target(name: "CGPIOD", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
+                .target(name: "CI2C", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
         // Chip drivers over the bus and line primitives: stepper, ADS1115, MAX17048.
@@ -55,6 +73,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
         .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),

@@ -1,0 +1,12 @@
+// libi2c (i2c-tools) has no pkg-config file: the module map links "i2c" directly.
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/i2c-dev.h>
+#include <i2c/smbus.h>
+
+// ioctl is variadic, which Swift cannot call: one small wrapper per request we use.
+static inline int pump_i2c_set_address(int fd, int address) { return ioctl(fd, I2C_SLAVE, address); }
+static inline int pump_errno(void) { return errno; }
+static inline int pump_open_rdwr(const char *path) { return open(path, O_RDWR | O_CLOEXEC); }

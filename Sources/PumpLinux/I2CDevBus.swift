@@ -1,0 +1,105 @@
+#if LinuxBackend && os(Linux)
+import CI2C
+import Foundation
+import PumpHAL
+import Synchronization
+
+/// An I²C bus over `/dev/i2c-N` using SMBus byte and word-data transactions (what the chips need,
+/// and what the kernel's i2c-stub supports). Selecting the address and the transaction happen
+/// under one lock, so two drivers sharing the bus never interleave.
+public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
+    private struct State { var fd: Int32; var address: UInt8? }
+    private let state: Mutex<State>
+    public let path: String
+
+    public init(bus: Int) throws(HALError) {
+        path = "/dev/i2c-\(bus)"
+        let fd = pump_open_rdwr(path)
+        guard fd >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        state = Mutex(State(fd: fd, address: nil))
+    }
+
+    /// Finds the adapter whose /sys/class/i2c-dev/i2c-*/name is `name` (bus numbers of
+    /// dynamically created adapters such as i2c-stub are not fixed).
+    public convenience init(adapterName name: String) throws(HALError) {
+        let root = "/sys/class/i2c-dev"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for entry in entries.sorted() where entry.hasPrefix("i2c-") {
+            let adapter = (try? String(contentsOfFile: "\(root)/\(entry)/name", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            if adapter == name, let n = Int(entry.dropFirst(4)) {
+                try self.init(bus: n)
+                return
+            }
+        }
+        throw HALError(.notFound, errno: LinuxErrno.ENODEV, "no I²C adapter named '\(name)'")
+    }
+
+    deinit { state.withLock { s in if s.fd >= 0 { close(s.fd) } } }
+
+    /// Runs one transaction for `address`; a negative result is an error with errno.
+    private func transaction(_ address: UInt8, _ what: String, _ body: (Int32) -> Int32) throws(HALError) -> Int32 {
+        let (result, err): (Int32, Int32) = state.withLock { s in
+            if s.address != address {
+                guard pump_i2c_set_address(s.fd, Int32(address)) >= 0 else { return (-1, pump_errno()) }
+                s.address = address
+            }
+            let r = body(s.fd)
+            return (r, r < 0 ? pump_errno() : 0)
+        }
+        if result < 0 { throw LinuxErrno.error(err, "\(path) 0x\(String(address, radix: 16)): \(what)") }
+        return result
+    }
+
+    nonisolated(nonsending) public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
+        UInt8(truncatingIfNeeded: try transaction(address, "read byte 0x\(String(register, radix: 16))") { i2c_smbus_read_byte_data($0, register) })
+    }
+
+    nonisolated(nonsending) public func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {
+        _ = try transaction(address, "write byte 0x\(String(register, radix: 16))") { i2c_smbus_write_byte_data($0, register, value) }
+    }
+
+    nonisolated(nonsending) public func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {
+        UInt16(truncatingIfNeeded: try transaction(address, "read word 0x\(String(register, radix: 16))") { i2c_smbus_read_word_data($0, register) })
+    }
+
+    nonisolated(nonsending) public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
+        _ = try transaction(address, "write word 0x\(String(register, radix: 16))") { i2c_smbus_write_word_data($0, register, value) }
+    }
+}
+
+/// A Linux hardware watchdog device (/dev/watchdog). Once opened, the board resets unless it is
+/// fed; `close()` writes the magic 'V' so a clean shutdown does not reset the board.
+public final class HardwareWatchdog: @unchecked Sendable {
+    private let fd: Mutex<Int32>
+    public let path: String
+
+    public init(path: String) throws(HALError) {
+        self.path = path
+        let f = pump_open_rdwr(path)
+        guard f >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        fd = Mutex(f)
+    }
+
+    public func feed() throws(HALError) {
+        let (r, e): (Int, Int32) = fd.withLock { f in
+            var k: UInt8 = UInt8(ascii: "k")
+            let n = write(f, &k, 1)
+            return (n, n < 0 ? pump_errno() : 0)
+        }
+        if r != 1 { throw LinuxErrno.error(e, "cannot feed \(path)") }
+    }
+
+    public func close() {
+        fd.withLock { f in
+            guard f >= 0 else { return }
+            var v: UInt8 = UInt8(ascii: "V")
+            _ = write(f, &v, 1)
+            _ = Glibc.close(f)
+            f = -1
+        }
+    }
+
+    deinit { close() }
+}
+#endif

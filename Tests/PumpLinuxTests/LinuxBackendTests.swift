@@ -1,0 +1,52 @@
+#if LinuxBackend && os(Linux)
+import Testing
+import PumpHAL
+import PumpLinux
+
+@Suite("Linux backend")
+struct LinuxBackendTests {
+    @Test(arguments: [
+        (Int32(121), HALError.Kind.noAcknowledge), (6, .noAcknowledge), (5, .bus), (110, .timeout), (11, .busy),
+        (16, .busy), (19, .notFound), (2, .notFound), (95, .unsupported), (13, .other), (1, .other), (22, .other),
+    ])
+    func errnoMapsToAKind(errno: Int32, kind: HALError.Kind) {
+        #expect(LinuxErrno.kind(of: errno) == kind)
+        let e = LinuxErrno.error(errno, "x")
+        #expect(e.errno == errno && e.kind == kind)
+    }
+
+    // These go through the real libgpiod and kernel, on a machine without the devices: the
+    // failures must be typed errors, not crashes (the devices themselves: hardware-in-the-loop).
+    @Test func missingGPIOChipIsNotFound() {
+        do {
+            _ = try GPIOChip(label: "no-such-chip-label")
+            Issue.record("opened a chip that does not exist")
+        } catch {
+            #expect(error.kind == .notFound)
+        }
+    }
+
+    @Test func missingI2CBusIsNotFoundWithItsErrno() {
+        do {
+            _ = try LinuxI2CBus(bus: 250)
+            Issue.record("opened /dev/i2c-250")
+        } catch {
+            #expect(error.kind == .notFound && error.errno == LinuxErrno.ENOENT)
+            #expect(error.detail.contains("/dev/i2c-250"))
+        }
+    }
+
+    @Test func unknownAdapterNameIsNotFound() {
+        #expect(throws: HALError.self) { try LinuxI2CBus(adapterName: "no such adapter") }
+    }
+
+    @Test func missingWatchdogDeviceIsNotFound() {
+        do {
+            _ = try HardwareWatchdog(path: "/dev/no-such-watchdog")
+            Issue.record("opened a watchdog that does not exist")
+        } catch {
+            #expect(error.kind == .notFound)
+        }
+    }
+}
+#endif
