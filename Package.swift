@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pumpctl", targets: ["pumpctl"]),
+        .executable(name: "pumpd", targets: ["pumpd"]),
         .library(name: "Controller", targets: ["Controller"]),
         .library(name: "PumpSimulation", targets: ["PumpSimulation"]),
     ],
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
@@ -71,6 +74,17 @@ let package = Package(
             dependencies: [
                 "PumpCore", "PumpSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        // The daemon: board file → backend, drivers and controller; signals and logs.
+        .executableTarget(
+            name: "pumpd",
+            dependencies: [
+                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes",
+                .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
         .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),

@@ -65,6 +65,8 @@ public struct ControllerCore: Sendable {
     public private(set) var events: [ControllerEvent] = []
     public private(set) var halts: [HaltRecord] = []
     public private(set) var lastHeartbeat: MonotonicInstant
+    /// When the watchdog last ran (the hardware watchdog is fed only while both are recent).
+    public private(set) var lastWatchdogTick: MonotonicInstant
 
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
@@ -74,6 +76,19 @@ public struct ControllerCore: Sendable {
         occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value)
         motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
         lastHeartbeat = now
+        lastWatchdogTick = now
+    }
+
+    /// Both loops ran recently: the dose loop within the heartbeat timeout, the watchdog within
+    /// four of its periods. Feeding a hardware watchdog depends on this.
+    public func isHealthy(at now: MonotonicInstant) -> Bool {
+        now - lastHeartbeat <= limits.heartbeatTimeout && now - lastWatchdogTick <= limits.watchdogPeriod * 4
+    }
+
+    /// The highest priority among active alarms nobody has acknowledged yet (what the alarm
+    /// output sounds); acknowledged alarms stay active but silent.
+    public var unacknowledgedPriority: AlarmPriority? {
+        alarms.active.filter { $0.acknowledgedAt == nil }.map(\.policy.priority).max()
     }
 
     // MARK: Dose loop
@@ -124,6 +139,7 @@ public struct ControllerCore: Sendable {
     /// One watchdog tick: every monitor judges its readings; returns true while the motor must be
     /// disabled (halted or suspended). The watchdog disables it on its own path.
     public mutating func watchdogTick(at now: MonotonicInstant, readings: WatchdogReadings) -> Bool {
+        lastWatchdogTick = now
         // Heartbeat of the dose loop.
         if now - lastHeartbeat > limits.heartbeatTimeout { raise(.doseLoopStalled, at: now) }
 

@@ -107,6 +107,19 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         return outcome
     }
 
+    /// Puts the motor in the safe state on the way out (daemon shutdown). Returns false if the
+    /// driver refused twice.
+    public func safeStop() async -> Bool {
+        for _ in 0..<2 {
+            do {
+                try await motor.disable()
+                state.withLock { $0.motorEnabled = false }
+                return true
+            } catch {}
+        }
+        return false
+    }
+
     /// Motor disabled. Retried on the next watchdog tick if the driver refuses.
     nonisolated(nonsending) private func safeState() async {
         do {
@@ -119,8 +132,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
 
     /// Runs the dose loop and the watchdog as two tasks until cancelled. Both use absolute
     /// deadlines on `clock`, so lateness does not accumulate.
-    nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock) async {
-        let start = clock.now
+    /// `epoch` is the instant monotonic time counts from (default: now); a daemon that checks
+    /// health alongside passes the same one.
+    nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock, epoch: C.Instant? = nil) async {
+        let start = epoch ?? clock.now
         func monotonic(_ i: C.Instant) -> MonotonicInstant {
             let d = start.duration(to: i)
             return MonotonicInstant(nanoseconds: d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)

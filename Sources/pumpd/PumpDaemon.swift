@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PumpConfig
+import PumpCore
+
+/// `pumpd --board Boards/<file>.json --prescription <file>.json`: wires the board's backend,
+/// drivers and the controller, and runs the prescription until SIGTERM or SIGINT, which put the
+/// motor in the safe state before exit.
+@main
+struct PumpDaemon: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pumpd", abstract: "The pump controller daemon.",
+        discussion: "Board files: docs/board-files.md. Prescription files hold the drug, prescription and reservoir sections of a scenario (SCENARIOS.md).")
+
+    @Option(help: "Board file (Boards/*.json).")
+    var board: String
+
+    @Option(help: "Prescription file: {\"drug\": …, \"prescription\": …, \"reservoir\": …}.")
+    var prescription: String
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        // Everything from outside is checked before any hardware is touched.
+        let board: Board, therapy: Therapy
+        do throws(ValidationErrors) {
+            board = try Board.load(path: self.board)
+            therapy = try Therapy.parse(try readFile(prescription))
+        } catch {
+            fail(error.description, status: 2)
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { fail("--log-level: unknown level '\(logLevel)'", status: 2) }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "pumpd")
+        logger[metadataKey: "board"] = "\(board.name)"
+        do {
+            switch board.kind {
+            case .simulated:
+                try await SimulatedRig.serve(board: board, therapy: therapy, logger: logger)
+            case .linux:
+                try await LinuxRig.serve(board: board, therapy: therapy, logger: logger)
+            }
+        } catch let e as RigError {
+            fail(e.message, status: 1)
+        }
+    }
+
+    private func readFile(_ path: String) throws(ValidationErrors) -> Data {
+        guard let d = FileManager.default.contents(atPath: path) else { throw ValidationErrors([FieldError(path, "cannot read the file")]) }
+        return d
+    }
+
+    private func fail(_ message: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data("pumpd: \(message)\n".utf8))
+        Foundation.exit(status)
+    }
+}
+
+/// A rig could not be brought up (a line or bus missing): one line, and nothing left half-open.
+struct RigError: Error {
+    var message: String
+}

@@ -1,0 +1,132 @@
+import Controller
+import Foundation
+import Logging
+import PumpConfig
+import PumpCore
+import PumpDrivers
+import PumpFakes
+import PumpHAL
+#if canImport(PumpLinux)
+import PumpLinux
+#endif
+
+/// The controller configuration a board and a prescription file give.
+func controllerConfiguration(board: Board, therapy: Therapy) -> ControllerConfiguration {
+    var limits = SafetyLimits()
+    limits.lowReservoir = therapy.lowReservoirAlarm
+    let zone: any TimeZoneRules = FoundationZone(identifier: TimeZone.current.identifier) ?? FixedOffsetZone()
+    return ControllerConfiguration(prescription: therapy.prescription, strokeVolume: board.strokeVolume,
+                                   encoderCountsPerStroke: board.encoderCountsPerStroke, reservoirCapacity: therapy.reservoirCapacity,
+                                   reservoirFill: therapy.reservoirFill, limits: limits, zone: zone)
+}
+
+/// The simulated board in real time: the fakes' plant follows the wall of a monotonic clock.
+enum SimulatedRig {
+    static func serve(board: Board, therapy: Therapy, logger: Logger) async throws {
+        var p = PlantParameters()
+        p.strokeVolume = board.strokeVolume
+        p.encoderCountsPerStroke = board.encoderCountsPerStroke
+        p.reservoirFill = therapy.reservoirFill
+        let plant = Plant(parameters: p, seed: 1)
+        let clock = ContinuousClock()
+        let epoch = clock.now
+        let advance: @Sendable () -> Void = {
+            let d = epoch.duration(to: clock.now).components
+            plant.advance(to: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000)
+        }
+        let controller = PumpController(
+            configuration: controllerConfiguration(board: board, therapy: therapy),
+            motor: LiveMotor(inner: FakeMotorDriver(plant: plant), advance: advance),
+            pressure: LivePressure(inner: FakePressureSensor(plant: plant), advance: advance),
+            battery: LiveGauge(inner: FakeBatteryGauge(plant: plant), advance: advance),
+            now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds())
+        logger.notice("simulated board: plant model in real time")
+        try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: RigExtras(), logger: logger)
+    }
+
+    struct LiveMotor: MotorDriver {
+        let inner: FakeMotorDriver
+        let advance: @Sendable () -> Void
+        nonisolated(nonsending) func enable() async throws(HALError) { advance(); try await inner.enable() }
+        nonisolated(nonsending) func disable() async throws(HALError) { advance(); try await inner.disable() }
+        nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
+            advance()
+            try await inner.step(count: count, direction: direction)
+        }
+        nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { advance(); return try await inner.feedback() }
+    }
+
+    struct LivePressure: PressureSensor {
+        let inner: FakePressureSensor
+        let advance: @Sendable () -> Void
+        nonisolated(nonsending) func read() async throws(HALError) -> CentiMMHg { advance(); return try await inner.read() }
+    }
+
+    struct LiveGauge: BatteryGauge {
+        let inner: FakeBatteryGauge
+        let advance: @Sendable () -> Void
+        nonisolated(nonsending) func read() async throws(HALError) -> BatteryReading { advance(); return try await inner.read() }
+    }
+}
+
+/// The Linux rig: lines by name from the board's GPIO chip, the board's I²C bus, chip drivers.
+enum LinuxRig {
+    static func serve(board: Board, therapy: Therapy, logger: Logger) async throws {
+        #if canImport(PumpLinux)
+        guard let label = board.gpioChipLabel, let s = board.stepper, let adc = board.pressureADC, let gauge = board.fuelGauge else {
+            throw RigError(message: "board \(board.name): not a complete linux board")
+        }
+        do {
+            let chip = try GPIOChip(label: label)
+            // ENABLE first, at its inactive level: the motor is disabled from the moment of the request.
+            let enable = try chip.output(named: s.enableLine, initial: s.enableActive == .low)
+            let step = try chip.output(named: s.stepLine, initial: false)
+            let direction = try chip.output(named: s.directionLine, initial: true)
+            let fault = try chip.input(named: s.faultLine)
+            let encoder = try chip.input(named: s.encoderLine)
+            let sleeper = TaskSleeper()
+            let motor = StepperMotorDriver(
+                configuration: Stepper.Configuration(
+                    enableActiveHigh: s.enableActive == .high, faultActiveHigh: s.faultActive == .high,
+                    stepPulseNanoseconds: Int64(s.stepPulseMicroseconds) * 1000,
+                    stepPeriodNanoseconds: 1_000_000_000 / Int64(s.maxStepRateHz),
+                    encoderCountsPerStep: board.encoderCountsPerStroke,
+                    encoderTimeoutNanoseconds: Int64(s.encoderTimeoutMilliseconds) * 1_000_000),
+                step: step, direction: direction, enable: enable, fault: fault, encoder: encoder, sleeper: sleeper)
+            let bus = try board.i2cBus.map { n throws(HALError) in try LinuxI2CBus(bus: n) }
+                ?? LinuxI2CBus(adapterName: board.i2cAdapterName ?? "")
+            let points = (adc.calibration[0], adc.calibration[1])
+            let pressure = ADS1115PressureSensor(
+                bus: bus, configuration: ADS1115.Configuration(
+                    address: adc.address, channel: adc.channel, fullScaleMillivolts: adc.fullScaleMillivolts, dataRateSPS: adc.dataRateSPS,
+                    calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg))),
+                sleeper: sleeper)
+            let battery = MAX17048Gauge(bus: bus, address: gauge.address)
+            var extras = RigExtras()
+            if let a = board.alarmOutput {
+                extras.alarmOutput = try chip.output(named: a.name, initial: a.active == .low)
+                extras.alarmActiveHigh = a.active == .high
+            }
+            if let b = board.bolusButton {
+                extras.bolusButton = try chip.input(named: b.name)
+                extras.bolusActiveHigh = b.active == .high
+            }
+            if let path = board.watchdogDevice {
+                let wd = try HardwareWatchdog(path: path)
+                extras.feedWatchdog = { () throws(HALError) in try wd.feed() }
+                extras.closeWatchdog = { wd.close() }
+            }
+            let controller = PumpController(
+                configuration: controllerConfiguration(board: board, therapy: therapy),
+                motor: motor, pressure: pressure, battery: battery, now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds())
+            logger.notice("linux board: chip '\(label)', \(bus.path)")
+            let clock = ContinuousClock()
+            try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, logger: logger)
+        } catch let e as HALError {
+            throw RigError(message: "board \(board.name): \(e)")
+        }
+        #else
+        throw RigError(message: "this build has no Linux backend (built without the LinuxBackend trait)")
+        #endif
+    }
+}

@@ -1,0 +1,178 @@
+import Controller
+import Foundation
+import Logging
+import PumpCore
+import PumpHAL
+import ServiceLifecycle
+
+struct SystemWallClock: WallClock {
+    func utcNanoseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1e9).rounded()) }
+}
+
+/// What a rig hands the daemon besides the controller.
+struct RigExtras: Sendable {
+    var alarmOutput: (any OutputLine)?
+    /// Level of the alarm output when sounding.
+    var alarmActiveHigh = true
+    var bolusButton: (any InputLine)?
+    var bolusActiveHigh = false
+    var feedWatchdog: (@Sendable () throws(HALError) -> Void)?
+    var closeWatchdog: (@Sendable () -> Void)?
+}
+
+/// Runs the controller and its companions until SIGTERM/SIGINT, then the safe state.
+enum Daemon {
+    static func serve<M: MotorDriver, P: PressureSensor, B: BatteryGauge>(
+        _ controller: PumpController<M, P, B>, clock: ContinuousClock, epoch: ContinuousClock.Instant, extras: RigExtras,
+        logger: Logger
+    ) async throws {
+        let now: @Sendable () -> MonotonicInstant = {
+            let d = epoch.duration(to: clock.now).components
+            return MonotonicInstant(nanoseconds: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000)
+        }
+        var services: [any Service] = [
+            ControllerService(controller: controller, clock: clock, epoch: epoch, logger: logger),
+            EventLogService(controller: controller, logger: logger),
+        ]
+        if let line = extras.alarmOutput {
+            services.append(AnnunciatorService(controller: controller, line: line, activeHigh: extras.alarmActiveHigh, now: now, logger: logger))
+        }
+        if let button = extras.bolusButton {
+            services.append(BolusButtonService(controller: controller, line: button, activeHigh: extras.bolusActiveHigh, now: now, logger: logger))
+        }
+        if let feed = extras.feedWatchdog {
+            services.append(WatchdogFeedService(controller: controller, feed: feed, now: now, logger: logger))
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        defer { extras.closeWatchdog?() }
+        try await group.run()
+    }
+}
+
+/// The dose loop and the watchdog (two tasks inside `run`), then the safe state on shutdown.
+struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let clock: ContinuousClock
+    let epoch: ContinuousClock.Instant
+    let logger: Logger
+
+    func run() async throws {
+        // Logged from inside the group: its signal handlers are installed before services start,
+        // so from this line on SIGTERM and SIGINT lead to the safe state.
+        logger.notice("pumpd running")
+        await cancelWhenGracefulShutdown {
+            await controller.run(clock: clock, wallClock: SystemWallClock(), epoch: epoch)
+        }
+        if await controller.safeStop() {
+            logger.notice("shutdown: motor disabled (safe state)")
+        } else {
+            logger.critical("shutdown: the motor driver refused to disable")
+        }
+    }
+}
+
+/// Logs what the controller records (alarms, halts, boluses, commands) as it happens.
+struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let logger: Logger
+
+    func run() async throws {
+        var seen = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let events = controller.withCore { Array($0.events.dropFirst(seen)) }
+            seen += events.count
+            for e in events { log(e) }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func log(_ e: ControllerEvent) {
+        let at: Logger.Metadata = ["at_s": "\(e.at.seconds)"]
+        switch e.kind {
+        case .alarmRaised(let type, let priority):
+            let level: Logger.Level = priority == .high ? .critical : priority == .medium ? .warning : .notice
+            logger.log(level: level, "alarm raised: \(type.rawValue) (\(priority.rawValue))", metadata: at)
+        case .alarmCauseGone(let type): logger.info("alarm cause gone: \(type.rawValue)", metadata: at)
+        case .alarmsAcknowledged(let n): logger.info("alarms acknowledged: \(n)", metadata: at)
+        case .alarmCleared(let type): logger.notice("alarm cleared: \(type.rawValue)", metadata: at)
+        case .halted(let reason): logger.critical("delivery halted: \(reason.rawValue)", metadata: at)
+        case .stateChanged(let s): logger.notice("state: \(s.rawValue)", metadata: at)
+        case .bolus(let b):
+            logger.notice("\(b.kind.rawValue) bolus \(b.dose): \(b.refusal.map { "refused, \($0)" } ?? "accepted")", metadata: at)
+        case .command(let c, let accepted, let reason):
+            logger.notice("command \(c.name): \(accepted ? "accepted" : "refused")\(reason.map { ", \($0)" } ?? "")", metadata: at)
+        case .motorError(let m): logger.error("motor error: \(m.kind) errno \(m.errno.map(String.init) ?? "-")", metadata: at)
+        }
+    }
+}
+
+/// Drives the alarm output line from the loudest unacknowledged alarm.
+struct AnnunciatorService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let line: any OutputLine
+    let activeHigh: Bool
+    let now: @Sendable () -> MonotonicInstant
+    let logger: Logger
+
+    func run() async throws {
+        var last: Bool?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let on = AlarmAnnunciator.isOn(controller.withCore { $0.unacknowledgedPriority }, at: now())
+            if on != last {
+                do { try await line.set(on == activeHigh); last = on } catch { logger.error("alarm output: \(error)") }
+            }
+            try? await Task.sleep(for: .milliseconds(125))
+        }
+        try? await line.set(!activeHigh)
+    }
+}
+
+/// The patient's bolus button: a press (the edge to the active level) requests a patient bolus;
+/// the controller enforces every limit. Presses within a second of each other are one press.
+struct BolusButtonService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let line: any InputLine
+    let activeHigh: Bool
+    let now: @Sendable () -> MonotonicInstant
+    let logger: Logger
+
+    func run() async throws {
+        var lastPress: MonotonicInstant?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let edge: Edge?
+            do { edge = try await line.waitForEdge(timeoutNanoseconds: 200_000_000) } catch {
+                logger.error("bolus button: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            guard let edge, (edge == .rising) == activeHigh else { continue }
+            let t = now()
+            if let p = lastPress, t - p < .seconds(1) { continue }
+            lastPress = t
+            _ = await controller.handle(.patientBolus, now: t, utcNanoseconds: SystemWallClock().utcNanoseconds())
+        }
+    }
+}
+
+/// Feeds the hardware watchdog once a second, only while both the dose loop and the watchdog
+/// task are healthy: if either stops, the board resets into its safe hardware state.
+struct WatchdogFeedService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let feed: @Sendable () throws(HALError) -> Void
+    let now: @Sendable () -> MonotonicInstant
+    let logger: Logger
+
+    func run() async throws {
+        var warned = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let t = now()
+            if controller.withCore({ $0.isHealthy(at: t) }) {
+                do { try feed(); warned = false } catch { logger.error("hardware watchdog: \(error)") }
+            } else if !warned {
+                logger.critical("not feeding the hardware watchdog: a loop has stopped")
+                warned = true
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}

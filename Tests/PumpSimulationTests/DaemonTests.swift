@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// pumpd as the rig runs it, on the simulated board.
+struct Daemon {
+    static var binary: URL { CLI.binary.deletingLastPathComponent().appendingPathComponent("pumpd") }
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func path(_ p: String) -> String { repo.appendingPathComponent(p).path }
+}
+
+@Suite("pumpd", .enabled(if: FileManager.default.isExecutableFile(atPath: Daemon.binary.path)))
+struct DaemonTests {
+    /// Starts on the simulated board, waits until it says it is running (no fixed sleep), sends
+    /// SIGTERM, and expects the safe state to be logged and a clean exit.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func signalLeavesTheMotorInTheSafeState(signal: Int32) throws {
+        let p = Process()
+        p.executableURL = Daemon.binary
+        p.arguments = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json")]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var log = ""
+        while !log.contains("pumpd running") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }                           // exited before it was ready
+            log += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(log.contains("pumpd running"), "\(log)")
+        kill(p.processIdentifier, signal)
+        log += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(log)")
+        #expect(log.contains("shutdown: motor disabled (safe state)"), "\(log)")
+    }
+
+    @Test func badBoardFileIsRefusedBeforeAnythingIsTouched() throws {
+        let board = FileManager.default.temporaryDirectory.appendingPathComponent("board-\(UUID().uuidString).json")
+        try #"{"schema": 1, "name": "x", "kind": "linux", "motor": {"stroke_volume_nl": 250}}"#.write(to: board, atomically: true, encoding: .utf8)
+        let r = try run(["--board", board.path, "--prescription", Daemon.path("docs/examples/baclofen-prescription.json")])
+        #expect(r.status == 2)
+        #expect(r.err.split(separator: "\n").count == 1 && r.err.contains("motor.encoder_counts_per_stroke"), "\(r.err)")
+    }
+
+    @Test func missingHardwareIsOneLineAndExitOne() throws {
+        // On a machine without the Pi's GPIO chip the rig cannot come up: a typed error, no crash.
+        let r = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json")])
+        #expect(r.status == 1)
+        #expect(r.err.contains("rpi4-bench") && r.err.contains("pinctrl-bcm2711"), "\(r.err)")
+    }
+
+    private func run(_ args: [String]) throws -> (status: Int32, err: String) {
+        let p = Process()
+        p.executableURL = Daemon.binary
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+    }
+}
