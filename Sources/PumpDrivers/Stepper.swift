@@ -25,6 +25,8 @@ public enum Stepper {
         /// DIR setup time before the first STEP edge (the slowest common drivers need 650 ns).
         public static let directionSetupNanoseconds: Int64 = 1_000
     }
+    /// Interval of the encoder polls while a step waits for its edges.
+    public static let encoderPollNanoseconds: Int64 = 1_000_000
 
 }
 
@@ -89,14 +91,20 @@ public final class StepperMotorDriver<Output: OutputLine, Input: InputLine>: Mot
         return MotorFeedback(encoderCounts: counts.load(ordering: .relaxed), driverFault: fault)
     }
 
-    /// Reads queued encoder edges. With `waitingUpTo` 0 it only takes what is queued; otherwise it
-    /// waits for edges until `until` counts are reached or the time is used up.
+    /// Reads queued encoder edges without blocking. With `waitingUpTo` 0 it only takes what is
+    /// queued; otherwise it polls every millisecond (through the sleeper, so no thread is held)
+    /// until `until` counts are reached or the time is used up.
     nonisolated(nonsending) private func drainEncoder(waitingUpTo timeout: Int64, until target: Int64 = .max) async throws(HALError) {
         var budget = timeout
         while counts.load(ordering: .relaxed) < target {
-            guard let edge = try await encoderLine.waitForEdge(timeoutNanoseconds: budget) else { return }
-            if edge == .rising { counts.add(1, ordering: .relaxed) }
-            if timeout > 0 { budget = max(0, budget / 2) }   // the kernel returned early: an edge came in
+            if let edge = try await encoderLine.waitForEdge(timeoutNanoseconds: 0) {
+                if edge == .rising { counts.add(1, ordering: .relaxed) }
+                continue
+            }
+            guard budget > 0 else { return }
+            let nap = min(Stepper.encoderPollNanoseconds, budget)
+            await sleeper.sleep(nanoseconds: nap)
+            budget -= nap
         }
     }
 }

@@ -72,8 +72,8 @@ public final class GPIOOutputLine: OutputLine, @unchecked Sendable {
     deinit { close() }
 }
 
-/// An input line with edge events. `waitForEdge` blocks its thread for at most the timeout
-/// (drivers use 0 or a few tens of milliseconds).
+/// An input line with edge events. `waitForEdge` blocks its thread for at most the timeout; the
+/// drivers and the daemon only ever pass 0 and poll, so no thread of the cooperative pool is held.
 public final class GPIOInputLine: InputLine, @unchecked Sendable {
     private let chip: GPIOChip
     private let line: Mutex<LineHandle?>

@@ -128,7 +128,8 @@ struct AnnunciatorService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: S
 }
 
 /// The patient's bolus button: a press (the edge to the active level) requests a patient bolus;
-/// the controller enforces every limit. Presses within a second of each other are one press.
+/// the controller enforces every limit. Presses within a second of each other are one press. The
+/// line is polled every 50 ms without blocking (edges are queued by the kernel meanwhile).
 struct BolusButtonService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
     let controller: PumpController<M, P, B>
     let line: any InputLine
@@ -140,12 +141,16 @@ struct BolusButtonService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: S
         var lastPress: MonotonicInstant?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let edge: Edge?
-            do { edge = try await line.waitForEdge(timeoutNanoseconds: 200_000_000) } catch {
+            do { edge = try await line.waitForEdge(timeoutNanoseconds: 0) } catch {
                 logger.error("bolus button: \(error)")
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            guard let edge, (edge == .rising) == activeHigh else { continue }
+            guard let edge else {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            guard (edge == .rising) == activeHigh else { continue }
             let t = now()
             if let p = lastPress, t - p < .seconds(1) { continue }
             lastPress = t

@@ -121,15 +121,21 @@ struct StepperTests {
     }
 
     @Test func missingEdgesAreWaitedForThenReported() async throws {
-        // Stall: no edge during the pulse, none within the timeout.
-        let encoder = ScriptedInputLine([.edge(nil), .edge(nil), .edge(nil)])
-        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", [.set(true), .set(false)]),
+        // Stall: no edge during the pulse, none within a 2 ms timeout, polled every millisecond
+        // without blocking.
+        var short = config
+        short.encoderTimeoutNanoseconds = 2_000_000
+        let encoder = ScriptedInputLine(Array(repeating: .edge(nil), count: 5))
+        let sleeper = RecordingSleeper()
+        let d = StepperMotorDriver(configuration: short, step: ExpectationOutputLine("STEP", [.set(true), .set(false)]),
                                    direction: ExpectationOutputLine("DIR", [.set(false)]), enable: ExpectationOutputLine("EN", []),
-                                   fault: ScriptedInputLine([.level(false)]), encoder: encoder, sleeper: RecordingSleeper())
+                                   fault: ScriptedInputLine([.level(false)]), encoder: encoder, sleeper: sleeper)
         try await d.step(count: 1, direction: .reverse)
+        #expect(sleeper.waits == [1_000, 20_000, 4_980_000, 1_000_000, 1_000_000])
         let fb = try await d.feedback()
         // No motion, and nFAULT low: the driver reports its fault.
         #expect(fb == MotorFeedback(encoderCounts: 0, driverFault: true))
+        #expect(encoder.remaining == 0)
     }
 
     @Test func lineErrorsPropagate() async {
