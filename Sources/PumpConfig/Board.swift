@@ -109,18 +109,7 @@ public struct Board: Sendable, Equatable {
     static let dataRates = [8, 16, 32, 64, 128, 250, 475, 860]
 
     public static func parse(_ data: Data) throws(ValidationErrors) -> Board {
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
-        var problems: [FieldError] = []
-        guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
-            throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
-        }
-        let board = read(&r, &problems)
-        r.rejectUnknown(&problems)
-        guard problems.isEmpty, let board else {
-            throw ValidationErrors(problems.isEmpty ? [FieldError("(file)", "is not a board file")] : problems)
-        }
-        return board
+        try ObjectReader.document(data) { r, problems in read(&r, &problems) }
     }
 
     public static func load(path: String) throws(ValidationErrors) -> Board {

@@ -44,6 +44,25 @@ public enum JSONValue: Decodable, Sendable, Equatable {
     }
 }
 
+extension ObjectReader {
+    /// Parses `data` as one JSON object, lets `read` walk it, refuses unknown keys, and returns
+    /// the result or every problem found (each with its field path).
+    public static func document<T>(_ data: Data, read: (inout ObjectReader, inout [FieldError]) -> T?) throws(ValidationErrors) -> T {
+        let root: JSONValue
+        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
+        var problems: [FieldError] = []
+        guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
+            throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
+        }
+        let value = read(&r, &problems)
+        r.rejectUnknown(&problems)
+        guard problems.isEmpty, let value else {
+            throw ValidationErrors(problems.isEmpty ? [FieldError("(file)", "is incomplete")] : problems)
+        }
+        return value
+    }
+}
+
 /// Walks a JSON object, collecting every problem with its path, and refusing unknown keys.
 /// Shared by scenario files, prescription files and board files.
 public struct ObjectReader {

@@ -78,18 +78,11 @@ public struct Therapy: Sendable {
 
     /// A prescription file for pumpd: `{"name": …, "drug": …, "prescription": …, "reservoir": …}`.
     public static func parse(_ data: Data) throws(ValidationErrors) -> Therapy {
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
-        var problems: [FieldError] = []
-        guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
-            throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
+        try ObjectReader.document(data) { r, problems in
+            _ = r.string("name", &problems)
+            let therapy = read(from: &r, problems: &problems)
+            if therapy == nil, problems.isEmpty { problems.append(FieldError("prescription", "is required")) }
+            return therapy
         }
-        _ = r.string("name", &problems)
-        let therapy = read(from: &r, problems: &problems)
-        r.rejectUnknown(&problems)
-        guard problems.isEmpty, let therapy else {
-            throw ValidationErrors(problems.isEmpty ? [FieldError("prescription", "is required")] : problems)
-        }
-        return therapy
     }
 }

@@ -47,70 +47,76 @@ public final class GPIOChip: @unchecked Sendable {
     }
 }
 
-/// A requested libgpiod line; only touched under its owner's lock.
-struct LineHandle: @unchecked Sendable { let pointer: OpaquePointer }
-
-/// An output line. Released on `close()` or when dropped.
-public final class GPIOOutputLine: OutputLine, @unchecked Sendable {
+/// A requested libgpiod line, released on `close()` or when dropped; it keeps its chip open.
+final class RequestedLine: @unchecked Sendable {
+    // The pointer is only touched under the lock.
+    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
     private let chip: GPIOChip
-    private let line: Mutex<LineHandle?>
-    public let name: String
+    private let handle: Mutex<Handle?>
+    let name: String
 
     init(chip: GPIOChip, line: OpaquePointer, name: String) {
         self.chip = chip
-        self.line = Mutex(LineHandle(pointer: line))
+        handle = Mutex(Handle(pointer: line))
         self.name = name
     }
 
-    nonisolated(nonsending) public func set(_ high: Bool) async throws(HALError) {
-        let r: Int32? = line.withLock { l in l.map { gpiod_line_set_value($0.pointer, high ? 1 : 0) } }
+    /// Runs `body` on the line, or throws if it was closed.
+    func with<R: Sendable>(_ body: (OpaquePointer) -> R) throws(HALError) -> R {
+        let r: R? = handle.withLock { h -> R? in
+            guard let p = h?.pointer else { return nil }
+            return body(p)
+        }
         guard let r else { throw HALError(.notFound, "line '\(name)' is closed") }
+        return r
+    }
+
+    func close() { handle.withLock { h in if let p = h?.pointer { gpiod_line_release(p) }; h = nil } }
+    deinit { close() }
+}
+
+/// An output line.
+public final class GPIOOutputLine: OutputLine {
+    private let line: RequestedLine
+    public var name: String { line.name }
+    init(chip: GPIOChip, line: OpaquePointer, name: String) { self.line = RequestedLine(chip: chip, line: line, name: name) }
+
+    nonisolated(nonsending) public func set(_ high: Bool) async throws(HALError) {
+        let r = try line.with { gpiod_line_set_value($0, high ? 1 : 0) }
         if r != 0 { throw LinuxErrno.error(pump_gpio_errno(), "cannot set '\(name)'") }
     }
 
-    public func close() { line.withLock { l in if let h = l { gpiod_line_release(h.pointer) }; l = nil } }
-    deinit { close() }
+    public func close() { line.close() }
 }
 
 /// An input line with edge events. `waitForEdge` blocks its thread for at most the timeout; the
 /// drivers and the daemon only ever pass 0 and poll, so no thread of the cooperative pool is held.
-public final class GPIOInputLine: InputLine, @unchecked Sendable {
-    private let chip: GPIOChip
-    private let line: Mutex<LineHandle?>
-    public let name: String
-
-    init(chip: GPIOChip, line: OpaquePointer, name: String) {
-        self.chip = chip
-        self.line = Mutex(LineHandle(pointer: line))
-        self.name = name
-    }
+public final class GPIOInputLine: InputLine {
+    private let line: RequestedLine
+    public var name: String { line.name }
+    init(chip: GPIOChip, line: OpaquePointer, name: String) { self.line = RequestedLine(chip: chip, line: line, name: name) }
 
     nonisolated(nonsending) public func get() async throws(HALError) -> Bool {
-        let r: Int32? = line.withLock { l in l.map { gpiod_line_get_value($0.pointer) } }
-        guard let r else { throw HALError(.notFound, "line '\(name)' is closed") }
+        let r = try line.with { gpiod_line_get_value($0) }
         if r < 0 { throw LinuxErrno.error(pump_gpio_errno(), "cannot read '\(name)'") }
         return r == 1
     }
 
     nonisolated(nonsending) public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
-        let result: (Int32, Int32) = line.withLock { l in
-            guard let l = l?.pointer else { return (-2, 0) }
+        let (status, type): (Int32, Int32) = try line.with { l in
             var ts = timespec(tv_sec: Int(timeoutNanoseconds / 1_000_000_000), tv_nsec: Int(timeoutNanoseconds % 1_000_000_000))
             let w = gpiod_line_event_wait(l, &ts)
             guard w == 1 else { return (w, 0) }
             var event = gpiod_line_event()
-            guard gpiod_line_event_read(l, &event) == 0 else { return (-1, 0) }
-            return (1, event.event_type)
+            return gpiod_line_event_read(l, &event) == 0 ? (1, event.event_type) : (-1, 0)
         }
-        switch result.0 {
+        switch status {
         case 0: return nil
-        case 1: return result.1 == Int32(GPIOD_LINE_EVENT_RISING_EDGE) ? .rising : .falling
-        case -2: throw HALError(.notFound, "line '\(name)' is closed")
+        case 1: return type == Int32(GPIOD_LINE_EVENT_RISING_EDGE) ? .rising : .falling
         default: throw LinuxErrno.error(pump_gpio_errno(), "cannot read edges of '\(name)'")
         }
     }
 
-    public func close() { line.withLock { l in if let h = l { gpiod_line_release(h.pointer) }; l = nil } }
-    deinit { close() }
+    public func close() { line.close() }
 }
 #endif

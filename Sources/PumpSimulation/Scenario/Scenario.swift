@@ -86,16 +86,10 @@ extension Scenario {
     }
 
     public static func parse(_ data: Data) throws(ValidationErrors) -> Scenario {
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
-        return try parse(root)
+        try ObjectReader.document(data) { r, problems in read(&r, &problems) }
     }
 
-    public static func parse(_ root: JSONValue) throws(ValidationErrors) -> Scenario {
-        var problems: [FieldError] = []
-        guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
-            throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
-        }
+    private static func read(_ r: inout ObjectReader, _ problems: inout [FieldError]) -> Scenario? {
         let name = r.string("name", &problems) ?? Defaults.name
         var seed = Defaults.seed
         if let s = r.number("seed", &problems) {
@@ -168,10 +162,9 @@ extension Scenario {
                 if let e = parseEvent(v, path: "events[\(i)]", duration: duration, &problems) { events.append(e) }
             }
         }
-        r.rejectUnknown(&problems)
-
         guard problems.isEmpty, let duration, let therapy else {
-            throw ValidationErrors(problems.isEmpty ? [FieldError("prescription", "is required")] : problems)
+            if problems.isEmpty { problems.append(FieldError("prescription", "is required")) }
+            return nil
         }
         events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         return Scenario(name: name, seed: seed, duration: duration, startUTCSeconds: start, zone: zone,
