@@ -24,41 +24,49 @@ public struct AlarmRecord: Hashable, Sendable {
 /// Latching alarm list. Policy (priority, clear rule, delivery effect) comes only from `FaultTable`.
 public struct AlarmBook: Sendable {
     public private(set) var records: [AlarmRecord] = []
+    /// Index into `records` of the active alarm of each type (at most one): the watchdog asks
+    /// several times a tick, so lookups must not scan the history.
+    private var activeIndex: [AlarmType: Int] = [:]
     public init() {}
 
-    public var active: [AlarmRecord] { records.filter(\.isActive) }
-    public func isActive(_ t: AlarmType) -> Bool { records.contains { $0.type == t && $0.isActive } }
-    public func isCausePresent(_ t: AlarmType) -> Bool { records.contains { $0.type == t && $0.isActive && $0.causePresent } }
-    public var stopsDelivery: Bool { active.contains { $0.policy.delivery == .stop } }
-    public var requiresMinimumRate: Bool { active.contains { $0.policy.delivery == .minimumRate } }
+    public var active: [AlarmRecord] { activeIndex.values.sorted().map { records[$0] } }
+    public func isActive(_ t: AlarmType) -> Bool { activeIndex[t] != nil }
+    public func isCausePresent(_ t: AlarmType) -> Bool { activeIndex[t].map { records[$0].causePresent } ?? false }
+    public var stopsDelivery: Bool { activeIndex.keys.contains { FaultTable.policy(for: $0).delivery == .stop } }
+    public var requiresMinimumRate: Bool { activeIndex.keys.contains { FaultTable.policy(for: $0).delivery == .minimumRate } }
     public var patientBolusBlocker: AlarmType? { active.first { $0.policy.blocksPatientBolus }?.type }
 
     /// Raises `type` unless it is already active; returns the new record if one was made.
     @discardableResult
     public mutating func raise(_ type: AlarmType, at now: MonotonicInstant) -> AlarmRecord? {
-        if let i = records.lastIndex(where: { $0.type == type && $0.isActive }) {
+        if let i = activeIndex[type] {
             records[i].causePresent = true
             return nil
         }
         let r = AlarmRecord(id: records.count + 1, type: type, raisedAt: now, causePresent: true)
+        activeIndex[type] = records.count
         records.append(r)
         return r
     }
 
     /// The condition behind `type` has gone. An acknowledge-rule alarm that was already acknowledged ends now.
     public mutating func causeGone(_ type: AlarmType, at now: MonotonicInstant) {
-        for i in records.indices where records[i].type == type && records[i].isActive && records[i].causePresent {
-            records[i].causePresent = false
-            if records[i].policy.clear == .acknowledge, records[i].acknowledgedAt != nil { records[i].clearedAt = now }
-        }
+        guard let i = activeIndex[type], records[i].causePresent else { return }
+        records[i].causePresent = false
+        if records[i].policy.clear == .acknowledge, records[i].acknowledgedAt != nil { end(i, at: now) }
+    }
+
+    private mutating func end(_ i: Int, at now: MonotonicInstant) {
+        records[i].clearedAt = now
+        activeIndex[records[i].type] = nil
     }
 
     /// Silences every active alarm; acknowledge-rule alarms whose cause is gone end.
     public mutating func acknowledgeAll(at now: MonotonicInstant) -> Int {
         var n = 0
-        for i in records.indices where records[i].isActive {
+        for i in activeIndex.values.sorted() {
             if records[i].acknowledgedAt == nil { records[i].acknowledgedAt = now; n += 1 }
-            if records[i].policy.clear == .acknowledge, !records[i].causePresent { records[i].clearedAt = now }
+            if records[i].policy.clear == .acknowledge, !records[i].causePresent { end(i, at: now) }
         }
         return n
     }
@@ -66,12 +74,12 @@ public struct AlarmBook: Sendable {
     /// A clinician ends every active alarm whose cause is gone; returns those ended and those refused.
     public mutating func clinicianClear(at now: MonotonicInstant) -> (cleared: [AlarmType], refused: [AlarmType]) {
         var cleared: [AlarmType] = [], refused: [AlarmType] = []
-        for i in records.indices where records[i].isActive {
+        for i in activeIndex.values.sorted() {
             if records[i].causePresent {
                 refused.append(records[i].type)
             } else {
-                records[i].clearedAt = now
                 if records[i].acknowledgedAt == nil { records[i].acknowledgedAt = now }
+                end(i, at: now)
                 cleared.append(records[i].type)
             }
         }

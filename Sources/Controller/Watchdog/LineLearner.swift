@@ -93,8 +93,10 @@ struct LineLearner: Sendable {
                 for j in 0..<Self.bankSize { m[j] += Double.exp(-dt / Self.taus[j]) }
             }
         }
-        strokes += pending.count
-        pending.removeAll(keepingCapacity: true)
+        if !pending.isEmpty {
+            strokes += pending.count
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Adds a trusted reading taken at the current tick. `learn` is false while an occlusion is

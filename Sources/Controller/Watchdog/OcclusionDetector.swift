@@ -130,6 +130,7 @@ public struct OcclusionDetector: Sendable {
             response *= (now - last == periodNanoseconds) ? decayPerTick : Double.exp(-Double(now - last) / 1e9 / tauDetector)
         }
         lastTick = now
+        guard !pending.isEmpty else { return }
         for s in pending { response += Double.exp(-Double(now - s) / 1e9 / tauDetector) }
         pending.removeAll(keepingCapacity: true)
     }
