@@ -99,9 +99,11 @@ public struct ControllerCore: Sendable {
         lastHeartbeat = now
         set(.doseLoopStalled, present: false, at: now)
         let wallValid = utcNanoseconds / 1_000_000_000 >= limits.earliestValidWallClock.value
+        // The time since the last wake is dosed at the rate that was in force during it; a change
+        // of policy applies from now on.
+        scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)
         set(.wallClockInvalid, present: !wallValid, at: now)
         scheduler.rateMode = alarms.requiresMinimumRate ? .minimum : .programmed
-        scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)
         set(.reservoirLow, present: ledger.isLow(limits: limits), at: now)
         let empty = ledger.isEmpty(strokeVolume: configuration.strokeVolume)
         set(.reservoirEmpty, present: empty, at: now)

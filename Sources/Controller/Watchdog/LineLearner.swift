@@ -76,7 +76,9 @@ struct LineLearner: Sendable {
         if let last = lastTick {
             let steps = Int((Double(t - last) / (periodSeconds * 1e9)).rounded())
             if steps == 1 {
-                for j in 0..<Self.bankSize { m[j] *= decay[j] }
+                m.withUnsafeMutableBufferPointer { mb in
+                    decay.withUnsafeBufferPointer { db in for j in 0..<Self.bankSize { mb[j] *= db[j] } }
+                }
             } else {
                 let dt = Double(t - last) / 1e9
                 for j in 0..<Self.bankSize { m[j] *= Double.exp(-dt / Self.taus[j]) }
@@ -106,7 +108,9 @@ struct LineLearner: Sendable {
         guard learn else { blockN = 0; blockY = 0; return }
         learnedSeconds += periodSeconds
         blockY += y
-        for j in 0..<Self.bankSize { blockM[j] += m[j] }
+        blockM.withUnsafeMutableBufferPointer { bb in
+            m.withUnsafeBufferPointer { mb in for j in 0..<Self.bankSize { bb[j] += mb[j] } }
+        }
         blockN += 1
         if blockN == Self.blockSamples { closeBlock() }
     }
