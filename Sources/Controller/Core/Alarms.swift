@@ -26,45 +26,48 @@ public struct AlarmBook: Sendable {
     public private(set) var records: [AlarmRecord] = []
     /// Index into `records` of the active alarm of each type (at most one): the watchdog asks
     /// several times a tick, so lookups must not scan the history.
-    private var activeIndex: [AlarmType: Int] = [:]
+    /// Indices into `records` of the active alarms, in raise order: usually empty or one or two,
+    /// so the watchdog's several lookups a tick never scan the history.
+    private var activeIndices: [Int] = []
     public init() {}
 
-    public var active: [AlarmRecord] { activeIndex.values.sorted().map { records[$0] } }
-    public func isActive(_ t: AlarmType) -> Bool { activeIndex[t] != nil }
-    public func isCausePresent(_ t: AlarmType) -> Bool { activeIndex[t].map { records[$0].causePresent } ?? false }
-    public var stopsDelivery: Bool { activeIndex.keys.contains { FaultTable.policy(for: $0).delivery == .stop } }
-    public var requiresMinimumRate: Bool { activeIndex.keys.contains { FaultTable.policy(for: $0).delivery == .minimumRate } }
+    private func index(of t: AlarmType) -> Int? { activeIndices.first { records[$0].type == t } }
+    public var active: [AlarmRecord] { activeIndices.map { records[$0] } }
+    public func isActive(_ t: AlarmType) -> Bool { index(of: t) != nil }
+    public func isCausePresent(_ t: AlarmType) -> Bool { index(of: t).map { records[$0].causePresent } ?? false }
+    public var stopsDelivery: Bool { activeIndices.contains { records[$0].policy.delivery == .stop } }
+    public var requiresMinimumRate: Bool { activeIndices.contains { records[$0].policy.delivery == .minimumRate } }
     public var patientBolusBlocker: AlarmType? { active.first { $0.policy.blocksPatientBolus }?.type }
 
     /// Raises `type` unless it is already active; returns the new record if one was made.
     @discardableResult
     public mutating func raise(_ type: AlarmType, at now: MonotonicInstant) -> AlarmRecord? {
-        if let i = activeIndex[type] {
+        if let i = index(of: type) {
             records[i].causePresent = true
             return nil
         }
         let r = AlarmRecord(id: records.count + 1, type: type, raisedAt: now, causePresent: true)
-        activeIndex[type] = records.count
+        activeIndices.append(records.count)
         records.append(r)
         return r
     }
 
     /// The condition behind `type` has gone. An acknowledge-rule alarm that was already acknowledged ends now.
     public mutating func causeGone(_ type: AlarmType, at now: MonotonicInstant) {
-        guard let i = activeIndex[type], records[i].causePresent else { return }
+        guard let i = index(of: type), records[i].causePresent else { return }
         records[i].causePresent = false
         if records[i].policy.clear == .acknowledge, records[i].acknowledgedAt != nil { end(i, at: now) }
     }
 
     private mutating func end(_ i: Int, at now: MonotonicInstant) {
         records[i].clearedAt = now
-        activeIndex[records[i].type] = nil
+        activeIndices.removeAll { $0 == i }
     }
 
     /// Silences every active alarm; acknowledge-rule alarms whose cause is gone end.
     public mutating func acknowledgeAll(at now: MonotonicInstant) -> Int {
         var n = 0
-        for i in activeIndex.values.sorted() {
+        for i in activeIndices {
             if records[i].acknowledgedAt == nil { records[i].acknowledgedAt = now; n += 1 }
             if records[i].policy.clear == .acknowledge, !records[i].causePresent { end(i, at: now) }
         }
@@ -74,7 +77,7 @@ public struct AlarmBook: Sendable {
     /// A clinician ends every active alarm whose cause is gone; returns those ended and those refused.
     public mutating func clinicianClear(at now: MonotonicInstant) -> (cleared: [AlarmType], refused: [AlarmType]) {
         var cleared: [AlarmType] = [], refused: [AlarmType] = []
-        for i in activeIndex.values.sorted() {
+        for i in activeIndices {
             if records[i].causePresent {
                 refused.append(records[i].type)
             } else {
