@@ -57,6 +57,7 @@ struct FaultTracker {
             return Report.Fault(
                 type: e.type, at_s: e.at.seconds, detected_at_s: e.detectedAt?.seconds,
                 latency_s: e.detectedAt.map { ($0 - e.at).seconds }, alarm: e.detectedAt == nil ? nil : e.expected?.rawValue,
+                expected_alarm: e.expected?.rawValue,
                 volume_since_fault_ul: (strokeVolume * strokes).microlitres, strokes_since_fault: strokes)
         }
     }

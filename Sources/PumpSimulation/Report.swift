@@ -20,6 +20,8 @@ public struct Report: Encodable, Sendable, Equatable {
         @Null public var detected_at_s: Double?
         @Null public var latency_s: Double?
         @Null public var alarm: String?
+        /// Ours: the alarm this fault should raise (null: none is expected, e.g. a cough or a leak).
+        @Null public var expected_alarm: String?
         public var volume_since_fault_ul: Double
         /// Ours: strokes commanded from the fault until it was detected (or the end).
         public var strokes_since_fault: Int64

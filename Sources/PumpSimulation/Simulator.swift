@@ -14,6 +14,14 @@ public struct SimulationProgress: Sendable {
     public var alarms: Int
 }
 
+/// What the controller looked like after one step (for invariant checks such as the fault swarm's).
+public struct SimulationStep: Sendable {
+    public var at: Nanoseconds
+    public var commandedStrokes: Int64
+    public var programmed: Nanolitres
+    public var state: TherapyState
+}
+
 public struct SimulationResult: Sendable {
     public var report: Report
     /// The controller's state at the end (event log, learned line, ledger).
@@ -27,6 +35,7 @@ public struct SimulationResult: Sendable {
 public enum Simulator {
     public static func run(
         _ scenario: Scenario, seed: UInt64? = nil, progressEvery: Nanoseconds = .hours(1),
+        inspect: ((SimulationStep) -> Void)? = nil,
         progress: (@Sendable (SimulationProgress) -> Void)? = nil
     ) async -> SimulationResult {
         let seed = seed ?? scenario.seed
@@ -123,6 +132,9 @@ public enum Simulator {
                 last = await controller.watchdogStep(now: now)
                 nextWatchdog += period
                 if let reading = sensor.lastReading() { baseline.observe(reading, at: now) }
+            }
+            if let inspect, let last {
+                inspect(SimulationStep(at: Nanoseconds(t), commandedStrokes: last.commandedStrokes, programmed: last.programmed, state: last.state))
             }
             if let last, last.alarmCount != knownAlarms {
                 let count = last.alarmCount, strokes = last.commandedStrokes

@@ -8,7 +8,7 @@ struct PumpCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
         abstract: "Bench tool for the intrathecal pump controller.",
-        subcommands: [Simulate.self, Faults.self])
+        subcommands: [Simulate.self, SwarmCommand.self, Faults.self])
 }
 
 /// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (SCENARIOS.md).
@@ -45,14 +45,14 @@ struct Simulate: AsyncParsableCommand {
 
         let tty = isatty(2) == 1 && !quiet
         let started = Date()
-        let result = await Simulator.run(parsed, seed: seed, progressEvery: .hours(2)) { p in
+        let result = await Simulator.run(parsed, seed: seed, progressEvery: .hours(2), progress: { p in
             guard tty else { return }
             let pct = Double(p.simulated.value) / Double(p.duration.value) * 100
             let line = String(format: "\r  %5.1f%%  day %.2f of %.2f  delivered %.3f mL  %@  alarms %d   ",
                               pct, p.simulated.seconds / 86_400, p.duration.seconds / 86_400,
                               p.delivered.millilitres, p.state.rawValue, p.alarms)
             FileHandle.standardError.write(Data(line.utf8))
-        }
+        })
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         let wall = Date().timeIntervalSince(started)
         if let out = report {
@@ -69,6 +69,65 @@ struct Simulate: AsyncParsableCommand {
     private func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("pumpctl: \(message)\n".utf8))
         Foundation.exit(2)
+    }
+}
+
+/// `pumpctl swarm --seeds N [--from S]`: random plants, prescriptions and hazards, each run checked
+/// against the invariants. A failure prints its seed and writes the scenario that replays it.
+struct SwarmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swarm", abstract: "Run a swarm of random fault plans and check the controller's invariants.")
+
+    @Option(help: "How many seeds.")
+    var seeds: Int = 100
+
+    @Option(help: "First seed.")
+    var from: UInt64 = 1
+
+    @Option(help: "Seeds run in parallel (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Folder for the scenario files of failing seeds.")
+    var failures: String = "."
+
+    @Flag(help: "Write every seed's scenario file, not only failing ones (to keep a regression scenario).")
+    var keepAll = false
+
+    func run() async throws {
+        let started = Date()
+        var failed: [Swarm.Outcome] = []
+        var simulated = 0.0, done = 0
+        let all = (0..<UInt64(max(0, seeds))).map { from + $0 }
+        await withTaskGroup(of: Swarm.Outcome.self) { group in
+            var next = 0
+            for _ in 0..<max(1, jobs) where next < all.count {
+                let s = all[next]; next += 1
+                group.addTask { await Swarm.run(seed: s) }
+            }
+            for await outcome in group {
+                done += 1
+                simulated += outcome.simulatedSeconds
+                if !outcome.violations.isEmpty || keepAll { failed.append(outcome) }
+                if next < all.count {
+                    let s = all[next]; next += 1
+                    group.addTask { await Swarm.run(seed: s) }
+                }
+            }
+        }
+        let wall = Date().timeIntervalSince(started)
+        for f in failed.sorted(by: { $0.seed < $1.seed }) {
+            if keepAll, f.violations.isEmpty {
+                _ = FileManager.default.createFile(atPath: (failures as NSString).appendingPathComponent("swarm-seed-\(f.seed).json"), contents: f.scenarioJSON)
+                continue
+            }
+            let path = (failures as NSString).appendingPathComponent("swarm-seed-\(f.seed).json")
+            _ = FileManager.default.createFile(atPath: path, contents: f.scenarioJSON)
+            for v in f.violations { print("VIOLATION \(v) (replay: pumpctl simulate \(path))") }
+        }
+        failed.removeAll { $0.violations.isEmpty }
+        print(String(format: "swarm: %d seeds from %llu, %d with violations; %.1f seeds/s, %.1f simulated days/s (%.1f s wall)",
+                     done, from, failed.count, Double(done) / max(wall, 1e-9), simulated / 86_400 / max(wall, 1e-9), wall))
+        if !failed.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -67,7 +67,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             }
         }
         return state.withLock { g in
-            (g.core.nextDoseDeadline(after: now), StepOutcome(alarmCount: g.core.alarms.records.count, commandedStrokes: g.core.scheduler.commandedStrokes))
+            (g.core.nextDoseDeadline(after: now), StepOutcome(g.core))
         }
     }
 
@@ -75,6 +75,15 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     public struct StepOutcome: Sendable {
         public var alarmCount: Int
         public var commandedStrokes: Int64
+        /// For invariant checks (the fault swarm): the programme so far and the state after the step.
+        public var programmed: Nanolitres
+        public var state: TherapyState
+        init(_ c: ControllerCore) {
+            alarmCount = c.alarms.records.count
+            commandedStrokes = c.scheduler.commandedStrokes
+            programmed = c.scheduler.programmedVolume
+            state = c.state
+        }
     }
 
     /// One watchdog tick: read every sensor, let the core judge, and disable the motor on the
@@ -91,7 +100,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         let (stop, enabled, outcome) = state.withLock { g in
             if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
             let stop = g.core.watchdogTick(at: now, readings: readings)
-            return (stop, g.motorEnabled, StepOutcome(alarmCount: g.core.alarms.records.count, commandedStrokes: g.core.scheduler.commandedStrokes))
+            return (stop, g.motorEnabled, StepOutcome(g.core))
         }
         if stop, enabled { await safeState() }
         return outcome

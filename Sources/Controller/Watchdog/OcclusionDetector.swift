@@ -54,6 +54,7 @@ public struct OcclusionDetector: Sendable {
     /// Window accumulation: all samples are counted, the level is the mean of the second half.
     private var sumR = 0.0, sumM = 0.0, sumN = 0.0, count = 0
     private var strokeCount = 0
+    private var windowStartStrokes = 0
     private var previous: (level: Double, response: Double, strokes: Double)?
     private var reference: Double?
     public private(set) var evidence = 0
@@ -194,6 +195,8 @@ public struct OcclusionDetector: Sendable {
         // the time it is judged, so its decay is predicted right.
         let n = Double(count - p.windowSamples / 2)
         let level = sumR / n, meanResponse = sumM / n, meanStrokes = sumN / n
+        let strokesInWindow = strokeCount - windowStartStrokes
+        windowStartStrokes = strokeCount
         sumR = 0; sumM = 0; sumN = 0; count = 0
         let sigmaL = p.line.noiseMMHg / n.squareRoot()
         let rise = p.line.strokeRiseMMHg
@@ -225,10 +228,16 @@ public struct OcclusionDetector: Sendable {
         let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + 0.3 * abs(kinked) + 0.2 * rise * modelTerm
         let matchesKink = abs(change - kinked) <= tolerance
         excessMMHg = excess
+        // How far apart the two hypotheses put this window. A window without a stroke into a slow
+        // line barely separates them: it may hold the evidence until the next stroke's window
+        // (a kink shows at every stroke), but any stroke window that fails resets it.
+        let separation = abs((1 - a) * (prev.level - ref) + kinked)
         if delivering && q >= threshold && matchesKink {
             // Persistence runs while the excess builds up; the alarm also needs the excess itself.
             evidence += 1
             if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { occluded = true }
+        } else if delivering && evidence > 0 && strokesInWindow == 0 && matchesKink && separation < threshold {
+            // Uninformative, consistent with a kink, and no stroke to judge by: hold.
         } else {
             evidence = 0
             if !occluded && abs(q) < threshold {
