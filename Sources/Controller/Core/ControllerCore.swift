@@ -79,6 +79,12 @@ public struct ControllerCore: Sendable {
         lastWatchdogTick = now
     }
 
+    /// What one step left behind, read in place (callers in other modules would otherwise copy
+    /// the alarm book or the scheduler to read one field).
+    public func summary() -> (alarmCount: Int, commandedStrokes: Int64, programmed: Nanolitres, state: TherapyState) {
+        (alarms.records.count, scheduler.commandedStrokes, scheduler.programmedVolume, state)
+    }
+
     /// Both loops ran recently: the dose loop within the heartbeat timeout, the watchdog within
     /// four of its periods. Feeding a hardware watchdog depends on this.
     public func isHealthy(at now: MonotonicInstant) -> Bool {

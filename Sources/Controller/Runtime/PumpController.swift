@@ -19,13 +19,19 @@ public protocol WallClock: Sendable {
 /// controller whose hardware calls compile to direct calls.
 public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, Battery: BatteryGauge>: Sendable {
     /// The core plus the shell's own bookkeeping, under one lock.
-    struct Guarded: Sendable {
-        var core: ControllerCore
+    @usableFromInline struct Guarded: Sendable {
+        @usableFromInline var core: ControllerCore
         /// Whether the shell believes the motor is enabled (only the shell touches the driver).
-        var motorEnabled = false
-        var nextBatteryRead: MonotonicInstant
+        @usableFromInline var motorEnabled = false
+        @usableFromInline var nextBatteryRead: MonotonicInstant
+        @usableFromInline init(core: ControllerCore, nextBatteryRead: MonotonicInstant) {
+            self.core = core
+            self.nextBatteryRead = nextBatteryRead
+        }
     }
-    private let state: Mutex<Guarded>
+    // The step methods are @inlinable so that the module instantiating the controller (the
+    // simulator, a rig) specializes them for its concrete hardware types.
+    @usableFromInline let state: Mutex<Guarded>
     public let motor: Motor
     public let pressure: Pressure
     public let battery: Battery
@@ -47,11 +53,11 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     public func withCore<R: Sendable>(_ body: (inout ControllerCore) -> R) -> R { state.withLock { body(&$0.core) } }
 
     /// One wake of the dose loop: plan, stroke, record. Returns the absolute deadline of the next wake.
-    nonisolated(nonsending) public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
+    @inlinable nonisolated(nonsending) public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
         await doseLoopStepOutcome(now: now, utcNanoseconds: utcNanoseconds).deadline
     }
 
-    nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
+    @inlinable nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
         let (strokes, enabled) = state.withLock { ($0.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), $0.motorEnabled) }
         if strokes > 0 {
             do {
@@ -78,18 +84,15 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         /// For invariant checks (the fault swarm): the programme so far and the state after the step.
         public var programmed: Nanolitres
         public var state: TherapyState
-        init(_ c: ControllerCore) {
-            alarmCount = c.alarms.records.count
-            commandedStrokes = c.scheduler.commandedStrokes
-            programmed = c.scheduler.programmedVolume
-            state = c.state
+        @inlinable init(_ c: borrowing ControllerCore) {
+            (alarmCount, commandedStrokes, programmed, state) = c.summary()
         }
     }
 
     /// One watchdog tick: read every sensor, let the core judge, and disable the motor on the
     /// watchdog's own path if delivery must not run.
     @discardableResult
-    nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
+    @inlinable nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
         let p: CentiMMHg? = try? await pressure.read()
         let fb: MotorFeedback? = try? await motor.feedback()
         // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock below.
@@ -130,7 +133,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     }
 
     /// Motor disabled. Retried on the next watchdog tick if the driver refuses.
-    nonisolated(nonsending) private func safeState() async {
+    @usableFromInline nonisolated(nonsending) func safeState() async {
         do {
             try await motor.disable()
             state.withLock { $0.motorEnabled = false }
