@@ -123,11 +123,15 @@ public enum Swarm {
         for a in r.alarms where a.priority == "high" && !allowedHigh.contains(a.type) {
             fail("high alarm \(a.type) at \(a.at_s) s without its hazard (injected: \(hazardName))")
         }
-        // No patient bolus outside its limits (lockout 1 h, 4 per rolling 24 h).
-        let accepted = r.boluses.filter { $0.kind == "patient" && $0.accepted }.map(\.requested_at_s)
-        for (i, t) in accepted.enumerated() {
-            if i > 0, t - accepted[i - 1] < 3600 { fail("patient bolus at \(t) s inside the lockout") }
-            if accepted.filter({ $0 > t - 86_400 && $0 <= t }).count > 4 { fail("more than 4 patient boluses in 24 h at \(t) s") }
+        // No patient bolus outside its limits (the prescription's lockout and daily count).
+        if let rule = scenario.prescription.patientBolus {
+            let accepted = r.boluses.filter { $0.kind == "patient" && $0.accepted }.map(\.requested_at_s)
+            for (i, t) in accepted.enumerated() {
+                if i > 0, t - accepted[i - 1] < rule.lockout.seconds { fail("patient bolus at \(t) s inside the lockout") }
+                if accepted.filter({ $0 > t - 86_400 && $0 <= t }).count > rule.maxPerDay {
+                    fail("more than \(rule.maxPerDay) patient boluses in 24 h at \(t) s")
+                }
+            }
         }
         return Outcome(seed: seed, violations: violations, scenarioJSON: json, hazard: hazardName, simulatedSeconds: r.duration_s)
     }
@@ -148,10 +152,17 @@ public enum Swarm {
             // The same bound in time, for onsets during a bolus (strokes faster than the basal).
             let seconds = (windows + 1) * window + 2 * p.timeConstantSeconds + settle * interval
             return (seconds, strokes)
-        case .motorStall: return (-1, 2)
-        case .encoderSlip(let f): return (-1, (1.6 / f).rounded(.up) + 1)
-        case .pressureSensorFault: return (3, -1)
-        case .battery: return (10.25, -1)
+        case .motorStall, .encoderSlip:
+            // Motion tolerance over the window, and never less than one stroke's counts: a lost
+            // fraction f shows after tolerance / f strokes, plus the one being judged.
+            let l = SafetyLimits()
+            let tolerance = max(l.motionTolerance * Double(l.motionWindowStrokes), l.motionToleranceStrokes)
+            let f: Double = if case .encoderSlip(let x) = hazard { x } else { 1 }
+            return (-1, (tolerance / f).rounded(.up) + 1)
+        case .pressureSensorFault: return (3, -1)          // the requirement
+        case .battery:
+            let l = SafetyLimits()
+            return ((l.batteryPeriod + l.watchdogPeriod).seconds, -1)
         default: return (.infinity, .infinity)
         }
     }
