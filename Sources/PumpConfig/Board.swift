@@ -103,6 +103,38 @@ public struct Board: Sendable, Equatable {
     public var bolusButton: Line?
     /// A hardware watchdog device (e.g. /dev/watchdog), fed only while both tasks are healthy.
     public var watchdogDevice: String?
+    /// How the hardware-in-the-loop plant reaches this board's pins (docs/hil.md); nil: no HIL.
+    public var hilJig: HILJig?
+
+    /// The plant's side of a hardware-in-the-loop setup.
+    public enum HILJig: Sendable, Equatable {
+        /// The kernel's simulators (gpio-sim, i2c-stub): the plant reads the controller's outputs
+        /// and drives its inputs through sysfs, and writes the chips' registers into i2c-stub.
+        case kernelSimulators
+        /// A real rig wired back to spare lines of the same GPIO chip, with a DAC feeding the
+        /// pressure ADC's input.
+        case loopback(Loopback)
+    }
+
+    /// Jig lines, named like the board's own: each pump line is wired to the jig line here.
+    public struct Loopback: Sendable, Equatable {
+        public var stepIn: String, directionIn: String, enableIn: String
+        public var encoderOut: String, faultOut: String, bolusOut: String?
+        /// MCP4725 12-bit DAC on the board's I²C bus, its output wired to the ADC's channel.
+        public var dacAddress: UInt8
+        public var dacFullScaleMillivolts: Int
+        public init(stepIn: String, directionIn: String, enableIn: String, encoderOut: String, faultOut: String, bolusOut: String?,
+                    dacAddress: UInt8, dacFullScaleMillivolts: Int) {
+            self.stepIn = stepIn
+            self.directionIn = directionIn
+            self.enableIn = enableIn
+            self.encoderOut = encoderOut
+            self.faultOut = faultOut
+            self.bolusOut = bolusOut
+            self.dacAddress = dacAddress
+            self.dacFullScaleMillivolts = dacFullScaleMillivolts
+        }
+    }
 
     public static let schemaVersion = 1
     static let fullScales = [6144, 4096, 2048, 1024, 512, 256]
@@ -147,7 +179,7 @@ public struct Board: Sendable, Equatable {
                     enableLine: f.line(&m, "enable_line") ?? "", enableActive: f.level(&m, "enable_active") ?? .high,
                     faultLine: f.line(&m, "fault_line") ?? "", faultActive: f.level(&m, "fault_active") ?? .low,
                     encoderLine: f.line(&m, "encoder_line") ?? "",
-                    stepPulseMicroseconds: f.integer(&m, "step_pulse_us", 1...1000, required: true) ?? 1,
+                    stepPulseMicroseconds: f.integer(&m, "step_pulse_us", 1...50_000, required: true) ?? 1,
                     maxStepRateHz: f.integer(&m, "max_step_rate_hz", 1...5000, required: true) ?? 1,
                     encoderTimeoutMilliseconds: f.integer(&m, "encoder_timeout_ms", 1...1000, required: true) ?? 1)
                 if let s = stepper, s.stepPulseMicroseconds * 2 * s.maxStepRateHz > 1_000_000 {
@@ -241,13 +273,42 @@ public struct Board: Sendable, Equatable {
         let watchdog = f.text(&r, "watchdog_device", required: false)
         if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
 
+        var jig: HILJig?
+        if var j = f.object(&r, "hil_jig", required: false) {
+            if kind == .simulated { f.fail("hil_jig", "is only for linux boards") }
+            switch f.text(&j, "kind", required: true) {
+            case "kernel-sim"?: jig = .kernelSimulators
+            case "loopback"?:
+                var dacAddress: UInt8?, scale: Int?
+                if var d = f.object(&j, "pressure_dac", required: true) {
+                    if let m = f.text(&d, "model", required: true), m != "mcp4725" { f.fail("hil_jig.pressure_dac.model", "must be mcp4725, got '\(m)'") }
+                    dacAddress = f.address(&d, "address")
+                    scale = f.integer(&d, "full_scale_mv", 1000...5500, required: true)
+                    d.rejectUnknown(&f.problems)
+                }
+                let loop = Loopback(stepIn: f.line(&j, "step_in") ?? "", directionIn: f.line(&j, "dir_in") ?? "",
+                                    enableIn: f.line(&j, "enable_in") ?? "", encoderOut: f.line(&j, "encoder_out") ?? "",
+                                    faultOut: f.line(&j, "fault_out") ?? "",
+                                    bolusOut: j.value("bolus_out") == nil ? nil : f.line(&j, "bolus_out"),
+                                    dacAddress: dacAddress ?? 0, dacFullScaleMillivolts: scale ?? 0)
+                jig = .loopback(loop)
+            case let k?: f.fail("hil_jig.kind", "must be kernel-sim or loopback, got '\(k)'")
+            case nil: break
+            }
+            j.rejectUnknown(&f.problems)
+        }
+
         // Every line name used once.
         var seen: [String: String] = [:]
-        let lines: [(String, String?)] = [
+        var lines: [(String, String?)] = [
             ("motor.step_line", stepper?.stepLine), ("motor.dir_line", stepper?.directionLine),
             ("motor.enable_line", stepper?.enableLine), ("motor.fault_line", stepper?.faultLine),
             ("motor.encoder_line", stepper?.encoderLine), ("alarm_output.line", alarm?.name), ("bolus_button.line", button?.name),
         ]
+        if case .loopback(let l)? = jig {
+            lines += [("hil_jig.step_in", l.stepIn), ("hil_jig.dir_in", l.directionIn), ("hil_jig.enable_in", l.enableIn),
+                      ("hil_jig.encoder_out", l.encoderOut), ("hil_jig.fault_out", l.faultOut), ("hil_jig.bolus_out", l.bolusOut)]
+        }
         for (path, name) in lines {
             guard let name, !name.isEmpty else { continue }
             if let other = seen[name] { f.fail(path, "line '\(name)' is already \(other)") } else { seen[name] = path }
@@ -256,7 +317,13 @@ public struct Board: Sendable, Equatable {
         guard f.problems.count == before, let kind else { return nil }
         return Board(name: name, kind: kind, strokeVolume: stroke, encoderCountsPerStroke: counts, gpioChipLabel: chip,
                      i2cBus: bus, i2cAdapterName: adapter, stepper: stepper, pressureADC: adc, fuelGauge: gauge, alarmOutput: alarm,
-                     bolusButton: button, watchdogDevice: watchdog)
+                     bolusButton: button, watchdogDevice: watchdog, hilJig: jig)
+    }
+
+    /// Every GPIO line of the board proper, by name (what a simulated chip must offer).
+    public var lineNames: [String] {
+        guard let s = stepper else { return [] }
+        return [s.stepLine, s.directionLine, s.enableLine, s.faultLine, s.encoderLine] + [alarmOutput?.name, bolusButton?.name].compactMap { $0 }
     }
 }
 

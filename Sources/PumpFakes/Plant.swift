@@ -123,8 +123,9 @@ public final class Plant: Sendable {
 
     // MARK: Motor
 
-    /// One motor step, as the driver's STEP pulse.
-    func stroke() {
+    /// One motor step, as the driver's STEP pulse (public for plants that watch real pins: the
+    /// hardware-in-the-loop plant calls it on each STEP edge it sees).
+    public func stroke() {
         state.withLock { s in
             s.strokes += 1
             guard s.enabled else { s.strokesWhileDisabled += 1; return }
@@ -150,13 +151,15 @@ public final class Plant: Sendable {
         }
     }
 
-    func setEnabled(_ on: Bool) { state.withLock { $0.enabled = on } }
+    /// The driver's ENABLE input, at its active level or not.
+    public func setEnabled(_ on: Bool) { state.withLock { $0.enabled = on } }
     var motorEnabled: Bool { state.withLock { $0.enabled } }
-    func feedback() -> MotorFeedback { state.withLock { MotorFeedback(encoderCounts: $0.encoder, driverFault: $0.driverFault) } }
+    public func feedback() -> MotorFeedback { state.withLock { MotorFeedback(encoderCounts: $0.encoder, driverFault: $0.driverFault) } }
 
     // MARK: Sensors
 
-    func readPressure() throws(HALError) -> CentiMMHg {
+    /// One transducer reading: the outlet pressure plus noise (or the active sensor fault).
+    public func readPressure() throws(HALError) -> CentiMMHg {
         let r: Result<CentiMMHg, HALError> = state.withLock { s in
             switch s.sensorFault {
             case .nack?:
@@ -176,7 +179,7 @@ public final class Plant: Sendable {
         return try r.get()
     }
 
-    func readBattery() throws(HALError) -> BatteryReading {
+    public func readBattery() throws(HALError) -> BatteryReading {
         let r: Result<BatteryReading, HALError> = state.withLock { s in
             if s.gaugeFailing { return .failure(HALError(.noAcknowledge, errno: 121, "fuel gauge did not acknowledge")) }
             let soc = max(0, min(100, s.battery))

@@ -10,14 +10,16 @@ public final class GPIOChip: @unchecked Sendable {
     private let chip: OpaquePointer
     private let lock = Mutex(())
     public let label: String
-    public static let consumer = "pumpd"
+    /// The name the kernel shows as the holder of the lines requested through this chip.
+    public let consumer: String
 
-    public init(label: String) throws(HALError) {
+    public init(label: String, consumer: String = "pumpd") throws(HALError) {
         guard let c = gpiod_chip_open_by_label(label) else {
             throw LinuxErrno.error(pump_gpio_errno(), "no GPIO chip labelled '\(label)'")
         }
         chip = c
         self.label = label
+        self.consumer = consumer
     }
 
     deinit { gpiod_chip_close(chip) }
@@ -31,20 +33,50 @@ public final class GPIOChip: @unchecked Sendable {
     /// Requests an output line, at `initial` (its safe level) from the moment of the request.
     public func output(named name: String, initial: Bool) throws(HALError) -> GPIOOutputLine {
         let line = try find(name)
-        guard gpiod_line_request_output(line, Self.consumer, initial ? 1 : 0) == 0 else {
+        guard gpiod_line_request_output(line, consumer, initial ? 1 : 0) == 0 else {
             throw LinuxErrno.error(pump_gpio_errno(), "cannot request output '\(name)'")
         }
         return GPIOOutputLine(chip: self, line: line, name: name)
     }
 
-    /// Requests an input line with edge events on both edges.
-    public func input(named name: String) throws(HALError) -> GPIOInputLine {
-        let line = try find(name)
-        guard gpiod_line_request_both_edges_events(line, Self.consumer) == 0 else {
-            throw LinuxErrno.error(pump_gpio_errno(), "cannot request input '\(name)'")
+    /// Who holds a line and how, without requesting it (a bench tool's view of the controller's
+    /// lines). Returns nil if there is no line of that name.
+    public func info(named name: String) -> GPIOLineInfo? {
+        lock.withLock { _ -> GPIOLineInfo? in
+            guard let line = gpiod_chip_find_line(chip, name) else { return nil }
+            _ = gpiod_line_update(line)
+            let consumer = gpiod_line_consumer(line).map { String(cString: $0) }
+            return GPIOLineInfo(used: gpiod_line_is_used(line), consumer: consumer,
+                                isOutput: gpiod_line_direction(line) == Int32(GPIOD_LINE_DIRECTION_OUTPUT))
         }
+    }
+
+    /// Which edges an input line reports.
+    public enum Edges: Sendable {
+        case rising, falling, both
+    }
+
+    /// Requests an input line with edge events. Request only the edges you count: with both
+    /// edges, the kernel's v1 interface labels an event by reading the line's level when its
+    /// interrupt thread runs, so a short pulse can come out as two falling edges (seen in the HIL
+    /// VM); with one edge requested, every event is that edge.
+    public func input(named name: String, edges: Edges) throws(HALError) -> GPIOInputLine {
+        let line = try find(name)
+        let r = switch edges {
+        case .rising: gpiod_line_request_rising_edge_events(line, consumer)
+        case .falling: gpiod_line_request_falling_edge_events(line, consumer)
+        case .both: gpiod_line_request_both_edges_events(line, consumer)
+        }
+        guard r == 0 else { throw LinuxErrno.error(pump_gpio_errno(), "cannot request input '\(name)'") }
         return GPIOInputLine(chip: self, line: line, name: name)
     }
+}
+
+/// A line as the kernel reports it to anyone: requested or not, by whom, in which direction.
+public struct GPIOLineInfo: Sendable, Equatable {
+    public var used: Bool
+    public var consumer: String?
+    public var isOutput: Bool
 }
 
 /// A requested libgpiod line, released on `close()` or when dropped; it keeps its chip open.

@@ -19,6 +19,11 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
         state = Mutex(State(fd: fd, address: nil))
     }
 
+    /// A board's bus: by number where the board gives one, otherwise by adapter name.
+    public convenience init(number: Int?, adapterName: String?) throws(HALError) {
+        if let number { try self.init(bus: number) } else { try self.init(adapterName: adapterName ?? "") }
+    }
+
     /// Finds the adapter whose /sys/class/i2c-dev/i2c-*/name is `name` (bus numbers of
     /// dynamically created adapters such as i2c-stub are not fixed).
     public convenience init(adapterName name: String) throws(HALError) {

@@ -82,8 +82,9 @@ enum LinuxRig {
             let enable = try chip.output(named: s.enableLine, initial: s.enableActive == .low)
             let step = try chip.output(named: s.stepLine, initial: false)
             let direction = try chip.output(named: s.directionLine, initial: true)
-            let fault = try chip.input(named: s.faultLine)
-            let encoder = try chip.input(named: s.encoderLine)
+            let fault = try chip.input(named: s.faultLine, edges: .both)
+            // The driver counts rising edges: only those are requested (see GPIOChip.input).
+            let encoder = try chip.input(named: s.encoderLine, edges: .rising)
             let sleeper = TaskSleeper()
             let motor = StepperMotorDriver(
                 configuration: Stepper.Configuration(
@@ -93,8 +94,7 @@ enum LinuxRig {
                     encoderCountsPerStep: board.encoderCountsPerStroke,
                     encoderTimeoutNanoseconds: Int64(s.encoderTimeoutMilliseconds) * 1_000_000),
                 step: step, direction: direction, enable: enable, fault: fault, encoder: encoder, sleeper: sleeper)
-            let bus = try board.i2cBus.map { n throws(HALError) in try LinuxI2CBus(bus: n) }
-                ?? LinuxI2CBus(adapterName: board.i2cAdapterName ?? "")
+            let bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
             let points = (adc.calibration[0], adc.calibration[1])
             let pressure = ADS1115PressureSensor(
                 bus: bus, configuration: ADS1115.Configuration(
@@ -108,7 +108,8 @@ enum LinuxRig {
                 extras.alarmActiveHigh = a.active == .high
             }
             if let b = board.bolusButton {
-                extras.bolusButton = try chip.input(named: b.name)
+                // A press is the edge to the active level.
+                extras.bolusButton = try chip.input(named: b.name, edges: b.active == .high ? .rising : .falling)
                 extras.bolusActiveHigh = b.active == .high
             }
             if let path = board.watchdogDevice {

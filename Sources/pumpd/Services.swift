@@ -68,6 +68,13 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
         } else {
             logger.critical("shutdown: the motor driver refused to disable")
         }
+        // The ledger at exit, for the bench's balance (the HIL suite compares it with the steps
+        // its plant counted at the pins).
+        let s = controller.withCore { $0.summary() }
+        logger.notice("shutdown: totals", metadata: [
+            "commanded_strokes": "\(s.commandedStrokes)", "programmed_nl": "\(s.programmed.value)",
+            "state": "\(s.state.rawValue)", "alarms": "\(s.alarmCount)",
+        ])
     }
 }
 
@@ -91,7 +98,12 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
         switch e.kind {
         case .alarmRaised(let type, let priority):
             let level: Logger.Level = priority == .high ? .critical : priority == .medium ? .warning : .notice
-            logger.log(level: level, "alarm raised: \(type.rawValue) (\(priority.rawValue))", metadata: at)
+            var metadata = at
+            if type == .motionMismatch {
+                // Commanded minus measured encoder counts over the window (negative: a runaway).
+                metadata["deficit_counts"] = "\(controller.withCore { $0.motion.deficitCounts })"
+            }
+            logger.log(level: level, "alarm raised: \(type.rawValue) (\(priority.rawValue))", metadata: metadata)
         case .alarmCauseGone(let type): logger.info("alarm cause gone: \(type.rawValue)", metadata: at)
         case .alarmsAcknowledged(let n): logger.info("alarms acknowledged: \(n)", metadata: at)
         case .alarmCleared(let type): logger.notice("alarm cleared: \(type.rawValue)", metadata: at)

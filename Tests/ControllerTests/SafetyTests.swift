@@ -173,6 +173,29 @@ struct MonitorTests {
         #expect(over)
     }
 
+    /// Found on real devices (the HIL VM): the watchdog runs alongside the dose loop, so it can read
+    /// a step's encoder edges before the step returns and the stroke is confirmed. That is not a
+    /// runaway, and a half-counted step must not become the window's reference (a false stall).
+    @Test(arguments: [1, 4] as [Int64])
+    func edgesOfAStrokeInFlightAreNeitherRunawayNorReference(countsPerStroke cps: Int64) {
+        var m = MotionMonitor(countsPerStroke: cps)
+        // Mid-step at the very first look: no reference is taken.
+        do { let v = m.observe(commandedStrokes: 0, strokesInFlight: 1, encoderCounts: cps, limits: limits); #expect(!v) }
+        do { let v = m.observe(commandedStrokes: 1, encoderCounts: cps, limits: limits); #expect(!v) }
+        for k in Int64(1)..<40 {
+            // Every step is seen in flight with its edges already in, then confirmed.
+            do { let v = m.observe(commandedStrokes: k, strokesInFlight: 1, encoderCounts: (k + 1) * cps, limits: limits); #expect(!v) }
+            do { let v = m.observe(commandedStrokes: k + 1, encoderCounts: (k + 1) * cps, limits: limits); #expect(!v) }
+        }
+        // Motion well beyond the strokes in flight (three strokes more) is still a runaway...
+        do { let v = m.observe(commandedStrokes: 40, strokesInFlight: 1, encoderCounts: 44 * cps, limits: limits); #expect(v) }
+        // ...and a stall still shows once the stroke is confirmed without its edges.
+        var s = MotionMonitor(countsPerStroke: cps)
+        _ = s.observe(commandedStrokes: 0, encoderCounts: 0, limits: limits)
+        do { let v = s.observe(commandedStrokes: 0, strokesInFlight: 1, encoderCounts: 0, limits: limits); #expect(!v) }
+        do { let v = s.observe(commandedStrokes: 1, encoderCounts: 0, limits: limits); #expect(v) }
+    }
+
     @Test func batteryThresholdsWithHysteresis() {
         var b = BatteryMonitor()
         b.observe((PerMille(percent: 50), Millivolts(3800)), limits: limits)

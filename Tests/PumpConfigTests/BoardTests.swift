@@ -30,6 +30,36 @@ struct BoardTests {
 
         let hil = try Board.load(path: boardsFolder.appendingPathComponent("hil-kernel-sim.json").path)
         #expect(hil.i2cAdapterName == "SMBus stub driver" && hil.i2cBus == nil && hil.gpioChipLabel == "pump-sim")
+        #expect(hil.hilJig == .kernelSimulators && hil.lineNames == ["STEP", "DIR", "EN", "nFAULT", "ENC", "BUZZER", "BOLUS"])
+        #expect(pi.hilJig == nil)
+
+        let rig = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-hil.json").path)
+        #expect(rig.hilJig == .loopback(Board.Loopback(stepIn: "GPIO16", directionIn: "GPIO19", enableIn: "GPIO20", encoderOut: "GPIO21",
+                                                        faultOut: "GPIO26", bolusOut: "GPIO13", dacAddress: 0x60, dacFullScaleMillivolts: 5000)))
+    }
+
+    /// The jig section's own rejections, each naming its field.
+    static let brokenJig: [(String, @Sendable (inout [String: Any]) -> Void)] = [
+        ("hil_jig.kind", { $0["kind"] = "fpga" }),
+        ("hil_jig.step_in", { $0["step_in"] = "GPIO17" }),
+        ("hil_jig.pressure_dac.model", { $0["pressure_dac"] = ["model": "ad5693", "address": "0x60", "full_scale_mv": 5000] }),
+        ("hil_jig.pressure_dac", { $0["pressure_dac"] = nil }),
+        ("hil_jig.wiring", { $0["wiring"] = "x" }),
+    ]
+
+    @Test(arguments: brokenJig.indices)
+    func brokenJigNamesTheField(index: Int) throws {
+        let (path, breakIt) = Self.brokenJig[index]
+        var json = try boardJSON("rpi4-hil.json")
+        var jig = try #require(json["hil_jig"] as? [String: Any])
+        breakIt(&jig)
+        json["hil_jig"] = jig
+        do {
+            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+            Issue.record("\(path): accepted")
+        } catch let e as ValidationErrors {
+            #expect(e.problems.contains { $0.path == path }, "wanted \(path), got \(e)")
+        }
     }
 
     /// One rejection per field class, each naming its field.

@@ -60,6 +60,9 @@ public struct ControllerCore: Sendable {
     public private(set) var occlusion: OcclusionDetector
     public private(set) var sensor = SensorHealthMonitor()
     public private(set) var motion: MotionMonitor
+    /// Strokes planned and handed to the motor but not yet confirmed: the watchdog runs alongside
+    /// the dose loop, so it may see their encoder edges before the step returns.
+    public private(set) var strokesInFlight: Int64 = 0
     public private(set) var battery = BatteryMonitor()
     public private(set) var state: TherapyState = .delivering
     public private(set) var events: [ControllerEvent] = []
@@ -115,7 +118,8 @@ public struct ControllerCore: Sendable {
         set(.reservoirEmpty, present: empty, at: now)
         guard state == .delivering, !empty else { return 0 }
         let left = ledger.expected.value / configuration.strokeVolume.value
-        return min(scheduler.strokesDue, configuration.maximumStrokesPerWake, left)
+        strokesInFlight = min(scheduler.strokesDue, configuration.maximumStrokesPerWake, left)
+        return strokesInFlight
     }
 
     /// Integrates the programme up to `now` without a dose-loop wake (end of a simulation, status).
@@ -130,6 +134,7 @@ public struct ControllerCore: Sendable {
 
     /// The motor confirmed `count` strokes.
     public mutating func strokesCompleted(_ count: Int64, at now: MonotonicInstant) {
+        strokesInFlight = 0
         scheduler.recordStrokes(count)
         ledger.recordCommanded(configuration.strokeVolume * count)
         for _ in 0..<count { occlusion.stroke(at: now) }
@@ -137,6 +142,7 @@ public struct ControllerCore: Sendable {
 
     /// The motor refused a command: the driver is not trustworthy.
     public mutating func motorCommandFailed(_ error: HALError, at now: MonotonicInstant) {
+        strokesInFlight = 0
         record(.motorError(HALErrorSummary(kind: error.kind.rawValue, errno: error.errno)), at: now)
         raise(.motorDriverFault, at: now)
         set(.motorDriverFault, present: false, at: now)   // the command is over; a clinician decides
@@ -161,7 +167,8 @@ public struct ControllerCore: Sendable {
 
         // Motion and the driver's own fault line.
         if let fb = readings.motor {
-            if motion.observe(commandedStrokes: scheduler.commandedStrokes, encoderCounts: fb.encoderCounts, limits: limits) {
+            if motion.observe(commandedStrokes: scheduler.commandedStrokes, strokesInFlight: strokesInFlight,
+                              encoderCounts: fb.encoderCounts, limits: limits) {
                 if state == .delivering { raise(.motionMismatch, at: now) }
             }
             // A mismatch is about strokes: once they have stopped, a clinician may judge it.

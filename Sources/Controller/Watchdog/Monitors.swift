@@ -89,7 +89,21 @@ public struct MotionMonitor: Sendable {
     /// only once its encoder edges have arrived (or timed out), so both counts describe the same
     /// instant. Returns true while the mismatch over the last `motionWindowStrokes` strokes exceeds
     /// the tolerance, in either direction (stall and slip, or runaway).
-    public mutating func observe(commandedStrokes: Int64, encoderCounts: Int64, limits: SafetyLimits) -> Bool {
+    ///
+    /// While `strokesInFlight` strokes are being stepped, their edges may already be counted but
+    /// the strokes not yet confirmed. Then only motion beyond them (a runaway) is judged, and the
+    /// window is left alone, so a half-counted step never becomes a reference.
+    public mutating func observe(commandedStrokes: Int64, strokesInFlight: Int64 = 0, encoderCounts: Int64, limits: SafetyLimits) -> Bool {
+        if strokesInFlight > 0 {
+            guard let origin, let first = snapshots.first else { return lastVerdict }
+            let allowed = (commandedStrokes + strokesInFlight - first.strokes) * countsPerStroke
+            let excess = encoderCounts - origin - first.counts - allowed
+            if Double(excess) >= tolerance(expected: allowed, limits: limits) {
+                deficitCounts = -excess
+                lastVerdict = true
+            }
+            return lastVerdict
+        }
         if origin == nil {
             // The first observation is the reference, whatever has happened before it.
             origin = encoderCounts
@@ -112,9 +126,12 @@ public struct MotionMonitor: Sendable {
         guard let first = snapshots.first, let last = snapshots.last else { return false }
         let expected = (last.strokes - first.strokes) * countsPerStroke
         deficitCounts = expected - (last.counts - first.counts)
-        let tolerance = max(limits.motionTolerance * Double(expected), limits.motionToleranceStrokes * Double(countsPerStroke))
-        lastVerdict = Double(abs(deficitCounts)) >= tolerance
+        lastVerdict = Double(abs(deficitCounts)) >= tolerance(expected: expected, limits: limits)
         return lastVerdict
+    }
+
+    private func tolerance(expected: Int64, limits: SafetyLimits) -> Double {
+        max(limits.motionTolerance * Double(expected), limits.motionToleranceStrokes * Double(countsPerStroke))
     }
 
     /// Measured motion since start, in strokes' worth of counts (for the reservoir ledger).

@@ -1,0 +1,314 @@
+import Controller
+import Foundation
+import PumpConfig
+
+/// The hardware-in-the-loop suite: the real pumpd, through a board file, against devices the
+/// plant process plays. The same code runs in the VM (kernel simulators) and on a rig (loopback
+/// jig); only the board file differs. Each case starts a fresh plant and a fresh pumpd.
+public final class Suite {
+    public struct Settings: Sendable {
+        public var boardPath: String
+        public var pumpdPath: String
+        /// The command that starts the plant (this executable's `plant` subcommand).
+        public var plantCommand: [String]
+        public var workDirectory: String
+        /// Cases to run (all when empty).
+        public var only: Set<String> = []
+        public init(boardPath: String, pumpdPath: String, plantCommand: [String], workDirectory: String) {
+            self.boardPath = boardPath
+            self.pumpdPath = pumpdPath
+            self.plantCommand = plantCommand
+            self.workDirectory = workDirectory
+        }
+    }
+
+    public struct Check: Sendable {
+        public var name: String
+        public var outcome: Outcome
+        public var detail: String
+        public enum Outcome: String, Sendable { case passed, failed, skipped }
+    }
+
+    public static let caseNames = ["lines", "slip", "pressure-chip", "battery", "delivery"]
+
+    let settings: Settings
+    let board: Board
+    public private(set) var checks: [Check] = []
+    /// Numbers the closing report quotes (hazard → enable low at the pin, and so on).
+    public private(set) var measurements: [(String, String)] = []
+    private let log: (String) -> Void
+    /// The case's processes, whose last output a failed check prints.
+    private var current: [ChildProcess] = []
+
+    public init(settings: Settings, log: @escaping (String) -> Void) throws {
+        self.settings = settings
+        do { board = try Board.load(path: settings.boardPath) } catch { throw SuiteError(message: error.description) }
+        guard board.stepper != nil, board.pressureADC != nil else { throw SuiteError(message: "\(settings.boardPath): not a linux board") }
+        self.log = log
+    }
+
+    public func run() {
+        for name in Self.caseNames where settings.only.isEmpty || settings.only.contains(name) {
+            log("== case \(name)")
+            current = []
+            let before = checks.count
+            switch name {
+            case "lines": lines()
+            case "slip": slip()
+            case "pressure-chip": pressureChip()
+            case "battery": battery()
+            default: delivery()
+            }
+            if checks.count == before { record("\(name)", false, "the case recorded no check") }
+        }
+    }
+
+    // MARK: Cases
+
+    /// Lines are found by name and held by pumpd; ENABLE never reaches its active level while no
+    /// stroke is due, and SIGTERM leaves it inactive.
+    private func lines() {
+        guard let (plant, pumpd) = start(case: "lines", prescription: Prescriptions.slow) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        Thread.sleep(forTimeInterval: 2)
+        let names = board.lineNames
+        let mark = plant.lines.count
+        plant.send("holders " + names.joined(separator: " "))
+        var wrong: [String] = []
+        let outputs = Set([board.stepper!.stepLine, board.stepper!.directionLine, board.stepper!.enableLine, board.alarmOutput?.name].compactMap { $0 })
+        for n in names {
+            let expected = "pumpd:" + (outputs.contains(n) ? "out" : "in")
+            guard let l = plant.waitFor("holder \(n) ", after: mark, timeout: 5) else { wrong.append("\(n): no answer"); continue }
+            let got = l.text.split(separator: " ")[2]
+            if got != expected { wrong.append("\(n): \(got), expected \(expected)") }
+        }
+        record("lines/found-by-name", wrong.isEmpty, wrong.isEmpty ? "\(names.count) lines held by pumpd in their directions" : wrong.joined(separator: "; "))
+        let status = self.status(plant)
+        let active = status["enable_active_samples"] ?? -1, samples = status["samples"] ?? 0
+        record("lines/enable-off-from-request", active == 0 && samples > 100,
+               "ENABLE active in \(active) of \(samples) samples since before pumpd started (no stroke due)")
+        let exit = terminate(pumpd)
+        let enables = plant.lines.filter { $0.text.hasPrefix("enable 1") }.count
+        record("lines/enable-off-after-sigterm", exit == 0 && enables == 0 && pumpd.lines.contains { $0.text.contains("shutdown: motor disabled") },
+               "exit status \(exit.map(String.init) ?? "none"), ENABLE active \(enables) times")
+    }
+
+    /// Encoder edges stop (a slipping coupling): motion mismatch, delivery halted, ENABLE low.
+    private func slip() {
+        guard let (plant, pumpd) = start(case: "slip", prescription: Prescriptions.fast) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        guard plant.waitFor("stroke n=2 ", timeout: 30) != nil else { record("slip/strokes", false, "no strokes within 30 s"); return }
+        let mark = plant.lines.count
+        plant.send("slip 1")
+        let alarm = pumpd.waitFor("alarm raised: motion_mismatch", timeout: 60)
+        let low = plant.waitFor("enable 0 holder=pumpd", after: mark, timeout: 10)
+        let strokes = plant.lines.dropFirst(mark).filter { $0.text.hasPrefix("stroke ") }.count
+        record("slip/motion-mismatch-halts", alarm != nil && low != nil && pumpd.lines.contains { $0.text.contains("delivery halted: motion_mismatch") },
+               "alarm \(alarm == nil ? "missing" : "raised"), ENABLE \(low == nil ? "not low" : "low (pumpd still holding it)") after \(strokes) slipped strokes")
+        _ = terminate(pumpd)
+    }
+
+    /// The pressure ADC does not answer at its address: a technical alarm, delivery continues
+    /// (the fault table's policy), pumpd keeps running and exits cleanly.
+    private func pressureChip() {
+        guard let variant = try? boardVariant(pressureAddress: "0x4a") else { record("pressure-chip/board", false, "cannot write the board variant"); return }
+        guard let (plant, pumpd) = start(case: "pressure-chip", prescription: Prescriptions.fast, board: variant) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        let alarm = pumpd.waitFor("alarm raised: pressure_sensor_fault", timeout: 30)
+        let mark = plant.lines.count
+        let more = plant.waitFor(after: mark, timeout: 20) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
+        let running = pumpd.isRunning
+        let exit = terminate(pumpd)
+        record("pressure-chip/technical-alarm-no-crash", alarm != nil && running && exit == 0 && more != nil,
+               "alarm \(alarm == nil ? "missing" : "raised"), \(more == nil ? "no stroke" : "strokes continued") afterwards, pumpd \(running ? "running" : "gone"), exit \(exit.map(String.init) ?? "none")")
+    }
+
+    /// Battery at elective replacement (alarm, delivery goes on), then end of service (halt).
+    private func battery() {
+        guard let (plant, pumpd) = start(case: "battery", prescription: Prescriptions.fast, plantReady: { plant in
+            plant.send("battery 14")
+            return plant.waitFor("battery 14", timeout: 5) != nil
+        }) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        if plant.lines.contains(where: { $0.text.contains("ready") && $0.text.contains("battery=0") }) {
+            record("battery/levels", nil, "the jig cannot set the gauge (a real cell): use a cell simulator")
+            _ = terminate(pumpd)
+            return
+        }
+        let eri = pumpd.waitFor("alarm raised: battery_elective_replacement", timeout: 30)
+        let mark = plant.lines.count
+        let going = plant.waitFor(after: mark, timeout: 20) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
+        record("battery/elective-replacement", eri != nil && going != nil, "alarm \(eri == nil ? "missing" : "raised"), delivery \(going == nil ? "stopped" : "continued")")
+        let mark2 = plant.lines.count
+        plant.send("battery 4")
+        let eos = pumpd.waitFor("alarm raised: battery_end_of_service", timeout: 30)
+        let low = plant.waitFor("enable 0 holder=pumpd", after: mark2, timeout: 10)
+        record("battery/end-of-service", eos != nil && low != nil && pumpd.lines.contains { $0.text.contains("delivery halted: battery_end_of_service") },
+               "alarm \(eos == nil ? "missing" : "raised"), ENABLE \(low == nil ? "not low" : "low")")
+        _ = terminate(pumpd)
+    }
+
+    /// Delivery at a set rate until the occlusion detector has armed, with the bolus button on the
+    /// way; then a kink. Checks the plant's step count against pumpd's ledger at exit.
+    private func delivery() {
+        guard let (plant, pumpd) = start(case: "delivery", prescription: Prescriptions.fast) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        let started = Monotonic.nanoseconds()
+        // The patient's button: a press is a bolus request; a second one inside the lockout is refused.
+        Thread.sleep(forTimeInterval: 10)
+        plant.send("press")
+        let accepted = pumpd.waitFor("patient bolus", timeout: 15)
+        record("bolus-button/press-requests-bolus", accepted?.text.contains("accepted") == true, accepted?.text.split(separator: "]").last.map(String.init) ?? "no bolus event")
+        // After the bolus has run (30 s), so the refusal can only be the lockout.
+        Thread.sleep(forTimeInterval: 35)
+        let mark = pumpd.lines.count
+        plant.send("press")
+        let refused = pumpd.waitFor("patient bolus", after: mark, timeout: 15)
+        record("bolus-button/lockout-honoured", refused?.text.contains("refused") == true && refused?.text.contains("lockout") == true,
+               refused?.text.split(separator: "]").last.map(String.init) ?? "no bolus event")
+
+        // Learn the open line for as long as the detector needs before it arms, then kink.
+        let armed = Double(Prescriptions.armingWait)
+        while Double(Monotonic.nanoseconds() - started) / 1e9 < armed, pumpd.isRunning { Thread.sleep(forTimeInterval: 1) }
+        let early = pumpd.lines.first { $0.text.contains("alarm raised") }
+        record("delivery/no-alarm-on-open-line", early == nil, early.map { String($0.text.split(separator: "]").last ?? "") } ?? "no alarm in \(Int(armed)) s")
+        let before = status(plant)
+        let strokesBefore = before["strokes"] ?? 0
+        let mark2 = plant.lines.count
+        plant.send("kink")
+        let alarm = pumpd.waitFor("alarm raised: occlusion", timeout: 180)
+        let low = plant.waitFor("enable 0 holder=pumpd", after: mark2, timeout: 10)
+        let events = plant.lines.dropFirst(mark2)
+        let kinkAt = events.first { $0.text.hasPrefix("kink ") }.flatMap { Self.time($0.text) }
+        let sampleAt = events.first { $0.text.hasPrefix("hazard-sample") }.flatMap { Self.time($0.text) }
+        let lowAt = low.flatMap { Self.time($0.text) }
+        let kinkedStrokes = (status(plant)["strokes"] ?? 0) - strokesBefore
+        var detail = "alarm \(alarm == nil ? "missing" : "raised"), ENABLE \(low == nil ? "not low" : "low")"
+        if let sampleAt, let lowAt, let kinkAt {
+            let fromSample = Double(lowAt - sampleAt) / 1e6, fromKink = Double(lowAt - kinkAt) / 1e6
+            detail += String(format: "; hazard's first sample → ENABLE low at the pin: %.0f ms (%d strokes into the kink; %.0f ms from the kink)", fromSample, kinkedStrokes, fromKink)
+            measurements.append(("hazard_to_enable_low_ms", String(format: "%.0f", fromSample)))
+            measurements.append(("kinked_strokes", "\(kinkedStrokes)"))
+        }
+        record("occlusion/alarm-and-enable-low", alarm != nil && low != nil, detail)
+
+        let exit = terminate(pumpd)
+        let totals = pumpd.lines.first { $0.text.contains("shutdown: totals") }?.text ?? ""
+        let commanded = Self.field("commanded_strokes", in: totals), programmed = Self.field("programmed_nl", in: totals)
+        let final = status(plant)
+        let steps = final["strokes"] ?? -1, disabled = final["strokes_disabled"] ?? -1
+        let stroke = Int(board.strokeVolume.value)
+        let ok = exit == 0 && commanded == steps && disabled == 0 && programmed.map { p in commanded.map { abs(p - $0 * stroke) < stroke } ?? false } == true
+        record("delivery/plant-steps-match-ledger", ok,
+               "plant counted \(steps) steps (\(disabled) while disabled); pumpd's ledger \(commanded.map(String.init) ?? "?") strokes, programmed \(programmed.map(String.init) ?? "?") nL; exit \(exit.map(String.init) ?? "none")")
+        measurements.append(("delivery_strokes", "\(steps)"))
+    }
+
+    // MARK: Plumbing
+
+    private func start(case name: String, prescription: String, board boardPath: String? = nil,
+                       plantReady: ((ChildProcess) -> Bool)? = nil) -> (ChildProcess, ChildProcess)? {
+        let prescriptionPath = "\(settings.workDirectory)/\(name)-prescription.json"
+        guard FileManager.default.createFile(atPath: prescriptionPath, contents: Data(prescription.utf8)) else {
+            record("\(name)/setup", false, "cannot write \(prescriptionPath)")
+            return nil
+        }
+        guard let plant = try? ChildProcess(name: "plant", executable: settings.plantCommand[0],
+                                            arguments: Array(settings.plantCommand.dropFirst()) + ["--board", settings.boardPath]) else {
+            record("\(name)/setup", false, "cannot start the plant")
+            return nil
+        }
+        guard plant.waitFor("ready", timeout: 20) != nil, plantReady?(plant) ?? true else {
+            record("\(name)/setup", false, "plant not ready: \(plant.lines.suffix(3).map(\.text).joined(separator: " | "))")
+            plant.stop()
+            return nil
+        }
+        guard let pumpd = try? ChildProcess(name: "pumpd", executable: settings.pumpdPath,
+                                            arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath]) else {
+            record("\(name)/setup", false, "cannot start pumpd")
+            plant.stop()
+            return nil
+        }
+        guard pumpd.waitFor("pumpd running", timeout: 60) != nil else {
+            record("\(name)/setup", false, "pumpd did not start: \(pumpd.lines.suffix(3).map(\.text).joined(separator: " | "))")
+            plant.stop()
+            pumpd.stop()
+            return nil
+        }
+        current = [plant, pumpd]
+        return (plant, pumpd)
+    }
+
+    private func terminate(_ pumpd: ChildProcess) -> Int32? {
+        pumpd.signal(SIGTERM)
+        return pumpd.waitForExit(timeout: 15)
+    }
+
+    private func status(_ plant: ChildProcess) -> [String: Int] {
+        let mark = plant.lines.count
+        plant.send("status")
+        guard let l = plant.waitFor("status ", after: mark, timeout: 5) else { return [:] }
+        var fields: [String: Int] = [:]
+        for w in l.text.split(separator: " ") {
+            let kv = w.split(separator: "=")
+            if kv.count == 2, let v = Int(kv[1]) { fields[String(kv[0])] = v }
+        }
+        return fields
+    }
+
+    private func boardVariant(pressureAddress: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: settings.boardPath))
+        guard var root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              var sensor = root["pressure_sensor"] as? [String: Any] else { throw SuiteError(message: "board is not an object") }
+        sensor["address"] = pressureAddress
+        root["pressure_sensor"] = sensor
+        root["name"] = "\(board.name)-pressure-absent"
+        let path = "\(settings.workDirectory)/board-pressure-absent.json"
+        try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    private func record(_ name: String, _ passed: Bool?, _ detail: String) {
+        let c = Check(name: name, outcome: passed.map { $0 ? .passed : .failed } ?? .skipped, detail: detail)
+        checks.append(c)
+        log("\(c.outcome == .passed ? "✔" : c.outcome == .failed ? "✘" : "–") hil \(name): \(detail)")
+        if c.outcome == .failed {
+            for p in current {
+                log("   last output of \(p.name):")
+                for l in p.lines.suffix(25) { log("   | \(l.text)") }
+            }
+        }
+    }
+
+    static func time(_ event: String) -> Int64? { field("t", in: event).map(Int64.init) }
+
+    static func field(_ key: String, in line: String) -> Int? {
+        for w in line.split(separator: " ") where w.hasPrefix(key + "=") { return Int(w.dropFirst(key.count + 1)) }
+        return nil
+    }
+}
+
+public struct SuiteError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// The suite's prescriptions (SCENARIOS.md's drug, prescription and reservoir sections).
+enum Prescriptions {
+    /// 0.048 mL/day, the slowest rate: no stroke is due for 450 s.
+    static let slow = """
+        {"drug": {"name": "baclofen", "concentration_ug_per_ml": 2000},
+         "prescription": {"mode": "continuous", "daily_dose_ug": 96},
+         "reservoir": {"capacity_ml": 20, "fill_ml": 20}}
+        """
+    /// 7.5 mL/day: a 250 nL stroke every 2.88 s; patient boluses of 2 µg (40 strokes over 30 s).
+    static let fast = """
+        {"drug": {"name": "baclofen", "concentration_ug_per_ml": 200},
+         "prescription": {"mode": "continuous", "daily_dose_ug": 1500,
+                          "patient_bolus": {"dose_ug": 2, "over": "30s", "lockout": "1h", "max_per_day": 4}},
+         "reservoir": {"capacity_ml": 40, "fill_ml": 40}}
+        """
+    /// Seconds of open-line delivery before the kink: the occlusion detector's arming time plus a
+    /// minute of margin.
+    static let armingWait = Int(OcclusionDetector.armingSeconds) + 60
+}
