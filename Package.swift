@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "pumpctl", targets: ["pumpctl"]),
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pump-hil", targets: ["pump-hil"]),
+        .executable(name: "pump-bench", targets: ["pump-bench"]),
         .library(name: "Controller", targets: ["Controller"]),
         .library(name: "PumpSimulation", targets: ["PumpSimulation"]),
     ],
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
@@ -66,12 +68,12 @@ let package = Package(
         .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
         // Scenario files, the virtual-time simulator and its reports.
         .target(
-            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig"],
+            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig", "PumpJournal"],
             swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "PumpCore", "PumpSimulation",
+                "PumpCore", "PumpSimulation", "PumpJournal", "PumpConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -79,12 +81,24 @@ let package = Package(
         .executableTarget(
             name: "pumpd",
             dependencies: [
-                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes",
+                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strict),
+        // The crash-safe dose journal and event log in SQLite (GRDB).
+        .target(
+            name: "PumpJournal",
+            dependencies: ["PumpCore", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal"], swiftSettings: strict),
+        // Measurements for Scripts/bench.
+        .executableTarget(
+            name: "pump-bench",
+            dependencies: ["PumpCore", "Controller", "PumpJournal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         // Hardware-in-the-loop: the plant that plays the physics at real pins, and the suite that
         // runs pumpd against it (VM with the kernel's simulators, or a rig with a loopback jig).

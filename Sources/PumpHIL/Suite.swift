@@ -224,7 +224,8 @@ public final class Suite {
             return nil
         }
         guard let pumpd = try? ChildProcess(name: "pumpd", executable: settings.pumpdPath,
-                                            arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath]) else {
+                                            arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath,
+                                                        "--journal", "\(settings.workDirectory)/\(name)-journal.sqlite"]) else {
             record("\(name)/setup", false, "cannot start pumpd")
             plant.stop()
             return nil

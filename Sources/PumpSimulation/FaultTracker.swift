@@ -64,8 +64,20 @@ struct FaultTracker {
 }
 
 enum ReportBuilder {
-    static func build(scenario: Scenario, seed: UInt64, core: ControllerCore, plant: Plant.Totals,
+    /// One controller's life between power losses: its final state, and how many of its alarm
+    /// and bolus records it restored from the journal (already reported by the life before).
+    struct Life {
+        var core: ControllerCore
+        var restoredAlarms = 0
+        var restoredBoluses = 0
+    }
+
+    static func build(scenario: Scenario, seed: UInt64, core: ControllerCore, earlier: [Life] = [], restoredAlarms: Int = 0,
+                      restoredBoluses: Int = 0, plant: Plant.Totals,
                       faults: [Report.Fault], commands: [Report.Command], baseline: FixedThresholdDetector) -> Report {
+        let lives = earlier + [Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]
+        let alarms = lives.flatMap { $0.core.alarms.records.dropFirst($0.restoredAlarms) }
+        let boluses = lives.flatMap { $0.core.boluses.history.dropFirst($0.restoredBoluses) }
         let c = scenario.prescription.drug.concentration
         let programmed = core.scheduler.programmedVolume
         return Report(
@@ -75,13 +87,13 @@ enum ReportBuilder {
             delivered_ul: plant.delivered.microlitres,
             programmed_ug: c.dose(in: programmed).micrograms, delivered_ug: c.dose(in: plant.delivered).micrograms,
             final_state: core.state.rawValue,
-            alarms: core.alarms.records.map {
+            alarms: alarms.map {
                 Report.Alarm(type: $0.type.rawValue, priority: $0.policy.priority.rawValue, at_s: $0.raisedAt.seconds,
                              acknowledged_at_s: $0.acknowledgedAt?.seconds, cleared_at_s: $0.clearedAt?.seconds)
             },
-            halts: core.halts.map { Report.Halt(reason: $0.reason.rawValue, at_s: $0.at.seconds) },
+            halts: lives.flatMap(\.core.halts).map { Report.Halt(reason: $0.reason.rawValue, at_s: $0.at.seconds) },
             faults: faults,
-            boluses: core.boluses.history.map {
+            boluses: boluses.map {
                 Report.Bolus(kind: $0.kind.rawValue, requested_at_s: $0.requestedAt.seconds, accepted: $0.accepted,
                              dose_ug: $0.dose.micrograms, reason: $0.refusal?.code)
             },

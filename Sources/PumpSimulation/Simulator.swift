@@ -1,5 +1,6 @@
 import Controller
 import Foundation
+import PumpJournal
 import PumpCore
 import PumpFakes
 import PumpHAL
@@ -51,8 +52,28 @@ public enum Simulator {
             prescription: scenario.prescription, strokeVolume: scenario.plant.strokeVolume,
             encoderCountsPerStroke: scenario.plant.encoderCountsPerStroke, reservoirCapacity: scenario.reservoirCapacity,
             reservoirFill: scenario.plant.reservoirFill, limits: limits, zone: scenario.zone)
-        let controller = PumpController(configuration: config, motor: motor, pressure: sensor,
-                                        battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: startUTC)
+        // A scenario with power losses runs on a real SQLite journal in a temporary folder, so a
+        // power loss can drop the controller at any point and restart it from the file.
+        let journaling = scenario.events.contains { $0.kind == .powerLoss }
+        let journalFolder = journaling ? FileManager.default.temporaryDirectory.appendingPathComponent("pump-sim-\(UUID().uuidString)") : nil
+        defer { if let journalFolder { try? FileManager.default.removeItem(at: journalFolder) } }
+        func openJournal(at t: Int64) -> SQLiteJournal.Start? {
+            guard let journalFolder else { return nil }
+            try? FileManager.default.createDirectory(at: journalFolder, withIntermediateDirectories: true)
+            do {
+                return try SQLiteJournal.open(path: journalFolder.appendingPathComponent("journal.sqlite").path, board: "simulated",
+                                              therapy: scenario.name, reservoirFill: scenario.plant.reservoirFill,
+                                              utcNanoseconds: startUTC + t, mode: .inline)
+            } catch {
+                fatalError("simulator journal: \(error)")   // a temporary folder we just made
+            }
+        }
+        var journal = openJournal(at: 0)
+        var controller = PumpController(configuration: config, motor: motor, pressure: sensor,
+                                        battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: startUTC,
+                                        journal: journal?.journal)
+        var lives: [ReportBuilder.Life] = []
+        var restoredAlarms = 0, restoredBoluses = 0
 
         // Random coughs (plant key coughs_per_day) join the listed events.
         var events = scenario.events
@@ -104,6 +125,22 @@ public enum Simulator {
                 case .battery(let p): plant.setBattery(percent: p)
                 case .cough(let mmHg, let over): plant.cough(mmHg: mmHg, durationNanoseconds: over.value)
                 case .doseLoopHang: doseLoopAlive = false
+                case .powerLoss:
+                    // Dies at once: what the journal had not committed is gone, the driver loses
+                    // power (motor disabled). Restarts at the same instant from the file.
+                    journal?.journal.dropPending()
+                    lives.append(ReportBuilder.Life(core: controller.snapshot(), restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses))
+                    try? await motor.disable()
+                    journal = openJournal(at: t)
+                    controller = PumpController(configuration: config, motor: motor, pressure: sensor, battery: FakeBatteryGauge(plant: plant),
+                                                now: now, utcNanoseconds: startUTC + t, journal: journal?.journal, restoring: journal?.restored)
+                    // The restored alarms and boluses were reported by the life before; alarms the
+                    // restart itself raises (delivery_uncertain) are new.
+                    restoredAlarms = journal?.restored?.activeAlarms.count ?? 0
+                    restoredBoluses = journal?.restored?.boluses.count ?? 0
+                    knownAlarms = restoredAlarms
+                    doseLoopAlive = true
+                    nextDose = t
                 case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume:
                     let command: OperatorCommand = switch e.kind {
                     case .patientBolus: .patientBolus
@@ -129,7 +166,7 @@ public enum Simulator {
                 last = outcome
             }
             if nextWatchdog == t {
-                last = await controller.watchdogStep(now: now)
+                last = await controller.watchdogStep(now: now, utcNanoseconds: startUTC + t)
                 nextWatchdog += period
                 if let reading = sensor.lastReading() { baseline.observe(reading, at: now) }
             }
@@ -153,7 +190,8 @@ public enum Simulator {
         controller.withCore { $0.advanceProgramme(to: MonotonicInstant(nanoseconds: end)) }
         let core = controller.snapshot()
         let totals = plant.totals
-        let report = ReportBuilder.build(scenario: scenario, seed: seed, core: core, plant: totals,
+        let report = ReportBuilder.build(scenario: scenario, seed: seed, core: core, earlier: lives, restoredAlarms: restoredAlarms,
+                                         restoredBoluses: restoredBoluses, plant: totals,
                                          faults: tracker.entries(endStrokes: core.scheduler.commandedStrokes),
                                          commands: commands, baseline: baseline)
         progress?(SimulationProgress(simulated: scenario.duration, duration: scenario.duration, delivered: totals.delivered,

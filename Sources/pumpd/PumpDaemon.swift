@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PumpConfig
 import PumpCore
+import PumpJournal
 
 /// `pumpd --board Boards/<file>.json --prescription <file>.json`: wires the board's backend,
 /// drivers and the controller, and runs the prescription until SIGTERM or SIGINT, which put the
@@ -19,18 +20,27 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Prescription file: {\"drug\": …, \"prescription\": …, \"reservoir\": …}.")
     var prescription: String
 
+    @Option(help: "The journal (SQLite; created if missing). A restart continues from it: nothing delivered is repeated.")
+    var journal: String
+
+    @Option(help: "Simulated board only: a file that gets one byte per stroke the fake motor makes (the bench balance; the crash campaign reads it).")
+    var simulatedBalance: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func run() async throws {
         // Everything from outside is checked before any hardware is touched.
-        let board: Board, therapy: Therapy
+        let board: Board, therapy: Therapy, therapyText: String
         do throws(ValidationErrors) {
             board = try Board.load(path: self.board)
-            therapy = try Therapy.parse(try readFile(prescription))
+            let data = try readFile(prescription)
+            therapy = try Therapy.parse(data)
+            therapyText = String(decoding: data, as: UTF8.self)
         } catch {
             fail(error.description, status: 2)
         }
+        if simulatedBalance != nil, board.kind != .simulated { fail("--simulated-balance: only for the simulated board", status: 2) }
         guard let level = Logger.Level(rawValue: logLevel) else { fail("--log-level: unknown level '\(logLevel)'", status: 2) }
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
@@ -39,14 +49,23 @@ struct PumpDaemon: AsyncParsableCommand {
         }
         var logger = Logger(label: "pumpd")
         logger[metadataKey: "board"] = "\(board.name)"
+        let start: SQLiteJournal.Start
+        do {
+            start = try SQLiteJournal.open(path: journal, board: board.name, therapy: therapyText, reservoirFill: therapy.reservoirFill,
+                                           utcNanoseconds: SystemWallClock().utcNanoseconds(), mode: .daemon)
+        } catch {
+            fail(error.description, status: 1)
+        }
+        logger.notice("journal \(journal): \(start.restored == nil ? "fresh" : "restoring")")
         do {
             switch board.kind {
             case .simulated:
-                try await SimulatedRig.serve(board: board, therapy: therapy, logger: logger)
+                try await SimulatedRig.serve(board: board, therapy: therapy, journal: start, balance: simulatedBalance, logger: logger)
             case .linux:
-                try await LinuxRig.serve(board: board, therapy: therapy, logger: logger)
+                try await LinuxRig.serve(board: board, therapy: therapy, journal: start, logger: logger)
             }
         } catch let e as RigError {
+            start.journal.close(confirmedStrokes: nil, utcNanoseconds: SystemWallClock().utcNanoseconds())
             fail(e.message, status: 1)
         }
     }

@@ -6,6 +6,8 @@ import PumpCore
 import PumpDrivers
 import PumpFakes
 import PumpHAL
+import PumpJournal
+import Synchronization
 #if canImport(PumpLinux)
 import PumpLinux
 #endif
@@ -22,7 +24,7 @@ func controllerConfiguration(board: Board, therapy: Therapy) -> ControllerConfig
 
 /// The simulated board in real time: the fakes' plant follows the wall of a monotonic clock.
 enum SimulatedRig {
-    static func serve(board: Board, therapy: Therapy, logger: Logger) async throws {
+    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, balance: String?, logger: Logger) async throws {
         var p = PlantParameters()
         p.strokeVolume = board.strokeVolume
         p.encoderCountsPerStroke = board.encoderCountsPerStroke
@@ -34,24 +36,46 @@ enum SimulatedRig {
             let d = epoch.duration(to: clock.now).components
             plant.advance(to: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000)
         }
+        let scale = try balance.map { path throws(RigError) in try Balance(path: path) }
         let controller = PumpController(
             configuration: controllerConfiguration(board: board, therapy: therapy),
-            motor: LiveMotor(inner: FakeMotorDriver(plant: plant), advance: advance),
+            motor: LiveMotor(inner: FakeMotorDriver(plant: plant), advance: advance, balance: scale),
             pressure: LivePressure(inner: FakePressureSensor(plant: plant), advance: advance),
             battery: LiveGauge(inner: FakeBatteryGauge(plant: plant), advance: advance),
-            now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds())
-        logger.notice("simulated board: plant model in real time")
-        try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: RigExtras(), logger: logger)
+            now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds(), journal: journal.journal, restoring: journal.restored)
+        logger.notice("simulated board: plant model in real time; SIGUSR1 is its bolus button")
+        var extras = RigExtras()
+        extras.signalBolusButton = true
+        try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: extras, journal: journal.journal, logger: logger)
+    }
+
+    /// The bench balance of the simulated board: one byte appended per stroke the motor makes,
+    /// written before the step returns (kill -9 cannot lose it: the kernel holds the write).
+    final class Balance: Sendable {
+        let fd: Int32
+        init(path: String) throws(RigError) {
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            guard fd >= 0 else { throw RigError(message: "--simulated-balance \(path): cannot open (errno \(errno))") }
+        }
+        func add(strokes: Int) {
+            let bytes = [UInt8](repeating: 0x2E, count: strokes)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        }
     }
 
     struct LiveMotor: MotorDriver {
         let inner: FakeMotorDriver
         let advance: @Sendable () -> Void
+        let balance: Balance?
         nonisolated(nonsending) func enable() async throws(HALError) { advance(); try await inner.enable() }
         nonisolated(nonsending) func disable() async throws(HALError) { advance(); try await inner.disable() }
         nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
             advance()
+            let before = inner.plant.totals.displaced
             try await inner.step(count: count, direction: direction)
+            // Strokes that moved drug (a disabled or stalled motor moves none).
+            let moved = Int((inner.plant.totals.displaced - before).value / max(1, inner.plant.parameters.strokeVolume.value))
+            if moved > 0 { balance?.add(strokes: moved) }
         }
         nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { advance(); return try await inner.feedback() }
     }
@@ -71,7 +95,7 @@ enum SimulatedRig {
 
 /// The Linux rig: lines by name from the board's GPIO chip, the board's I²C bus, chip drivers.
 enum LinuxRig {
-    static func serve(board: Board, therapy: Therapy, logger: Logger) async throws {
+    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, logger: Logger) async throws {
         #if canImport(PumpLinux)
         guard let label = board.gpioChipLabel, let s = board.stepper, let adc = board.pressureADC, let gauge = board.fuelGauge else {
             throw RigError(message: "board \(board.name): not a complete linux board")
@@ -119,10 +143,11 @@ enum LinuxRig {
             }
             let controller = PumpController(
                 configuration: controllerConfiguration(board: board, therapy: therapy),
-                motor: motor, pressure: pressure, battery: battery, now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds())
+                motor: motor, pressure: pressure, battery: battery, now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds(),
+                journal: journal.journal, restoring: journal.restored)
             logger.notice("linux board: chip '\(label)', \(bus.path)")
             let clock = ContinuousClock()
-            try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, logger: logger)
+            try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, journal: journal.journal, logger: logger)
         } catch let e as HALError {
             throw RigError(message: "board \(board.name): \(e)")
         }

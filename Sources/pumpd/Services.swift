@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import PumpCore
 import PumpHAL
+import PumpJournal
+import UnixSignals
 import ServiceLifecycle
 
 struct SystemWallClock: WallClock {
@@ -17,6 +19,8 @@ struct RigExtras: Sendable {
     var bolusButton: (any InputLine)?
     var bolusActiveHigh = false
     var feedWatchdog: (@Sendable () throws(HALError) -> Void)?
+    /// The simulated board's bolus button: SIGUSR1.
+    var signalBolusButton = false
     var closeWatchdog: (@Sendable () -> Void)?
 }
 
@@ -24,14 +28,14 @@ struct RigExtras: Sendable {
 enum Daemon {
     static func serve<M: MotorDriver, P: PressureSensor, B: BatteryGauge>(
         _ controller: PumpController<M, P, B>, clock: ContinuousClock, epoch: ContinuousClock.Instant, extras: RigExtras,
-        logger: Logger
+        journal: SQLiteJournal, logger: Logger
     ) async throws {
         let now: @Sendable () -> MonotonicInstant = {
             let d = epoch.duration(to: clock.now).components
             return MonotonicInstant(nanoseconds: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000)
         }
         var services: [any Service] = [
-            ControllerService(controller: controller, clock: clock, epoch: epoch, logger: logger),
+            ControllerService(controller: controller, clock: clock, epoch: epoch, journal: journal, logger: logger),
             EventLogService(controller: controller, logger: logger),
         ]
         if let line = extras.alarmOutput {
@@ -39,6 +43,9 @@ enum Daemon {
         }
         if let button = extras.bolusButton {
             services.append(BolusButtonService(controller: controller, line: button, activeHigh: extras.bolusActiveHigh, now: now, logger: logger))
+        }
+        if extras.signalBolusButton {
+            services.append(SignalBolusService(controller: controller, now: now, logger: logger))
         }
         if let feed = extras.feedWatchdog {
             services.append(WatchdogFeedService(controller: controller, feed: feed, now: now, logger: logger))
@@ -54,6 +61,7 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
     let controller: PumpController<M, P, B>
     let clock: ContinuousClock
     let epoch: ContinuousClock.Instant
+    let journal: SQLiteJournal
     let logger: Logger
 
     func run() async throws {
@@ -70,7 +78,13 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
         }
         // The ledger at exit, for the bench's balance (the HIL suite compares it with the steps
         // its plant counted at the pins).
+        // The last checkpoint, then intents beyond the confirmed strokes are given back: the
+        // motor is disabled, so a restart finds nothing uncertain.
+        let utc = SystemWallClock().utcNanoseconds()
+        let d = epoch.duration(to: clock.now).components
+        controller.flushJournal(now: MonotonicInstant(nanoseconds: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000), utcNanoseconds: utc)
         let s = controller.withCore { $0.summary() }
+        journal.close(confirmedStrokes: s.commandedStrokes, utcNanoseconds: utc)
         logger.notice("shutdown: totals", metadata: [
             "commanded_strokes": "\(s.commandedStrokes)", "programmed_nl": "\(s.programmed.value)",
             "state": "\(s.state.rawValue)", "alarms": "\(s.alarmCount)",
@@ -114,6 +128,9 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
         case .command(let c, let accepted, let reason):
             logger.notice("command \(c.name): \(accepted ? "accepted" : "refused")\(reason.map { ", \($0)" } ?? "")", metadata: at)
         case .motorError(let m): logger.error("motor error: \(m.kind) errno \(m.errno.map(String.init) ?? "-")", metadata: at)
+        case .restarted(let r):
+            logger.notice("restarted from the journal: \(r.uncertainStrokes) uncertain strokes counted as delivered, outage \(r.outage.seconds) s not caught up\(r.interruptedBolus ? ", a running bolus not resumed" : "")", metadata: at)
+        case .journalError(let why): logger.critical("journal: \(why)", metadata: at)
         }
     }
 }
@@ -190,6 +207,22 @@ struct WatchdogFeedService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: 
                 warned = true
             }
             try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// The simulated board's bolus button: each SIGUSR1 is a press (a bench script's finger).
+struct SignalBolusService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let now: @Sendable () -> MonotonicInstant
+    let logger: Logger
+
+    func run() async throws {
+        let presses = await UnixSignalsSequence(trapping: .sigusr1)
+        await cancelWhenGracefulShutdown {
+            for await _ in presses {
+                _ = await controller.handle(.patientBolus, now: now(), utcNanoseconds: SystemWallClock().utcNanoseconds())
+            }
         }
     }
 }

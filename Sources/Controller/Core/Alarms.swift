@@ -52,6 +52,14 @@ public struct AlarmBook: Sendable {
         return r
     }
 
+    /// An alarm that was active when the controller stopped, active again from `now` (its cause
+    /// is judged afresh by the monitors).
+    public mutating func restore(_ type: AlarmType, acknowledged: Bool, causePresent: Bool, at now: MonotonicInstant) {
+        guard let r = raise(type, at: now), let i = index(of: r.type) else { return }
+        if acknowledged { records[i].acknowledgedAt = now }
+        records[i].causePresent = causePresent
+    }
+
     /// The condition behind `type` has gone. An acknowledge-rule alarm that was already acknowledged ends now.
     public mutating func causeGone(_ type: AlarmType, at now: MonotonicInstant) {
         guard let i = index(of: type), records[i].causePresent else { return }

@@ -84,6 +84,9 @@ public struct BolusBook: Sendable {
 
     public mutating func record(_ r: BolusRecord) { history.append(r) }
 
+    /// Accepted boluses from before a restart, so lockout and daily limits carry over.
+    public mutating func restore(_ records: [BolusRecord]) { history = records + history }
+
     /// When the next patient bolus will be allowed by lockout and daily count (nil: now).
     public func nextPatientBolusAllowed(after now: MonotonicInstant, prescription: Prescription) -> MonotonicInstant? {
         guard let rule = prescription.patientBolus else { return nil }

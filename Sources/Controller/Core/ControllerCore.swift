@@ -70,6 +70,8 @@ public struct ControllerCore: Sendable {
     public private(set) var lastHeartbeat: MonotonicInstant
     /// When the watchdog last ran (the hardware watchdog is fed only while both are recent).
     public private(set) var lastWatchdogTick: MonotonicInstant
+    /// Measured motion since the last fill from before a restart (the motion monitor starts at 0).
+    private var measuredBefore = Nanolitres.zero
 
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
@@ -81,6 +83,44 @@ public struct ControllerCore: Sendable {
         lastHeartbeat = now
         lastWatchdogTick = now
     }
+
+    /// Starts from the journal's last state (see `RestoredState`). Strokes intended but never
+    /// confirmed count as delivered and raise `delivery_uncertain`; a bolus that was running is
+    /// not resumed; alarms that were active stay active (and with them a halt or a suspension).
+    public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64, restoring r: RestoredState) {
+        self.init(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds)
+        let stroke = configuration.strokeVolume
+        scheduler.restore(programmed: r.programmed, commandedStrokes: r.intendedStrokes)
+        ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: r.reservoirFilled)
+        ledger.recordCommanded(stroke * (r.intendedStrokes - r.commandedBeforeFill))
+        ledger.recordMeasured(total: r.measuredSinceFill)
+        measuredBefore = r.measuredSinceFill
+        for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
+        state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
+        if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
+        // Bolus times move into this run's monotonic frame through the wall clock.
+        boluses.restore(r.boluses.map {
+            BolusRecord(kind: $0.kind, requestedAt: now - Nanoseconds(utcNanoseconds - $0.requestedUTCNanoseconds),
+                        dose: $0.dose, duration: $0.duration, refusal: nil)
+        })
+        let interrupted = r.boluses.contains { $0.requestedUTCNanoseconds + $0.duration.value > r.lastRecordUTCNanoseconds }
+        record(.restarted(RestartSummary(uncertainStrokes: r.uncertainStrokes,
+                                         outage: Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)),
+                                         interruptedBolus: interrupted)), at: now)
+        if r.uncertainStrokes > 0 {
+            raise(.deliveryUncertain, at: now)
+            set(.deliveryUncertain, present: false, at: now)   // ends when acknowledged
+        }
+    }
+
+    /// The journal could not record an intent: the alarm rises, delivery goes on (fault table).
+    public mutating func journalFailed(_ why: String, at now: MonotonicInstant) {
+        if !alarms.isActive(.journalFault) { record(.journalError(why), at: now) }
+        raise(.journalFault, at: now)
+    }
+
+    /// The journal is writing again.
+    public mutating func journalRecovered(at now: MonotonicInstant) { set(.journalFault, present: false, at: now) }
 
     /// What one step left behind, read in place (callers in other modules would otherwise copy
     /// the alarm book or the scheduler to read one field).
@@ -174,7 +214,7 @@ public struct ControllerCore: Sendable {
             // A mismatch is about strokes: once they have stopped, a clinician may judge it.
             if state != .delivering { set(.motionMismatch, present: false, at: now) }
             let measured = Nanolitres(configuration.strokeVolume.value * motion.measuredCounts / configuration.encoderCountsPerStroke)
-            ledger.recordMeasured(total: measured)
+            ledger.recordMeasured(total: measuredBefore + measured)
             set(.motorDriverFault, present: fb.driverFault, at: now)
         }
 

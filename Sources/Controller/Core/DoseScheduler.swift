@@ -33,6 +33,8 @@ public struct DoseScheduler: Sendable {
     private var basalRemainder: Int128 = 0
     /// Boluses that finished or were cut short, in full.
     private var programmedBolusDone = Nanolitres.zero
+    /// Programmed before this start (restored from the journal).
+    private var programmedBefore = Nanolitres.zero
     private var boluses: [ActiveBolus] = []
     public private(set) var commandedStrokes: Int64 = 0
     public private(set) var delivering = true
@@ -105,6 +107,20 @@ public struct DoseScheduler: Sendable {
 
     public mutating func recordStrokes(_ n: Int64) { commandedStrokes += n }
 
+    /// Continues from the journal: the volume programmed before and the strokes already commanded
+    /// (uncertain ones included). Accrual starts again now: the time in between is not owed.
+    public mutating func restore(programmed: Nanolitres, commandedStrokes: Int64) {
+        programmedBefore = programmed
+        self.commandedStrokes = commandedStrokes
+    }
+
+    /// Strokes the programme in force will ask for within `horizon` (rounded up): how far ahead
+    /// the journal records intents, so a slow write never holds a stroke back.
+    public func strokesExpected(within horizon: Nanoseconds) -> Int64 {
+        guard delivering else { return 0 }
+        return Int64((nanolitresPerNanosecond() * Double(horizon.value) / Double(strokeVolume.value)).rounded(.up))
+    }
+
     /// Starts a bolus of `dose` over `duration`. The caller has checked every limit.
     public mutating func startBolus(dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) {
         let total = prescription.drug.concentration.volume(of: dose)
@@ -160,7 +176,7 @@ public struct DoseScheduler: Sendable {
     func programmed(at t: MonotonicInstant) -> Nanolitres {
         let denominator = basalDenominator
         let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
-        var total = programmedBolusDone + programmedBasal + Nanolitres(Int64(numerator / denominator))
+        var total = programmedBefore + programmedBolusDone + programmedBasal + Nanolitres(Int64(numerator / denominator))
         for b in boluses { total += b.programmed(at: t) }
         if boluses.count == 1, let b = boluses.first {
             let basalFraction = numerator % denominator

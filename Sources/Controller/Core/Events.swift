@@ -1,7 +1,7 @@
 import PumpCore
 
-/// What the controller records as it runs: the event log clinicians and bench engineers read.
-/// (The journal issue makes it durable; until then it lives in memory.)
+/// What the controller records as it runs: the event log clinicians and bench engineers read
+/// (made durable by the journal, `pumpctl log`).
 public struct ControllerEvent: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         case alarmRaised(AlarmType, AlarmPriority)
@@ -13,6 +13,10 @@ public struct ControllerEvent: Hashable, Sendable {
         case bolus(BolusRecord)
         case command(OperatorCommand, accepted: Bool, reason: String?)
         case motorError(HALErrorSummary)
+        /// The controller started again from its journal.
+        case restarted(RestartSummary)
+        /// The journal could not be written (once per failure streak).
+        case journalError(String)
     }
     public var at: MonotonicInstant
     public var kind: Kind
@@ -52,5 +56,20 @@ public struct CommandOutcome: Hashable, Sendable {
     public init(accepted: Bool, reason: String? = nil) {
         self.accepted = accepted
         self.reason = reason
+    }
+}
+
+/// What a restart from the journal found.
+public struct RestartSummary: Hashable, Sendable {
+    /// Strokes intended but never confirmed: counted as delivered, never repeated.
+    public var uncertainStrokes: Int64
+    /// Time between the last journal record and the restart (not caught up).
+    public var outage: Nanoseconds
+    /// A bolus was running at the crash; it is not resumed.
+    public var interruptedBolus: Bool
+    public init(uncertainStrokes: Int64, outage: Nanoseconds, interruptedBolus: Bool) {
+        self.uncertainStrokes = uncertainStrokes
+        self.outage = outage
+        self.interruptedBolus = interruptedBolus
     }
 }

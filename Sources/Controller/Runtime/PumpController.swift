@@ -24,6 +24,8 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         /// Whether the shell believes the motor is enabled (only the shell touches the driver).
         @usableFromInline var motorEnabled = false
         @usableFromInline var nextBatteryRead: MonotonicInstant
+        /// Core events already handed to the journal.
+        @usableFromInline var journaledEvents = 0
         @usableFromInline init(core: ControllerCore, nextBatteryRead: MonotonicInstant) {
             self.core = core
             self.nextBatteryRead = nextBatteryRead
@@ -36,15 +38,21 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     public let pressure: Pressure
     public let battery: Battery
     public let limits: SafetyLimits
+    /// Written before the motor moves (nil: no journal, as in most simulations).
+    public let journal: (any DoseJournal)?
 
+    /// `restoring`: the journal's last state, to continue from after a restart (see `RestoredState`).
     public init(configuration: ControllerConfiguration, motor: Motor, pressure: Pressure,
-                battery: Battery, now: MonotonicInstant, utcNanoseconds: Int64) {
-        state = Mutex(Guarded(core: ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds),
-                              nextBatteryRead: now))
+                battery: Battery, now: MonotonicInstant, utcNanoseconds: Int64,
+                journal: (any DoseJournal)? = nil, restoring: RestoredState? = nil) {
+        let core = restoring.map { ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds, restoring: $0) }
+            ?? ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds)
+        state = Mutex(Guarded(core: core, nextBatteryRead: now))
         self.motor = motor
         self.pressure = pressure
         self.battery = battery
         limits = configuration.limits
+        self.journal = journal
     }
 
     /// A consistent copy of the core's state (for status, reports and tests).
@@ -58,8 +66,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     }
 
     @inlinable nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
-        let (strokes, enabled) = state.withLock { ($0.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), $0.motorEnabled) }
+        let (strokes, enabled, commanded, ahead) = state.withLock { g in
+            (g.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), g.motorEnabled, g.core.scheduler.commandedStrokes,
+             journal == nil ? 0 : g.core.scheduler.strokesExpected(within: limits.journalLookahead))
+        }
         if strokes > 0 {
+            if let journal { await recordIntent(journal, through: commanded + strokes, ahead: ahead, now: now, utcNanoseconds: utcNanoseconds) }
             do {
                 if !enabled {
                     try await motor.enable()
@@ -72,9 +84,40 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                 await safeState()
             }
         }
+        if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return state.withLock { g in
             (g.core.nextDoseDeadline(after: now), StepOutcome(g.core))
         }
+    }
+
+    /// Before the motor moves: the strokes must be durable as intended. Normally they already are
+    /// (intents run `journalLookahead` ahead and are renewed in the background at half of it), so
+    /// the dose loop waits only at the start, after a rate jump, or when storage has stalled
+    /// longer than the lookahead.
+    @usableFromInline nonisolated(nonsending) func recordIntent(_ journal: any DoseJournal, through need: Int64, ahead: Int64,
+                                                               now: MonotonicInstant, utcNanoseconds: Int64) async {
+        let durable = journal.durableIntentThrough
+        if durable >= need + ahead / 2 { return }
+        journal.requestIntent(throughStroke: need + max(ahead, 1), utcNanoseconds: utcNanoseconds)
+        guard durable < need else { return }
+        let ok = await journal.awaitIntent(throughStroke: need)
+        state.withLock { g in
+            if ok { g.core.journalRecovered(at: now) } else { g.core.journalFailed("stroke intent not recorded", at: now) }
+        }
+    }
+
+    /// Hands the journal the current checkpoint and any unrecorded events (a clean shutdown).
+    public func flushJournal(now: MonotonicInstant, utcNanoseconds: Int64) { journalize(now: now, utcNanoseconds: utcNanoseconds) }
+
+    /// Hands the journal the checkpoint and the events recorded since the last call.
+    @usableFromInline func journalize(now: MonotonicInstant, utcNanoseconds: Int64) {
+        guard let journal else { return }
+        let (checkpoint, events) = state.withLock { g -> (JournalCheckpoint, [ControllerEvent]) in
+            let new = Array(g.core.events[g.journaledEvents...])
+            g.journaledEvents = g.core.events.count
+            return (g.core.checkpoint(utcNanoseconds: utcNanoseconds), new)
+        }
+        journal.record(checkpoint, events: events.map { JournalEvent(event: $0, utcNanoseconds: utcNanoseconds - (now - $0.at).value) })
     }
 
     /// What a step left behind, so a driver of the loop (the simulator) need not lock the core again.
@@ -91,8 +134,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
 
     /// One watchdog tick: read every sensor, let the core judge, and disable the motor on the
     /// watchdog's own path if delivery must not run.
+    /// `utcNanoseconds`: the wall clock, for the journal's event times (without it, events reach
+    /// the journal at the dose loop's next wake).
     @discardableResult
-    @inlinable nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant) async -> StepOutcome {
+    @inlinable nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant, utcNanoseconds: Int64? = nil) async -> StepOutcome {
         let p: CentiMMHg? = try? await pressure.read()
         let fb: MotorFeedback? = try? await motor.feedback()
         // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock below.
@@ -106,6 +151,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             return (stop, g.motorEnabled, StepOutcome(g.core))
         }
         if stop, enabled { await safeState() }
+        if journal != nil, let utcNanoseconds { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return outcome
     }
 
@@ -116,6 +162,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             return (o, g.core.state != .delivering)
         }
         if stop { await safeState() }
+        if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return outcome
     }
 
@@ -163,7 +210,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             group.addTask {
                 var next = monotonic(clock.now)
                 while !Task.isCancelled {
-                    await self.watchdogStep(now: monotonic(clock.now))
+                    await self.watchdogStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds())
                     next = next + self.limits.watchdogPeriod
                     try? await clock.sleep(until: instant(next), tolerance: nil)
                 }

@@ -39,6 +39,8 @@ public enum AlarmType: String, Sendable, CaseIterable, Hashable {
     case pressureSensorFault = "pressure_sensor_fault"
     case batteryGaugeFault = "battery_gauge_fault"
     case wallClockInvalid = "wall_clock_invalid"
+    case deliveryUncertain = "delivery_uncertain"
+    case journalFault = "journal_fault"
 }
 
 /// How the controller answers one fault.
@@ -90,13 +92,19 @@ public enum FaultTable {
         case .wallClockInvalid:
             FaultPolicy(delivery: .minimumRate, priority: .medium, clear: .acknowledge, blocksPatientBolus: true,
                         rationale: "the time of day is unknown, so the flex step in force is unknown; the lowest step is the safe guess.")
+        case .deliveryUncertain:
+            FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: false,
+                        rationale: "a restart found strokes intended but never confirmed; they count as delivered (never repeated), so up to that volume may be missing.")
+        case .journalFault:
+            FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: true,
+                        rationale: "the journal cannot be written, so a restart could not know what was delivered; basal continues (stopping risks withdrawal), boluses wait.")
         }
     }
 
     /// Technical alarms are about the equipment rather than the therapy (IEC 60601-1-8 wording).
     public static func isTechnical(_ alarm: AlarmType) -> Bool {
         switch alarm {
-        case .pressureSensorFault, .batteryGaugeFault, .motorDriverFault, .wallClockInvalid: true
+        case .pressureSensorFault, .batteryGaugeFault, .motorDriverFault, .wallClockInvalid, .journalFault: true
         default: false
         }
     }

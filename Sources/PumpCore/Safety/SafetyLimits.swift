@@ -51,5 +51,11 @@ public struct SafetyLimits: Hashable, Sendable {
     /// persistence rule is built to outlast it.
     public static let longestCough = Nanoseconds.seconds(3)
 
+    /// How far ahead the journal records stroke intents. An intent must be durable before the
+    /// motor moves; recording the strokes of the next 5 s ahead lets a storage stall of up to
+    /// about that long (an SD card can take 2 s) pass without holding a stroke back. After a crash
+    /// at most these strokes are uncertain (counted delivered, never repeated).
+    public var journalLookahead = Nanoseconds.seconds(5)
+
     public init() {}
 }

@@ -39,6 +39,8 @@ public struct ScenarioEvent: Sendable {
         case resume
         /// Ours: the dose loop stops being scheduled (a hung task), to test the heartbeat.
         case doseLoopHang
+        /// The controller dies at once and restarts from its journal.
+        case powerLoss
 
         public var name: String {
             switch self {
@@ -58,6 +60,7 @@ public struct ScenarioEvent: Sendable {
             case .suspend: "suspend"
             case .resume: "resume"
             case .doseLoopHang: "dose_loop_hang"
+            case .powerLoss: "power_loss"
             }
         }
     }
@@ -239,8 +242,7 @@ extension Scenario {
         case "suspend": kind = .suspend
         case "resume": kind = .resume
         case "dose_loop_hang": kind = .doseLoopHang
-        case "power_loss":
-            problems.append(FieldError("\(path).type", "power_loss is not supported yet: it needs the crash-safe journal (issue 5)"))
+        case "power_loss": kind = .powerLoss
         case "refill":
             problems.append(FieldError("\(path).type", "refill is not supported yet: it needs the refill workflow (issue 6)"))
         default:

@@ -8,7 +8,7 @@ struct PumpCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
         abstract: "Bench tool for the intrathecal pump controller.",
-        subcommands: [Simulate.self, SwarmCommand.self, Faults.self])
+        subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self])
 }
 
 /// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (SCENARIOS.md).

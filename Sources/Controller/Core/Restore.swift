@@ -1,0 +1,65 @@
+import PumpCore
+
+/// What the journal knew at the last record before the controller stopped (a crash, a kill, a
+/// power loss, or a clean exit). The core starts from it instead of from a fresh prescription:
+/// counters never go backwards, latched alarms stay latched, and boluses keep their lockout.
+public struct RestoredState: Sendable, Equatable {
+    public struct Alarm: Sendable, Equatable {
+        public var type: AlarmType
+        public var acknowledged: Bool
+        /// The cause was still present at the last record (the monitors judge it afresh).
+        public var causePresent: Bool
+        public init(type: AlarmType, acknowledged: Bool, causePresent: Bool = true) {
+            self.type = type
+            self.acknowledged = acknowledged
+            self.causePresent = causePresent
+        }
+    }
+
+    public struct Bolus: Sendable, Equatable {
+        public var kind: BolusKind
+        public var dose: Nanograms
+        public var duration: Nanoseconds
+        public var requestedUTCNanoseconds: Int64
+        public init(kind: BolusKind, dose: Nanograms, duration: Nanoseconds, requestedUTCNanoseconds: Int64) {
+            self.kind = kind
+            self.dose = dose
+            self.duration = duration
+            self.requestedUTCNanoseconds = requestedUTCNanoseconds
+        }
+    }
+
+    /// Strokes the motor confirmed, cumulative over every session.
+    public var confirmedStrokes: Int64
+    /// Strokes durably recorded as intended (≥ confirmed): the motor may have moved up to here.
+    public var intendedStrokes: Int64
+    /// Programme (basal and boluses) accrued up to the last checkpoint.
+    public var programmed: Nanolitres
+    /// The reservoir at its last fill, and the measured motion since then.
+    public var reservoirFilled: Nanolitres
+    public var measuredSinceFill: Nanolitres
+    public var commandedBeforeFill: Int64
+    public var state: TherapyState
+    public var activeAlarms: [Alarm]
+    /// Accepted boluses of the last day (lockout, daily count, rolling cap).
+    public var boluses: [Bolus]
+    /// The last record's wall-clock time.
+    public var lastRecordUTCNanoseconds: Int64
+
+    public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
+                measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],
+                boluses: [Bolus], lastRecordUTCNanoseconds: Int64) {
+        self.confirmedStrokes = confirmedStrokes
+        self.intendedStrokes = max(intendedStrokes, confirmedStrokes)
+        self.programmed = programmed
+        self.reservoirFilled = reservoirFilled
+        self.measuredSinceFill = measuredSinceFill
+        self.commandedBeforeFill = commandedBeforeFill
+        self.state = state
+        self.activeAlarms = activeAlarms
+        self.boluses = boluses
+        self.lastRecordUTCNanoseconds = lastRecordUTCNanoseconds
+    }
+
+    public var uncertainStrokes: Int64 { intendedStrokes - confirmedStrokes }
+}

@@ -1,0 +1,50 @@
+import PumpCore
+
+/// Where the controller writes before it acts (PumpJournal keeps it in SQLite). Intents are the
+/// one synchronous promise: strokes up to `durableIntentThrough` (a cumulative count) are on
+/// stable storage, so after a crash they count as delivered and are never repeated. Everything
+/// else (confirmations, checkpoints, events) is written behind and never waited for.
+public protocol DoseJournal: Sendable {
+    /// Strokes up to this cumulative count are durably recorded as intended.
+    var durableIntentThrough: Int64 { get }
+    /// Asks for strokes up to `throughStroke` to be recorded as intended; returns at once.
+    func requestIntent(throughStroke: Int64, utcNanoseconds: Int64)
+    /// Waits until strokes up to `throughStroke` are durable; false if the journal failed.
+    nonisolated(nonsending) func awaitIntent(throughStroke: Int64) async -> Bool
+    /// Confirmed progress and new events, for the next commit.
+    func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent])
+}
+
+/// The state after confirmed strokes: what a restart continues from.
+public struct JournalCheckpoint: Sendable, Equatable {
+    public var confirmedStrokes: Int64
+    public var programmed: Nanolitres
+    public var measuredSinceFill: Nanolitres
+    public var state: TherapyState
+    public var utcNanoseconds: Int64
+    public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64) {
+        self.confirmedStrokes = confirmedStrokes
+        self.programmed = programmed
+        self.measuredSinceFill = measuredSinceFill
+        self.state = state
+        self.utcNanoseconds = utcNanoseconds
+    }
+}
+
+/// An event with its wall-clock time (monotonic time restarts with the process).
+public struct JournalEvent: Sendable, Equatable {
+    public var event: ControllerEvent
+    public var utcNanoseconds: Int64
+    public init(event: ControllerEvent, utcNanoseconds: Int64) {
+        self.event = event
+        self.utcNanoseconds = utcNanoseconds
+    }
+}
+
+extension ControllerCore {
+    /// The checkpoint of the state now.
+    public func checkpoint(utcNanoseconds: Int64) -> JournalCheckpoint {
+        JournalCheckpoint(confirmedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,
+                          measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds)
+    }
+}

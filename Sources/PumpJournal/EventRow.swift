@@ -1,0 +1,51 @@
+import Controller
+import PumpCore
+
+/// One event as the `event` table holds it: a type, a sentence for people, and the structured
+/// fields a restart and the log's filters need.
+struct EventRow: Sendable, Equatable {
+    var type: String
+    var detail: String
+    var alarm: String?
+    var bolusKind: String?
+    var bolusDoseNanograms: Int64?
+    var bolusDurationNanoseconds: Int64?
+    var accepted: Bool?
+
+    init(type: String, detail: String, alarm: String? = nil, bolusKind: String? = nil, bolusDoseNanograms: Int64? = nil,
+         bolusDurationNanoseconds: Int64? = nil, accepted: Bool? = nil) {
+        self.type = type
+        self.detail = detail
+        self.alarm = alarm
+        self.bolusKind = bolusKind
+        self.bolusDoseNanograms = bolusDoseNanograms
+        self.bolusDurationNanoseconds = bolusDurationNanoseconds
+        self.accepted = accepted
+    }
+
+    init(_ kind: ControllerEvent.Kind) {
+        switch kind {
+        case .alarmRaised(let a, let p): self.init(type: "alarm_raised", detail: "\(a.rawValue) (\(p.rawValue))", alarm: a.rawValue)
+        case .alarmCauseGone(let a): self.init(type: "alarm_cause_gone", detail: a.rawValue, alarm: a.rawValue)
+        case .alarmsAcknowledged(let n): self.init(type: "alarms_acknowledged", detail: "\(n) alarm(s)")
+        case .alarmCleared(let a): self.init(type: "alarm_cleared", detail: a.rawValue, alarm: a.rawValue)
+        case .halted(let a): self.init(type: "halted", detail: a.rawValue, alarm: a.rawValue)
+        case .stateChanged(let s): self.init(type: "state_changed", detail: s.rawValue)
+        case .bolus(let b):
+            self.init(type: "bolus", detail: "\(b.kind.rawValue) \(b.dose) over \(b.duration.seconds) s: \(b.refusal.map { "refused, \($0)" } ?? "accepted")",
+                      bolusKind: b.kind.rawValue, bolusDoseNanograms: b.dose.value, bolusDurationNanoseconds: b.duration.value,
+                      accepted: b.accepted)
+        case .command(let c, let ok, let reason):
+            self.init(type: "command", detail: "\(c.name): \(ok ? "accepted" : "refused")\(reason.map { ", \($0)" } ?? "")", accepted: ok)
+        case .motorError(let m): self.init(type: "motor_error", detail: "\(m.kind) errno \(m.errno.map(String.init) ?? "-")")
+        case .restarted(let r):
+            self.init(type: "restarted", detail: "\(r.uncertainStrokes) uncertain stroke(s) counted as delivered; outage \(r.outage.seconds) s not caught up"
+                        + (r.interruptedBolus ? "; a running bolus not resumed" : ""))
+        case .journalError(let why): self.init(type: "journal_error", detail: why)
+        }
+    }
+
+    /// Every type the log can hold (for `pumpctl log --type`).
+    static let types = ["session", "program", "alarm_raised", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
+                        "state_changed", "bolus", "command", "motor_error", "restarted", "journal_error"]
+}

@@ -1,0 +1,137 @@
+import Controller
+import Foundation
+import GRDB
+import PumpCore
+
+/// Reading a journal: the state a restart continues from, the event log for `pumpctl log`, and
+/// the checks of the crash campaign.
+public enum JournalReader {
+    /// The state at the last record, or nil for a journal that never ran a session.
+    static func restoredState(_ db: Database, utcNanoseconds: Int64) throws -> RestoredState? {
+        guard let progress = try Row.fetchOne(db, sql: "SELECT * FROM progress ORDER BY session_id DESC LIMIT 1") else { return nil }
+        // The last intent row: a clean shutdown appends one that gives back what was never used.
+        let intended = try Int64.fetchOne(db, sql: "SELECT through_stroke FROM intent ORDER BY id DESC LIMIT 1") ?? 0
+        let program = try Row.fetchOne(db, sql: "SELECT reservoir_fill_nl, filled_at_stroke FROM program ORDER BY id DESC LIMIT 1")
+        // Alarms: replay the alarm book's own operations in the order they happened.
+        var book = AlarmBook()
+        let t = MonotonicInstant.zero
+        for row in try Row.fetchAll(db, sql: "SELECT type, alarm FROM event WHERE type IN ('alarm_raised', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
+            let type: String = row["type"]
+            let alarm = (row["alarm"] as String?).flatMap(AlarmType.init(rawValue:))
+            switch (type, alarm) {
+            case ("alarm_raised", let a?): book.raise(a, at: t)
+            case ("alarm_cause_gone", let a?): book.causeGone(a, at: t)
+            case ("alarms_acknowledged", _): _ = book.acknowledgeAll(at: t)
+            case ("alarm_cleared", _): _ = book.clinicianClear(at: t)
+            default: break
+            }
+        }
+        // Accepted boluses of the last day keep their lockout and count.
+        let day = Nanoseconds.days(1).value
+        let boluses = try Row.fetchAll(db, sql: """
+            SELECT utc_ns, bolus_kind, bolus_dose_ng, bolus_duration_ns FROM event
+            WHERE type = 'bolus' AND accepted = 1 AND utc_ns > ? ORDER BY id
+            """, arguments: [utcNanoseconds - day]).compactMap { r -> RestoredState.Bolus? in
+            guard let kind = (r["bolus_kind"] as String?).flatMap(BolusKind.init(rawValue:)) else { return nil }
+            return RestoredState.Bolus(kind: kind, dose: Nanograms(r["bolus_dose_ng"]), duration: Nanoseconds(r["bolus_duration_ns"]),
+                                       requestedUTCNanoseconds: r["utc_ns"])
+        }
+        let last = try Int64.fetchOne(db, sql: """
+            SELECT MAX(t) FROM (SELECT MAX(utc_ns) AS t FROM event UNION ALL SELECT MAX(utc_ns) FROM intent UNION ALL SELECT MAX(utc_ns) FROM progress)
+            """) ?? utcNanoseconds
+        return RestoredState(
+            confirmedStrokes: progress["confirmed_strokes"], intendedStrokes: intended, programmed: Nanolitres(progress["programmed_nl"]),
+            reservoirFilled: Nanolitres(program?["reservoir_fill_nl"] ?? 0), measuredSinceFill: Nanolitres(progress["measured_since_fill_nl"]),
+            commandedBeforeFill: program?["filled_at_stroke"] ?? 0,
+            state: TherapyState(rawValue: progress["state"]) ?? .halted,
+            activeAlarms: book.active.map { RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent) },
+            boluses: boluses, lastRecordUTCNanoseconds: last)
+    }
+
+    public static func openReadOnly(_ path: String) throws(JournalError) -> DatabasePool {
+        guard FileManager.default.fileExists(atPath: path) else { throw JournalError("journal \(path): no such file") }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            return try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw JournalError("journal \(path): \(error)")
+        }
+    }
+
+    /// One entry of the event log.
+    public struct Entry: Sendable, Equatable {
+        public var id: Int64
+        public var session: Int64
+        public var utcNanoseconds: Int64
+        public var type: String
+        public var detail: String
+    }
+
+    public static var eventTypes: [String] { EventRow.types }
+
+    /// Events in [from, to) (UTC nanoseconds), of the given types (all if empty), oldest first.
+    public static func events(path: String, fromUTC: Int64? = nil, toUTC: Int64? = nil, types: [String] = []) throws(JournalError) -> [Entry] {
+        let pool = try openReadOnly(path)
+        do {
+            return try pool.read { db in
+                var sql = "SELECT id, session_id, utc_ns, type, detail FROM event WHERE 1"
+                var args: [any DatabaseValueConvertible] = []
+                if let fromUTC { sql += " AND utc_ns >= ?"; args.append(fromUTC) }
+                if let toUTC { sql += " AND utc_ns < ?"; args.append(toUTC) }
+                if !types.isEmpty { sql += " AND type IN (\(types.map { _ in "?" }.joined(separator: ",")))"; args += types }
+                sql += " ORDER BY id"
+                return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
+                    Entry(id: $0["id"], session: $0["session_id"], utcNanoseconds: $0["utc_ns"], type: $0["type"], detail: $0["detail"])
+                }
+            }
+        } catch {
+            throw JournalError("journal \(path): \(error)")
+        }
+    }
+
+    /// What the crash campaign checks in a journal.
+    public struct Audit: Sendable {
+        public var integrity: String
+        public var sessions: Int
+        public var intendedStrokes: Int64
+        public var confirmedStrokes: Int64
+        public var programmed: Nanolitres
+        /// Confirmed strokes and programmed volume never went backwards from one session to the next.
+        public var countersMonotonic: Bool
+        public var acceptedBoluses: Int
+        /// Accepted patient boluses closer together than the shortest lockout of any program.
+        public var lockoutViolations: Int
+        public var restarts: Int
+        public var uncertainStrokes: Int64
+    }
+
+    public static func audit(path: String, lockout: Nanoseconds) throws(JournalError) -> Audit {
+        let pool = try openReadOnly(path)
+        do {
+            return try pool.read { db in
+                let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+                let rows = try Row.fetchAll(db, sql: "SELECT confirmed_strokes, programmed_nl FROM progress ORDER BY session_id")
+                var monotonic = true
+                for (a, b) in zip(rows, rows.dropFirst()) {
+                    if (b["confirmed_strokes"] as Int64) < (a["confirmed_strokes"] as Int64) || (b["programmed_nl"] as Int64) < (a["programmed_nl"] as Int64) {
+                        monotonic = false
+                    }
+                }
+                let patient = try Int64.fetchAll(db, sql: "SELECT utc_ns FROM event WHERE type = 'bolus' AND accepted = 1 AND bolus_kind = 'patient' ORDER BY utc_ns")
+                let violations = zip(patient, patient.dropFirst()).filter { $1 - $0 < lockout.value }.count
+                let restarts = try String.fetchAll(db, sql: "SELECT detail FROM event WHERE type = 'restarted'")
+                let uncertain = restarts.compactMap { Int64($0.prefix { $0.isNumber }) }.reduce(0, +)
+                return Audit(
+                    integrity: integrity, sessions: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0,
+                    intendedStrokes: try Int64.fetchOne(db, sql: "SELECT MAX(through_stroke) FROM intent") ?? 0,
+                    confirmedStrokes: rows.last?["confirmed_strokes"] ?? 0, programmed: Nanolitres(rows.last?["programmed_nl"] ?? 0),
+                    countersMonotonic: monotonic,
+                    acceptedBoluses: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE type = 'bolus' AND accepted = 1") ?? 0,
+                    lockoutViolations: violations, restarts: restarts.count, uncertainStrokes: uncertain)
+            }
+        } catch {
+            throw JournalError("journal \(path): \(error)")
+        }
+    }
+}

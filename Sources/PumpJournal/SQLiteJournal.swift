@@ -1,0 +1,275 @@
+import Controller
+import Foundation
+import GRDB
+import PumpCore
+import Synchronization
+
+public struct JournalError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The dose journal in SQLite (GRDB; WAL, `synchronous=FULL` on the daemon).
+///
+/// Intents are committed by one writer thread as soon as they are asked for; `awaitIntent`
+/// returns once the commit holding them is on stable storage. Checkpoints and events ride along
+/// with the next commit (at most `commitInterval` later). In `inline` mode (the virtual-time
+/// simulator) commits happen in the caller's thread, so a seed replays exactly; an unsynced tail
+/// is then what a simulated power loss throws away.
+public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
+    public enum Mode: Sendable {
+        /// The daemon: a writer thread, `synchronous=FULL`.
+        case daemon
+        /// The simulator: commits in the caller's thread; `synchronous=OFF` (the process does not die).
+        case inline
+    }
+
+    /// What a start found: the journal, and the state to continue from (nil: a fresh journal).
+    public struct Start: Sendable {
+        public let journal: SQLiteJournal
+        public let restored: RestoredState?
+    }
+
+    public let path: String
+    public let mode: Mode
+    let pool: DatabasePool
+    let session: Int64
+    private let durable = Atomic<Int64>(0)
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var work = Work()
+    private var thread: Thread?
+    private let commits = Mutex<CommitStats>(CommitStats())
+    /// Longest a checkpoint waits for a commit.
+    public static let commitIntervalNanoseconds: Int64 = 200_000_000
+
+    struct Work {
+        var intentThrough: Int64 = 0
+        var intentUTC: Int64 = 0
+        var checkpoint: JournalCheckpoint?
+        var events: [JournalEvent] = []
+        var waiters: [(through: Int64, resume: CheckedContinuation<Bool, Never>)] = []
+        var stopping = false
+        var failed = false
+        var lastCommitUTC: Int64 = 0
+        var hasWork: Bool { checkpoint != nil || !events.isEmpty }
+    }
+
+    /// Commit durations, for the benchmark (the last 100 000).
+    public struct CommitStats: Sendable {
+        public var nanoseconds: [Int64] = []
+        public var count = 0
+    }
+
+    private init(path: String, mode: Mode, pool: DatabasePool, session: Int64, intended: Int64) {
+        self.path = path
+        self.mode = mode
+        self.pool = pool
+        self.session = session
+        durable.store(intended, ordering: .relaxed)
+        work.intentThrough = intended
+    }
+
+    /// Opens (or creates) the journal at `path`, records this start and the prescription in force,
+    /// and reads what a restart continues from.
+    /// - therapy: the prescription file's text; a different text than the last one is a program change.
+    /// - reservoirFill: used only by a fresh journal (a restart keeps the journal's ledger).
+    public static func open(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
+                            mode: Mode) throws(JournalError) -> Start {
+        do {
+            var config = Configuration()
+            let synchronous = mode == .daemon ? "FULL" : "OFF"
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            let pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(pool)
+            let (session, restored) = try pool.write { db -> (Int64, RestoredState?) in
+                let restored = try JournalReader.restoredState(db, utcNanoseconds: utcNanoseconds)
+                try db.execute(sql: "INSERT INTO session (started_utc_ns, board, restored) VALUES (?, ?, ?)",
+                               arguments: [utcNanoseconds, board, restored != nil])
+                let session = db.lastInsertedRowID
+                let last = try Row.fetchOne(db, sql: "SELECT therapy, reservoir_fill_nl, filled_at_stroke FROM program ORDER BY id DESC LIMIT 1")
+                if last == nil || (last?["therapy"] as String?) != therapy {
+                    let fill: Int64 = last?["reservoir_fill_nl"] ?? reservoirFill.value
+                    let filledAt: Int64 = last?["filled_at_stroke"] ?? 0
+                    try db.execute(sql: "INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [session, utcNanoseconds, therapy, fill, filledAt])
+                    try insert(db, session: session, utc: utcNanoseconds,
+                               EventRow(type: "program", detail: last == nil ? "first prescription" : "prescription changed"))
+                }
+                try insert(db, session: session, utc: utcNanoseconds,
+                           EventRow(type: "session", detail: restored == nil ? "started on \(board), fresh journal" : "started on \(board), restoring"))
+                try db.execute(sql: """
+                    INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [session, utcNanoseconds, restored?.confirmedStrokes ?? 0, restored?.programmed.value ?? 0,
+                                     restored?.measuredSinceFill.value ?? 0, restored?.state.rawValue ?? TherapyState.delivering.rawValue])
+                return (session, restored)
+            }
+            let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0)
+            if mode == .daemon { j.startWriter() }
+            return Start(journal: j, restored: restored)
+        } catch let e as JournalError {
+            throw e
+        } catch {
+            throw JournalError("journal \(path): \(error)")
+        }
+    }
+
+    // MARK: DoseJournal
+
+    public var durableIntentThrough: Int64 { durable.load(ordering: .acquiring) }
+
+    public func requestIntent(throughStroke: Int64, utcNanoseconds: Int64) {
+        condition.lock()
+        work.intentThrough = max(work.intentThrough, throughStroke)
+        work.intentUTC = utcNanoseconds
+        condition.signal()
+        condition.unlock()
+        if mode == .inline { commitPending() }
+    }
+
+    public func awaitIntent(throughStroke: Int64) async -> Bool {
+        if durableIntentThrough >= throughStroke { return true }
+        if mode == .inline { return false }
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            condition.lock()
+            if durableIntentThrough >= throughStroke {
+                condition.unlock()
+                c.resume(returning: true)
+                return
+            }
+            work.waiters.append((throughStroke, c))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    public func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent]) {
+        condition.lock()
+        work.checkpoint = checkpoint
+        work.events += events
+        let due = !events.isEmpty || checkpoint.utcNanoseconds - work.lastCommitUTC >= Self.commitIntervalNanoseconds
+        if due { condition.signal() }
+        condition.unlock()
+        if mode == .inline, due { commitPending() }
+    }
+
+    // MARK: Writing
+
+    private func startWriter() {
+        let t = Thread { [self] in writerLoop() }
+        t.name = "journal-writer"
+        thread = t
+        t.start()
+    }
+
+    private func writerLoop() {
+        while true {
+            condition.lock()
+            while !work.stopping && !(work.intentThrough > durableIntentThrough || work.hasWork || !work.waiters.isEmpty) {
+                condition.wait()
+            }
+            let stopping = work.stopping
+            condition.unlock()
+            commitPending()
+            if work.failed { Thread.sleep(forTimeInterval: 0.1) }
+            // Checkpoints are written at most every commit interval; intents at once.
+            if !stopping, !work.failed { Thread.sleep(forTimeInterval: 0.002) }
+            condition.lock()
+            let done = work.stopping && !work.hasWork && work.intentThrough <= durableIntentThrough
+            condition.unlock()
+            if done || (stopping && work.failed) { return }
+        }
+    }
+
+    /// Commits whatever is pending in one transaction, then wakes the waiters it satisfied.
+    private func commitPending() {
+        condition.lock()
+        let intent = work.intentThrough > durableIntentThrough ? work.intentThrough : nil
+        let checkpoint = work.checkpoint, events = work.events
+        let intentUTC = work.intentUTC
+        work.checkpoint = nil
+        work.events = []
+        condition.unlock()
+        guard intent != nil || checkpoint != nil || !events.isEmpty else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            try pool.write { db in
+                if let intent {
+                    try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
+                                   arguments: [session, intentUTC, intent])
+                }
+                for e in events { try Self.insert(db, session: session, utc: e.utcNanoseconds, EventRow(e.event.kind)) }
+                if let c = checkpoint {
+                    try db.execute(sql: """
+                        UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?
+                        WHERE session_id = ?
+                        """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
+                                         c.state.rawValue, session])
+                }
+            }
+            let took = Int64(DispatchTime.now().uptimeNanoseconds - started)
+            commits.withLock { s in
+                s.count += 1
+                if s.nanoseconds.count >= 100_000 { s.nanoseconds.removeFirst(50_000) }
+                s.nanoseconds.append(took)
+            }
+            condition.lock()
+            if let intent { durable.store(intent, ordering: .releasing) }
+            if let c = checkpoint { work.lastCommitUTC = c.utcNanoseconds }
+            work.failed = false
+            let ready = work.waiters.filter { $0.through <= durableIntentThrough }
+            work.waiters.removeAll { $0.through <= durableIntentThrough }
+            condition.unlock()
+            for w in ready { w.resume.resume(returning: true) }
+        } catch {
+            // Keep what failed for the next attempt; tell the waiters now.
+            condition.lock()
+            work.failed = true
+            if work.checkpoint == nil { work.checkpoint = checkpoint }
+            work.events = events + work.events
+            let waiters = work.waiters
+            work.waiters = []
+            condition.unlock()
+            for w in waiters { w.resume.resume(returning: false) }
+        }
+    }
+
+    static func insert(_ db: Database, session: Int64, utc: Int64, _ r: EventRow) throws {
+        try db.execute(sql: """
+            INSERT INTO event (session_id, utc_ns, type, detail, alarm, bolus_kind, bolus_dose_ng, bolus_duration_ns, accepted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [session, utc, r.type, r.detail, r.alarm, r.bolusKind, r.bolusDoseNanograms, r.bolusDurationNanoseconds, r.accepted])
+    }
+
+    /// A clean shutdown: flushes what is pending and stops the writer. With `confirmedStrokes`
+    /// (the motor is disabled), intents beyond it were never used: one last intent row gives them
+    /// back, so a restart finds nothing uncertain.
+    public func close(confirmedStrokes: Int64?, utcNanoseconds: Int64) {
+        if mode == .inline {
+            commitPending()
+        } else {
+            condition.lock()
+            work.stopping = true
+            condition.signal()
+            condition.unlock()
+            while let t = thread, !t.isFinished { Thread.sleep(forTimeInterval: 0.005) }
+        }
+        guard let confirmedStrokes else { return }
+        try? pool.write { db in
+            try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
+                           arguments: [session, utcNanoseconds, confirmedStrokes])
+        }
+    }
+
+    /// The simulator's power loss: what is not committed is gone.
+    public func dropPending() {
+        condition.lock()
+        work.checkpoint = nil
+        work.events = []
+        condition.unlock()
+    }
+
+    public var commitStats: CommitStats { commits.withLock { $0 } }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import PumpConfig
+import PumpCore
+import PumpJournal
+
+/// `pumpctl log --journal FILE`: the event log clinicians and bench engineers read, from the
+/// journal pumpd writes (read-only; the log is append-only).
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "List the journal's events (filter by time and type; text, JSON or CSV).",
+        discussion: "Types: \(JournalReader.eventTypes.joined(separator: ", ")). Times: ISO 8601 UTC, e.g. 2026-11-21T06:00:00Z.")
+
+    @Option(help: "The journal file (pumpd --journal).") var journal: String
+    @Option(help: "Only events at or after this time.") var from: String?
+    @Option(help: "Only events before this time.") var to: String?
+    @Option(help: "Only these types (comma-separated).") var type: String?
+    @Flag(help: "JSON array instead of text.") var json = false
+    @Flag(help: "CSV (id,session,time_utc,type,detail) instead of text.") var csv = false
+
+    func run() throws {
+        if json && csv { throw ValidationError("--json and --csv: choose one") }
+        let types = type.map { $0.split(separator: ",").map(String.init) } ?? []
+        if let bad = types.first(where: { !JournalReader.eventTypes.contains($0) }) {
+            throw ValidationError("--type: unknown type '\(bad)' (one of \(JournalReader.eventTypes.joined(separator: ", ")))")
+        }
+        let fromUTC = try from.map { try Self.utc($0, option: "--from") }, toUTC = try to.map { try Self.utc($0, option: "--to") }
+        let entries: [JournalReader.Entry]
+        do { entries = try JournalReader.events(path: journal, fromUTC: fromUTC, toUTC: toUTC, types: types) } catch {
+            throw ValidationError(error.description)
+        }
+        if json {
+            let objects: [[String: Any]] = entries.map {
+                ["id": $0.id, "session": $0.session, "time_utc": Self.iso($0.utcNanoseconds), "type": $0.type, "detail": $0.detail]
+            }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else if csv {
+            print("id,session,time_utc,type,detail")
+            for e in entries { print([String(e.id), String(e.session), Self.iso(e.utcNanoseconds), e.type, e.detail].map(Self.csvField).joined(separator: ",")) }
+        } else {
+            for e in entries { print("\(Self.iso(e.utcNanoseconds))  #\(e.session)  \(e.type.padding(toLength: 20, withPad: " ", startingAt: 0))  \(e.detail)") }
+        }
+    }
+
+    static func utc(_ text: String, option: String) throws -> Int64 {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        guard let d = f.date(from: text) else { throw ValidationError("\(option): not an ISO 8601 UTC time ('\(text)'), e.g. 2026-11-21T06:00:00Z") }
+        return Int64((d.timeIntervalSince1970 * 1e9).rounded())
+    }
+
+    static func iso(_ ns: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+/// `pumpctl audit --journal FILE`: the crash campaign's checks of a journal, as key=value lines.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check a journal: integrity, counters never going back, bolus lockouts (key=value lines).")
+
+    @Option(help: "The journal file.") var journal: String
+    @Option(help: "The patient-bolus lockout to check against (e.g. 10m).") var lockout: String = "10m"
+
+    func run() throws {
+        let l: Nanoseconds
+        switch DurationText.parse(.string(lockout), max: .days(1)) {
+        case .success(let d): l = d
+        case .failure(let e): throw ValidationError("--lockout: \(e)")
+        }
+        let a: JournalReader.Audit
+        do { a = try JournalReader.audit(path: journal, lockout: l) } catch { throw ValidationError(error.description) }
+        print("integrity=\(a.integrity.replacingOccurrences(of: " ", with: "_"))")
+        print("sessions=\(a.sessions)")
+        print("restarts=\(a.restarts)")
+        print("intended_strokes=\(a.intendedStrokes)")
+        print("confirmed_strokes=\(a.confirmedStrokes)")
+        print("uncertain_strokes=\(a.uncertainStrokes)")
+        print("programmed_nl=\(a.programmed.value)")
+        print("counters_monotonic=\(a.countersMonotonic ? 1 : 0)")
+        print("accepted_boluses=\(a.acceptedBoluses)")
+        print("lockout_violations=\(a.lockoutViolations)")
+        if a.integrity != "ok" || !a.countersMonotonic || a.lockoutViolations > 0 { throw ExitCode(1) }
+    }
+}

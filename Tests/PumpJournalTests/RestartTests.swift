@@ -1,0 +1,208 @@
+import Controller
+import Foundation
+import PumpCore
+import PumpFakes
+import PumpHAL
+import PumpJournal
+import Testing
+
+typealias Rig = PumpController<FakeMotorDriver, FakePressureSensor, FakeBatteryGauge>
+
+/// A rig on the fakes with a real SQLite journal in a temporary folder, driven in virtual time.
+/// "Crashing" drops the controller (and whatever the journal had not committed) at any point;
+/// restarting opens the same file again. The plant is the physical truth that survives.
+final class CrashBench {
+    let folder: URL
+    var path: String { folder.appendingPathComponent("journal.sqlite").path }
+    let plant: Plant
+    static let utc0: Int64 = 1_767_225_600_000_000_000   // 2026-01-01T00:00Z
+    static let baclofen = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(2000))
+    let prescription: Prescription
+
+    init(microgramsPerDay: Int64 = 2000, bolus: PatientBolusRule? = nil) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var p = PlantParameters()
+        p.encoderCountsPerStroke = 4
+        plant = Plant(parameters: p, seed: 5)
+        prescription = Prescription(drug: Self.baclofen, basal: .continuous(.microgramsPerDay(microgramsPerDay)),
+                                    patientBolus: bolus, dailyCap: DrugLibrary.baclofen.maxDailyDose)
+    }
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    var configuration: ControllerConfiguration {
+        ControllerConfiguration(prescription: prescription, strokeVolume: Nanolitres(250), encoderCountsPerStroke: 4,
+                                reservoirCapacity: .millilitres(20), reservoirFill: .millilitres(20))
+    }
+
+    /// Starts (or restarts) at `utc`; monotonic time starts at zero as in a new process.
+    func start(utc: Int64) throws -> (Rig, SQLiteJournal, RestoredState?) {
+        let s = try SQLiteJournal.open(path: path, board: "test", therapy: "rx", reservoirFill: .millilitres(20), utcNanoseconds: utc, mode: .inline)
+        let rig = Rig(configuration: configuration, motor: FakeMotorDriver(plant: plant), pressure: FakePressureSensor(plant: plant),
+                      battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: utc, journal: s.journal, restoring: s.restored)
+        return (rig, s.journal, s.restored)
+    }
+
+    /// Runs the dose loop and the watchdog for `seconds` from monotonic `from`, as the simulator does.
+    @discardableResult
+    func run(_ rig: Rig, from: Int64 = 0, seconds: Int64, utcAtZero: Int64) async -> Int64 {
+        var t = from
+        var deadline = Int64(0)
+        let end = from + seconds * 1_000_000_000
+        while t < end {
+            plant.advance(to: t)
+            if t >= deadline {
+                deadline = await rig.doseLoopStep(now: MonotonicInstant(nanoseconds: t), utcNanoseconds: utcAtZero + t).nanoseconds
+            }
+            if t % 250_000_000 == 0 { await rig.watchdogStep(now: MonotonicInstant(nanoseconds: t), utcNanoseconds: utcAtZero + t) }
+            t += 50_000_000
+        }
+        return t
+    }
+}
+
+@Suite("Journal and restart rule")
+struct RestartTests {
+    /// 2000 µg/day at 2000 µg/mL: 1 mL/day, a stroke every 21.6 s.
+    @Test func cleanRestartContinuesEveryCounterAndFindsNothingUncertain() async throws {
+        let bench = try CrashBench()
+        let (rig, journal, restored) = try bench.start(utc: CrashBench.utc0)
+        #expect(restored == nil)
+        await bench.run(rig, seconds: 600, utcAtZero: CrashBench.utc0)
+        let before = rig.snapshot()
+        #expect(before.scheduler.commandedStrokes >= 27)
+        _ = await rig.safeStop()
+        journal.close(confirmedStrokes: before.scheduler.commandedStrokes, utcNanoseconds: CrashBench.utc0 + 600_000_000_000)
+
+        let (rig2, _, restored2) = try bench.start(utc: CrashBench.utc0 + 601_000_000_000)
+        let r = try #require(restored2)
+        #expect(r.confirmedStrokes == before.scheduler.commandedStrokes && r.uncertainStrokes == 0)
+        #expect(r.programmed >= before.scheduler.programmedVolume - Nanolitres(1) && r.state == .delivering)
+        let after = rig2.snapshot()
+        #expect(after.scheduler.commandedStrokes == before.scheduler.commandedStrokes)
+        #expect(after.ledger.expected == before.ledger.expected)
+        #expect(!after.alarms.isActive(.deliveryUncertain))
+        #expect(after.events.contains { if case .restarted(let s) = $0.kind { s.uncertainStrokes == 0 } else { false } })
+    }
+
+    /// The intent/confirm cycle, crashed at each point. Whatever the point: the plant never moves
+    /// more than the programme plus one stroke, no stroke is repeated, counters never go back, and
+    /// unconfirmed intents raise `delivery_uncertain`.
+    enum CrashPoint: String, CaseIterable, Sendable {
+        case beforeIntentCommitted, afterIntentBeforeMotor, afterMotorBeforeConfirm, afterConfirmBeforeCommit, afterCommit
+    }
+
+    @Test(arguments: CrashPoint.allCases)
+    func crashAtEachPointOfTheCycle(_ point: CrashPoint) async throws {
+        let bench = try CrashBench()
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)
+        let t = await bench.run(rig, seconds: 300, utcAtZero: CrashBench.utc0)
+        let confirmedBefore = rig.snapshot().scheduler.commandedStrokes
+        let durableBefore = journal.durableIntentThrough
+        // One more cycle by hand, interrupted at `point`.
+        let next = confirmedBefore + 1
+        switch point {
+        case .beforeIntentCommitted:
+            journal.dropPending()              // the intent never reached storage; the motor never moved
+        case .afterIntentBeforeMotor:
+            journal.requestIntent(throughStroke: max(next, durableBefore), utcNanoseconds: CrashBench.utc0 + t)
+            journal.dropPending()
+        case .afterMotorBeforeConfirm:
+            journal.requestIntent(throughStroke: max(next, durableBefore), utcNanoseconds: CrashBench.utc0 + t)
+            try await FakeMotorDriver(plant: bench.plant).step(count: 1, direction: .forward)
+            journal.dropPending()
+        case .afterConfirmBeforeCommit:
+            // A full step whose confirmation and checkpoint are still pending.
+            var deadline = rig.snapshot().nextDoseDeadline(after: MonotonicInstant(nanoseconds: t)).nanoseconds
+            while rig.snapshot().scheduler.commandedStrokes == confirmedBefore {
+                bench.plant.advance(to: deadline)
+                deadline = await rig.doseLoopStep(now: MonotonicInstant(nanoseconds: deadline), utcNanoseconds: CrashBench.utc0 + deadline).nanoseconds
+            }
+            journal.dropPending()
+        case .afterCommit:
+            await bench.run(rig, from: t, seconds: 30, utcAtZero: CrashBench.utc0)
+        }
+        let moved = bench.plant.totals.strokes
+        let durable = journal.durableIntentThrough
+        // The crash: the controller is gone without a shutdown. Restart 10 minutes later.
+        let outage: Int64 = 600_000_000_000
+        let restartUTC = CrashBench.utc0 + t + 30_000_000_000 + outage
+        let (rig2, _, restored) = try bench.start(utc: restartUTC)
+        let r = try #require(restored)
+        #expect(r.intendedStrokes == durable, "every durable intent is found")
+        #expect(Int64(moved) <= r.intendedStrokes, "the motor never moved beyond a durable intent")
+        #expect(r.confirmedStrokes >= confirmedBefore || point == .afterConfirmBeforeCommit)
+        let snap = rig2.snapshot()
+        #expect(snap.scheduler.commandedStrokes == r.intendedStrokes, "uncertain strokes count as delivered")
+        #expect(snap.alarms.isActive(.deliveryUncertain) == (r.uncertainStrokes > 0))
+        // The outage is not caught up: right after the restart nothing is due.
+        let due = await rig2.doseLoopStepOutcome(now: .zero, utcNanoseconds: restartUTC).outcome
+        #expect(due.commandedStrokes == r.intendedStrokes)
+        // An hour later: the plant moved no more than the programme (+1 stroke) over both runs.
+        await bench.run(rig2, seconds: 3600, utcAtZero: restartUTC)
+        let s2 = rig2.snapshot()
+        #expect(bench.plant.totals.strokes * 250 <= s2.scheduler.programmedVolume.value + 250)
+        #expect(s2.scheduler.commandedStrokes >= r.intendedStrokes)
+    }
+
+    @Test func aLatchedHaltSurvivesACrash() async throws {
+        let bench = try CrashBench()
+        let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
+        bench.plant.setStalled(true)
+        await bench.run(rig, seconds: 120, utcAtZero: CrashBench.utc0)
+        #expect(rig.snapshot().state == .halted)
+        let (rig2, _, restored) = try bench.start(utc: CrashBench.utc0 + 200_000_000_000)
+        #expect(restored?.state == .halted)
+        #expect(restored?.activeAlarms.contains { $0.type == .motionMismatch } == true)
+        let s = rig2.snapshot()
+        #expect(s.state == .halted && s.alarms.isActive(.motionMismatch))
+        bench.plant.setStalled(false)
+        let strokes = bench.plant.totals.strokes
+        await bench.run(rig2, seconds: 600, utcAtZero: CrashBench.utc0 + 200_000_000_000)
+        #expect(bench.plant.totals.strokes == strokes, "a restart never resumes a halted pump")
+    }
+
+    @Test func anInterruptedBolusIsNotResumedAndItsLockoutCarriesOver() async throws {
+        let bench = try CrashBench(microgramsPerDay: 500,
+                                   bolus: PatientBolusRule(dose: .micrograms(20), lockout: .hours(1), maxPerDay: 4, duration: .minutes(10)))
+        let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
+        await bench.run(rig, seconds: 60, utcAtZero: CrashBench.utc0)
+        let accepted = await rig.handle(.patientBolus, now: MonotonicInstant(nanoseconds: 60_000_000_000), utcNanoseconds: CrashBench.utc0 + 60_000_000_000)
+        #expect(accepted.accepted)
+        await bench.run(rig, from: 60_000_000_000, seconds: 60, utcAtZero: CrashBench.utc0)
+        // Crash 1 minute into the 10-minute bolus; restart 2 minutes later.
+        let restartUTC = CrashBench.utc0 + 240_000_000_000
+        let (rig2, _, restored) = try bench.start(utc: restartUTC)
+        #expect(restored?.boluses.count == 1)
+        let s = rig2.snapshot()
+        #expect(!s.scheduler.bolusInProgress)
+        #expect(s.events.contains { if case .restarted(let r) = $0.kind { r.interruptedBolus } else { false } })
+        let again = await rig2.handle(.patientBolus, now: .zero, utcNanoseconds: restartUTC)
+        #expect(!again.accepted && again.reason?.contains("lockout") == true)
+        // The rest of the bolus is never delivered: an hour at basal only.
+        let before = bench.plant.totals.strokes
+        await bench.run(rig2, seconds: 3600, utcAtZero: restartUTC)
+        let basalPerHour = 500.0 / 2000 * 1_000_000 / 24 / 250   // strokes
+        #expect(Double(bench.plant.totals.strokes - before) <= basalPerHour + 1)
+    }
+
+    @Test func theEventLogIsAppendOnlyAndFilterable() async throws {
+        let bench = try CrashBench()
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)
+        bench.plant.setStalled(true)
+        await bench.run(rig, seconds: 120, utcAtZero: CrashBench.utc0)
+        journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 120_000_000_000)
+        let all = try JournalReader.events(path: bench.path)
+        #expect(all.map(\.type).starts(with: ["program", "session"]))
+        #expect(all.contains { $0.type == "alarm_raised" && $0.detail.hasPrefix("motion_mismatch") })
+        #expect(all.contains { $0.type == "halted" })
+        let alarms = try JournalReader.events(path: bench.path, types: ["alarm_raised"])
+        #expect(!alarms.isEmpty && alarms.allSatisfy { $0.type == "alarm_raised" })
+        let late = try JournalReader.events(path: bench.path, fromUTC: CrashBench.utc0 + 1)
+        #expect(late.count < all.count)
+        let audit = try JournalReader.audit(path: bench.path, lockout: .hours(1))
+        #expect(audit.integrity == "ok" && audit.countersMonotonic && audit.sessions == 1)
+        // Append-only from anyone's side: the database refuses edits of the log.
+        #expect(throws: (any Error).self) { try JournalTestAccess.deleteEvents(path: bench.path) }
+    }
+}
