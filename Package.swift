@@ -98,7 +98,10 @@ let package = Package(
         // Measurements for Scripts/bench.
         .executableTarget(
             name: "pump-bench",
-            dependencies: ["PumpCore", "Controller", "PumpJournal", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "PumpCore", "Controller", "PumpJournal", "PumpSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
         // Hardware-in-the-loop: the plant that plays the physics at real pins, and the suite that
         // runs pumpd against it (VM with the kernel's simulators, or a rig with a loopback jig).

@@ -38,6 +38,8 @@ struct EventRow: Sendable, Equatable {
         case .command(let c, let ok, let reason):
             self.init(type: "command", detail: "\(c.name): \(ok ? "accepted" : "refused")\(reason.map { ", \($0)" } ?? "")", accepted: ok)
         case .motorError(let m): self.init(type: "motor_error", detail: "\(m.kind) errno \(m.errno.map(String.init) ?? "-")")
+        case .bolusEnded(let b):
+            self.init(type: "bolus_ended", detail: "\(b.complete ? "completed" : "cut short"): \(b.programmed) of \(b.total)")
         case .restarted(let r):
             self.init(type: "restarted", detail: "\(r.uncertainStrokes) uncertain stroke(s) counted as delivered; outage \(r.outage.seconds) s not caught up"
                         + (r.interruptedBolus ? "; a running bolus not resumed" : ""))
@@ -47,5 +49,5 @@ struct EventRow: Sendable, Equatable {
 
     /// Every type the log can hold (for `pumpctl log --type`).
     static let types = ["session", "program", "alarm_raised", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
-                        "state_changed", "bolus", "command", "motor_error", "restarted", "journal_error"]
+                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error"]
 }

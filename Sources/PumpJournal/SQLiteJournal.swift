@@ -164,22 +164,33 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         t.start()
     }
 
+    /// Commits at once for an intent, an event or a waiter; a checkpoint alone waits until the
+    /// last commit is `commitIntervalNanoseconds` old (fewer syncs: an SD card wears).
     private func writerLoop() {
+        var lastCommit = DispatchTime.now()
         while true {
             condition.lock()
-            while !work.stopping && !(work.intentThrough > durableIntentThrough || work.hasWork || !work.waiters.isEmpty) {
-                condition.wait()
+            while !work.stopping {
+                if work.intentThrough > durableIntentThrough || !work.events.isEmpty || !work.waiters.isEmpty { break }
+                if work.checkpoint != nil {
+                    let due = lastCommit.uptimeNanoseconds + UInt64(Self.commitIntervalNanoseconds)
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    if now >= due { break }
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
+                } else {
+                    condition.wait()
+                }
             }
             let stopping = work.stopping
             condition.unlock()
             commitPending()
-            if work.failed { Thread.sleep(forTimeInterval: 0.1) }
-            // Checkpoints are written at most every commit interval; intents at once.
-            if !stopping, !work.failed { Thread.sleep(forTimeInterval: 0.002) }
+            lastCommit = DispatchTime.now()
             condition.lock()
+            let failed = work.failed
             let done = work.stopping && !work.hasWork && work.intentThrough <= durableIntentThrough
             condition.unlock()
-            if done || (stopping && work.failed) { return }
+            if done || (stopping && failed) { return }
+            if failed { Thread.sleep(forTimeInterval: 0.1) }
         }
     }
 

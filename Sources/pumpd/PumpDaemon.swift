@@ -30,6 +30,9 @@ struct PumpDaemon: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // SIGUSR1 is the simulated board's bolus button; until its handler is up, a press is
+        // dropped instead of ending the process (the signal's default action).
+        signal(SIGUSR1, SIG_IGN)
         // Everything from outside is checked before any hardware is touched.
         let board: Board, therapy: Therapy, therapyText: String
         do throws(ValidationErrors) {

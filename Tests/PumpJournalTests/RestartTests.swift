@@ -186,6 +186,24 @@ struct RestartTests {
         #expect(Double(bench.plant.totals.strokes - before) <= basalPerHour + 1)
     }
 
+    /// The bolus history: request and acceptance, then its end, completed or cut short by a halt.
+    @Test func bolusHistoryRecordsTheEnd() async throws {
+        let bench = try CrashBench(microgramsPerDay: 500)
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)
+        let ten = MonotonicInstant(nanoseconds: 10_000_000_000)
+        #expect(await rig.handle(.clinicianBolus(dose: .micrograms(2), duration: .seconds(60)), now: ten, utcNanoseconds: CrashBench.utc0 + ten.nanoseconds).accepted)
+        await bench.run(rig, from: 10_000_000_000, seconds: 120, utcAtZero: CrashBench.utc0)
+        let again = MonotonicInstant(nanoseconds: 130_000_000_000)
+        #expect(await rig.handle(.clinicianBolus(dose: .micrograms(2), duration: .seconds(60)), now: again, utcNanoseconds: CrashBench.utc0 + again.nanoseconds).accepted)
+        bench.plant.setStalled(true)
+        await bench.run(rig, from: 130_000_000_000, seconds: 60, utcAtZero: CrashBench.utc0)
+        journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 190_000_000_000)
+        let ends = try JournalReader.events(path: bench.path, types: ["bolus_ended"]).map(\.detail)
+        // 2 µg at 2000 µg/mL is 1 µL.
+        #expect(ends.count == 2 && ends[0] == "completed: 1 µL of 1 µL" && ends[1].hasPrefix("cut short: "), "\(ends)")
+        #expect(try JournalReader.events(path: bench.path, types: ["bolus"]).count == 2)
+    }
+
     @Test func theEventLogIsAppendOnlyAndFilterable() async throws {
         let bench = try CrashBench()
         let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)

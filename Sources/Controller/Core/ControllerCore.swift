@@ -156,6 +156,7 @@ public struct ControllerCore: Sendable {
         set(.reservoirLow, present: ledger.isLow(limits: limits), at: now)
         let empty = ledger.isEmpty(strokeVolume: configuration.strokeVolume)
         set(.reservoirEmpty, present: empty, at: now)
+        recordEndedBoluses(at: now)
         guard state == .delivering, !empty else { return 0 }
         let left = ledger.expected.value / configuration.strokeVolume.value
         strokesInFlight = min(scheduler.strokesDue, configuration.maximumStrokesPerWake, left)
@@ -258,6 +259,7 @@ public struct ControllerCore: Sendable {
                 state = .suspended
                 scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds)
                 record(.stateChanged(.suspended), at: now)
+                recordEndedBoluses(at: now)
                 outcome = CommandOutcome(accepted: true)
             } else {
                 outcome = CommandOutcome(accepted: false, reason: "delivery is already \(state.rawValue)")
@@ -332,10 +334,17 @@ public struct ControllerCore: Sendable {
             state = .halted
             halts.append(HaltRecord(reason: reason, at: now))
             record(.halted(reason: reason), at: now)
+            recordEndedBoluses(at: now)
         } else if state == .halted {
             state = .suspended
             record(.stateChanged(.suspended), at: now)
         }
+    }
+
+    /// Boluses the scheduler finished or cut go into the event log (the journal's bolus history).
+    private mutating func recordEndedBoluses(at now: MonotonicInstant) {
+        guard !scheduler.endedBoluses.isEmpty else { return }
+        for b in scheduler.takeEndedBoluses() { record(.bolusEnded(b), at: now) }
     }
 
     private mutating func record(_ kind: ControllerEvent.Kind, at now: MonotonicInstant) {

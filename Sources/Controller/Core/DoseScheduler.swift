@@ -38,6 +38,8 @@ public struct DoseScheduler: Sendable {
     private var boluses: [ActiveBolus] = []
     public private(set) var commandedStrokes: Int64 = 0
     public private(set) var delivering = true
+    /// Boluses that ended since the core last took them: completed, or cut by a stop.
+    public private(set) var endedBoluses: [BolusEnd] = []
 
     private var lastAdvance: MonotonicInstant
     /// UTC nanoseconds minus monotonic nanoseconds, as of the last advance.
@@ -94,7 +96,11 @@ public struct DoseScheduler: Sendable {
         }
         // Boluses that ended are folded into the done total.
         boluses.removeAll { b in
-            if b.end <= now { programmedBolusDone += b.total; return true }
+            if b.end <= now {
+                programmedBolusDone += b.total
+                endedBoluses.append(BolusEnd(programmed: b.total, total: b.total))
+                return true
+            }
             return false
         }
         guard let utcNanoseconds else { return }
@@ -106,6 +112,12 @@ public struct DoseScheduler: Sendable {
     }
 
     public mutating func recordStrokes(_ n: Int64) { commandedStrokes += n }
+
+    /// Hands over the boluses that ended (the core records them as events).
+    public mutating func takeEndedBoluses() -> [BolusEnd] {
+        defer { endedBoluses.removeAll() }
+        return endedBoluses
+    }
 
     /// Continues from the journal: the volume programmed before and the strokes already commanded
     /// (uncertain ones included). Accrual starts again now: the time in between is not owed.
@@ -132,7 +144,10 @@ public struct DoseScheduler: Sendable {
     public mutating func setDelivering(_ on: Bool, at now: MonotonicInstant, utcNanoseconds: Int64?) {
         advance(to: now, utcNanoseconds: utcNanoseconds)
         if !on {
-            for b in boluses { programmedBolusDone += b.programmed(at: now) }
+            for b in boluses {
+                programmedBolusDone += b.programmed(at: now)
+                endedBoluses.append(BolusEnd(programmed: b.programmed(at: now), total: b.total))
+            }
             boluses.removeAll()
         }
         delivering = on

@@ -13,6 +13,8 @@ public struct ControllerEvent: Hashable, Sendable {
         case bolus(BolusRecord)
         case command(OperatorCommand, accepted: Bool, reason: String?)
         case motorError(HALErrorSummary)
+        /// A bolus ended: completed, or cut short by a halt or a suspension.
+        case bolusEnded(BolusEnd)
         /// The controller started again from its journal.
         case restarted(RestartSummary)
         /// The journal could not be written (once per failure streak).
@@ -71,5 +73,16 @@ public struct RestartSummary: Hashable, Sendable {
         self.uncertainStrokes = uncertainStrokes
         self.outage = outage
         self.interruptedBolus = interruptedBolus
+    }
+}
+
+/// How a bolus ended: the volume it was programmed to deliver up to its end, of its total.
+public struct BolusEnd: Hashable, Sendable {
+    public var programmed: Nanolitres
+    public var total: Nanolitres
+    public var complete: Bool { programmed == total }
+    public init(programmed: Nanolitres, total: Nanolitres) {
+        self.programmed = programmed
+        self.total = total
     }
 }
