@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
-            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "pumpctl"],
+            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "pumpctl"],
             // Replayable swarm failures, read from the source tree by #filePath.
             exclude: ["Regressions"],
             swiftSettings: strict),

@@ -51,6 +51,13 @@ public struct BolusRecord: Hashable, Sendable {
     /// nil when accepted.
     public var refusal: BolusRefusal?
     public var accepted: Bool { refusal == nil }
+    public init(kind: BolusKind, requestedAt: MonotonicInstant, dose: Nanograms, duration: Nanoseconds, refusal: BolusRefusal?) {
+        self.kind = kind
+        self.requestedAt = requestedAt
+        self.dose = dose
+        self.duration = duration
+        self.refusal = refusal
+    }
 }
 
 /// Bolus limits: lockout, daily count and the rolling 24-hour cap, enforced here whatever the

@@ -22,6 +22,10 @@ public struct ControllerEvent: Hashable, Sendable {
     }
     public var at: MonotonicInstant
     public var kind: Kind
+    public init(at: MonotonicInstant, kind: Kind) {
+        self.at = at
+        self.kind = kind
+    }
 }
 
 /// A hardware error as recorded (kind and errno), decoupled from PumpHAL's type.
