@@ -101,6 +101,15 @@ public struct ObjectReader {
         return d
     }
 
+    public mutating func bool(_ key: String, _ problems: inout [FieldError]) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .bool(let b) = v else {
+            problems.append(FieldError(child(key), "must be true or false, got \(v.typeName)"))
+            return nil
+        }
+        return b
+    }
+
     public mutating func string(_ key: String, _ problems: inout [FieldError]) -> String? {
         guard let v = value(key) else { return nil }
         guard case .string(let s) = v else {

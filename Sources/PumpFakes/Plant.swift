@@ -198,6 +198,14 @@ public final class Plant: Sendable {
     public func setSensorFault(_ mode: SensorFaultMode?) { state.withLock { $0.sensorFault = mode; $0.frozen = nil } }
     public func setGaugeFailing(_ on: Bool) { state.withLock { $0.gaugeFailing = on } }
     public func setBattery(percent: Double) { state.withLock { $0.battery = percent } }
+    /// A refill: the reservoir is emptied and filled with `volume`. Returns what it held.
+    public func refill(to volume: Nanolitres) -> Nanolitres {
+        state.withLock { s in
+            let held = Nanolitres(s.reservoir)
+            s.reservoir = volume.value
+            return held
+        }
+    }
     /// A cough starting now: tip pressure up by `mmHg` for `duration` nanoseconds.
     public func cough(mmHg: Double, durationNanoseconds: Int64) {
         state.withLock { s in s.coughs.append(Cough(start: s.now, end: s.now + durationNanoseconds, amplitudeMMHg: mmHg)) }

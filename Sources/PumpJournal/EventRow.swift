@@ -44,10 +44,14 @@ struct EventRow: Sendable, Equatable {
             self.init(type: "restarted", detail: "\(r.uncertainStrokes) uncertain stroke(s) counted as delivered; outage \(r.outage.seconds) s not caught up"
                         + (r.interruptedBolus ? "; a running bolus not resumed" : ""))
         case .journalError(let why): self.init(type: "journal_error", detail: why)
+        case .refill(let r):
+            self.init(type: "refill", detail: "expected \(r.expected), withdrawn \(r.withdrawn) (discrepancy \(r.discrepancy), tolerance \(r.tolerance): \(r.verdict)); added \(r.added) at \(r.newConcentration)"
+                        + (r.bridge.map { "; bridge \($0.volume) at \($0.concentration) over \(Int64($0.duration.seconds)) s" } ?? ""))
+        case .programmed(let old, let new): self.init(type: "program", detail: "was: \(old) | now: \(new)")
         }
     }
 
     /// Every type the log can hold (for `pumpctl log --type`).
     static let types = ["session", "program", "alarm_raised", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
-                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error"]
+                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error", "refill"]
 }

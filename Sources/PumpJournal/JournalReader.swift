@@ -11,7 +11,25 @@ public enum JournalReader {
         guard let progress = try Row.fetchOne(db, sql: "SELECT * FROM progress ORDER BY session_id DESC LIMIT 1") else { return nil }
         // The last intent row: a clean shutdown appends one that gives back what was never used.
         let intended = try Int64.fetchOne(db, sql: "SELECT through_stroke FROM intent ORDER BY id DESC LIMIT 1") ?? 0
-        let program = try Row.fetchOne(db, sql: "SELECT reservoir_fill_nl, filled_at_stroke FROM program ORDER BY id DESC LIMIT 1")
+        let program = try Row.fetchOne(db, sql: """
+            SELECT reservoir_fill_nl, filled_at_stroke, prescription, low_reservoir_nl, bridge_concentration_ng_per_ml
+            FROM program ORDER BY id DESC LIMIT 1
+            """)
+        let prescription = try (program?["prescription"] as String?).map { text throws(JournalError) in try PrescriptionCodec.prescription(from: text) }
+        var bridge: RestoredState.Bridge?
+        if let c = program?["bridge_concentration_ng_per_ml"] as Int64?, let left = progress["bridge_remaining_ns"] as Int64?, left > 0 {
+            bridge = RestoredState.Bridge(concentration: NanogramsPerMillilitre(c), remaining: Nanoseconds(left))
+        }
+        let refills = try Row.fetchAll(db, sql: "SELECT * FROM refill ORDER BY id").map { r in
+            RefillRecord(expected: Nanolitres(r["expected_nl"]), withdrawn: Nanolitres(r["withdrawn_nl"]), added: Nanolitres(r["added_nl"]),
+                         consumed: Nanolitres(r["consumed_nl"]), tolerance: Nanolitres(r["tolerance_nl"]),
+                         oldConcentration: NanogramsPerMillilitre(r["old_concentration_ng_per_ml"]),
+                         newConcentration: NanogramsPerMillilitre(r["new_concentration_ng_per_ml"]),
+                         bridge: (r["bridge_volume_nl"] as Int64?).map {
+                             BridgePlan(concentration: NanogramsPerMillilitre(r["old_concentration_ng_per_ml"]), volume: Nanolitres($0),
+                                        duration: Nanoseconds(r["bridge_duration_ns"] ?? 0))
+                         })
+        }
         // Alarms: replay the alarm book's own operations in the order they happened.
         var book = AlarmBook()
         let t = MonotonicInstant.zero
@@ -39,13 +57,18 @@ public enum JournalReader {
         let last = try Int64.fetchOne(db, sql: """
             SELECT MAX(t) FROM (SELECT MAX(utc_ns) AS t FROM event UNION ALL SELECT MAX(utc_ns) FROM intent UNION ALL SELECT MAX(utc_ns) FROM progress)
             """) ?? utcNanoseconds
-        return RestoredState(
+        var restored = RestoredState(
             confirmedStrokes: progress["confirmed_strokes"], intendedStrokes: intended, programmed: Nanolitres(progress["programmed_nl"]),
             reservoirFilled: Nanolitres(program?["reservoir_fill_nl"] ?? 0), measuredSinceFill: Nanolitres(progress["measured_since_fill_nl"]),
             commandedBeforeFill: program?["filled_at_stroke"] ?? 0,
             state: TherapyState(rawValue: progress["state"]) ?? .halted,
             activeAlarms: book.active.map { RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent) },
             boluses: boluses, lastRecordUTCNanoseconds: last)
+        restored.prescription = prescription
+        restored.lowReservoir = (program?["low_reservoir_nl"] as Int64?).map(Nanolitres.init)
+        restored.refills = refills
+        restored.bridge = bridge
+        return restored
     }
 
     public static func openReadOnly(_ path: String) throws(JournalError) -> DatabasePool {

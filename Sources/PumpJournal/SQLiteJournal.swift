@@ -88,8 +88,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 try db.execute(sql: "INSERT INTO session (started_utc_ns, board, restored) VALUES (?, ?, ?)",
                                arguments: [utcNanoseconds, board, restored != nil])
                 let session = db.lastInsertedRowID
-                let last = try Row.fetchOne(db, sql: "SELECT therapy, reservoir_fill_nl, filled_at_stroke FROM program ORDER BY id DESC LIMIT 1")
-                if last == nil || (last?["therapy"] as String?) != therapy {
+                let last = try Row.fetchOne(db, sql: "SELECT therapy, reservoir_fill_nl, filled_at_stroke, prescription FROM program ORDER BY id DESC LIMIT 1")
+                if (last?["prescription"] as String?) != nil, (last?["therapy"] as String?) != therapy {
+                    // A clinician programmed the pump by command: that program stays in force; the
+                    // start's prescription file is only for a fresh journal.
+                    try insert(db, session: session, utc: utcNanoseconds,
+                               EventRow(type: "program", detail: "prescription file ignored: the program a clinician set by command stays in force"))
+                } else if last == nil || (last?["therapy"] as String?) != therapy {
                     let fill: Int64 = last?["reservoir_fill_nl"] ?? reservoirFill.value
                     let filledAt: Int64 = last?["filled_at_stroke"] ?? 0
                     try db.execute(sql: "INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke) VALUES (?, ?, ?, ?, ?)",
@@ -155,6 +160,50 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         if mode == .inline, due { commitPending() }
     }
 
+    /// A program change, committed and synced before it returns (the command waits for it).
+    public func recordProgram(_ p: ProgramRecord) -> Bool {
+        do {
+            try pool.write { db in
+                let last = try Row.fetchOne(db, sql: "SELECT therapy FROM program ORDER BY id DESC LIMIT 1")
+                try db.execute(sql: """
+                    INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke, prescription, low_reservoir_nl,
+                                         bridge_concentration_ng_per_ml)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [session, p.utcNanoseconds, (last?["therapy"] as String?) ?? "", p.reservoirFill.value, p.filledAtStroke,
+                                     PrescriptionCodec(p.prescription).text(), p.lowReservoir.value, p.bridgeConcentration?.value])
+                if let r = p.refill {
+                    try db.execute(sql: """
+                        INSERT INTO refill (session_id, utc_ns, expected_nl, withdrawn_nl, added_nl, consumed_nl, tolerance_nl,
+                                            old_concentration_ng_per_ml, new_concentration_ng_per_ml, bridge_volume_nl, bridge_duration_ns)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [session, p.utcNanoseconds, r.expected.value, r.withdrawn.value, r.added.value, r.consumed.value,
+                                         r.tolerance.value, r.oldConcentration.value, r.newConcentration.value, r.bridge?.volume.value,
+                                         r.bridge?.duration.value])
+                }
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The last accepted counter of a role (0: none yet).
+    public func lastCommandCounter(role: String) -> Int64 {
+        (try? pool.read { db in try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) }) ?? 0
+    }
+
+    /// Moves a role's counter to `counter` if that is above the last accepted one, durably.
+    /// Returns false when it is not (a replay or a reordering) or the write failed.
+    public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64) -> Bool {
+        (try? pool.write { db -> Bool in
+            let last = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
+            guard counter > last else { return false }
+            try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
+                           arguments: [role, counter, utcNanoseconds])
+            return true
+        }) ?? false
+    }
+
     // MARK: Writing
 
     private func startWriter() {
@@ -214,10 +263,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 for e in events { try Self.insert(db, session: session, utc: e.utcNanoseconds, EventRow(e.event.kind)) }
                 if let c = checkpoint {
                     try db.execute(sql: """
-                        UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?
+                        UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?,
+                                            bridge_remaining_ns = ?
                         WHERE session_id = ?
                         """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
-                                         c.state.rawValue, session])
+                                         c.state.rawValue, c.bridgeRemaining?.value, session])
                 }
             }
             let took = Int64(DispatchTime.now().uptimeNanoseconds - started)

@@ -10,6 +10,8 @@ import GRDB
 ///   may perform (append-only).
 /// - `progress`: one row per session, updated in place: confirmed strokes, programme, measured
 ///   motion, therapy state: what a restart continues from.
+/// - `refill` (v2): every refill's reconciliation, append-only.
+/// - `command_counter` (v2): the last accepted command counter per role.
 /// - `event`: the event log (alarms, acknowledgements, clears, boluses, commands, halts,
 ///   restarts), append-only: triggers refuse updates and deletes.
 enum Schema {
@@ -40,8 +42,27 @@ enum Schema {
                 CREATE TRIGGER intent_append_only_delete BEFORE DELETE ON intent BEGIN SELECT RAISE(ABORT, 'intents are append-only'); END;
                 """)
         }
+        // v2: programming by command. A program row set by a clinician holds the prescription
+        // itself (JSON, `PrescriptionCodec`); refills are kept for the discrepancy trend; the
+        // last accepted counter of each role is the command interface's replay protection.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE program ADD COLUMN prescription TEXT;
+                ALTER TABLE program ADD COLUMN low_reservoir_nl INTEGER;
+                ALTER TABLE program ADD COLUMN bridge_concentration_ng_per_ml INTEGER;
+                ALTER TABLE progress ADD COLUMN bridge_remaining_ns INTEGER;
+                CREATE TABLE refill (
+                    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES session(id), utc_ns INTEGER NOT NULL,
+                    expected_nl INTEGER NOT NULL, withdrawn_nl INTEGER NOT NULL, added_nl INTEGER NOT NULL, consumed_nl INTEGER NOT NULL,
+                    tolerance_nl INTEGER NOT NULL, old_concentration_ng_per_ml INTEGER NOT NULL, new_concentration_ng_per_ml INTEGER NOT NULL,
+                    bridge_volume_nl INTEGER, bridge_duration_ns INTEGER);
+                CREATE TRIGGER refill_append_only_update BEFORE UPDATE ON refill BEGIN SELECT RAISE(ABORT, 'refills are append-only'); END;
+                CREATE TRIGGER refill_append_only_delete BEFORE DELETE ON refill BEGIN SELECT RAISE(ABORT, 'refills are append-only'); END;
+                CREATE TABLE command_counter (role TEXT PRIMARY KEY, last_counter INTEGER NOT NULL, utc_ns INTEGER NOT NULL);
+                """)
+        }
         return m
     }
 
-    static let version = "v1"
+    static let version = "v2"
 }

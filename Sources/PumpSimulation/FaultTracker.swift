@@ -74,18 +74,28 @@ enum ReportBuilder {
 
     static func build(scenario: Scenario, seed: UInt64, core: ControllerCore, earlier: [Life] = [], restoredAlarms: Int = 0,
                       restoredBoluses: Int = 0, plant: Plant.Totals,
-                      faults: [Report.Fault], commands: [Report.Command], baseline: FixedThresholdDetector) -> Report {
+                      faults: [Report.Fault], commands: [Report.Command], refills: [Report.Refill] = [],
+                      baseline: FixedThresholdDetector) -> Report {
         let lives = earlier + [Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]
         let alarms = lives.flatMap { $0.core.alarms.records.dropFirst($0.restoredAlarms) }
         let boluses = lives.flatMap { $0.core.boluses.history.dropFirst($0.restoredBoluses) }
-        let c = scenario.prescription.drug.concentration
         let programmed = core.scheduler.programmedVolume
+        // Each life's concentration segments from where its programme started; a later life
+        // takes over from its first segment on.
+        var segments: [(from: Nanolitres, concentration: NanogramsPerMillilitre)] = []
+        for life in lives {
+            let own = life.core.scheduler.concentrationSegments
+            if let start = own.first?.from { segments.removeAll { $0.from >= start } }
+            segments += own
+        }
         return Report(
             scenario: scenario.name, seed: seed, duration_s: scenario.duration.seconds,
             stroke_volume_ul: scenario.plant.strokeVolume.microlitres,
             programmed_ul: programmed.microlitres, commanded_ul: core.scheduler.commandedVolume.microlitres,
             delivered_ul: plant.delivered.microlitres,
-            programmed_ug: c.dose(in: programmed).micrograms, delivered_ug: c.dose(in: plant.delivered).micrograms,
+            // Across a concentration change each stretch of programme counts at its own concentration.
+            programmed_ug: DoseScheduler.dose(inProgrammed: programmed, segments: segments).micrograms,
+            delivered_ug: DoseScheduler.dose(inProgrammed: plant.delivered, segments: segments).micrograms,
             final_state: core.state.rawValue,
             alarms: alarms.map {
                 Report.Alarm(type: $0.type.rawValue, priority: $0.policy.priority.rawValue, at_s: $0.raisedAt.seconds,
@@ -98,6 +108,7 @@ enum ReportBuilder {
                              dose_ug: $0.dose.micrograms, reason: $0.refusal?.code)
             },
             commands: commands,
+            refills: refills,
             baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds),
             learned: learned(core))
     }

@@ -39,6 +39,19 @@ public struct Report: Encodable, Sendable, Equatable {
         public var accepted: Bool
         public var reason: String?
     }
+    /// Ours: each accepted refill's reconciliation against the ledger.
+    public struct Refill: Encodable, Sendable, Equatable {
+        public var at_s: Double
+        public var expected_ul: Double
+        public var withdrawn_ul: Double
+        public var discrepancy_ul: Double
+        public var tolerance_ul: Double
+        public var beyond_tolerance: Bool
+        public var added_ul: Double
+        public var old_concentration_ug_per_ml: Double
+        public var new_concentration_ug_per_ml: Double
+        @Null public var bridge_s: Double?
+    }
     /// Ours: a conventional fixed-threshold occlusion detector run on the same readings.
     public struct Baseline: Encodable, Sendable, Equatable {
         public var fixed_threshold_mmhg: Double
@@ -71,6 +84,7 @@ public struct Report: Encodable, Sendable, Equatable {
     public var faults: [Fault]
     public var boluses: [Bolus]
     public var commands: [Command]
+    public var refills: [Refill]
     public var baseline: Baseline
     public var learned: Learned
 

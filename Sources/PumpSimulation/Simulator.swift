@@ -92,6 +92,7 @@ public enum Simulator {
         var tracker = FaultTracker(strokeVolume: scenario.plant.strokeVolume, limits: limits)
         var baseline = FixedThresholdDetector()
         var commands: [Report.Command] = []
+        var refills: [Report.Refill] = []
         let end = scenario.duration.value
         let period = limits.watchdogPeriod.value
         var nextDose: Int64 = 0
@@ -141,6 +142,23 @@ public enum Simulator {
                     knownAlarms = restoredAlarms
                     doseLoopAlive = true
                     nextDose = t
+                case .refill(let withdrawn, let added, let concentration, let deadSpace, let bridge):
+                    // The reservoir really holds what the plant says; the clinician enters what the
+                    // scenario says they withdrew (by default, exactly that).
+                    let held = plant.refill(to: added)
+                    let request = RefillRequest(withdrawn: withdrawn ?? held, added: added, concentration: concentration,
+                                                deadSpace: deadSpace, bridge: bridge)
+                    let outcome = await controller.handle(.refill(request), now: now, utcNanoseconds: startUTC + t)
+                    if !outcome.accepted { _ = plant.refill(to: held) }   // refused: nothing changed
+                    if outcome.accepted, let r = controller.withCore({ $0.refills.last }) {
+                        refills.append(Report.Refill(
+                            at_s: now.seconds, expected_ul: r.expected.microlitres, withdrawn_ul: r.withdrawn.microlitres,
+                            discrepancy_ul: r.discrepancy.microlitres, tolerance_ul: r.tolerance.microlitres, beyond_tolerance: r.beyondTolerance,
+                            added_ul: r.added.microlitres, old_concentration_ug_per_ml: Double(r.oldConcentration.value) / 1000,
+                            new_concentration_ug_per_ml: Double(r.newConcentration.value) / 1000, bridge_s: r.bridge?.duration.seconds))
+                    }
+                    commands.append(Report.Command(type: "refill", at_s: now.seconds, accepted: outcome.accepted, reason: outcome.reason))
+                    if doseLoopAlive { nextDose = min(nextDose, t) }
                 case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume:
                     let command: OperatorCommand = switch e.kind {
                     case .patientBolus: .patientBolus
@@ -193,7 +211,7 @@ public enum Simulator {
         let report = ReportBuilder.build(scenario: scenario, seed: seed, core: core, earlier: lives, restoredAlarms: restoredAlarms,
                                          restoredBoluses: restoredBoluses, plant: totals,
                                          faults: tracker.entries(endStrokes: core.scheduler.commandedStrokes),
-                                         commands: commands, baseline: baseline)
+                                         commands: commands, refills: refills, baseline: baseline)
         progress?(SimulationProgress(simulated: scenario.duration, duration: scenario.duration, delivered: totals.delivered,
                                      state: core.state, alarms: core.alarms.records.count))
         return SimulationResult(report: report, controller: core, plant: totals)

@@ -172,7 +172,7 @@ extension ScenarioEvent.Kind {
     /// A clinician or patient command rather than something that happens to the pump.
     var isCommand: Bool {
         switch self {
-        case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume: true
+        case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume, .refill: true
         default: false
         }
     }

@@ -132,6 +132,10 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
         case .restarted(let r):
             logger.notice("restarted from the journal: \(r.uncertainStrokes) uncertain strokes counted as delivered, outage \(r.outage.seconds) s not caught up\(r.interruptedBolus ? ", a running bolus not resumed" : "")", metadata: at)
         case .journalError(let why): logger.critical("journal: \(why)", metadata: at)
+        case .refill(let r):
+            logger.log(level: r.beyondTolerance ? .warning : .notice,
+                       "refill: expected \(r.expected), withdrawn \(r.withdrawn), \(r.verdict); added \(r.added) at \(r.newConcentration)", metadata: at)
+        case .programmed(let old, let new): logger.notice("prescription changed: was \(old); now \(new)", metadata: at)
         }
     }
 }

@@ -30,6 +30,7 @@ final class StallingJournal: DoseJournal, Sendable {
         return true
     }
     func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent]) {}
+    func recordProgram(_ program: ProgramRecord) -> Bool { true }
 }
 
 @Suite("Journal stalls")

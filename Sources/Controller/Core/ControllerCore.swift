@@ -70,8 +70,16 @@ public struct ControllerCore: Sendable {
     public private(set) var lastHeartbeat: MonotonicInstant
     /// When the watchdog last ran (the hardware watchdog is fed only while both are recent).
     public private(set) var lastWatchdogTick: MonotonicInstant
-    /// Measured motion since the last fill from before a restart (the motion monitor starts at 0).
+    /// Measured motion since the last fill that the motion monitor no longer holds (from before
+    /// a restart or a resume, which start it at 0; negative after a refill).
     private var measuredBefore = Nanolitres.zero
+    /// The expected reservoir volume at which the low-reservoir alarm rises (clinician setting).
+    public private(set) var lowReservoirLevel: Nanolitres
+    /// Every refill reconciled, oldest first (the trend).
+    public private(set) var refills: [RefillRecord] = []
+    public private(set) var batteryTrend = BatteryTrend()
+    /// Cumulative strokes at the last fill (the journal's ledger continues from it).
+    public private(set) var filledAtStroke: Int64 = 0
 
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
@@ -82,6 +90,7 @@ public struct ControllerCore: Sendable {
         motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
         lastHeartbeat = now
         lastWatchdogTick = now
+        lowReservoirLevel = configuration.limits.lowReservoir
     }
 
     /// Starts from the journal's last state (see `RestoredState`). Strokes intended but never
@@ -93,8 +102,14 @@ public struct ControllerCore: Sendable {
         scheduler.restore(programmed: r.programmed, commandedStrokes: r.intendedStrokes)
         ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: r.reservoirFilled)
         ledger.recordCommanded(stroke * (r.intendedStrokes - r.commandedBeforeFill))
+        filledAtStroke = r.commandedBeforeFill
+        if let p = r.prescription, p != configuration.prescription { scheduler.reprogram(p, at: now, utcNanoseconds: utcNanoseconds) }
+        if let low = r.lowReservoir { lowReservoirLevel = low }
         ledger.recordMeasured(total: r.measuredSinceFill)
         measuredBefore = r.measuredSinceFill
+        refills = r.refills
+        if let b = r.bridge { scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining, at: now) }
+        scheduler.restartConcentrationSegments()
         for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
         state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
         if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
@@ -153,7 +168,7 @@ public struct ControllerCore: Sendable {
         scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)
         set(.wallClockInvalid, present: !wallValid, at: now)
         scheduler.rateMode = alarms.requiresMinimumRate ? .minimum : .programmed
-        set(.reservoirLow, present: ledger.isLow(limits: limits), at: now)
+        set(.reservoirLow, present: ledger.expected <= lowReservoirLevel, at: now)
         let empty = ledger.isEmpty(strokeVolume: configuration.strokeVolume)
         set(.reservoirEmpty, present: empty, at: now)
         recordEndedBoluses(at: now)
@@ -222,6 +237,7 @@ public struct ControllerCore: Sendable {
         // Battery.
         if readings.batteryDue {
             battery.observe(readings.battery.map { ($0.stateOfCharge, $0.voltage) }, limits: limits)
+            if let b = readings.battery, !battery.gaugeFault, battery.last?.stateOfCharge == b.stateOfCharge { batteryTrend.observe(b.stateOfCharge, at: now) }
             set(.batteryGaugeFault, present: battery.gaugeFault, at: now)
             set(.batteryEndOfService, present: battery.endOfService, at: now)
             set(.batteryElectiveReplacement, present: battery.electiveReplacement, at: now)
@@ -273,13 +289,86 @@ public struct ControllerCore: Sendable {
                 state = .delivering
                 scheduler.setDelivering(true, at: now, utcNanoseconds: utcNanoseconds)
                 // Motion is judged afresh: the window must not carry a deficit from before the stop.
+                measuredBefore += measuredMotion
                 motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
                 record(.stateChanged(.delivering), at: now)
                 outcome = CommandOutcome(accepted: true)
             }
+        case .program(let p):
+            outcome = program(p, at: now, utcNanoseconds: utcNanoseconds)
+        case .setLowReservoir(let level):
+            if level.value < 0 || level > ledger.capacity {
+                outcome = CommandOutcome(accepted: false, reason: "low_reservoir_ml: must be between 0 and the capacity (\(ledger.capacity))")
+            } else {
+                lowReservoirLevel = level
+                outcome = CommandOutcome(accepted: true)
+            }
+        case .refill(let r):
+            outcome = refill(r, at: now, utcNanoseconds: utcNanoseconds)
         }
         record(.command(command, accepted: outcome.accepted, reason: outcome.reason), at: now)
         return outcome
+    }
+
+    /// Measured motion the monitor holds, as volume.
+    private var measuredMotion: Nanolitres {
+        Nanolitres(configuration.strokeVolume.value * motion.measuredCounts / configuration.encoderCountsPerStroke)
+    }
+
+    /// A new prescription for the drug in the reservoir. Limits were checked when it was made
+    /// (`PrescriptionRequest.validated`); here only what depends on the pump's state.
+    private mutating func program(_ p: Prescription, at now: MonotonicInstant, utcNanoseconds: Int64) -> CommandOutcome {
+        let old = prescription
+        guard p.drug.name == old.drug.name, p.drug.concentration == old.drug.concentration else {
+            return CommandOutcome(accepted: false, reason: "drug: the reservoir holds \(old.drug.name) at \(old.drug.concentration); a new drug or concentration needs a refill")
+        }
+        guard p != old else { return CommandOutcome(accepted: false, reason: "prescription: identical to the one in force") }
+        scheduler.reprogram(p, at: now, utcNanoseconds: utcNanoseconds)
+        record(.programmed(old: old, new: p), at: now)
+        return CommandOutcome(accepted: true)
+    }
+
+    /// The refill: reconcile what came out against the ledger, start a new fill, and keep the dose
+    /// as prescribed across a concentration change (new stroke plan, bridge for the dead space).
+    /// Everything is checked before anything changes.
+    private mutating func refill(_ r: RefillRequest, at now: MonotonicInstant, utcNanoseconds: Int64) -> CommandOutcome {
+        func refuse(_ why: String) -> CommandOutcome { CommandOutcome(accepted: false, reason: why) }
+        if r.withdrawn.value < 0 || r.withdrawn > ledger.capacity { return refuse("withdrawn_ml: must be between 0 and the capacity (\(ledger.capacity))") }
+        if r.added.value <= 0 || r.added > ledger.capacity { return refuse("added_ml: must be above 0 and at most the capacity (\(ledger.capacity))") }
+        if r.deadSpace.value < 0 || r.deadSpace > PumpLimits.maximumDeadSpace { return refuse("dead_space_ml: must be between 0 and \(PumpLimits.maximumDeadSpace)") }
+        let old = prescription
+        var new = old
+        if let c = r.concentration, c != old.drug.concentration {
+            var request = PrescriptionRequest(old)
+            request.concentrationMicrogramsPerMillilitre = Double(c.value) / 1000
+            switch request.validated(drugPath: "refill", path: "prescription") {
+            case .success(let p): new = p
+            case .failure(let e): return refuse(e.description)
+            }
+        }
+        let expected = ledger.expected
+        let consumed = ledger.filled - expected
+        var bridge: BridgePlan?
+        if new.drug.concentration != scheduler.concentrationInForce, r.bridge {
+            let rate = scheduler.basalRate.value > 0 ? scheduler.basalRate : old.basal.nominalDailyDose
+            bridge = RefillReconciliation.bridge(deadSpace: r.deadSpace, oldConcentration: scheduler.concentrationInForce, dailyDose: rate)
+        }
+        let record = RefillRecord(expected: expected, withdrawn: r.withdrawn, added: r.added, consumed: consumed,
+                                  tolerance: RefillReconciliation.tolerance(consumed: consumed, limits: limits),
+                                  oldConcentration: old.drug.concentration, newConcentration: new.drug.concentration, bridge: bridge)
+        // A new fill: the ledger and measured motion start again from the volume added.
+        ledger = ReservoirLedger(capacity: ledger.capacity, filled: r.added)
+        filledAtStroke = scheduler.commandedStrokes
+        measuredBefore = Nanolitres(0) - measuredMotion
+        if new != old || bridge != nil { scheduler.reprogram(new, at: now, utcNanoseconds: utcNanoseconds, bridge: bridge) }
+        refills.append(record)
+        self.record(.refill(record), at: now)
+        if new != old { self.record(.programmed(old: old, new: new), at: now) }
+        if record.beyondTolerance || RefillReconciliation.trendAlarm(refills, limits: limits) {
+            raise(.refillDiscrepancy, at: now)
+            set(.refillDiscrepancy, present: false, at: now)   // a finding, not a condition: a clinician clears it
+        }
+        return CommandOutcome(accepted: true, reason: record.beyondTolerance ? record.verdict : nil)
     }
 
     private mutating func bolus(_ kind: BolusKind, dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) -> CommandOutcome {

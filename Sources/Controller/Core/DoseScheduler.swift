@@ -41,6 +41,18 @@ public struct DoseScheduler: Sendable {
     /// Boluses that ended since the core last took them: completed, or cut by a stop.
     public private(set) var endedBoluses: [BolusEnd] = []
 
+    /// After a concentration change: the old drug still in the dead space runs at the old
+    /// concentration's plan until `end` (paused, with the time left kept, while not delivering).
+    public struct Bridge: Hashable, Sendable {
+        public var concentration: NanogramsPerMillilitre
+        public var end: MonotonicInstant?
+        public var remaining: Nanoseconds
+    }
+    public private(set) var bridge: Bridge?
+    /// Where the concentration of what is pumped changed: (programmed volume, concentration from
+    /// there on), so the programme can be given in micrograms across refills.
+    public private(set) var concentrationSegments: [(from: Nanolitres, concentration: NanogramsPerMillilitre)]
+
     private var lastAdvance: MonotonicInstant
     /// UTC nanoseconds minus monotonic nanoseconds, as of the last advance.
     private var wallOffsetNanoseconds: Int64
@@ -59,6 +71,7 @@ public struct DoseScheduler: Sendable {
         self.zone = zone
         self.lastAdvance = now
         self.wallOffsetNanoseconds = utcNanoseconds - now.nanoseconds
+        concentrationSegments = [(.zero, prescription.drug.concentration)]
         relookupStep(at: now)
     }
 
@@ -69,6 +82,22 @@ public struct DoseScheduler: Sendable {
     /// Strokes owed now (after `advance`).
     public var strokesDue: Int64 { max(0, programmedVolume.value / strokeVolume.value - commandedStrokes) }
     public var bolusInProgress: Bool { !boluses.isEmpty }
+
+    /// The concentration of the drug the pump is pushing to the patient now (the old one during a bridge).
+    public var concentrationInForce: NanogramsPerMillilitre { bridge?.concentration ?? prescription.drug.concentration }
+
+    /// The dose in `volume` of programme, segment by segment across concentration changes.
+    public func dose(inProgrammed volume: Nanolitres) -> Nanograms { Self.dose(inProgrammed: volume, segments: concentrationSegments) }
+
+    /// The dose in `volume` given the concentration segments (several lives' lists, joined).
+    public static func dose(inProgrammed volume: Nanolitres, segments: [(from: Nanolitres, concentration: NanogramsPerMillilitre)]) -> Nanograms {
+        var total = Nanograms.zero
+        for (i, seg) in segments.enumerated() where seg.from < volume {
+            let end = i + 1 < segments.count ? min(volume, segments[i + 1].from) : volume
+            if end > seg.from { total += seg.concentration.dose(in: end - seg.from) }
+        }
+        return total
+    }
 
     /// The basal dose rate in force.
     public var basalRate: NanogramsPerDay {
@@ -87,8 +116,12 @@ public struct DoseScheduler: Sendable {
     public mutating func advance(to now: MonotonicInstant, utcNanoseconds: Int64?) {
         guard now > lastAdvance else { return }
         while lastAdvance < now {
-            let segmentEnd = min(now, nextBoundary ?? now)
+            let segmentEnd = min(now, nextBoundary ?? now, bridge?.end ?? now)
             accrueBasal(until: segmentEnd)
+            if let end = bridge?.end, segmentEnd >= end {
+                bridge = nil
+                markConcentration()
+            }
             if let b = nextBoundary, segmentEnd == b, case .flex(let steps) = prescription.basal {
                 stepIndex = (stepIndex + 1) % steps.count
                 nextBoundary = boundary(after: b, forStep: (stepIndex + 1) % steps.count)
@@ -133,9 +166,47 @@ public struct DoseScheduler: Sendable {
         return Int64((nanolitresPerNanosecond() * Double(horizon.value) / Double(strokeVolume.value)).rounded(.up))
     }
 
+    /// A new prescription from `now` on (the programme so far stays as it was accrued; a running
+    /// bolus finishes as started). `bridge`: run the old concentration for that long first.
+    public mutating func reprogram(_ p: Prescription, at now: MonotonicInstant, utcNanoseconds: Int64?, bridge plan: BridgePlan? = nil) {
+        advance(to: now, utcNanoseconds: utcNanoseconds)
+        let old = concentrationInForce
+        prescription = p
+        if let plan, plan.duration.value > 0 {
+            bridge = Bridge(concentration: plan.concentration, end: delivering ? now + plan.duration : nil, remaining: plan.duration)
+        }
+        if concentrationInForce != old { markConcentration() }
+        relookupStep(at: now)
+    }
+
+    /// Continues a bridge that was running before a restart.
+    public mutating func restoreBridge(concentration: NanogramsPerMillilitre, remaining: Nanoseconds, at now: MonotonicInstant) {
+        guard remaining.value > 0 else { return }
+        bridge = Bridge(concentration: concentration, end: delivering ? now + remaining : nil, remaining: remaining)
+        markConcentration()
+    }
+
+    /// Time the bridge still has to run (for the journal).
+    public func bridgeRemaining(at now: MonotonicInstant) -> Nanoseconds? {
+        guard let b = bridge else { return nil }
+        if let end = b.end { return max(.zero, end - now) }
+        return b.remaining
+    }
+
+    /// After a restart this life's list starts where the programme stood (the lives before it
+    /// hold the earlier segments; the simulator's report joins them).
+    public mutating func restartConcentrationSegments() { concentrationSegments = [(programmedVolume, concentrationInForce)] }
+
+    private mutating func markConcentration() {
+        let c = concentrationInForce
+        let here = programmedVolume
+        if let last = concentrationSegments.last, last.from == here { concentrationSegments[concentrationSegments.count - 1].concentration = c }
+        else if concentrationSegments.last?.concentration != c { concentrationSegments.append((here, c)) }
+    }
+
     /// Starts a bolus of `dose` over `duration`. The caller has checked every limit.
     public mutating func startBolus(dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) {
-        let total = prescription.drug.concentration.volume(of: dose)
+        let total = concentrationInForce.volume(of: dose)
         boluses.append(ActiveBolus(start: now, duration: duration, total: total))
     }
 
@@ -150,6 +221,11 @@ public struct DoseScheduler: Sendable {
             }
             boluses.removeAll()
         }
+        if var b = bridge {
+            if !on, let end = b.end { b.remaining = max(.zero, end - now); b.end = nil }
+            if on, b.end == nil { b.end = now + b.remaining }
+            bridge = b
+        }
         delivering = on
     }
 
@@ -158,6 +234,7 @@ public struct DoseScheduler: Sendable {
     public func nextDeadline(after now: MonotonicInstant, maximumSleep: Nanoseconds) -> MonotonicInstant {
         var deadline = now + maximumSleep
         if let b = nextBoundary { deadline = min(deadline, b) }
+        if let e = bridge?.end { deadline = min(deadline, max(e, now + Nanoseconds(1))) }
         for b in boluses { deadline = min(deadline, b.end) }
         guard delivering else { return deadline }
         let target = Nanolitres((commandedStrokes + 1) * strokeVolume.value)
@@ -220,7 +297,7 @@ public struct DoseScheduler: Sendable {
 
     /// nL = rate (ng/day) × 10^6 × ns / (concentration (ng/mL) × ns per day)
     private var basalNumeratorPerNanosecond: Int128 { Int128(basalRate.value) * 1_000_000 }
-    private var basalDenominator: Int128 { Int128(prescription.drug.concentration.value) * Int128(Nanoseconds.perDay) }
+    private var basalDenominator: Int128 { Int128(concentrationInForce.value) * Int128(Nanoseconds.perDay) }
 
     private mutating func accrueBasal(until t: MonotonicInstant) {
         let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)

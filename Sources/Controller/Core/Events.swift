@@ -19,6 +19,10 @@ public struct ControllerEvent: Hashable, Sendable {
         case restarted(RestartSummary)
         /// The journal could not be written (once per failure streak).
         case journalError(String)
+        /// A refill was reconciled against the ledger.
+        case refill(RefillRecord)
+        /// A new prescription is in force (old and new, for the record).
+        case programmed(old: Prescription, new: Prescription)
     }
     public var at: MonotonicInstant
     public var kind: Kind
@@ -42,6 +46,12 @@ public enum OperatorCommand: Hashable, Sendable {
     case clinicianClear
     case suspend
     case resume
+    /// A new prescription (already validated against the drug library). The drug and its
+    /// concentration must be those in the reservoir: changing them is a refill.
+    case program(Prescription)
+    /// The expected reservoir volume at which the low-reservoir alarm rises.
+    case setLowReservoir(Nanolitres)
+    case refill(RefillRequest)
 
     public var name: String {
         switch self {
@@ -51,6 +61,9 @@ public enum OperatorCommand: Hashable, Sendable {
         case .clinicianClear: "clinician_clear"
         case .suspend: "suspend"
         case .resume: "resume"
+        case .program: "program"
+        case .setLowReservoir: "set_low_reservoir"
+        case .refill: "refill"
         }
     }
 }

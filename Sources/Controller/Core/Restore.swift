@@ -29,6 +29,16 @@ public struct RestoredState: Sendable, Equatable {
         }
     }
 
+    /// A bridge that was running (concentration of the old drug, time it still had to run).
+    public struct Bridge: Sendable, Equatable {
+        public var concentration: NanogramsPerMillilitre
+        public var remaining: Nanoseconds
+        public init(concentration: NanogramsPerMillilitre, remaining: Nanoseconds) {
+            self.concentration = concentration
+            self.remaining = remaining
+        }
+    }
+
     /// Strokes the motor confirmed, cumulative over every session.
     public var confirmedStrokes: Int64
     /// Strokes durably recorded as intended (≥ confirmed): the motor may have moved up to here.
@@ -45,6 +55,12 @@ public struct RestoredState: Sendable, Equatable {
     public var boluses: [Bolus]
     /// The last record's wall-clock time.
     public var lastRecordUTCNanoseconds: Int64
+    /// Refills reconciled so far (the discrepancy trend continues across restarts).
+    public var refills: [RefillRecord] = []
+    public var bridge: Bridge?
+    /// The prescription and low-reservoir level a clinician programmed (nil: the start's own).
+    public var prescription: Prescription?
+    public var lowReservoir: Nanolitres?
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],

@@ -13,6 +13,34 @@ public protocol DoseJournal: Sendable {
     nonisolated(nonsending) func awaitIntent(throughStroke: Int64) async -> Bool
     /// Confirmed progress and new events, for the next commit.
     func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent])
+    /// A program change (prescription, low-reservoir level, refill), written and synced before
+    /// the command is answered: a restart continues with it. False if it could not be written.
+    func recordProgram(_ program: ProgramRecord) -> Bool
+}
+
+/// The program in force after a clinician's change: what a restart must use instead of the
+/// prescription file it was started with.
+public struct ProgramRecord: Sendable, Equatable {
+    public var prescription: Prescription
+    public var lowReservoir: Nanolitres
+    /// The reservoir at its last fill and the cumulative stroke count at that fill.
+    public var reservoirFill: Nanolitres
+    public var filledAtStroke: Int64
+    /// Set when the change was a refill.
+    public var refill: RefillRecord?
+    /// The concentration of the old drug while a bridge runs.
+    public var bridgeConcentration: NanogramsPerMillilitre?
+    public var utcNanoseconds: Int64
+    public init(prescription: Prescription, lowReservoir: Nanolitres, reservoirFill: Nanolitres, filledAtStroke: Int64,
+                refill: RefillRecord?, bridgeConcentration: NanogramsPerMillilitre?, utcNanoseconds: Int64) {
+        self.prescription = prescription
+        self.lowReservoir = lowReservoir
+        self.reservoirFill = reservoirFill
+        self.filledAtStroke = filledAtStroke
+        self.refill = refill
+        self.bridgeConcentration = bridgeConcentration
+        self.utcNanoseconds = utcNanoseconds
+    }
 }
 
 /// The state after confirmed strokes: what a restart continues from.
@@ -22,7 +50,11 @@ public struct JournalCheckpoint: Sendable, Equatable {
     public var measuredSinceFill: Nanolitres
     public var state: TherapyState
     public var utcNanoseconds: Int64
-    public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64) {
+    /// Time a bridge still has to run (nil: none).
+    public var bridgeRemaining: Nanoseconds?
+    public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64,
+                bridgeRemaining: Nanoseconds? = nil) {
+        self.bridgeRemaining = bridgeRemaining
         self.confirmedStrokes = confirmedStrokes
         self.programmed = programmed
         self.measuredSinceFill = measuredSinceFill
@@ -45,6 +77,14 @@ extension ControllerCore {
     /// The checkpoint of the state now.
     public func checkpoint(utcNanoseconds: Int64) -> JournalCheckpoint {
         JournalCheckpoint(confirmedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,
-                          measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds)
+                          measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds,
+                          bridgeRemaining: scheduler.bridge == nil ? nil : scheduler.bridgeRemaining(at: lastHeartbeat))
+    }
+
+    /// The program in force, for the journal after a change. `refill`: the change was this refill.
+    public func programRecord(refill: RefillRecord?, utcNanoseconds: Int64) -> ProgramRecord {
+        ProgramRecord(prescription: prescription, lowReservoir: lowReservoirLevel, reservoirFill: ledger.filled,
+                      filledAtStroke: filledAtStroke, refill: refill, bridgeConcentration: scheduler.bridge?.concentration,
+                      utcNanoseconds: utcNanoseconds)
     }
 }

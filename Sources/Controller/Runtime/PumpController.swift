@@ -157,11 +157,22 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
 
     /// An operator command (scenario event, later the command socket).
     nonisolated(nonsending) public func handle(_ command: OperatorCommand, now: MonotonicInstant, utcNanoseconds: Int64) async -> CommandOutcome {
-        let (outcome, stop) = state.withLock { g in
+        let (outcome, stop, program) = state.withLock { g in
             let o = g.core.handle(command, at: now, utcNanoseconds: utcNanoseconds)
-            return (o, g.core.state != .delivering)
+            var program: ProgramRecord?
+            if o.accepted, journal != nil {
+                switch command {
+                case .program, .setLowReservoir: program = g.core.programRecord(refill: nil, utcNanoseconds: utcNanoseconds)
+                case .refill: program = g.core.programRecord(refill: g.core.refills.last, utcNanoseconds: utcNanoseconds)
+                default: break
+                }
+            }
+            return (o, g.core.state != .delivering, program)
         }
         if stop { await safeState() }
+        if let journal, let program, !journal.recordProgram(program) {
+            state.withLock { $0.core.journalFailed("program change not recorded: a restart would return to the previous program", at: now) }
+        }
         if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return outcome
     }

@@ -68,4 +68,6 @@ public enum PumpLimits {
     /// Largest reservoir a scenario may describe: implants hold 20–40 mL, bench rigs may use a
     /// syringe or bag, and a year at 0.5 mL/day needs 183 mL.
     public static let maximumReservoir = Nanolitres.millilitres(250)
+    /// Largest pump-plus-catheter dead space a refill may declare (a long catheter holds ~0.5 mL).
+    public static let maximumDeadSpace = Nanolitres.millilitres(2)
 }

@@ -84,3 +84,21 @@ public struct Prescription: Hashable, Sendable {
         Double(dose.value) * 1e6 / Double(drug.concentration.value)
     }
 }
+
+extension Prescription: CustomStringConvertible {
+    /// One line for logs and the side-by-side view.
+    public var description: String {
+        var parts = ["\(drug.name) \(drug.concentration)"]
+        switch basal {
+        case .continuous(let d): parts.append("continuous \(d)")
+        case .flex(let steps): parts.append("flex " + steps.map { "\($0.start) \($0.dailyDose)" }.joined(separator: ", "))
+        }
+        if let b = patientBolus {
+            parts.append("patient bolus \(b.dose) over \(Int64(b.duration.seconds)) s, lockout \(Int64(b.lockout.seconds)) s, \(b.maxPerDay)/day")
+        } else {
+            parts.append("no patient bolus")
+        }
+        parts.append("cap \(dailyCap)")
+        return parts.joined(separator: "; ")
+    }
+}

@@ -44,6 +44,26 @@ public struct PrescriptionRequest: Sendable {
         self.dailyCapMicrograms = dailyCapMicrograms
     }
 
+    /// The request that gives back `p` (to change one field of a valid prescription and check the
+    /// result again, e.g. a new concentration at a refill).
+    public init(_ p: Prescription) {
+        func ug(_ v: Int64) -> Double { Double(v) / 1000 }
+        drugName = p.drug.name
+        concentrationMicrogramsPerMillilitre = ug(p.drug.concentration.value)
+        switch p.basal {
+        case .continuous(let d):
+            mode = "continuous"
+            dailyDoseMicrograms = ug(d.value)
+        case .flex(let steps):
+            mode = "flex"
+            self.steps = steps.map { Step(start: $0.start.description, dailyDoseMicrograms: ug($0.dailyDose.value)) }
+        }
+        patientBolus = p.patientBolus.map {
+            PatientBolus(doseMicrograms: ug($0.dose.value), lockout: $0.lockout, maxPerDay: Double($0.maxPerDay), duration: $0.duration)
+        }
+        dailyCapMicrograms = ug(p.dailyCap.value)
+    }
+
     /// Default time to deliver one patient bolus when the prescription does not say.
     public static let defaultPatientBolusDuration = Nanoseconds.minutes(10)
     public static let maximumSteps = 48

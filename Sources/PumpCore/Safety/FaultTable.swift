@@ -41,6 +41,7 @@ public enum AlarmType: String, Sendable, CaseIterable, Hashable {
     case wallClockInvalid = "wall_clock_invalid"
     case deliveryUncertain = "delivery_uncertain"
     case journalFault = "journal_fault"
+    case refillDiscrepancy = "refill_discrepancy"
 }
 
 /// How the controller answers one fault.
@@ -98,6 +99,9 @@ public enum FaultTable {
         case .journalFault:
             FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: true,
                         rationale: "the journal cannot be written, so a restart could not know what was delivered; basal continues (stopping risks withdrawal), boluses wait.")
+        case .refillDiscrepancy:
+            FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .clinician, blocksPatientBolus: true,
+                        rationale: "the volume withdrawn at a refill disagrees with the ledger (possible over- or under-infusion, a leak or a pocket fill); basal continues (stopping risks withdrawal), extra boluses wait until a clinician has reviewed.")
         }
     }
 

@@ -57,5 +57,16 @@ public struct SafetyLimits: Hashable, Sendable {
     /// at most these strokes are uncertain (counted delivered, never repeated).
     public var journalLookahead = Nanoseconds.seconds(5)
 
+    /// Refill reconciliation: the volume withdrawn may differ from the ledger's expected volume by
+    /// this fixed part (what a syringe reading and the reservoir's residual volume can hide)...
+    public var refillToleranceFixed = Nanolitres.microlitres(500)
+    /// ...plus this fraction of the volume the ledger says left the reservoir since the last
+    /// fill (the pump's specified accuracy is ±15 %). Beyond it the refill raises
+    /// `refill_discrepancy`.
+    public var refillToleranceFraction = 0.15
+    /// Trend: this many refills in a row off by more than half their tolerance in the same
+    /// direction also raise `refill_discrepancy` (a slow drift no single refill shows).
+    public var refillTrendCount = 3
+
     public init() {}
 }

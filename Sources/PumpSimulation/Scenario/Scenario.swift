@@ -1,3 +1,4 @@
+import Controller
 import Foundation
 import PumpCore
 import PumpConfig
@@ -41,6 +42,8 @@ public struct ScenarioEvent: Sendable {
         case doseLoopHang
         /// The controller dies at once and restarts from its journal.
         case powerLoss
+        /// A refill visit. `withdrawn` nil: what the simulated reservoir really holds.
+        case refill(withdrawn: Nanolitres?, added: Nanolitres, concentration: NanogramsPerMillilitre?, deadSpace: Nanolitres, bridge: Bool)
 
         public var name: String {
             switch self {
@@ -61,6 +64,7 @@ public struct ScenarioEvent: Sendable {
             case .resume: "resume"
             case .doseLoopHang: "dose_loop_hang"
             case .powerLoss: "power_loss"
+            case .refill: "refill"
             }
         }
     }
@@ -244,7 +248,25 @@ extension Scenario {
         case "dose_loop_hang": kind = .doseLoopHang
         case "power_loss": kind = .powerLoss
         case "refill":
-            problems.append(FieldError("\(path).type", "refill is not supported yet: it needs the refill workflow (issue 6)"))
+            func ml(_ key: String, allowZero: Bool, max: Double) -> Nanolitres? {
+                guard let v = e.number(key, &problems) else { return nil }
+                return FixedPointInput.thousandths(v, path: "\(path).\(key)", max: max, allowZero: allowZero, into: &problems).map { Nanolitres($0 * 1000) }
+            }
+            let reservoirMax = PumpLimits.maximumReservoir.millilitres
+            let withdrawn = ml("withdrawn_ml", allowZero: true, max: reservoirMax)
+            let added = ml("added_ml", allowZero: false, max: reservoirMax)
+            if e.value("added_ml") == nil { problems.append(FieldError("\(path).added_ml", "is required")) }
+            var concentration: NanogramsPerMillilitre?
+            if let c = e.number("concentration_ug_per_ml", &problems),
+               let v = FixedPointInput.thousandths(c, path: "\(path).concentration_ug_per_ml", max: 1_000_000, into: &problems) {
+                concentration = NanogramsPerMillilitre(v)
+            }
+            let deadSpace = ml("dead_space_ml", allowZero: true, max: PumpLimits.maximumDeadSpace.millilitres) ?? RefillRequest.defaultDeadSpace
+            let bridge = e.bool("bridge", &problems) ?? true
+            let bad = problems.contains { $0.path.hasPrefix("\(path).") }
+            if let added, !bad {
+                kind = .refill(withdrawn: withdrawn, added: added, concentration: concentration, deadSpace: deadSpace, bridge: bridge)
+            }
         default:
             problems.append(FieldError("\(path).type", "unknown event type '\(type)'"))
         }
