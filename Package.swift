@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
@@ -70,10 +71,17 @@ let package = Package(
         .target(
             name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig", "PumpJournal"],
             swiftSettings: strict),
+        // The command interface between pumpctl and pumpd: wire format, keys, HMAC-SHA256
+        // authentication with counters and expiry, and the command decoder (docs/commands.md).
+        .target(
+            name: "PumpCommands",
+            dependencies: ["PumpCore", "PumpConfig", "Controller", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .testTarget(name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller"], swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
             dependencies: [
-                "PumpCore", "PumpSimulation", "PumpJournal", "PumpConfig",
+                "PumpCore", "PumpSimulation", "PumpJournal", "PumpConfig", "PumpCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -81,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "pumpd",
             dependencies: [
-                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal",
+                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,7 +135,7 @@ let package = Package(
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
-            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "pumpctl"],
+            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "pumpctl"],
             // Replayable swarm failures, read from the source tree by #filePath.
             exclude: ["Regressions"],
             swiftSettings: strict),

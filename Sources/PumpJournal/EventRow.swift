@@ -48,10 +48,15 @@ struct EventRow: Sendable, Equatable {
             self.init(type: "refill", detail: "expected \(r.expected), withdrawn \(r.withdrawn) (discrepancy \(r.discrepancy), tolerance \(r.tolerance): \(r.verdict)); added \(r.added) at \(r.newConcentration)"
                         + (r.bridge.map { "; bridge \($0.volume) at \($0.concentration) over \(Int64($0.duration.seconds)) s" } ?? ""))
         case .programmed(let old, let new): self.init(type: "program", detail: "was: \(old) | now: \(new)")
+        case .remoteCommand(let r):
+            self.init(type: "remote_command",
+                      detail: "\(r.role ?? "unauthenticated") \(r.command ?? "?")\(r.counter.map { " #\($0)" } ?? ""): \(r.accepted ? "accepted" : "refused")"
+                        + (r.reason.map { ", \($0)" } ?? ""),
+                      accepted: r.accepted)
         }
     }
 
     /// Every type the log can hold (for `pumpctl log --type`).
     static let types = ["session", "program", "alarm_raised", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
-                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error", "refill"]
+                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error", "refill", "remote_command"]
 }

@@ -8,7 +8,10 @@ struct PumpCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
         abstract: "Bench tool for the intrathecal pump controller.",
-        subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self])
+        subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self, KeysCommand.self, StatusCommand.self,
+                      PatientBolusCommand.self, ClinicianBolusCommand.self, SuspendCommand.self, ResumeCommand.self,
+                      AcknowledgeCommand.self, ClearAlarmsCommand.self, SetLowReservoirCommand.self, ProgramCommand.self,
+                      RefillCommand.self, SendRawCommand.self])
 }
 
 /// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (SCENARIOS.md).

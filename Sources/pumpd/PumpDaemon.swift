@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PumpConfig
 import PumpCore
+import PumpCommands
 import PumpJournal
 
 /// `pumpd --board Boards/<file>.json --prescription <file>.json`: wires the board's backend,
@@ -26,6 +27,12 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Simulated board only: a file that gets one byte per stroke the fake motor makes (the bench balance; the crash campaign reads it).")
     var simulatedBalance: String?
 
+    @Option(help: "The command socket for pumpctl (Unix domain, owner-only). Needs --keys.")
+    var socket: String?
+
+    @Option(help: "Key folder made by `pumpctl keys init` (0700, key files 0600). SIGHUP reloads it.")
+    var keys: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -45,6 +52,15 @@ struct PumpDaemon: AsyncParsableCommand {
         }
         if simulatedBalance != nil, board.kind != .simulated { fail("--simulated-balance: only for the simulated board", status: 2) }
         guard let level = Logger.Level(rawValue: logLevel) else { fail("--log-level: unknown level '\(logLevel)'", status: 2) }
+        // No default key anywhere: a socket needs a provisioned key folder.
+        var ring: KeyRing?
+        switch (socket, keys) {
+        case (nil, nil): break
+        case (_?, nil): fail("--socket needs --keys (run `pumpctl keys init --dir DIR` first; there is no default key)", status: 2)
+        case (nil, _?): fail("--keys needs --socket", status: 2)
+        case (_?, let folder?):
+            do { ring = try KeyRing.load(folder: folder) } catch { fail("--keys: \(error)", status: 2) }
+        }
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
@@ -60,12 +76,22 @@ struct PumpDaemon: AsyncParsableCommand {
             fail(error.description, status: 1)
         }
         logger.notice("journal \(journal): \(start.restored == nil ? "fresh" : "restoring")")
+        var commands: CommandInterface?
+        if let socket, let keys, let ring {
+            do {
+                commands = CommandInterface(socket: try CommandSocket(path: socket), keysFolder: keys, ring: KeyRingBox(ring),
+                                            counters: JournalCounters(journal: start.journal))
+            } catch {
+                start.journal.close(confirmedStrokes: nil, utcNanoseconds: SystemWallClock().utcNanoseconds())
+                fail(error.message, status: 1)
+            }
+        }
         do {
             switch board.kind {
             case .simulated:
-                try await SimulatedRig.serve(board: board, therapy: therapy, journal: start, balance: simulatedBalance, logger: logger)
+                try await SimulatedRig.serve(board: board, therapy: therapy, journal: start, balance: simulatedBalance, commands: commands, logger: logger)
             case .linux:
-                try await LinuxRig.serve(board: board, therapy: therapy, journal: start, logger: logger)
+                try await LinuxRig.serve(board: board, therapy: therapy, journal: start, commands: commands, logger: logger)
             }
         } catch let e as RigError {
             start.journal.close(confirmedStrokes: nil, utcNanoseconds: SystemWallClock().utcNanoseconds())

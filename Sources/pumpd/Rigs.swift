@@ -24,7 +24,8 @@ func controllerConfiguration(board: Board, therapy: Therapy) -> ControllerConfig
 
 /// The simulated board in real time: the fakes' plant follows the wall of a monotonic clock.
 enum SimulatedRig {
-    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, balance: String?, logger: Logger) async throws {
+    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, balance: String?, commands: CommandInterface?,
+                      logger: Logger) async throws {
         var p = PlantParameters()
         p.strokeVolume = board.strokeVolume
         p.encoderCountsPerStroke = board.encoderCountsPerStroke
@@ -46,6 +47,7 @@ enum SimulatedRig {
         logger.notice("simulated board: plant model in real time; SIGUSR1 is its bolus button")
         var extras = RigExtras()
         extras.signalBolusButton = true
+        extras.commands = commands
         try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: extras, journal: journal.journal, logger: logger)
     }
 
@@ -95,7 +97,7 @@ enum SimulatedRig {
 
 /// The Linux rig: lines by name from the board's GPIO chip, the board's I²C bus, chip drivers.
 enum LinuxRig {
-    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, logger: Logger) async throws {
+    static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, commands: CommandInterface?, logger: Logger) async throws {
         #if canImport(PumpLinux)
         guard let label = board.gpioChipLabel, let s = board.stepper, let adc = board.pressureADC, let gauge = board.fuelGauge else {
             throw RigError(message: "board \(board.name): not a complete linux board")
@@ -127,6 +129,7 @@ enum LinuxRig {
                 sleeper: sleeper)
             let battery = MAX17048Gauge(bus: bus, address: gauge.address)
             var extras = RigExtras()
+            extras.commands = commands
             if let a = board.alarmOutput {
                 extras.alarmOutput = try chip.output(named: a.name, initial: a.active == .low)
                 extras.alarmActiveHigh = a.active == .high

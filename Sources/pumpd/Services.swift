@@ -1,6 +1,7 @@
 import Controller
 import Foundation
 import Logging
+import PumpCommands
 import PumpCore
 import PumpHAL
 import PumpJournal
@@ -22,6 +23,15 @@ struct RigExtras: Sendable {
     /// The simulated board's bolus button: SIGUSR1.
     var signalBolusButton = false
     var closeWatchdog: (@Sendable () -> Void)?
+    var commands: CommandInterface?
+}
+
+/// The command socket and its keys, made before any hardware is touched.
+struct CommandInterface: Sendable {
+    var socket: CommandSocket
+    var keysFolder: String
+    var ring: KeyRingBox
+    var counters: any CounterStore
 }
 
 /// Runs the controller and its companions until SIGTERM/SIGINT, then the safe state.
@@ -46,6 +56,10 @@ enum Daemon {
         }
         if extras.signalBolusButton {
             services.append(SignalBolusService(controller: controller, now: now, logger: logger))
+        }
+        if let c = extras.commands {
+            services.append(CommandService(controller: controller, socket: c.socket, keysFolder: c.keysFolder, ring: c.ring,
+                                           counters: c.counters, now: now, logger: logger))
         }
         if let feed = extras.feedWatchdog {
             services.append(WatchdogFeedService(controller: controller, feed: feed, now: now, logger: logger))
@@ -105,6 +119,8 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
             for e in events { log(e) }
             try? await Task.sleep(for: .milliseconds(500))
         }
+        // What happened in the last half second before shutdown.
+        for e in controller.withCore({ Array($0.events.dropFirst(seen)) }) { log(e) }
     }
 
     private func log(_ e: ControllerEvent) {
@@ -136,6 +152,10 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
             logger.log(level: r.beyondTolerance ? .warning : .notice,
                        "refill: expected \(r.expected), withdrawn \(r.withdrawn), \(r.verdict); added \(r.added) at \(r.newConcentration)", metadata: at)
         case .programmed(let old, let new): logger.notice("prescription changed: was \(old); now \(new)", metadata: at)
+        case .remoteCommand(let r):
+            logger.log(level: r.accepted ? .info : .warning,
+                       "command interface: \(r.role ?? "unauthenticated") \(r.command ?? "?"): \(r.accepted ? "accepted" : "refused")\(r.reason.map { ", \($0)" } ?? "")",
+                       metadata: at)
         }
     }
 }

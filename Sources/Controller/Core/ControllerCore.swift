@@ -310,6 +310,9 @@ public struct ControllerCore: Sendable {
         return outcome
     }
 
+    /// Records a request on the command interface (the shell authenticates; the log keeps it).
+    public mutating func recordRemote(_ r: RemoteCommandRecord, at now: MonotonicInstant) { record(.remoteCommand(r), at: now) }
+
     /// Measured motion the monitor holds, as volume.
     private var measuredMotion: Nanolitres {
         Nanolitres(configuration.strokeVolume.value * motion.measuredCounts / configuration.encoderCountsPerStroke)

@@ -23,6 +23,8 @@ public struct ControllerEvent: Hashable, Sendable {
         case refill(RefillRecord)
         /// A new prescription is in force (old and new, for the record).
         case programmed(old: Prescription, new: Prescription)
+        /// A request on the command interface, authenticated or not (who, what, the verdict).
+        case remoteCommand(RemoteCommandRecord)
     }
     public var at: MonotonicInstant
     public var kind: Kind
@@ -101,5 +103,23 @@ public struct BolusEnd: Hashable, Sendable {
     public init(programmed: Nanolitres, total: Nanolitres) {
         self.programmed = programmed
         self.total = total
+    }
+}
+
+/// One request on the command interface as the event log keeps it.
+public struct RemoteCommandRecord: Hashable, Sendable {
+    /// nil until the signature matched (an unauthenticated request has no trusted role).
+    public var role: String?
+    public var command: String?
+    public var counter: Int64?
+    public var accepted: Bool
+    /// Why it was refused: the field and the reason.
+    public var reason: String?
+    public init(role: String?, command: String?, counter: Int64?, accepted: Bool, reason: String?) {
+        self.role = role
+        self.command = command
+        self.counter = counter
+        self.accepted = accepted
+        self.reason = reason
     }
 }

@@ -1,0 +1,178 @@
+import Crypto
+import Foundation
+import PumpConfig
+import PumpCore
+
+/// Makes a signed request (the client side: `pumpctl`).
+public enum Signer {
+    /// The envelope's bytes (not yet framed) for `body`, signed with `key`.
+    public static func envelope(_ body: RequestBody, key: KeyFile) -> Data {
+        let text = bodyText(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key.key)
+        let o: [String: Any] = ["v": Wire.version, "body": text, "mac": Hex.encode(Array(mac))]
+        return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data()
+    }
+
+    static func bodyText(_ b: RequestBody) -> String {
+        let o: [String: Any] = ["device": b.device, "role": b.role.rawValue, "key_id": b.keyID, "counter": b.counter,
+                                "expires_utc_ms": b.expiresUTCMilliseconds, "command": b.command.foundation]
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+    }
+
+    /// A counter that only grows for this client: the wall clock in microseconds, or one more than
+    /// the last used if the clock went back (kept in `stateFile` when it is writable).
+    public static func nextCounter(stateFile: String?, utcNanoseconds: Int64) -> Int64 {
+        var last: Int64 = 0
+        if let stateFile, let d = FileManager.default.contents(atPath: stateFile) {
+            last = Int64(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        let next = max(utcNanoseconds / 1000, last + 1)
+        if let stateFile { try? Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: stateFile)) }
+        return next
+    }
+}
+
+/// Remembers the last accepted counter per role, durably (the journal, in the daemon).
+public protocol CounterStore: Sendable {
+    /// Moves `role`'s counter to `counter` if it is above the last accepted one. Returns nil on
+    /// success, or the last accepted counter when `counter` is not above it.
+    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64?
+}
+
+/// An in-memory counter store (tests, fuzzing).
+public final class MemoryCounterStore: CounterStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: [Role: Int64] = [:]
+    public init() {}
+    public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64? {
+        lock.lock()
+        defer { lock.unlock() }
+        let l = last[role] ?? 0
+        guard counter > l else { return l }
+        last[role] = counter
+        return nil
+    }
+    /// Every role's last counter (tests check refusals leave it alone).
+    public var snapshot: [Role: Int64] { lock.lock(); defer { lock.unlock() }; return last }
+}
+
+/// A request that passed every check but the counter (see `Gate.admit`).
+public struct Authenticated: Sendable {
+    public var body: RequestBody
+    public var command: RemoteCommand
+}
+
+/// The daemon's checks, in order: frame, envelope, body, key, signature, device, expiry, role,
+/// fields, then the counter (replay and reordering) — each refusal names the field and why.
+/// Nothing is trusted before the signature is: the role is read first only to pick the key.
+public struct Gate: Sendable {
+    public var ring: KeyRing
+    public let counters: any CounterStore
+
+    public init(ring: KeyRing, counters: any CounterStore) {
+        self.ring = ring
+        self.counters = counters
+    }
+
+    /// What a refused request was, as far as it could be told (for the event log).
+    public struct Refusal: Error, Sendable {
+        public var error: WireError
+        /// Known once the signature matched.
+        public var role: Role?
+        public var command: String?
+    }
+
+    /// Checks a request's payload (the frame's bytes) and, if everything holds, consumes its counter.
+    public func admit(_ payload: Data, utcNanoseconds: Int64) -> Result<Authenticated, Refusal> {
+        let body: RequestBody
+        switch authenticate(payload, utcNanoseconds: utcNanoseconds) {
+        case .success(let b): body = b
+        case .failure(let e): return .failure(e)
+        }
+        let command: RemoteCommand
+        switch RemoteCommand.decode(body.command) {
+        case .success(let c): command = c
+        case .failure(let e): return .failure(Refusal(error: e, role: body.role, command: Self.typeName(body.command)))
+        }
+        guard command.allowed(for: body.role) else {
+            return .failure(Refusal(error: WireError("body.command.type", "out of role: a \(body.role.rawValue) may not \(command.name)"),
+                                    role: body.role, command: command.name))
+        }
+        if let last = counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds) {
+            let why = body.counter == last ? "replayed: counter \(body.counter) was already accepted"
+                                           : "replayed or reordered: counter \(body.counter) is not above the last accepted \(last)"
+            return .failure(Refusal(error: WireError("body.counter", why), role: body.role, command: command.name))
+        }
+        return .success(Authenticated(body: body, command: command))
+    }
+
+    static func typeName(_ v: JSONValue) -> String? {
+        if case .object(let o) = v, case .string(let t)? = o["type"] { return String(t.prefix(40)) }
+        return nil
+    }
+
+    /// Envelope, signature, device and expiry.
+    func authenticate(_ payload: Data, utcNanoseconds: Int64) -> Result<RequestBody, Refusal> {
+        func refuse(_ f: String, _ r: String, _ role: Role? = nil) -> Result<RequestBody, Refusal> {
+            .failure(Refusal(error: WireError(f, r), role: role, command: nil))
+        }
+        guard let env = try? JSONValue.parse(payload), case .object(let e) = env else { return refuse("envelope", "not a JSON object") }
+        for k in e.keys.sorted() where !["v", "body", "mac"].contains(k) { return refuse("envelope.\(String(k.prefix(40)))", "unknown field") }
+        guard case .number(let v)? = e["v"], v == Double(Wire.version) else { return refuse("envelope.v", "must be \(Wire.version)") }
+        guard case .string(let text)? = e["body"] else { return refuse("envelope.body", "must be a string (the signed JSON text)") }
+        guard case .string(let macHex)? = e["mac"], let mac = Hex.decode(macHex, lowercaseOnly: true), mac.count == 32 else {
+            return refuse("envelope.mac", "must be 64 lower-case hex digits (HMAC-SHA256)")
+        }
+        // The body's fields; only the role and key id are looked at before the signature.
+        var problems: [FieldError] = []
+        guard let bodyValue = try? JSONValue.parse(Data(text.utf8)), var r = ObjectReader.open(bodyValue, path: "body", problems: &problems) else {
+            return refuse("body", "not a JSON object")
+        }
+        guard let roleText = r.string("role", &problems), let role = Role(rawValue: roleText) else {
+            return refuse("body.role", "must be clinician or patient")
+        }
+        guard let key = ring.keys[role] else { return refuse("body.role", "no key for this role") }
+        guard let keyID = r.string("key_id", &problems), keyID == key.keyID else {
+            return refuse("body.key_id", "unknown key (rotated, or for another device)")
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(text.utf8), using: key.key) else {
+            return refuse("envelope.mac", "forged: the signature does not match the body")
+        }
+        let device = r.string("device", &problems)
+        let counter = r.number("counter", &problems)
+        let expires = r.number("expires_utc_ms", &problems)
+        let command = r.value("command")
+        r.rejectUnknown(&problems)
+        if let p = problems.first { return refuse(p.path, p.message, role) }
+        guard device == ring.device else { return refuse("body.device", "for another device", role) }
+        guard let counter, counter.isFinite, counter == counter.rounded(), counter >= 1, counter < 9_007_199_254_740_992 else {
+            return refuse("body.counter", "must be a whole number from 1 to 2^53", role)
+        }
+        guard let expires, expires.isFinite, expires == expires.rounded(), abs(expires) < 9e15 else {
+            return refuse("body.expires_utc_ms", "must be a whole number of milliseconds since 1970 (UTC)", role)
+        }
+        let nowMs = utcNanoseconds / 1_000_000
+        let expiresMs = Int64(expires)
+        if expiresMs < nowMs { return refuse("body.expires_utc_ms", "expired \(nowMs - expiresMs) ms ago", role) }
+        if expiresMs > nowMs + Wire.maximumExpiry.value / 1_000_000 {
+            return refuse("body.expires_utc_ms", "more than \(Int(Wire.maximumExpiry.seconds)) s ahead", role)
+        }
+        guard let command else { return refuse("body.command", "is required", role) }
+        return .success(RequestBody(device: ring.device, role: role, keyID: keyID, counter: Int64(counter),
+                                    expiresUTCMilliseconds: expiresMs, command: command))
+    }
+}
+
+extension JSONValue {
+    /// As Foundation objects, for JSONSerialization.
+    public var foundation: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let b): b
+        case .number(let d): d == d.rounded() && abs(d) < 9e15 ? Int64(d) as Any : d as Any
+        case .string(let s): s
+        case .array(let a): a.map(\.foundation)
+        case .object(let o): o.mapValues(\.foundation)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+
+/// One role's key for one device, as a file (`pumpctl keys init` makes them; docs/commands.md).
+///
+/// `{"device": …, "role": …, "key_id": …, "key_hex": …}`, mode 0600 in a 0700 folder. The key is
+/// 256 random bits from the system's generator; its id is the first 8 bytes of its SHA-256, so a
+/// request names the key it was signed with and a rotated key is refused by name. There is no
+/// default key: without key files the daemon opens no socket.
+public struct KeyFile: Sendable, Equatable {
+    public var device: String
+    public var role: Role
+    public var keyID: String
+    /// The 32 key bytes (SymmetricKey is made on use: it is not Sendable).
+    let keyBytes: [UInt8]
+    public var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+
+    public static func == (a: Self, b: Self) -> Bool { a.device == b.device && a.role == b.role && a.keyID == b.keyID }
+
+    public init(device: String, role: Role, key: SymmetricKey) {
+        self.device = device
+        self.role = role
+        keyBytes = key.withUnsafeBytes { Array($0) }
+        keyID = Self.id(of: key)
+    }
+
+    public static func generate(device: String, role: Role) -> KeyFile { KeyFile(device: device, role: role, key: SymmetricKey(size: .bits256)) }
+
+    static func id(of key: SymmetricKey) -> String {
+        let digest = key.withUnsafeBytes { SHA256.hash(data: Data($0)) }
+        return Hex.encode(Array(digest.prefix(8)))
+    }
+
+    public static func fileName(_ role: Role) -> String { "\(role.rawValue).key" }
+
+    public func write(to path: String) throws(WireError) {
+        let hex = Hex.encode(keyBytes)
+        let o: [String: Any] = ["device": device, "role": role.rawValue, "key_id": keyID, "key_hex": hex]
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted]) else {
+            throw WireError(path, "cannot encode")
+        }
+        // Created 0600 and replaced atomically (a rotation never leaves half a key).
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0o600)
+        guard fd >= 0 else { throw WireError(path, "cannot create (errno \(errno))") }
+        let ok = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) == $0.count }
+        fsync(fd)
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw WireError(path, "cannot write (errno \(errno))")
+        }
+    }
+
+    /// Reads a key file, refusing one that others could read (group or world bits set).
+    public static func read(path: String) throws(WireError) -> KeyFile {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw WireError(path, "cannot read the key file (errno \(errno))") }
+        guard st.st_mode & 0o077 == 0 else {
+            throw WireError(path, "permissions \(String(st.st_mode & 0o777, radix: 8)) let others read the key; must be 0600")
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+              let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw WireError(path, "not a key file (JSON object expected)")
+        }
+        guard let device = o["device"] as? String, !device.isEmpty else { throw WireError("\(path): device", "is required") }
+        guard let r = o["role"] as? String, let role = Role(rawValue: r) else { throw WireError("\(path): role", "must be clinician or patient") }
+        guard let hex = o["key_hex"] as? String, let bytes = Hex.decode(hex), bytes.count == 32 else {
+            throw WireError("\(path): key_hex", "must be 64 hex digits (256 bits)")
+        }
+        let k = KeyFile(device: device, role: role, key: SymmetricKey(data: bytes))
+        if let id = o["key_id"] as? String, id != k.keyID { throw WireError("\(path): key_id", "does not match the key") }
+        return k
+    }
+}
+
+/// The daemon's keys: one per role, from a folder.
+public struct KeyRing: Sendable {
+    public var device: String
+    public var keys: [Role: KeyFile]
+
+    public init(device: String, keys: [Role: KeyFile]) {
+        self.device = device
+        self.keys = keys
+    }
+
+    /// Loads `clinician.key` and `patient.key` from `folder`; both must name the same device.
+    public static func load(folder: String) throws(WireError) -> KeyRing {
+        var st = stat()
+        guard stat(folder, &st) == 0 else { throw WireError(folder, "no key folder (run `pumpctl keys init --dir \(folder)`)") }
+        guard st.st_mode & 0o077 == 0 else { throw WireError(folder, "permissions \(String(st.st_mode & 0o777, radix: 8)); the key folder must be 0700") }
+        var keys: [Role: KeyFile] = [:]
+        for role in Role.allCases {
+            let k = try KeyFile.read(path: "\(folder)/\(KeyFile.fileName(role))")
+            guard k.role == role else { throw WireError("\(folder)/\(KeyFile.fileName(role)): role", "says \(k.role.rawValue)") }
+            keys[role] = k
+        }
+        let devices = Set(keys.values.map(\.device))
+        guard devices.count == 1, let device = devices.first else { throw WireError(folder, "the keys name different devices") }
+        return KeyRing(device: device, keys: keys)
+    }
+}
+
+enum Hex {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `lowercaseOnly`: the one canonical spelling (a request's MAC), so a valid request has
+    /// exactly one byte form (the fuzzer found the upper-case variants accepted).
+    static func decode(_ s: String, lowercaseOnly: Bool = false) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        func v(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70 where !lowercaseOnly: c - 55
+            default: nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let hi = v(u[i]), let lo = v(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import PumpConfig
+import PumpCore
+
+/// The command interface's wire format, version 1 (docs/commands.md).
+///
+/// A Unix stream socket; each message is one frame: a 4-byte big-endian length, then that many
+/// bytes of UTF-8 JSON. A request is an envelope `{"v": 1, "body": "<JSON text>", "mac": "<hex>"}`
+/// whose `mac` is HMAC-SHA256 over the exact bytes of `body` with the role's key. The body holds
+/// the device, role, key id, counter, expiry and the command. The answer is one frame
+/// `{"v": 1, "ok": …, "error": {"field": …, "reason": …}, "result": {…}}`.
+public enum Wire {
+    public static let version = 1
+    /// Largest frame either side accepts (a flex programme of 48 steps is ~3 KiB).
+    public static let maximumFrame = 65_536
+    /// How far in the future an expiry may lie: bounds the window a captured command lives.
+    public static let maximumExpiry = Nanoseconds.minutes(5)
+    /// What `pumpctl` uses by default.
+    public static let defaultLifetime = Nanoseconds.seconds(30)
+
+    /// A frame's header for `payload`.
+    public static func frame(_ payload: Data) -> Data {
+        var n = UInt32(payload.count).bigEndian
+        var d = Data(bytes: &n, count: 4)
+        d.append(payload)
+        return d
+    }
+
+    /// The payload length a header announces, or a reason it is unacceptable.
+    public static func length(ofHeader h: [UInt8]) -> Result<Int, WireError> {
+        guard h.count == 4 else { return .failure(WireError("frame", "truncated header")) }
+        let n = Int(h[0]) << 24 | Int(h[1]) << 16 | Int(h[2]) << 8 | Int(h[3])
+        guard n > 0 else { return .failure(WireError("frame", "empty")) }
+        guard n <= maximumFrame else { return .failure(WireError("frame", "\(n) bytes; at most \(maximumFrame)")) }
+        return .success(n)
+    }
+}
+
+/// Something wrong with a request, named by its field (`body.counter: …`).
+public struct WireError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var field: String
+    public var reason: String
+    public init(_ field: String, _ reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+    public var description: String { "\(field): \(reason)" }
+}
+
+/// Who may send a command.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    case clinician, patient
+}
+
+/// The signed part of a request.
+public struct RequestBody: Sendable, Equatable {
+    public var device: String
+    public var role: Role
+    public var keyID: String
+    public var counter: Int64
+    public var expiresUTCMilliseconds: Int64
+    /// The command object: `{"type": …, fields…}` (decoded by `RemoteCommand.decode`).
+    public var command: JSONValue
+
+    public init(device: String, role: Role, keyID: String, counter: Int64, expiresUTCMilliseconds: Int64, command: JSONValue) {
+        self.device = device
+        self.role = role
+        self.keyID = keyID
+        self.counter = counter
+        self.expiresUTCMilliseconds = expiresUTCMilliseconds
+        self.command = command
+    }
+}
+
+/// The answer to a request.
+public struct Response {
+    public var ok: Bool
+    public var error: WireError?
+    public var result: [String: Any]
+
+    public init(ok: Bool, error: WireError? = nil, result: [String: Any] = [:]) {
+        self.ok = ok
+        self.error = error
+        self.result = result
+    }
+
+    public static func refused(_ e: WireError) -> Response { Response(ok: false, error: e) }
+
+    public func data() -> Data {
+        var o: [String: Any] = ["v": Wire.version, "ok": ok, "result": result]
+        if let error { o["error"] = ["field": error.field, "reason": error.reason] }
+        return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(#"{"v":1,"ok":false}"#.utf8)
+    }
+
+    public static func parse(_ data: Data) throws(WireError) -> Response {
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let ok = o["ok"] as? Bool else {
+            throw WireError("response", "not a response object")
+        }
+        var e: WireError?
+        if let err = o["error"] as? [String: Any] { e = WireError(err["field"] as? String ?? "?", err["reason"] as? String ?? "?") }
+        return Response(ok: ok, error: e, result: o["result"] as? [String: Any] ?? [:])
+    }
+}

@@ -1,0 +1,133 @@
+import Controller
+import Foundation
+import Logging
+import PumpCommands
+import PumpCore
+import PumpHAL
+import PumpJournal
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The journal keeps the last accepted counter per role, so a restart does not reopen replays.
+struct JournalCounters: CounterStore {
+    let journal: SQLiteJournal
+    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64? {
+        if journal.advanceCommandCounter(role: role.rawValue, to: counter, utcNanoseconds: utcNanoseconds) { return nil }
+        return journal.lastCommandCounter(role: role.rawValue)
+    }
+}
+
+/// Serves the command socket: every request goes through the `Gate` (signature, device, expiry,
+/// role, fields, counter), is recorded in the event log accepted or refused, and only then
+/// reaches the controller. SIGHUP reloads the key folder (rotation).
+struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
+    let controller: PumpController<M, P, B>
+    let socket: CommandSocket
+    let keysFolder: String
+    let ring: KeyRingBox
+    let counters: any CounterStore
+    let now: @Sendable () -> MonotonicInstant
+    let logger: Logger
+
+    func run() async throws {
+        let handler: @Sendable (Data) -> Data = { [controller, ring, counters, now, logger] payload in
+            let gate = Gate(ring: ring.withLock { $0 }, counters: counters)
+            let box = ResultBox()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                box.set(await Self.handle(payload, gate: gate, controller: controller, now: now, logger: logger))
+                done.signal()
+            }
+            done.wait()
+            return box.get()
+        }
+        socket.start(handler)
+        logger.notice("command socket \(socket.path): device \(ring.withLock { $0.device })")
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                do {
+                    let new = try KeyRing.load(folder: keysFolder)
+                    ring.withLock { $0 = new }
+                    logger.notice("keys reloaded from \(keysFolder): clinician \(new.keys[.clinician]?.keyID ?? "-"), patient \(new.keys[.patient]?.keyID ?? "-")")
+                } catch {
+                    logger.error("keys not reloaded, the old ones stay: \(error)")
+                }
+            }
+        }
+        socket.stop()
+    }
+
+    static func handle(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, now: @Sendable () -> MonotonicInstant,
+                       logger: Logger) async -> Data {
+        let utc = SystemWallClock().utcNanoseconds()
+        let t = now()
+        let record: (RemoteCommandRecord) -> Void = { r in
+            controller.withCore { $0.recordRemote(r, at: t) }
+            controller.flushJournal(now: t, utcNanoseconds: utc)
+        }
+        let admitted: Authenticated
+        switch gate.admit(payload, utcNanoseconds: utc) {
+        case .failure(let f):
+            record(RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description))
+            return Response.refused(f.error).data()
+        case .success(let a): admitted = a
+        }
+        let c = admitted.command
+        let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true, reason: nil)
+        record(who)
+        let device = gate.ring.device
+        switch c {
+        case .status:
+            return Response(ok: true, result: Views.status(controller.withCore { $0.status(at: t) }, utcNanoseconds: utc, device: device)).data()
+        case .previewProgram(let p):
+            // Run on a copy of the core: the verdict the real command would get, nothing changed.
+            let (old, outcome) = controller.withCore { core -> (Prescription, CommandOutcome) in
+                var copy = core
+                return (core.prescription, copy.handle(.program(p), at: t, utcNanoseconds: utc))
+            }
+            return Response(ok: true, result: [
+                "comparison": Views.comparison(old: old, new: p), "would_accept": outcome.accepted,
+                "reason": outcome.reason ?? NSNull(), "old": Views.prescription(old), "new": Views.prescription(p),
+            ]).data()
+        case .previewRefill(let r):
+            let (outcome, rec) = controller.withCore { core -> (CommandOutcome, RefillRecord?) in
+                var copy = core
+                let o = copy.handle(.refill(r), at: t, utcNanoseconds: utc)
+                return (o, o.accepted ? copy.refills.last : nil)
+            }
+            var result: [String: Any] = ["would_accept": outcome.accepted, "reason": outcome.reason ?? NSNull()]
+            if let rec { result["refill"] = Views.refill(rec) }
+            return Response(ok: true, result: result).data()
+        default:
+            guard let op = c.operatorCommand else { return Response(ok: false, error: WireError("body.command", "not executable")).data() }
+            let outcome = await controller.handle(op, now: t, utcNanoseconds: utc)
+            var result: [String: Any] = ["accepted": outcome.accepted, "reason": outcome.reason ?? NSNull()]
+            if case .refill = c, outcome.accepted, let rec = controller.withCore({ $0.refills.last }) { result["refill"] = Views.refill(rec) }
+            if case .patientBolus = c {
+                let s = controller.withCore { $0.status(at: t) }
+                result["next_allowed_in_s"] = s.nextPatientBolusIn?.seconds ?? NSNull()
+            }
+            guard outcome.accepted else {
+                return Response(ok: false, error: WireError("body.command", outcome.reason ?? "refused by the controller"), result: result).data()
+            }
+            return Response(ok: true, result: result).data()
+        }
+    }
+}
+
+/// The key ring, replaced whole on SIGHUP.
+final class KeyRingBox: Sendable {
+    private let m: Mutex<KeyRing>
+    init(_ r: KeyRing) { m = Mutex(r) }
+    func withLock<R: Sendable>(_ body: (inout KeyRing) -> R) -> R { m.withLock { body(&$0) } }
+}
+
+/// Carries the answer from the async handler to the socket thread.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = Data()
+    func set(_ d: Data) { lock.lock(); value = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return value }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import PumpConfig
+import PumpCore
+import Testing
+@testable import PumpCommands
+
+/// The command interface's authentication: every refusal the issue names, with its reason.
+@Suite("Command authentication")
+struct GateTests {
+    static let now: Int64 = 1_795_000_000 * 1_000_000_000
+    let clinician = KeyFile.generate(device: "pump-test", role: .clinician)
+    let patient = KeyFile.generate(device: "pump-test", role: .patient)
+    var ring: KeyRing { KeyRing(device: "pump-test", keys: [.clinician: clinician, .patient: patient]) }
+
+    func body(_ command: [String: JSONValue], key: KeyFile, counter: Int64 = 1, expiresIn ms: Int64 = 30_000,
+              device: String = "pump-test") -> RequestBody {
+        RequestBody(device: device, role: key.role, keyID: key.keyID, counter: counter, expiresUTCMilliseconds: Self.now / 1_000_000 + ms,
+                    command: .object(command))
+    }
+
+    func admit(_ gate: Gate, _ payload: Data, at t: Int64 = GateTests.now) -> Result<Authenticated, Gate.Refusal> {
+        gate.admit(payload, utcNanoseconds: t)
+    }
+
+    func refusal(_ r: Result<Authenticated, Gate.Refusal>) -> WireError? {
+        if case .failure(let f) = r { return f.error }
+        return nil
+    }
+
+    @Test func aSignedCommandIsAdmittedOnce() throws {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let env = Signer.envelope(body(["type": .string("status")], key: clinician), key: clinician)
+        guard case .success(let a) = admit(gate, env) else { Issue.record("refused"); return }
+        #expect(a.command.name == "status" && a.body.role == .clinician)
+        // The very same bytes again: a replay.
+        let again = refusal(admit(gate, env))
+        #expect(again?.field == "body.counter" && again!.reason.hasPrefix("replayed"))
+    }
+
+    @Test func anOlderCounterIsRefusedAsReordered() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let second = Signer.envelope(body(["type": .string("status")], key: patient, counter: 20), key: patient)
+        let first = Signer.envelope(body(["type": .string("status")], key: patient, counter: 10), key: patient)
+        if case .failure = admit(gate, second) { Issue.record("refused") }
+        let e = refusal(admit(gate, first))
+        #expect(e?.field == "body.counter" && e!.reason.contains("not above the last accepted 20"))
+        // Counters are per role: the clinician's 10 is fine.
+        let c = Signer.envelope(body(["type": .string("status")], key: clinician, counter: 10), key: clinician)
+        if case .failure(let f) = admit(gate, c) { Issue.record("\(f.error)") }
+    }
+
+    @Test func forgedRequestsAreRefused() throws {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        // 1. The body changed after signing (a dose raised in transit).
+        let good = Signer.envelope(body(["type": .string("clinician_bolus"), "dose_ug": .number(10), "over": .string("10m")], key: clinician), key: clinician)
+        let tampered = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\\\"dose_ug\\\":10", with: "\\\"dose_ug\\\":90")
+        #expect(tampered != String(decoding: good, as: UTF8.self))
+        #expect(refusal(admit(gate, Data(tampered.utf8)))?.reason.hasPrefix("forged") == true)
+        // 2. A patient signs a clinician's body with the patient key: the role picks the clinician
+        //    key id, which the patient does not have.
+        var b = body(["type": .string("suspend")], key: patient)
+        b.role = .clinician
+        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.field == "body.key_id")
+        // ...and with the clinician's key id copied in, the signature fails.
+        b.keyID = clinician.keyID
+        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.reason.hasPrefix("forged") == true)
+        // 3. A key of another device with the same name and id scheme.
+        let stranger = KeyFile.generate(device: "pump-test", role: .clinician)
+        #expect(refusal(admit(gate, Signer.envelope(body(["type": .string("status")], key: stranger), key: stranger)))?.field == "body.key_id")
+    }
+
+    @Test func expiredAndFarFutureRequestsAreRefused() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let old = Signer.envelope(body(["type": .string("status")], key: clinician, expiresIn: -1), key: clinician)
+        let e = refusal(admit(gate, old))
+        #expect(e?.field == "body.expires_utc_ms" && e!.reason.hasPrefix("expired"))
+        let far = Signer.envelope(body(["type": .string("status")], key: clinician, counter: 2, expiresIn: 301_000), key: clinician)
+        #expect(refusal(admit(gate, far))?.reason.contains("ahead") == true)
+        // An expired request does not burn its counter: the same counter, fresh, is accepted.
+        let fresh = Signer.envelope(body(["type": .string("status")], key: clinician), key: clinician)
+        if case .failure(let f) = admit(gate, fresh) { Issue.record("\(f.error)") }
+    }
+
+    @Test func outOfRoleAndOtherDevice() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        for type in ["suspend", "resume", "clear_alarms", "clinician_bolus", "program", "refill", "set_low_reservoir"] {
+            let e = refusal(admit(gate, Signer.envelope(body(["type": .string(type)], key: patient), key: patient)))
+            // Decoding comes first for incomplete commands, so either reason names the command.
+            #expect(e?.field.hasPrefix("body.command") == true, "\(type): \(String(describing: e))")
+        }
+        let e = refusal(admit(gate, Signer.envelope(body(["type": .string("suspend")], key: patient), key: patient)))
+        #expect(e?.reason == "out of role: a patient may not suspend")
+        let c = refusal(admit(gate, Signer.envelope(body(["type": .string("patient_bolus")], key: clinician), key: clinician)))
+        #expect(c?.reason == "out of role: a clinician may not patient_bolus")
+        let other = refusal(admit(gate, Signer.envelope(body(["type": .string("status")], key: clinician, device: "pump-other"), key: clinician)))
+        #expect(other?.field == "body.device")
+    }
+
+    @Test func everyCommandFieldIsValidated() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let cases: [([String: JSONValue], String)] = [
+            (["type": .string("launch")], "body.command.type"),
+            (["type": .number(3)], "body.command.type"),
+            (["type": .string("clinician_bolus"), "dose_ug": .string("ten"), "over": .string("10m")], "body.command.dose_ug"),
+            (["type": .string("clinician_bolus"), "dose_ug": .number(-1), "over": .string("10m")], "body.command.dose_ug"),
+            (["type": .string("clinician_bolus"), "dose_ug": .number(10)], "body.command.over"),
+            (["type": .string("clinician_bolus"), "dose_ug": .number(10), "over": .string("10m"), "x": .null], "body.command.x"),
+            (["type": .string("set_low_reservoir"), "low_reservoir_ml": .number(1e9)], "body.command.low_reservoir_ml"),
+            (["type": .string("refill"), "withdrawn_ml": .number(1), "added_ml": .number(20)], "body.command.confirmed"),
+            (["type": .string("refill"), "withdrawn_ml": .number(1), "added_ml": .number(0), "confirmed": .bool(true)], "body.command.added_ml"),
+            (["type": .string("preview_refill"), "withdrawn_ml": .number(1), "added_ml": .number(2), "bridge": .string("yes")], "body.command.bridge"),
+            (["type": .string("status"), "extra": .number(1)], "body.command.extra"),
+            (["type": .string("program"), "confirmed": .bool(true), "drug": .object(["name": .string("baclofen"), "concentration_ug_per_ml": .number(500)]),
+              "prescription": .object(["mode": .string("continuous"), "daily_dose_ug": .number(1e7)])], "prescription.daily_dose_ug"),
+            (["type": .string("program"), "confirmed": .bool(true), "drug": .object(["name": .string("baclofen"), "concentration_ug_per_ml": .number(500)]),
+              "prescription": .object(["mode": .string("continuous"), "daily_dose_ug": .number(100)]), "reservoir": .object([:])], "body.command.reservoir"),
+        ]
+        for (i, (command, field)) in cases.enumerated() {
+            let e = refusal(admit(gate, Signer.envelope(body(command, key: clinician, counter: Int64(i + 1)), key: clinician)))
+            #expect(e?.field == field, "\(command): \(String(describing: e))")
+        }
+    }
+
+    @Test func envelopeProblemsNameTheirField() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let cases: [(String, String)] = [
+            ("[]", "envelope"), ("{", "envelope"), (#"{"v":2,"body":"{}","mac":"00"}"#, "envelope.v"),
+            (#"{"v":1,"body":3,"mac":"00"}"#, "envelope.body"), (#"{"v":1,"body":"{}","mac":"zz"}"#, "envelope.mac"),
+            (#"{"v":1,"body":"{}","mac":"00","extra":1}"#, "envelope.extra"),
+            (#"{"v":1,"body":"nope","mac":"\#(String(repeating: "0", count: 64))"}"#, "body"),
+            (#"{"v":1,"body":"{\"role\":\"root\"}","mac":"\#(String(repeating: "0", count: 64))"}"#, "body.role"),
+        ]
+        for (text, field) in cases {
+            #expect(refusal(admit(gate, Data(text.utf8)))?.field == field, "\(text)")
+        }
+        #expect(refusal(admit(gate, Data([0xff, 0xfe, 0x00])))?.field == "envelope")
+    }
+
+    @Test func keyFilesRoundTripAndRefuseLoosePermissions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try clinician.write(to: "\(dir)/clinician.key")
+        try patient.write(to: "\(dir)/patient.key")
+        let loaded = try KeyRing.load(folder: dir)
+        #expect(loaded.keys[.clinician] == clinician && loaded.device == "pump-test")
+        // The same bytes verify with the loaded key.
+        let gate = Gate(ring: loaded, counters: MemoryCounterStore())
+        if case .failure(let f) = gate.admit(Signer.envelope(body(["type": .string("status")], key: clinician), key: clinician), utcNanoseconds: Self.now) {
+            Issue.record("\(f.error)")
+        }
+        chmod("\(dir)/patient.key", 0o644)
+        #expect(throws: WireError.self) { try KeyRing.load(folder: dir) }
+        chmod("\(dir)/patient.key", 0o600)
+        chmod(dir, 0o755)
+        #expect(throws: WireError.self) { try KeyRing.load(folder: dir) }
+    }
+}

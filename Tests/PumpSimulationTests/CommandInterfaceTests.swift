@@ -1,0 +1,278 @@
+import Foundation
+import PumpCommands
+import PumpConfig
+import Testing
+
+/// pumpd with its command socket on the simulated board, a key folder, and stderr drained by a
+/// thread (waits are on the daemon's own log lines, never on a clock).
+final class RunningDaemon: @unchecked Sendable {
+    let process = Process()
+    let folder: URL
+    var socket: String { folder.appendingPathComponent("pumpd.sock").path }
+    var keys: String { folder.appendingPathComponent("keys").path }
+    var journal: String { folder.appendingPathComponent("journal.sqlite").path }
+    var clinician: String { keys + "/clinician.key" }
+    var patient: String { keys + "/patient.key" }
+    private let condition = NSCondition()
+    private var text = ""
+    private var ended = false
+
+    /// A new folder with fresh keys (`pumpctl keys init`).
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("pumpd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let k = try CLI.run(["keys", "init", "--dir", folder.appendingPathComponent("keys").path, "--device", "pump-e2e"])
+        precondition(k.status == 0, k.err)
+    }
+
+    /// Another run on the same folder (journal, keys, socket path).
+    init(after other: RunningDaemon) { folder = other.folder }
+
+    func start(prescription: String = Daemon.path("docs/examples/baclofen-prescription.json")) throws {
+        process.executableURL = Daemon.binary
+        process.arguments = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", prescription, "--journal", journal,
+                             "--socket", socket, "--keys", keys]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let h = err.fileHandleForReading
+        Thread { [self] in
+            while true {
+                let d = h.availableData
+                condition.lock()
+                if d.isEmpty { ended = true } else { text += String(decoding: d, as: UTF8.self) }
+                condition.broadcast()
+                condition.unlock()
+                if d.isEmpty { return }
+            }
+        }.start()
+        #expect(waitFor("command socket"), "\(log)")
+    }
+
+    /// Blocks until the log holds `s` (true) or the process ended without it (false).
+    func waitFor(_ s: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !text.contains(s) && !ended { condition.wait() }
+        return text.contains(s)
+    }
+
+    var log: String { condition.lock(); defer { condition.unlock() }; return text }
+    var alive: Bool { process.isRunning }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        _ = waitFor("\u{0}")   // until stderr closed
+    }
+
+    /// `pumpctl <args> --socket … --key <key>`.
+    func ctl(_ args: [String], key: String?) throws -> (status: Int32, out: String, err: String) {
+        try CLI.run(args + ["--socket", socket] + (key.map { ["--key", $0] } ?? []))
+    }
+
+    func status() throws -> [String: Any] {
+        let r = try ctl(["status", "--json"], key: clinician)
+        let o = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        return o?["result"] as? [String: Any] ?? [:]
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let u = folder.appendingPathComponent(name)
+        try text.write(to: u, atomically: true, encoding: .utf8)
+        return u.path
+    }
+}
+
+@Suite("Command interface (pumpd + pumpctl)", .serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: Daemon.binary.path)))
+struct CommandInterfaceTests {
+    @Test func clinicianAndPatientThroughTheSocket() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        #expect((try d.status())["state"] as? String == "delivering")
+
+        // A clinician programs: side by side first, then committed.
+        let rx = try d.write("new.json", """
+            {"drug": {"name": "baclofen", "concentration_ug_per_ml": 500},
+             "prescription": {"mode": "flex", "steps": [{"start": "00:00", "daily_dose_ug": 200}, {"start": "08:00", "daily_dose_ug": 300}],
+                              "patient_bolus": {"dose_ug": 0.5, "lockout": "10m", "max_per_day": 2, "over": "2s"}}}
+            """)
+        let p = try d.ctl(["program", rx, "--yes"], key: d.clinician)
+        #expect(p.status == 0 && p.out.contains("programmed"), "\(p)")
+        #expect(p.out.contains("lockout") && p.out.contains("60 min") && p.out.contains("10 min"), "\(p.out)")
+        let rxNow = (try d.status())["prescription"] as? [String: Any]
+        #expect(rxNow?["mode"] as? String == "flex")
+        // The patient may not program.
+        let pp = try d.ctl(["program", rx, "--yes"], key: d.patient)
+        #expect(pp.status == 1 && pp.err.contains("out of role"), "\(pp)")
+
+        // Patient boluses within and beyond the limits.
+        let b1 = try d.ctl(["bolus"], key: d.patient)
+        #expect(b1.status == 0 && b1.out.contains("next allowed in 600 s"), "\(b1)")
+        #expect(d.waitFor("bolus completed"))                     // 1 µL over 2 s
+        let b2 = try d.ctl(["bolus"], key: d.patient)
+        #expect(b2.status == 1 && b2.err.contains("lockout: next bolus allowed in"), "\(b2)")
+        let bolus = (try d.status())["patient_bolus"] as? [String: Any]
+        #expect((bolus?["next_allowed_in_s"] as? Double ?? 0) > 590)
+
+        // Forged, replayed and expired requests are refused with their reason, and logged.
+        let saved = d.folder.appendingPathComponent("suspend.req").path
+        let s = try d.ctl(["suspend", "--save-request", saved], key: d.clinician)
+        #expect(s.status == 0, "\(s)")
+        let replay = try CLI.run(["send-raw", saved, "--socket", d.socket])
+        #expect(replay.status == 1 && replay.out.contains("replayed"), "\(replay)")
+        var bytes = try String(contentsOfFile: saved, encoding: .utf8)
+        bytes = bytes.replacingOccurrences(of: "suspend", with: "resume")   // the body changed, the signature kept
+        let forgedPath = try d.write("forged.req", bytes)
+        let forged = try CLI.run(["send-raw", forgedPath, "--socket", d.socket])
+        #expect(forged.status == 1 && forged.out.contains("forged"), "\(forged)")
+        let expired = try d.ctl(["resume", "--expires-in=-5"], key: d.clinician)
+        #expect(expired.status == 1 && expired.err.contains("expired"), "\(expired)")
+        #expect((try d.status())["state"] as? String == "suspended")      // none of them resumed it
+        #expect(try d.ctl(["resume"], key: d.clinician).status == 0)
+
+        // A refill with a discrepancy: ~1.4 mL short of what the ledger expects (20 mL fill).
+        let preview = try d.ctl(["refill", "--withdrawn-ml", "18.6", "--added-ml", "20", "--yes"], key: d.clinician)
+        #expect(preview.status == 0 && preview.out.contains("possible over-infusion"), "\(preview)")
+        let alarms = (try d.status())["alarms"] as? [[String: Any]] ?? []
+        #expect(alarms.contains { $0["type"] as? String == "refill_discrepancy" })
+        let refills = (try d.status())["refills"] as? [[String: Any]] ?? []
+        #expect(refills.count == 1 && refills[0]["beyond_tolerance"] as? Bool == true)
+        d.stop()
+
+        // The event log holds every request, accepted and refused, with the reason.
+        let log = try CLI.run(["log", "--journal", d.journal, "--type", "remote_command"])
+        for reason in ["forged", "replayed", "expired", "out of role", "clinician program", "patient patient_bolus"] {
+            #expect(log.out.contains(reason), "missing \(reason): \(log.out)")
+        }
+
+        // After a restart the programmed prescription (not the file) is in force, and the counter
+        // still refuses the old request.
+        let again = RunningDaemon(after: d)
+        try again.start()
+        defer { again.stop() }
+        #expect(((try again.status())["prescription"] as? [String: Any])?["mode"] as? String == "flex")
+        let late = try CLI.run(["send-raw", saved, "--socket", again.socket])
+        #expect(late.status == 1 && (late.out.contains("replayed") || late.out.contains("expired")), "\(late)")
+    }
+
+    @Test func noSocketWithoutProvisionedKeys() throws {
+        let d = try RunningDaemon()
+        let p = Process()
+        p.executableURL = Daemon.binary
+        p.arguments = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                       "--journal", d.journal, "--socket", d.socket]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2 && e.contains("--socket needs --keys"), "\(e)")
+        chmod(d.patient, 0o644)
+        p.arguments! += ["--keys", d.keys]
+        let q = Process()
+        q.executableURL = Daemon.binary
+        q.arguments = p.arguments
+        let err2 = Pipe()
+        q.standardError = err2
+        try q.run()
+        let e2 = String(decoding: err2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        #expect(q.terminationStatus == 2 && e2.contains("patient.key") && e2.contains("0600"), "\(e2)")
+    }
+
+    /// Any byte sequence on the socket: the daemon answers or hangs up, stays up, and nothing
+    /// changes. Inputs: random bytes, bad headers, and mutations of valid signed requests.
+    @Test func theDaemonSurvivesFuzzedFrames() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        let before = try d.status()
+        let key = try KeyFile.read(path: d.clinician)
+        var rng = SplitMix(seed: 6)
+        let commands: [[String: JSONValue]] = [
+            ["type": .string("suspend")], ["type": .string("clinician_bolus"), "dose_ug": .number(50), "over": .string("10m")],
+            ["type": .string("set_low_reservoir"), "low_reservoir_ml": .number(19)],
+            ["type": .string("refill"), "withdrawn_ml": .number(1), "added_ml": .number(20), "confirmed": .bool(true)],
+        ]
+        var sent = 0, answered = 0, accepted = 0
+        for i in 0..<FuzzBudget.socketInputs {
+            var frame: Data
+            switch i % 4 {
+            case 0: frame = Data((0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+            case 1:  // a header announcing a size that never comes, or too big, or zero
+                let n = [0, 1, 65_537, 1 << 31, Int(rng.next() % 100)][Int(rng.next() % 5)]
+                frame = Data([UInt8(n >> 24 & 255), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)])
+                frame.append(Data((0..<Int(rng.next() % 8)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
+            default: // a valid request (counter 1: the daemon's counters are higher) mutated
+                let body = RequestBody(device: key.device, role: .clinician, keyID: key.keyID, counter: Int64(1 + rng.next() % 1000),
+                                       expiresUTCMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 30_000,
+                                       command: .object(commands[Int(rng.next() % 4)]))
+                var payload = [UInt8](Signer.envelope(body, key: key))
+                for _ in 0..<(1 + Int(rng.next() % 3)) where !payload.isEmpty {
+                    let at = Int(rng.next() % UInt64(payload.count))
+                    switch rng.next() % 3 {
+                    case 0: payload[at] ^= UInt8(1 << (rng.next() % 8))
+                    case 1: payload.removeSubrange(at..<min(payload.count, at + Int(rng.next() % 16)))
+                    default: payload.insert(UInt8(truncatingIfNeeded: rng.next()), at: at)
+                    }
+                }
+                frame = Wire.frame(Data(payload))
+            }
+            sent += 1
+            if let answer = rawExchange(frame, socket: d.socket) {
+                answered += 1
+                if (try? Response.parse(answer))?.ok == true { accepted += 1 }
+            }
+        }
+        #expect(d.alive)
+        #expect(accepted == 0, "a mutated request was accepted")
+        let after = try d.status()
+        #expect(after["state"] as? String == before["state"] as? String)
+        #expect((after["reservoir"] as? [String: Any])?["low_alarm_ml"] as? Double == 2)
+        #expect((after["refills"] as? [Any])?.isEmpty == true)
+        print("socket fuzz: \(sent) inputs, \(answered) answered, \(accepted) accepted; pumpd alive")
+    }
+
+    /// One connection: write everything, read until the daemon closes (nil: no answer frame).
+    private func rawExchange(_ bytes: Data, socket path: String) -> Data? {
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.utf8.enumerated() { p[i] = b } }
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard ok == 0 else { return nil }
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))                 // a short frame ends here: the daemon sees EOF
+        var out = Data()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        guard out.count > 4 else { return nil }
+        return out.subdata(in: 4..<out.count)
+    }
+}
+
+enum FuzzBudget {
+    /// Frames sent to the real daemon per test run (each one a connection); PUMP_FUZZ_SOCKET=N for more.
+    static let socketInputs = ProcessInfo.processInfo.environment["PUMP_FUZZ_SOCKET"].flatMap(Int.init) ?? 5_000
+}
+
+/// A small seeded generator for the fuzz inputs.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
