@@ -1,0 +1,57 @@
+import Controller
+import Foundation
+import PumpCore
+import PumpFakes
+import PumpJournal
+import Testing
+
+/// Program changes, refills and the bridge are in the journal before the command answers, so a
+/// crash right after one continues with it.
+@Suite("Journal: programs and refills")
+struct ProgramJournalTests {
+    @Test func aRefillWithABridgeSurvivesACrash() async throws {
+        let bench = try CrashBench(microgramsPerDay: 1000)    // 0.5 mL/day at 2000 µg/mL
+        let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
+        var t = await bench.run(rig, seconds: 600, utcAtZero: CrashBench.utc0)
+        // 2000 → 1000 µg/mL: the plan doubles after a bridge of 0.25 mL at 0.5 mL/day (12 h).
+        let o = await rig.handle(.refill(RefillRequest(withdrawn: Nanolitres(19_990_000), added: .millilitres(18),
+                                                        concentration: .microgramsPerMillilitre(1000))),
+                                 now: MonotonicInstant(nanoseconds: t), utcNanoseconds: CrashBench.utc0 + t)
+        #expect(o.accepted)
+        #expect(await rig.handle(.setLowReservoir(.millilitres(3)), now: MonotonicInstant(nanoseconds: t), utcNanoseconds: CrashBench.utc0 + t).accepted)
+        t = await bench.run(rig, from: t, seconds: 3600, utcAtZero: CrashBench.utc0)
+        let before = rig.snapshot()
+        // Crash: the controller is dropped without closing the journal.
+        let (rig2, _, restored) = try bench.start(utc: CrashBench.utc0 + t)
+        let r = try #require(restored)
+        #expect(r.prescription?.drug.concentration == .microgramsPerMillilitre(1000))
+        #expect(r.lowReservoir == .millilitres(3))
+        #expect(r.reservoirFilled == .millilitres(18) && r.refills.count == 1)
+        #expect(r.refills[0].withdrawn == Nanolitres(19_990_000))
+        let left = try #require(r.bridge)
+        #expect(left.concentration == .microgramsPerMillilitre(2000))
+        // As of the last checkpoint (the dose loop's last wake: at most 5 s before the crash).
+        #expect(left.remaining.seconds >= 43_200 - 3600 && left.remaining.seconds <= 43_200 - 3600 + 5.2, "\(left.remaining.seconds)")
+        let after = rig2.snapshot()
+        #expect(after.prescription.drug.concentration == .microgramsPerMillilitre(1000) && after.lowReservoirLevel == .millilitres(3))
+        #expect(after.scheduler.bridge?.concentration == .microgramsPerMillilitre(2000))
+        // The ledger continues from the new fill: what the crash may have counted as delivered at most.
+        let uncertain = Nanolitres(250) * r.uncertainStrokes
+        #expect(after.ledger.expected == before.ledger.expected - uncertain)
+    }
+
+    @Test func theLastAcceptedCounterIsDurable() throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "t", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0))
+        #expect(!s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0))
+        #expect(!s.journal.advanceCommandCounter(role: "clinician", to: 4, utcNanoseconds: CrashBench.utc0))
+        #expect(s.journal.advanceCommandCounter(role: "patient", to: 1, utcNanoseconds: CrashBench.utc0))
+        s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0)
+        let again = try SQLiteJournal.open(path: bench.path, board: "t", therapy: "rx", reservoirFill: .millilitres(20),
+                                           utcNanoseconds: CrashBench.utc0 + 1, mode: .daemon)
+        #expect(again.journal.lastCommandCounter(role: "clinician") == 5 && again.journal.lastCommandCounter(role: "patient") == 1)
+        again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 2)
+    }
+}
