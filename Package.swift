@@ -77,7 +77,7 @@ let package = Package(
             name: "PumpCommands",
             dependencies: ["PumpCore", "PumpConfig", "Controller", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller"], swiftSettings: strict),
+        .testTarget(name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller", "PumpFakes"], swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
             dependencies: [

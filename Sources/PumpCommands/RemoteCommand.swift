@@ -96,19 +96,10 @@ public enum RemoteCommand: Sendable {
             return false
         }
         func refill() -> RefillRequest? {
-            let reservoirMax = PumpLimits.maximumReservoir.millilitres
-            let withdrawn = ml("withdrawn_ml", allowZero: true, max: reservoirMax, required: true)
-            let added = ml("added_ml", allowZero: false, max: reservoirMax, required: true)
-            var concentration: NanogramsPerMillilitre?
-            if let c = r.number("concentration_ug_per_ml", &problems),
-               let v = FixedPointInput.thousandths(c, path: r.child("concentration_ug_per_ml"), max: 1_000_000, into: &problems) {
-                concentration = NanogramsPerMillilitre(v)
+            r.refillFields(withdrawnRequired: true, &problems).map {
+                RefillRequest(withdrawn: $0.withdrawn ?? .zero, added: $0.added, concentration: $0.concentration,
+                              deadSpace: $0.deadSpace ?? RefillRequest.defaultDeadSpace, bridge: $0.bridge)
             }
-            let dead = ml("dead_space_ml", allowZero: true, max: PumpLimits.maximumDeadSpace.millilitres, required: false)
-            let bridge = r.bool("bridge", &problems) ?? true
-            guard let withdrawn, let added else { return nil }
-            return RefillRequest(withdrawn: withdrawn, added: added, concentration: concentration,
-                                 deadSpace: dead ?? RefillRequest.defaultDeadSpace, bridge: bridge)
         }
         func prescription() -> Prescription? {
             if r.value("reservoir") != nil {
@@ -127,16 +118,7 @@ public enum RemoteCommand: Sendable {
         case "resume": command = .resume
         case "acknowledge": command = .acknowledge
         case "clear_alarms": command = .clearAlarms
-        case "clinician_bolus":
-            let dose = r.number("dose_ug", &problems)
-            let over = r.duration("over", &problems, max: .days(1))
-            if dose == nil, r.value("dose_ug") == nil { problems.append(FieldError(r.child("dose_ug"), "is required")) }
-            if over == nil, r.value("over") == nil { problems.append(FieldError(r.child("over"), "is required")) }
-            if let over, over.value <= 0 { problems.append(FieldError(r.child("over"), "must be longer than 0")) }
-            if let dose, let ng = FixedPointInput.thousandths(dose, path: r.child("dose_ug"), max: 1_000_000, into: &problems),
-               let over, over.value > 0 {
-                command = .clinicianBolus(dose: Nanograms(ng), over: over)
-            }
+        case "clinician_bolus": command = r.clinicianBolus(&problems).map { .clinicianBolus(dose: $0.dose, over: $0.over) }
         case "preview_program": command = prescription().map { .previewProgram($0) }
         case "program":
             let ok = confirmed()

@@ -1,6 +1,7 @@
 import Foundation
 import PumpConfig
 import PumpCore
+import PumpFakes
 import Testing
 @testable import PumpCommands
 
@@ -27,7 +28,7 @@ struct FuzzTests {
         ]
         // Values a mutation swaps in for a number or string.
         let hostile = ["NaN", "1e999", "-1", "0", "9007199254740993", "\"\"", "null", "[]", "{}", "true", "\"\\u0000\"", "\"\u{FFFF}\""]
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var refusedBy: [String: Int] = [:]
         var admitted = 0
         for i in 0..<Self.inputs {
@@ -72,17 +73,5 @@ struct FuzzTests {
         }
         print("gate fuzz: \(Self.inputs) inputs, \(admitted) admitted (valid by construction), refused by " +
               refusedBy.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

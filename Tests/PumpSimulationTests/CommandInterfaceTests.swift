@@ -1,6 +1,7 @@
 import Foundation
 import PumpCommands
 import PumpConfig
+import PumpFakes
 import Testing
 
 /// pumpd with its command socket on the simulated board, a key folder, and stderr drained by a
@@ -191,7 +192,7 @@ struct CommandInterfaceTests {
         defer { d.stop() }
         let before = try d.status()
         let key = try KeyFile.read(path: d.clinician)
-        var rng = SplitMix(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let commands: [[String: JSONValue]] = [
             ["type": .string("suspend")], ["type": .string("clinician_bolus"), "dose_ug": .number(50), "over": .string("10m")],
             ["type": .string("set_low_reservoir"), "low_reservoir_ml": .number(19)],
@@ -262,17 +263,4 @@ struct CommandInterfaceTests {
 enum FuzzBudget {
     /// Frames sent to the real daemon per test run (each one a connection); PUMP_FUZZ_SOCKET=N for more.
     static let socketInputs = ProcessInfo.processInfo.environment["PUMP_FUZZ_SOCKET"].flatMap(Int.init) ?? 5_000
-}
-
-/// A small seeded generator for the fuzz inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

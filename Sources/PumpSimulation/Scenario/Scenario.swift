@@ -203,16 +203,7 @@ extension Scenario {
         var kind: ScenarioEvent.Kind?
         switch type {
         case "patient_bolus": kind = .patientBolus
-        case "clinician_bolus":
-            let dose = e.number("dose_ug", &problems)
-            let over = e.duration("over", &problems, max: .days(1))
-            if dose == nil, e.value("dose_ug") == nil { problems.append(FieldError("\(path).dose_ug", "is required")) }
-            if over == nil, e.value("over") == nil { problems.append(FieldError("\(path).over", "is required")) }
-            if let over, over.value <= 0 { problems.append(FieldError("\(path).over", "must be longer than 0")) }
-            if let dose, let ng = FixedPointInput.thousandths(dose, path: "\(path).dose_ug", max: 1_000_000, into: &problems),
-               let over, over.value > 0 {
-                kind = .clinicianBolus(dose: Nanograms(ng), over: over)
-            }
+        case "clinician_bolus": kind = e.clinicianBolus(&problems).map { .clinicianBolus(dose: $0.dose, over: $0.over) }
         case "occlusion": kind = fraction("fraction", default: Defaults.occlusionFraction).map { .occlusion(fraction: $0) }
         case "clear_occlusion": kind = .clearOcclusion
         case "motor_stall": kind = .motorStall
@@ -248,24 +239,9 @@ extension Scenario {
         case "dose_loop_hang": kind = .doseLoopHang
         case "power_loss": kind = .powerLoss
         case "refill":
-            func ml(_ key: String, allowZero: Bool, max: Double) -> Nanolitres? {
-                guard let v = e.number(key, &problems) else { return nil }
-                return FixedPointInput.thousandths(v, path: "\(path).\(key)", max: max, allowZero: allowZero, into: &problems).map { Nanolitres($0 * 1000) }
-            }
-            let reservoirMax = PumpLimits.maximumReservoir.millilitres
-            let withdrawn = ml("withdrawn_ml", allowZero: true, max: reservoirMax)
-            let added = ml("added_ml", allowZero: false, max: reservoirMax)
-            if e.value("added_ml") == nil { problems.append(FieldError("\(path).added_ml", "is required")) }
-            var concentration: NanogramsPerMillilitre?
-            if let c = e.number("concentration_ug_per_ml", &problems),
-               let v = FixedPointInput.thousandths(c, path: "\(path).concentration_ug_per_ml", max: 1_000_000, into: &problems) {
-                concentration = NanogramsPerMillilitre(v)
-            }
-            let deadSpace = ml("dead_space_ml", allowZero: true, max: PumpLimits.maximumDeadSpace.millilitres) ?? RefillRequest.defaultDeadSpace
-            let bridge = e.bool("bridge", &problems) ?? true
-            let bad = problems.contains { $0.path.hasPrefix("\(path).") }
-            if let added, !bad {
-                kind = .refill(withdrawn: withdrawn, added: added, concentration: concentration, deadSpace: deadSpace, bridge: bridge)
+            kind = e.refillFields(withdrawnRequired: false, &problems).map {
+                .refill(withdrawn: $0.withdrawn, added: $0.added, concentration: $0.concentration,
+                        deadSpace: $0.deadSpace ?? RefillRequest.defaultDeadSpace, bridge: $0.bridge)
             }
         default:
             problems.append(FieldError("\(path).type", "unknown event type '\(type)'"))
