@@ -84,7 +84,12 @@ public struct ObjectReader {
         self.fields = fields
     }
 
-    public func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    /// The path of `key` under this object. An empty key is shown as `""` so that every error
+    /// still names a field (the input fuzzer found `: unknown field`).
+    public func child(_ key: String) -> String {
+        let k = key.isEmpty ? "\"\"" : key
+        return path.isEmpty ? k : "\(path).\(k)"
+    }
 
     public mutating func value(_ key: String) -> JSONValue? {
         used.insert(key)

@@ -23,6 +23,10 @@ public struct PlantParameters: Hashable, Sendable {
     public var faultNoiseMMHg = 20.0
     public var encoderCountsPerStroke: Int64 = 4
     /// Battery drain: idle, per day, and per stroke, in percent.
+    /// Motor slip noise: standard deviation of each stroke's displaced volume, as a fraction of
+    /// the stroke (the mechanism, not the motor: the encoder does not see it). 0: every stroke
+    /// is exact (and no random number is drawn, so runs without it replay unchanged).
+    public var strokeNoiseFraction = 0.0
     public var batteryDrainPercentPerDay = 0.03
     public var batteryDrainPercentPerStroke = 0.000_001
     /// Drug in the reservoir at the start.
@@ -136,7 +140,9 @@ public final class Plant: Sendable {
             let counts = s.carryEncoder.rounded(.down)
             s.encoder += Int64(counts)
             s.carryEncoder -= counts
-            s.carryDisplaced += Double(s.p.strokeVolume.value) * moved
+            var volume = Double(s.p.strokeVolume.value) * moved
+            if s.p.strokeNoiseFraction > 0 { volume = max(0, volume * (1 + s.p.strokeNoiseFraction * s.rng.normal())) }
+            s.carryDisplaced += volume
             var nl = Int64(s.carryDisplaced.rounded(.down))
             s.carryDisplaced -= Double(nl)
             nl = min(nl, s.reservoir)

@@ -109,7 +109,8 @@ enum ReportBuilder {
             },
             commands: commands,
             refills: refills,
-            baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds),
+            baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds,
+                                      alarm_count: baseline.alarms, strokes_since_fault: baseline.strokesSinceOcclusion),
             learned: learned(core))
     }
 

@@ -56,6 +56,10 @@ public struct Report: Encodable, Sendable, Equatable {
     public struct Baseline: Encodable, Sendable, Equatable {
         public var fixed_threshold_mmhg: Double
         @Null public var alarm_at_s: Double?
+        /// Every crossing of the threshold over the run (re-armed 10 mmHg below it).
+        public var alarm_count: Int
+        /// Plant strokes from the first `occlusion` event to its first alarm.
+        @Null public var strokes_since_fault: Int64?
     }
 
     /// Ours: what the controller learned about the catheter and how its occlusion detector is set.

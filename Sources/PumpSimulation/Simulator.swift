@@ -23,6 +23,33 @@ public struct SimulationStep: Sendable {
     public var state: TherapyState
 }
 
+/// One row of `pumpctl simulate --trace`: what a bench's data logger would record at a watchdog
+/// tick (the pressure reading the controller took, the motor, the balance, the state).
+public struct TraceRow: Sendable {
+    public var at: Nanoseconds
+    /// nil: the read failed.
+    public var pressure: CentiMMHg?
+    /// Strokes the plant made (the controller's, and the conventional pump's in bench mode).
+    public var plantStrokes: Int64
+    public var commandedStrokes: Int64
+    /// The balance: volume delivered to the patient.
+    public var delivered: Nanolitres
+    public var state: TherapyState
+}
+
+/// Optional behaviour of a run beyond the scenario.
+public struct SimulationOptions: Sendable {
+    /// Trace rows from `traceFrom` to `traceTo`, one every `traceEvery` (rounded to watchdog ticks).
+    public var traceFrom = Nanoseconds.zero
+    public var traceTo = Nanoseconds(.max)
+    public var traceEvery = Nanoseconds.milliseconds(250)
+    /// Bench mode for comparing detectors in one run: once our controller halts on an occlusion,
+    /// the motor keeps stroking at the programme's basal rate as a conventional pump would,
+    /// until the fixed-threshold baseline alarms (the controller itself is unchanged).
+    public var conventionalAfterHalt = false
+    public init() {}
+}
+
 public struct SimulationResult: Sendable {
     public var report: Report
     /// The controller's state at the end (event log, learned line, ledger).
@@ -37,7 +64,8 @@ public enum Simulator {
     public static func run(
         _ scenario: Scenario, seed: UInt64? = nil, progressEvery: Nanoseconds = .hours(1),
         inspect: ((SimulationStep) -> Void)? = nil,
-        progress: (@Sendable (SimulationProgress) -> Void)? = nil
+        progress: (@Sendable (SimulationProgress) -> Void)? = nil,
+        options: SimulationOptions = SimulationOptions(), trace: ((TraceRow) -> Void)? = nil
     ) async -> SimulationResult {
         let seed = seed ?? scenario.seed
         var seeds = SplitMix64(seed: seed)
@@ -101,13 +129,31 @@ public enum Simulator {
         var doseLoopAlive = true
         var eventIndex = 0
         var knownAlarms = 0
+        var nextTrace = options.traceFrom.value
+        // Bench mode: the conventional pump's next stroke after our halt, and the plant's strokes
+        // at the first occlusion (the baseline's volume is counted from there).
+        var nextConventional = Int64.max
+        let conventionalInterval = Int64((Double(scenario.plant.strokeVolume.value) * Double(Nanoseconds.perDay)
+            / max(1, scenario.prescription.nanolitresPerDay(scenario.prescription.basal.maximumDailyDose))).rounded())
+        var strokesAtOcclusion: Int64?
 
         while true {
             let nextEvent = eventIndex < events.count ? events[eventIndex].at.value : .max
-            let t = min(nextEvent, doseLoopAlive ? nextDose : .max, nextWatchdog)
+            let t = min(nextEvent, doseLoopAlive ? nextDose : .max, nextWatchdog, nextConventional)
             guard t <= end else { break }
             plant.advance(to: t)
             let now = MonotonicInstant(nanoseconds: t)
+            if t == nextConventional {
+                if baseline.alarmAt == nil {
+                    plant.setEnabled(true)
+                    plant.stroke()
+                    plant.setEnabled(false)
+                    nextConventional = t + conventionalInterval
+                } else {
+                    nextConventional = .max
+                }
+                if t != nextWatchdog, t != nextEvent, !(doseLoopAlive && t == nextDose) { continue }
+            }
             if nextEvent == t {
                 let e = events[eventIndex]
                 eventIndex += 1
@@ -115,6 +161,7 @@ public enum Simulator {
                     let strokes = controller.withCore { $0.scheduler.commandedStrokes }
                     tracker.injected(e, at: now, strokes: strokes)
                 }
+                if case .occlusion = e.kind, strokesAtOcclusion == nil { strokesAtOcclusion = plant.totals.strokes }
                 switch e.kind {
                 case .occlusion(let f): plant.setOcclusion(fraction: f)
                 case .clearOcclusion: plant.setOcclusion(fraction: 0)
@@ -186,7 +233,22 @@ public enum Simulator {
             if nextWatchdog == t {
                 last = await controller.watchdogStep(now: now, utcNanoseconds: startUTC + t)
                 nextWatchdog += period
-                if let reading = sensor.lastReading() { baseline.observe(reading, at: now) }
+                let reading = sensor.lastReading()
+                if let reading {
+                    let before = baseline.alarmAt
+                    baseline.observe(reading, at: now)
+                    if before == nil, baseline.alarmAt != nil, let s0 = strokesAtOcclusion { baseline.strokesSinceOcclusion = plant.totals.strokes - s0 }
+                }
+                if options.conventionalAfterHalt, nextConventional == .max, baseline.alarmAt == nil, let l = last, l.state == .halted,
+                   controller.withCore({ $0.halts.first?.reason == .occlusion }) {
+                    nextConventional = t + conventionalInterval
+                }
+                if let trace, t >= nextTrace, t <= options.traceTo.value, let l = last {
+                    nextTrace = t + options.traceEvery.value
+                    let totals = plant.totals
+                    trace(TraceRow(at: Nanoseconds(t), pressure: reading, plantStrokes: totals.strokes - totals.strokesWhileDisabled,
+                                   commandedStrokes: l.commandedStrokes, delivered: totals.delivered, state: l.state))
+                }
             }
             if let inspect, let last {
                 inspect(SimulationStep(at: Nanoseconds(t), commandedStrokes: last.commandedStrokes, programmed: last.programmed, state: last.state))
@@ -245,13 +307,27 @@ final class TappedPressureSensor: PressureSensor {
 
 /// The conventional detector our occlusion detector is compared with: pressure more than
 /// +100 mmHg above the average of the first minute of readings.
+/// It counts every crossing (re-armed once the pressure is back 10 mmHg below the threshold), so
+/// its false alarms over a long run can be counted too.
 struct FixedThresholdDetector {
     static let thresholdMMHg = 100.0
+    static let rearmMMHg = 10.0
     private var sum = 0.0, count = 0
+    private var armed = true
     private(set) var alarmAt: MonotonicInstant?
+    private(set) var alarms = 0
+    /// Plant strokes from the first occlusion to the first alarm (set by the simulator).
+    var strokesSinceOcclusion: Int64?
     mutating func observe(_ r: CentiMMHg, at now: MonotonicInstant) {
         if now.nanoseconds < 60_000_000_000 { sum += r.mmHg; count += 1; return }
-        guard alarmAt == nil, count > 0 else { return }
-        if r.mmHg >= sum / Double(count) + Self.thresholdMMHg { alarmAt = now }
+        guard count > 0 else { return }
+        let limit = sum / Double(count) + Self.thresholdMMHg
+        if armed, r.mmHg >= limit {
+            alarms += 1
+            armed = false
+            if alarmAt == nil { alarmAt = now }
+        } else if !armed, r.mmHg < limit - Self.rearmMMHg {
+            armed = true
+        }
     }
 }

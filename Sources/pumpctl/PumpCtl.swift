@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PumpConfig
 import PumpCore
 import PumpSimulation
 
@@ -32,6 +33,16 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "No progress line and no summary.")
     var quiet = false
 
+    @Option(help: "Write a CSV trace (t_s, pressure_mmhg, plant_strokes, commanded_strokes, delivered_ul, state) to this file.")
+    var trace: String?
+
+    @Option(help: "Trace from this time (e.g. 71h; default 0).") var traceFrom: String?
+    @Option(help: "Trace until this time (default: the end).") var traceTo: String?
+    @Option(help: "One trace row per this period (default 250ms: every watchdog tick; e.g. 30s).") var traceEvery: String?
+
+    @Flag(help: "Bench mode: after our occlusion halt the motor keeps stroking as a conventional pump until the fixed +100 mmHg baseline alarms (compares both detectors in one run).")
+    var conventionalAfterHalt = false
+
     func run() async throws {
         let data: Data
         if let path = scenario {
@@ -46,6 +57,36 @@ struct Simulate: AsyncParsableCommand {
         let parsed: Scenario
         do { parsed = try Scenario.parse(data) } catch { fail(error.description) }
 
+        var options = SimulationOptions()
+        options.conventionalAfterHalt = conventionalAfterHalt
+        func duration(_ text: String?, _ name: String) -> Nanoseconds? {
+            guard let text else { return nil }
+            // As in scenario files (seconds, or "90m"), plus milliseconds ("250ms").
+            let value: JSONValue = text.hasSuffix("ms") ? .number((Double(text.dropLast(2)) ?? .nan) / 1000)
+                : Double(text).map { .number($0) } ?? .string(text)
+            switch DurationText.parse(value, max: .days(3650)) {
+            case .success(let d): return d
+            case .failure(let e): fail("--\(name): \(e.message)")
+            }
+        }
+        if let d = duration(traceFrom, "trace-from") { options.traceFrom = d }
+        if let d = duration(traceTo, "trace-to") { options.traceTo = d }
+        if let d = duration(traceEvery, "trace-every") { options.traceEvery = d }
+        var traceFile: FileHandle?
+        if let trace {
+            guard FileManager.default.createFile(atPath: trace, contents: Data("t_s,pressure_mmhg,plant_strokes,commanded_strokes,delivered_ul,state\n".utf8)),
+                  let h = FileHandle(forWritingAtPath: trace) else { fail("--trace \(trace): cannot write") }
+            h.seekToEndOfFile()
+            traceFile = h
+        }
+        var buffer = ""
+        let sink: ((TraceRow) -> Void)? = traceFile.map { h in
+            { row in
+                buffer += "\(Double(row.at.value) / 1e9),\(row.pressure.map { String(Double($0.value) / 100) } ?? ""),\(row.plantStrokes),\(row.commandedStrokes),\(Double(row.delivered.value) / 1000),\(row.state.rawValue)\n"
+                if buffer.utf8.count > 1 << 16 { h.write(Data(buffer.utf8)); buffer = "" }
+            }
+        }
+
         let tty = isatty(2) == 1 && !quiet
         let started = Date()
         let result = await Simulator.run(parsed, seed: seed, progressEvery: .hours(2), progress: { p in
@@ -55,7 +96,11 @@ struct Simulate: AsyncParsableCommand {
                               pct, p.simulated.seconds / 86_400, p.duration.seconds / 86_400,
                               p.delivered.millilitres, p.state.rawValue, p.alarms)
             FileHandle.standardError.write(Data(line.utf8))
-        })
+        }, options: options, trace: sink)
+        if let traceFile {
+            traceFile.write(Data(buffer.utf8))
+            traceFile.closeFile()
+        }
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         let wall = Date().timeIntervalSince(started)
         if let out = report {

@@ -5,6 +5,7 @@ import PumpCommands
 import PumpCore
 import PumpHAL
 import PumpJournal
+import Synchronization
 import UnixSignals
 import ServiceLifecycle
 
@@ -82,8 +83,9 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
         // Logged from inside the group: its signal handlers are installed before services start,
         // so from this line on SIGTERM and SIGINT lead to the safe state.
         logger.notice("pumpd running")
+        let lateness = WakeLateness()
         await cancelWhenGracefulShutdown {
-            await controller.run(clock: clock, wallClock: SystemWallClock(), epoch: epoch)
+            await controller.run(clock: clock, wallClock: SystemWallClock(), epoch: epoch, onWake: { lateness.add($0, $1) })
         }
         if await controller.safeStop() {
             logger.notice("shutdown: motor disabled (safe state)")
@@ -103,6 +105,9 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
             "commanded_strokes": "\(s.commandedStrokes)", "programmed_nl": "\(s.programmed.value)",
             "state": "\(s.state.rawValue)", "alarms": "\(s.alarmCount)",
         ])
+        for loop in [WakeLoop.doseLoop, .watchdog] {
+            logger.notice("shutdown: wake lateness", metadata: lateness.summary(loop))
+        }
     }
 }
 
@@ -249,5 +254,21 @@ struct SignalBolusService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: S
                 _ = await controller.handle(.patientBolus, now: now(), utcNanoseconds: SystemWallClock().utcNanoseconds())
             }
         }
+    }
+}
+
+/// How late the loops woke after their deadlines (the benchmark reads the shutdown line).
+final class WakeLateness: Sendable {
+    private let samples = Mutex<[WakeLoop: [Int64]]>([:])
+    func add(_ loop: WakeLoop, _ late: Nanoseconds) {
+        samples.withLock { s in
+            if s[loop, default: []].count < 2_000_000 { s[loop, default: []].append(late.value) }
+        }
+    }
+    func summary(_ loop: WakeLoop) -> Logger.Metadata {
+        let v = samples.withLock { $0[loop] ?? [] }.sorted()
+        func p(_ q: Double) -> String { v.isEmpty ? "-" : String(format: "%.3f", Double(v[min(v.count - 1, Int(Double(v.count) * q))]) / 1e6) }
+        return ["loop": "\(loop.rawValue)", "wakes": "\(v.count)", "p50_ms": "\(p(0.5))", "p99_ms": "\(p(0.99))",
+                "p999_ms": "\(p(0.999))", "max_ms": "\(v.last.map { String(format: "%.3f", Double($0) / 1e6) } ?? "-")"]
     }
 }

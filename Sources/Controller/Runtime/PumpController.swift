@@ -204,7 +204,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// deadlines on `clock`, so lateness does not accumulate.
     /// `epoch` is the instant monotonic time counts from (default: now); a daemon that checks
     /// health alongside passes the same one.
-    nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock, epoch: C.Instant? = nil) async {
+    /// `onWake`: how late each wake came after its deadline, per loop (for the benchmark's
+    /// lateness percentiles; the loops do not depend on it).
+    nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock, epoch: C.Instant? = nil,
+                                                               onWake: (@Sendable (WakeLoop, Nanoseconds) -> Void)? = nil) async {
         let start = epoch ?? clock.now
         func monotonic(_ i: C.Instant) -> MonotonicInstant {
             let d = start.duration(to: i)
@@ -216,6 +219,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                 while !Task.isCancelled {
                     let deadline = await self.doseLoopStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds())
                     try? await clock.sleep(until: instant(deadline), tolerance: nil)
+                    if let onWake { onWake(.doseLoop, monotonic(clock.now) - deadline) }
                 }
             }
             group.addTask {
@@ -224,8 +228,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                     await self.watchdogStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds())
                     next = next + self.limits.watchdogPeriod
                     try? await clock.sleep(until: instant(next), tolerance: nil)
+                    if let onWake { onWake(.watchdog, monotonic(clock.now) - next) }
                 }
             }
         }
     }
 }
+
+/// The two loops of `run`.
+public enum WakeLoop: String, Sendable { case doseLoop = "dose_loop", watchdog }

@@ -155,6 +155,7 @@ extension Scenario {
                 else { problems.append(FieldError("plant.encoder_counts_per_stroke", "must be a whole number")) }
             }
             if let v = ranged("coughs_per_day", 0...1000) { coughsPerDay = v }
+            if let v = ranged("stroke_noise_fraction", 0...0.2) { plant.strokeNoiseFraction = v }
             let tau = plant.timeConstantSeconds
             if !(1...60).contains(tau.rounded(toPlaces: 9)) {
                 problems.append(FieldError("plant.resistance_mmhg_s_per_nl", "gives a time constant of \(tau) s (compliance × resistance); valid plants have 1–60 s"))
