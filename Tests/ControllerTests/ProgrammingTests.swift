@@ -151,6 +151,25 @@ struct ProgrammingTests {
         #expect(abs(dose.micrograms - 2.5 * 250) < 0.01)
     }
 
+    /// During a bridge the dead space holds old drug: a refill at the same concentration keeps the
+    /// bridge as it runs; another concentration change is refused until it ends.
+    @Test func aRefillDuringABridge() {
+        var c = core()
+        var t = MonotonicInstant.zero
+        run(&c, from: &t, until: at(3600))
+        _ = command(&c, .refill(RefillRequest(withdrawn: Nanolitres(19_979_000), added: .millilitres(20),
+                                              concentration: .microgramsPerMillilitre(2000))), at: t)
+        run(&c, from: &t, until: at(7200))
+        let left = c.scheduler.bridgeRemaining(at: t)
+        #expect(left == .hours(11))
+        #expect(command(&c, .refill(RefillRequest(withdrawn: c.ledger.expected, added: .millilitres(20))), at: t).accepted)
+        #expect(c.scheduler.bridgeRemaining(at: t) == left && c.refills.last!.bridge == nil)
+        let o = command(&c, .refill(RefillRequest(withdrawn: c.ledger.expected, added: .millilitres(20),
+                                                  concentration: .microgramsPerMillilitre(1000))), at: t)
+        #expect(!o.accepted && o.reason!.hasPrefix("refill.concentration_ug_per_ml: a bridge is still running"))
+        #expect(c.prescription.drug.concentration == .microgramsPerMillilitre(2000) && c.refills.count == 2)
+    }
+
     @Test func decliningTheBridgeSwitchesThePlanAtOnce() {
         var c = core()
         var t = MonotonicInstant.zero

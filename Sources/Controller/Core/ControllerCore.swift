@@ -342,6 +342,10 @@ public struct ControllerCore: Sendable {
         let old = prescription
         var new = old
         if let c = r.concentration, c != old.drug.concentration {
+            // The dead space would hold three concentrations; no single plan keeps that dose right.
+            if let left = scheduler.bridgeRemaining(at: now) {
+                return refuse("refill.concentration_ug_per_ml: a bridge is still running (\(Int64(left.seconds / 60)) min left); change the concentration after it ends")
+            }
             var request = PrescriptionRequest(old)
             request.concentrationMicrogramsPerMillilitre = Double(c.value) / 1000
             switch request.validated(drugPath: "refill", path: "prescription") {
@@ -352,7 +356,7 @@ public struct ControllerCore: Sendable {
         let expected = ledger.expected
         let consumed = ledger.filled - expected
         var bridge: BridgePlan?
-        if new.drug.concentration != scheduler.concentrationInForce, r.bridge {
+        if new.drug.concentration != old.drug.concentration, r.bridge {
             let rate = scheduler.basalRate.value > 0 ? scheduler.basalRate : old.basal.nominalDailyDose
             bridge = RefillReconciliation.bridge(deadSpace: r.deadSpace, oldConcentration: scheduler.concentrationInForce, dailyDose: rate)
         }
