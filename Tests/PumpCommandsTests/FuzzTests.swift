@@ -35,7 +35,7 @@ struct FuzzTests {
              "prescription": .object(["mode": .string("flex"), "steps": .array([.object(["start": .string("00:00"), "daily_dose_ug": .number(100)])])])],
         ]
         // Values a mutation swaps in for a number or string.
-        let hostile = ["NaN", "1e999", "-1", "0", "9007199254740993", "\"\"", "null", "[]", "{}", "true", "\"\\u0000\"", "\"\u{FFFF}\""]
+        let hostile = ["NaN", "1e999", "-1", "0", "1e-10", "9007199254740993", "\"\"", "null", "[]", "{}", "true", "\"\\u0000\"", "\"\u{FFFF}\""]
         var rng = SplitMix64(seed: 7)
         var refusedBy: [String: Int] = [:]
         var admitted = 0

@@ -47,6 +47,10 @@ struct PrescriptionValidationTests {
         ("max per day too high", { $0.patientBolus!.maxPerDay = 100 }, "prescription.patient_bolus.max_per_day", "1 to 24"),
         ("bolus longer than lockout", { $0.patientBolus!.duration = .hours(2) }, "prescription.patient_bolus.over", "between"),
         ("cap below basal", { $0.dailyCapMicrograms = 250 }, "prescription.daily_cap_ug", "below the programme's highest"),
+        // Found by the input fuzzer: a zero bolus duration divided by zero (a crash, not an error).
+        ("zero bolus duration", { $0.patientBolus!.duration = .zero }, "prescription.patient_bolus.over", "between"),
+        // A positive amount below a thousandth would have become a zero concentration.
+        ("concentration below a thousandth", { $0.concentrationMicrogramsPerMillilitre = 1e-10 }, "drug.concentration_ug_per_ml", "greater than"),
     ]
 
     @Test(arguments: cases.indices)

@@ -23,7 +23,7 @@ struct InputFuzzTests {
     /// One mutation of a valid JSON text, by a seeded generator.
     static func mutate(_ text: String, _ rng: inout SplitMix64) -> Data {
         var bytes = Array(text.utf8)
-        let hostile = ["NaN", "1e999", "-1", "0", "-0.0001", "9007199254740993", "\"\"", "null", "[]", "{}", "true", "\"x\"", "1.23456789"]
+        let hostile = ["NaN", "1e999", "-1", "0", "-0.0001", "1e-10", "9007199254740993", "\"\"", "null", "[]", "{}", "true", "\"x\"", "1.23456789"]
         switch rng.next() % 7 {
         case 0: bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count))))
         case 1: bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1 << (rng.next() % 8))

@@ -42,6 +42,11 @@ public enum FixedPointInput {
             problems.append(FieldError(path, "has more than three decimals"))
             return nil
         }
+        // A positive amount too small to show in thousandths (1e-10) would become zero.
+        if !allowZero, scaled == 0 {
+            problems.append(FieldError(path, "must be greater than \(min)"))
+            return nil
+        }
         return Int64(scaled)
     }
 }
