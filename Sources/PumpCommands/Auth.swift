@@ -34,9 +34,16 @@ public enum Signer {
 
 /// Remembers the last accepted counter per role, durably (the journal, in the daemon).
 public protocol CounterStore: Sendable {
-    /// Moves `role`'s counter to `counter` if it is above the last accepted one. Returns nil on
-    /// success, or the last accepted counter when `counter` is not above it.
-    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64?
+    /// Moves `role`'s counter to `counter` if it is above the last accepted one.
+    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
+}
+
+public enum CounterVerdict: Equatable, Sendable {
+    case advanced
+    /// Not above the last accepted counter.
+    case stale(last: Int64)
+    /// The store could not record it: the command must not run (a restart could replay it).
+    case unavailable
 }
 
 /// An in-memory counter store (tests, fuzzing).
@@ -44,13 +51,13 @@ public final class MemoryCounterStore: CounterStore, @unchecked Sendable {
     private let lock = NSLock()
     private var last: [Role: Int64] = [:]
     public init() {}
-    public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64? {
+    public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
         lock.lock()
         defer { lock.unlock() }
         let l = last[role] ?? 0
-        guard counter > l else { return l }
+        guard counter > l else { return .stale(last: l) }
         last[role] = counter
-        return nil
+        return .advanced
     }
     /// Every role's last counter (tests check refusals leave it alone).
     public var snapshot: [Role: Int64] { lock.lock(); defer { lock.unlock() }; return last }
@@ -98,10 +105,15 @@ public struct Gate: Sendable {
             return .failure(Refusal(error: WireError("body.command.type", "out of role: a \(body.role.rawValue) may not \(command.name)"),
                                     role: body.role, command: command.name))
         }
-        if let last = counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds) {
+        switch counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds) {
+        case .advanced: break
+        case .stale(let last):
             let why = body.counter == last ? "replayed: counter \(body.counter) was already accepted"
                                            : "replayed or reordered: counter \(body.counter) is not above the last accepted \(last)"
             return .failure(Refusal(error: WireError("body.counter", why), role: body.role, command: command.name))
+        case .unavailable:
+            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run (try again)"),
+                                    role: body.role, command: command.name))
         }
         return .success(Authenticated(body: body, command: command))
     }

@@ -193,15 +193,24 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     }
 
     /// Moves a role's counter to `counter` if that is above the last accepted one, durably.
-    /// Returns false when it is not (a replay or a reordering) or the write failed.
-    public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64) -> Bool {
-        (try? pool.write { db -> Bool in
-            let last = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
-            guard counter > last else { return false }
-            try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
-                           arguments: [role, counter, utcNanoseconds])
-            return true
-        }) ?? false
+    /// Returns the last accepted counter when it is not (a replay or a reordering), and
+    /// `.unavailable` when the write failed.
+    public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64) -> CounterAdvance {
+        do {
+            return try pool.write { db -> CounterAdvance in
+                let last = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
+                guard counter > last else { return .stale(last: last) }
+                try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
+                               arguments: [role, counter, utcNanoseconds])
+                return .advanced
+            }
+        } catch {
+            return .unavailable
+        }
+    }
+
+    public enum CounterAdvance: Equatable, Sendable {
+        case advanced, stale(last: Int64), unavailable
     }
 
     // MARK: Writing

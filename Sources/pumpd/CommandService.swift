@@ -12,9 +12,12 @@ import UnixSignals
 /// The journal keeps the last accepted counter per role, so a restart does not reopen replays.
 struct JournalCounters: CounterStore {
     let journal: SQLiteJournal
-    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> Int64? {
-        if journal.advanceCommandCounter(role: role.rawValue, to: counter, utcNanoseconds: utcNanoseconds) { return nil }
-        return journal.lastCommandCounter(role: role.rawValue)
+    func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
+        switch journal.advanceCommandCounter(role: role.rawValue, to: counter, utcNanoseconds: utcNanoseconds) {
+        case .advanced: .advanced
+        case .stale(let last): .stale(last: last)
+        case .unavailable: .unavailable
+        }
     }
 }
 

@@ -49,6 +49,16 @@ struct GateTests {
         if case .failure(let f) = admit(gate, c) { Issue.record("\(f.error)") }
     }
 
+    /// A counter the journal cannot record is not run: after a restart it could be replayed.
+    @Test func aCounterThatCannotBeRecordedIsNotRun() {
+        struct Broken: CounterStore {
+            func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict { .unavailable }
+        }
+        let gate = Gate(ring: ring, counters: Broken())
+        let e = refusal(admit(gate, Signer.envelope(body(["type": .string("suspend")], key: clinician), key: clinician)))
+        #expect(e?.field == "body.counter" && e!.reason.contains("cannot record"))
+    }
+
     @Test func forgedRequestsAreRefused() throws {
         let gate = Gate(ring: ring, counters: MemoryCounterStore())
         // 1. The body changed after signing (a dose raised in transit).

@@ -44,10 +44,10 @@ struct ProgramJournalTests {
         let bench = try CrashBench()
         let s = try SQLiteJournal.open(path: bench.path, board: "t", therapy: "rx", reservoirFill: .millilitres(20),
                                        utcNanoseconds: CrashBench.utc0, mode: .daemon)
-        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0))
-        #expect(!s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0))
-        #expect(!s.journal.advanceCommandCounter(role: "clinician", to: 4, utcNanoseconds: CrashBench.utc0))
-        #expect(s.journal.advanceCommandCounter(role: "patient", to: 1, utcNanoseconds: CrashBench.utc0))
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0) == .advanced)
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 5, utcNanoseconds: CrashBench.utc0) == .stale(last: 5))
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 4, utcNanoseconds: CrashBench.utc0) == .stale(last: 5))
+        #expect(s.journal.advanceCommandCounter(role: "patient", to: 1, utcNanoseconds: CrashBench.utc0) == .advanced)
         s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0)
         let again = try SQLiteJournal.open(path: bench.path, board: "t", therapy: "rx", reservoirFill: .millilitres(20),
                                            utcNanoseconds: CrashBench.utc0 + 1, mode: .daemon)
