@@ -2,13 +2,15 @@ import Foundation
 import PumpCommands
 
 /// The command interface's Unix socket: owner-only (0600, made under umask 0177), one thread
-/// that accepts and serves one connection at a time, frames of at most 64 KiB, and a 2 s
-/// timeout on every read and write so a stalled client cannot hold it. Nothing it reads can
+/// that accepts and serves one connection at a time, frames of at most 64 KiB, a 2 s timeout on
+/// every read and write and 10 s per connection, so a stalled or trickling client cannot hold it. Nothing it reads can
 /// reach the controller without passing the `Gate`.
 final class CommandSocket: @unchecked Sendable {
     let path: String
     private let fd: Int32
     private var thread: Thread?
+    /// Only touched by the serving thread.
+    private var connectionDeadline: UInt64 = 0
     private let stopped = NSLock()
     private var isStopped = false
 
@@ -72,7 +74,11 @@ final class CommandSocket: @unchecked Sendable {
         return isStopped
     }
 
+    /// Longest one connection may take, however slowly it trickles bytes (one thread serves all).
+    static let connectionSeconds: UInt64 = 10
+
     private func serve(connection c: Int32, _ handle: (Data) -> Data) {
+        connectionDeadline = DispatchTime.now().uptimeNanoseconds + Self.connectionSeconds * 1_000_000_000
         var tv = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -96,6 +102,7 @@ final class CommandSocket: @unchecked Sendable {
         var buf = [UInt8](repeating: 0, count: n)
         var got = 0
         while got < n {
+            if DispatchTime.now().uptimeNanoseconds > connectionDeadline { return nil }
             let r = buf.withUnsafeMutableBytes { read(c, $0.baseAddress! + got, n - got) }
             if r < 0, errno == EINTR { continue }
             if r <= 0 { return nil }
