@@ -36,13 +36,15 @@ let package = Package(
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
         .target(name: "PumpCore", swiftSettings: strict),
+        // The one lock type shared state uses (pthread-based, so ThreadSanitizer sees it).
+        .target(name: "PumpSync", swiftSettings: strict),
         // Hardware protocols the controller drives; implemented by fakes and (later) Linux backends.
         .target(name: "PumpHAL", dependencies: ["PumpCore"], swiftSettings: strict),
         // Dose scheduler, ledger, boluses, alarms, watchdog and the thin async shell.
         .target(
             name: "Controller",
             dependencies: [
-                "PumpCore", "PumpHAL", .product(name: "DequeModule", package: "swift-collections"),
+                "PumpSync", "PumpCore", "PumpHAL", .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: strict),
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "PumpLinux",
             dependencies: [
-                "PumpHAL",
+                "PumpHAL", "PumpSync",
                 .target(name: "CGPIOD", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .target(name: "CI2C", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
@@ -63,7 +65,7 @@ let package = Package(
         // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
         .target(
             name: "PumpFakes",
-            dependencies: ["PumpCore", "PumpHAL", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["PumpCore", "PumpHAL", "PumpSync", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
         // Reading configuration: JSON with field paths, board files, prescription files.
         .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
@@ -89,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "pumpd",
             dependencies: [
-                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands",
+                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,7 +102,7 @@ let package = Package(
         // The crash-safe dose journal and event log in SQLite (GRDB).
         .target(
             name: "PumpJournal",
-            dependencies: ["PumpCore", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PumpCore", "PumpSync", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal"], swiftSettings: strict),
         // Measurements for Scripts/bench.
@@ -116,21 +118,21 @@ let package = Package(
         .target(
             name: "PumpHIL",
             dependencies: [
-                "PumpCore", "PumpHAL", "PumpConfig", "PumpFakes", "Controller",
+                "PumpCore", "PumpHAL", "PumpConfig", "PumpFakes", "Controller", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "pump-hil",
-            dependencies: ["PumpConfig", "PumpHAL", "PumpHIL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PumpConfig", "PumpHAL", "PumpHIL", "PumpSync", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
-        .testTarget(name: "PumpHILTests", dependencies: ["PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpHIL"], swiftSettings: strict),
+        .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpHIL"], swiftSettings: strict),
         .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
         .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(
-            name: "ControllerTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes"],
+            name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpFakes"],
             swiftSettings: strict),
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(

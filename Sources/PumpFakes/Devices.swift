@@ -1,13 +1,13 @@
 import PumpCore
 import PumpHAL
-import Synchronization
+import PumpSync
 
 /// The motor of the simulated rig: steps move the plant; `enable`/`disable` gate them like the
 /// driver's ENABLE line (a disabled driver ignores STEP pulses).
 public final class FakeMotorDriver: MotorDriver {
     public let plant: Plant
     /// Errors the next commands throw (tests of the controller's reaction).
-    private let failures = Mutex<[HALError]>([])
+    private let failures = Locked<[HALError]>([])
     public init(plant: Plant) { self.plant = plant }
 
     public func failNextCommand(with e: HALError) { failures.withLock { $0.append(e) } }

@@ -1,5 +1,5 @@
 import PumpHAL
-import Synchronization
+import PumpSync
 
 /// A failed expectation of an ordered-expectation fake, with what was expected and what came.
 public struct ExpectationFailure: Error, CustomStringConvertible, Sendable {
@@ -10,8 +10,8 @@ public struct ExpectationFailure: Error, CustomStringConvertible, Sendable {
 /// Ordered expectations shared by the bus fakes (after embedded-hal-mock): every call must match
 /// the next expectation exactly, and `done()` must be called to check that none is left over.
 final class ExpectationQueue<T: Sendable & Equatable>: Sendable {
-    private let state: Mutex<(pending: [T], failures: [String])>
-    init(_ expectations: [T]) { state = Mutex((expectations, [])) }
+    private let state: Locked<(pending: [T], failures: [String])>
+    init(_ expectations: [T]) { state = Locked((expectations, [])) }
 
     /// Pops the next expectation if `matches` accepts it; otherwise records the mismatch.
     func next(_ what: String, matches: (T) -> Bool) -> T? {
@@ -130,8 +130,8 @@ public final class ExpectationOutputLine: OutputLine {
 /// An input line that replays a script of levels and edges.
 public final class ScriptedInputLine: InputLine {
     public enum Step: Sendable, Equatable { case level(Bool), edge(Edge?), error(HALError) }
-    private let steps: Mutex<[Step]>
-    public init(_ steps: [Step]) { self.steps = Mutex(steps) }
+    private let steps: Locked<[Step]>
+    public init(_ steps: [Step]) { self.steps = Locked(steps) }
     private func pop() -> Step? { steps.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
     nonisolated(nonsending) public func get() async throws(HALError) -> Bool {
         switch pop() {
@@ -152,7 +152,7 @@ public final class ScriptedInputLine: InputLine {
 
 /// Records the waits a driver asks for, and returns at once (tests never sleep).
 public final class RecordingSleeper: Sleeper {
-    private let log = Mutex<[Int64]>([])
+    private let log = Locked<[Int64]>([])
     public init() {}
     nonisolated(nonsending) public func sleep(nanoseconds: Int64) async { log.withLock { $0.append(nanoseconds) } }
     public var waits: [Int64] { log.withLock { $0 } }

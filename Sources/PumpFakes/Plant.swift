@@ -1,7 +1,7 @@
 import PumpCore
 import PumpHAL
 import RealModule
-import Synchronization
+import PumpSync
 
 /// The physical parameters of the simulated rig. Keys and defaults of the first six are fixed by
 /// SCENARIOS.md; the rest are the fake hardware's own and documented in the README.
@@ -86,10 +86,10 @@ public final class Plant: Sendable {
         var rng: Xoshiro256
         var decayFor: (dt: Double, occlusion: Double, factor: Double) = (-1, -1, 0)
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(parameters: PlantParameters, seed: UInt64) {
-        state = Mutex(State(p: parameters, pressure: parameters.baselineMMHg, battery: parameters.batteryPercent,
+        state = Locked(State(p: parameters, pressure: parameters.baselineMMHg, battery: parameters.batteryPercent,
                             reservoir: parameters.reservoirFill.value, rng: Xoshiro256(seed: seed)))
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import PumpSync
 
 /// A child process of the suite (pumpd or the plant) with its output collected as lines, each
 /// stamped with the monotonic time it arrived.
@@ -15,9 +15,9 @@ final class ChildProcess: Sendable {
     private let collected = Collected()
 
     final class Collected: Sendable {
-        let lines = Mutex<[Line]>([])
+        let lines = Locked<[Line]>([])
         /// The wait status once reaped.
-        let status = Mutex<Int32?>(nil)
+        let status = Locked<Int32?>(nil)
     }
 
     /// Spawns with posix_spawn (not Foundation's Process, whose exit monitoring needs a run-loop

@@ -68,6 +68,11 @@ public enum JournalReader {
         restored.lowReservoir = (program?["low_reservoir_nl"] as Int64?).map(Nanolitres.init)
         restored.refills = refills
         restored.bridge = bridge
+        // The newest learner memory of any session (a session may end before it wrote one). One
+        // that does not decode is ignored: the learner then starts afresh, as before v3.
+        if let text = try String.fetchOne(db, sql: "SELECT line_memory FROM progress WHERE line_memory IS NOT NULL ORDER BY session_id DESC LIMIT 1") {
+            restored.lineMemory = try? JSONDecoder().decode(LineMemory.self, from: Data(text.utf8))
+        }
         return restored
     }
 

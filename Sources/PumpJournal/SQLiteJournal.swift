@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import GRDB
 import PumpCore
+import PumpSync
 import Synchronization
 
 public struct JournalError: Error, CustomStringConvertible, Sendable {
@@ -21,8 +22,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     public enum Mode: Sendable {
         /// The daemon: a writer thread, `synchronous=FULL`.
         case daemon
-        /// The simulator: commits in the caller's thread; `synchronous=OFF` (the process does not die).
+        /// Tests: commits in the caller's thread; `synchronous=OFF` (the process does not die).
         case inline
+        /// The simulator: as `inline`, but a commit that would carry only progress is put off to
+        /// the next real commit, `dropPending` (a power loss) or `close`, where it lands first. The
+        /// file at any moment it is read is the same, and a simulated day needs no 432 000
+        /// commits. Only for a caller that always ends through `dropPending` or `close`.
+        case simulated
     }
 
     /// What a start found: the journal, and the state to continue from (nil: a fresh journal).
@@ -40,7 +46,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     // Guarded by `condition`.
     private var work = Work()
     private var thread: Thread?
-    private let commits = Mutex<CommitStats>(CommitStats())
+    private let commits = Locked<CommitStats>(CommitStats())
     /// Longest a checkpoint waits for a commit.
     public static let commitIntervalNanoseconds: Int64 = 200_000_000
 
@@ -53,6 +59,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         var stopping = false
         var failed = false
         var lastCommitUTC: Int64 = 0
+        /// Simulated mode: the checkpoint the last due commit would have written. Writing it is put
+        /// off to the next real commit or to a power loss, where it lands first; the file at any
+        /// moment anyone reads it is the same, and a simulated day needs no 432 000 commits.
+        var deferredCheckpoint: JournalCheckpoint?
+        /// The occlusion learner's memory, pending (and, simulated, put off as above).
+        var lineMemory: LineMemory?
+        var deferredLineMemory: LineMemory?
         var hasWork: Bool { checkpoint != nil || !events.isEmpty }
     }
 
@@ -131,12 +144,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         work.intentUTC = utcNanoseconds
         condition.signal()
         condition.unlock()
-        if mode == .inline { commitPending() }
+        if mode != .daemon { commitPending() }
     }
 
     public func awaitIntent(throughStroke: Int64) async -> Bool {
         if durableIntentThrough >= throughStroke { return true }
-        if mode == .inline { return false }
+        if mode != .daemon { return false }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             condition.lock()
             if durableIntentThrough >= throughStroke {
@@ -154,10 +167,20 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         condition.lock()
         work.checkpoint = checkpoint
         work.events += events
+        if let m = checkpoint.lineMemory { work.lineMemory = m }
         let due = !events.isEmpty || checkpoint.utcNanoseconds - work.lastCommitUTC >= Self.commitIntervalNanoseconds
         if due { condition.signal() }
+        if mode == .simulated, due, events.isEmpty, work.events.isEmpty {
+            work.deferredCheckpoint = checkpoint
+            work.checkpoint = nil
+            if let m = work.lineMemory { work.deferredLineMemory = m }
+            work.lineMemory = nil
+            work.lastCommitUTC = checkpoint.utcNanoseconds
+            condition.unlock()
+            return
+        }
         condition.unlock()
-        if mode == .inline, due { commitPending() }
+        if mode != .daemon, due { commitPending() }
     }
 
     /// A program change, committed and synced before it returns (the command waits for it).
@@ -256,12 +279,17 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     private func commitPending() {
         condition.lock()
         let intent = work.intentThrough > durableIntentThrough ? work.intentThrough : nil
-        let checkpoint = work.checkpoint, events = work.events
+        let checkpoint = work.checkpoint ?? work.deferredCheckpoint, events = work.events
         let intentUTC = work.intentUTC
+        let lineMemory = work.lineMemory ?? work.deferredLineMemory
         work.checkpoint = nil
+        work.deferredCheckpoint = nil
+        work.lineMemory = nil
+        work.deferredLineMemory = nil
         work.events = []
         condition.unlock()
-        guard intent != nil || checkpoint != nil || !events.isEmpty else { return }
+        guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil else { return }
+        let lineJSON = lineMemory.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
             try pool.write { db in
@@ -277,6 +305,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                         WHERE session_id = ?
                         """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
                                          c.state.rawValue, c.bridgeRemaining?.value, session])
+                }
+                if let lineJSON {
+                    try db.execute(sql: "UPDATE progress SET line_memory = ? WHERE session_id = ?", arguments: [lineJSON, session])
                 }
             }
             let took = Int64(DispatchTime.now().uptimeNanoseconds - started)
@@ -298,6 +329,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             condition.lock()
             work.failed = true
             if work.checkpoint == nil { work.checkpoint = checkpoint }
+            if work.lineMemory == nil { work.lineMemory = lineMemory }
             work.events = events + work.events
             let waiters = work.waiters
             work.waiters = []
@@ -317,7 +349,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// (the motor is disabled), intents beyond it were never used: one last intent row gives them
     /// back, so a restart finds nothing uncertain.
     public func close(confirmedStrokes: Int64?, utcNanoseconds: Int64) {
-        if mode == .inline {
+        if mode != .daemon {
             commitPending()
         } else {
             condition.lock()
@@ -335,10 +367,14 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     /// The simulator's power loss: what is not committed is gone.
     public func dropPending() {
+        // What a due commit would already have written survives; the rest is gone.
         condition.lock()
         work.checkpoint = nil
         work.events = []
+        work.lineMemory = nil
+        work.intentThrough = durableIntentThrough
         condition.unlock()
+        commitPending()
     }
 
     public var commitStats: CommitStats { commits.withLock { $0 } }

@@ -12,6 +12,7 @@ import GRDB
 ///   motion, therapy state: what a restart continues from.
 /// - `refill` (v2): every refill's reconciliation, append-only.
 /// - `command_counter` (v2): the last accepted command counter per role.
+/// - `progress.line_memory` (v3): the occlusion learner's memory, every 10 minutes.
 /// - `event`: the event log (alarms, acknowledgements, clears, boluses, commands, halts,
 ///   restarts), append-only: triggers refuse updates and deletes.
 enum Schema {
@@ -61,8 +62,13 @@ enum Schema {
                 CREATE TABLE command_counter (role TEXT PRIMARY KEY, last_counter INTEGER NOT NULL, utc_ns INTEGER NOT NULL);
                 """)
         }
+        // v3: what the occlusion learner knows (JSON, `LineMemory`), so a restart continues
+        // learning instead of starting blind and afresh.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: "ALTER TABLE progress ADD COLUMN line_memory TEXT;")
+        }
         return m
     }
 
-    static let version = "v2"
+    static let version = "v3"
 }

@@ -1,14 +1,14 @@
 #if LinuxBackend && os(Linux)
 import CGPIOD
 import PumpHAL
-import Synchronization
+import PumpSync
 
 /// A GPIO chip found by its label (libgpiod v1). Lines are requested by *name*, never by number;
 /// outputs are requested with their safe value, so the motor is disabled from the first instant.
 public final class GPIOChip: @unchecked Sendable {
     // The chip pointer is only used under `lock`; lines keep the chip alive until they are closed.
     private let chip: OpaquePointer
-    private let lock = Mutex(())
+    private let lock = Locked(())
     public let label: String
     /// The name the kernel shows as the holder of the lines requested through this chip.
     public let consumer: String
@@ -84,12 +84,12 @@ final class RequestedLine: @unchecked Sendable {
     // The pointer is only touched under the lock.
     private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
     private let chip: GPIOChip
-    private let handle: Mutex<Handle?>
+    private let handle: Locked<Handle?>
     let name: String
 
     init(chip: GPIOChip, line: OpaquePointer, name: String) {
         self.chip = chip
-        handle = Mutex(Handle(pointer: line))
+        handle = Locked(Handle(pointer: line))
         self.name = name
     }
 

@@ -2,21 +2,21 @@
 import CI2C
 import Foundation
 import PumpHAL
-import Synchronization
+import PumpSync
 
 /// An I²C bus over `/dev/i2c-N` using SMBus byte and word-data transactions (what the chips need,
 /// and what the kernel's i2c-stub supports). Selecting the address and the transaction happen
 /// under one lock, so two drivers sharing the bus never interleave.
 public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
     private struct State { var fd: Int32; var address: UInt8? }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     public let path: String
 
     public init(bus: Int) throws(HALError) {
         path = "/dev/i2c-\(bus)"
         let fd = pump_open_rdwr(path)
         guard fd >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
-        state = Mutex(State(fd: fd, address: nil))
+        state = Locked(State(fd: fd, address: nil))
     }
 
     /// A board's bus: by number where the board gives one, otherwise by adapter name.
@@ -76,14 +76,14 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
 /// A Linux hardware watchdog device (/dev/watchdog). Once opened, the board resets unless it is
 /// fed; `close()` writes the magic 'V' so a clean shutdown does not reset the board.
 public final class HardwareWatchdog: @unchecked Sendable {
-    private let fd: Mutex<Int32>
+    private let fd: Locked<Int32>
     public let path: String
 
     public init(path: String) throws(HALError) {
         self.path = path
         let f = pump_open_rdwr(path)
         guard f >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
-        fd = Mutex(f)
+        fd = Locked(f)
     }
 
     public func feed() throws(HALError) {

@@ -19,6 +19,14 @@ public struct SimulationProgress: Sendable {
 public struct SimulationStep: Sendable {
     public var at: Nanoseconds
     public var commandedStrokes: Int64
+    /// Strokes counted as delivered after power losses although never confirmed (the restart
+    /// rule: never repeated), so `commandedStrokes` minus these is what was confirmed.
+    public var uncertainStrokes: Int64
+    /// Strokes the plant really made while the motor was enabled.
+    public var plantStrokes: Int64
+    /// Programme accrued before power losses but after the last checkpoint each restart found:
+    /// a restart continues from that checkpoint (≤ 200 ms old) and does not accrue it again.
+    public var programmeLostAtRestarts: Nanolitres
     public var programmed: Nanolitres
     public var state: TherapyState
 }
@@ -91,7 +99,7 @@ public enum Simulator {
             do {
                 return try SQLiteJournal.open(path: journalFolder.appendingPathComponent("journal.sqlite").path, board: "simulated",
                                               therapy: scenario.name, reservoirFill: scenario.plant.reservoirFill,
-                                              utcNanoseconds: startUTC + t, mode: .inline)
+                                              utcNanoseconds: startUTC + t, mode: .simulated)
             } catch {
                 fatalError("simulator journal: \(error)")   // a temporary folder we just made
             }
@@ -102,6 +110,8 @@ public enum Simulator {
                                         journal: journal?.journal)
         var lives: [ReportBuilder.Life] = []
         var restoredAlarms = 0, restoredBoluses = 0
+        var uncertainStrokes: Int64 = 0
+        var programmeLost = Nanolitres.zero
 
         // Random coughs (plant key coughs_per_day) join the listed events.
         var events = scenario.events
@@ -185,6 +195,10 @@ public enum Simulator {
                     // The restored alarms and boluses were reported by the life before; alarms the
                     // restart itself raises (delivery_uncertain) are new.
                     restoredAlarms = journal?.restored?.activeAlarms.count ?? 0
+                    uncertainStrokes += journal?.restored?.uncertainStrokes ?? 0
+                    if let before = lives.last?.core.scheduler.programmedVolume {
+                        programmeLost = programmeLost + (before - controller.withCore { $0.scheduler.programmedVolume })
+                    }
                     restoredBoluses = journal?.restored?.boluses.count ?? 0
                     knownAlarms = restoredAlarms
                     doseLoopAlive = true
@@ -251,7 +265,10 @@ public enum Simulator {
                 }
             }
             if let inspect, let last {
-                inspect(SimulationStep(at: Nanoseconds(t), commandedStrokes: last.commandedStrokes, programmed: last.programmed, state: last.state))
+                let totals = plant.totals
+                inspect(SimulationStep(at: Nanoseconds(t), commandedStrokes: last.commandedStrokes, uncertainStrokes: uncertainStrokes,
+                                       plantStrokes: totals.strokes - totals.strokesWhileDisabled, programmeLostAtRestarts: programmeLost,
+                                       programmed: last.programmed, state: last.state))
             }
             if let last, last.alarmCount != knownAlarms {
                 let count = last.alarmCount, strokes = last.commandedStrokes

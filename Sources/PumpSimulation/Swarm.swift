@@ -1,3 +1,4 @@
+import Controller
 import Foundation
 import PumpCore
 import PumpFakes
@@ -22,10 +23,18 @@ public enum Swarm {
     }
 
     /// The scenario for `seed`, as JSON (the same bytes a failure writes out).
+    ///
+    /// A fault plan is a run of episodes, each after a quiet gap long enough for the detector to
+    /// (re)arm: a full or partial kink later cleared by the clinician, a pressure-sensor fault
+    /// later repaired, a burst of coughs, a battery at its replacement level, a suspension, a
+    /// clinician bolus, a power loss (sometimes in the middle of a bolus); the last episode may be
+    /// one that nothing clears (stall, slip, leak, battery end of service). Some seeds start with
+    /// so little drug that the reservoir runs out. Patient presses fall anywhere.
     public static func scenarioJSON(seed: UInt64) -> Data {
         var rng = Xoshiro256(seed: seed ^ 0x5EED_5A4D)
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.unit() }
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.unit() * Double(xs.count)) % xs.count] }
+        func chance(_ p: Double) -> Bool { rng.unit() < p }
 
         let compliance = uniform(50, 1000), tau = uniform(1, 60)
         let stroke = Double(Int(uniform(50, 1000)))
@@ -40,32 +49,102 @@ public enum Swarm {
         // At most 80 µL a bolus, so a bolus over 10 minutes stays under the motor's 2 mL/h.
         let bolus = min(pick([5.0, 10, 20]), (concentration * 0.08 * 1000).rounded(.down) / 1000)
         var prescription: [String: Any] = ["patient_bolus": ["dose_ug": bolus, "lockout": "1h", "max_per_day": 4]]
-        if rng.unit() < 0.5 {
+        var lowestDaily = daily
+        if chance(0.5) {
             prescription["mode"] = "continuous"
             prescription["daily_dose_ug"] = daily
         } else {
+            let second = min(2000, 23.9 * concentration, max(0.05 * concentration, (daily * uniform(0.5, 1.5) * 1000).rounded() / 1000 + 0.001))
+            lowestDaily = min(daily, second)
             prescription["mode"] = "flex"
-            prescription["steps"] = [["start": "00:00", "daily_dose_ug": daily],
-                                     ["start": "08:00", "daily_dose_ug": min(2000, 23.9 * concentration, max(0.05 * concentration, (daily * uniform(0.5, 1.5) * 1000).rounded() / 1000 + 0.001))]]
+            prescription["steps"] = [["start": "00:00", "daily_dose_ug": daily], ["start": "08:00", "daily_dose_ug": second]]
         }
-        // Learning takes 8 strokes and 10 minutes; the hazard comes after that.
-        let interval = stroke / (rate * 1e6) * 86_400
-        let onset = (max(3600, 12 * interval) + uniform(0, 3600)).rounded()
-        let hazards: [[String: Any]] = [
-            ["type": "occlusion"], ["type": "motor_stall"], ["type": "encoder_slip", "fraction": uniform(0.25, 0.9)],
-            ["type": "pressure_sensor_fault", "mode": pick(["nack", "stuck", "noise"])], ["type": "battery", "percent": pick([14.0, 4])],
-            ["type": "leak", "fraction": uniform(0.1, 0.5)], ["type": "cough", "mmhg": uniform(10, 80), "over": "2s"],
-        ]
-        var hazard = pick(hazards)
-        hazard["at"] = onset
-        var events: [[String: Any]] = [hazard]
-        // A few patient presses around the hazard exercise the limits.
-        for _ in 0..<Int(uniform(0, 6)) { events.append(["at": (uniform(0, onset)).rounded(), "type": "patient_bolus"]) }
-        let duration = onset + max(1800, 60 * interval)
+        // The stroke interval at the lowest basal: what every wait below is measured in.
+        let interval = stroke / (lowestDaily / concentration * 1e6) * 86_400
+        // Learning takes 8 strokes and 10 minutes, and so does re-arming after a restart.
+        func gap() -> Double { max(3600, 12 * interval) + uniform(0, 3600) }
+        // How long a hazard stays before it is cleared: well past its detection bound.
+        let hold = max(1800, 40 * interval)
+
+        var events: [[String: Any]] = []
+        func add(_ at: Double, _ type: String, _ fields: [String: Any] = [:]) {
+            var e = fields
+            e["at"] = at.rounded()
+            e["type"] = type
+            events.append(e)
+        }
+        var t = 0.0
+        var batteryLow = false
+        let episodes = 1 + Int(uniform(0, 3))
+        for i in 0..<episodes {
+            t += gap()
+            let last = i == episodes - 1
+            var kinds = ["occlusion", "occlusion", "occlusion", "partial_occlusion", "sensor", "sensor", "coughs", "suspend",
+                         "clinician_bolus", "power_loss", "power_loss"]
+            if !batteryLow { kinds.append("battery_eri") }
+            if last { kinds += ["motor_stall", "encoder_slip", "leak", "battery_eos"] }
+            switch pick(kinds) {
+            case let kind where kind.hasSuffix("occlusion"):
+                add(t, "occlusion", ["fraction": kind == "occlusion" ? 1 : uniform(0.5, 0.95)])
+                t += hold
+                add(t, "clear_occlusion")
+                // The clinician clears once the retained pressure has drained (≥ 5 τ).
+                t += uniform(300, 900)
+                add(t, "clinician_clear")
+                // A cleared halt leaves the pump suspended; the clinician resumes it.
+                t += uniform(1, 300)
+                add(t, "resume")
+            case "sensor":
+                add(t, "pressure_sensor_fault", ["mode": pick(["nack", "stuck", "noise"])])
+                t += uniform(10, hold)
+                add(t, "clear_sensor_fault")
+                t += uniform(5, 120)
+                add(t, "acknowledge")
+            case "coughs":
+                for _ in 0..<(1 + Int(uniform(0, 5))) {
+                    add(t, "cough", ["mmhg": uniform(10, 80), "over": uniform(0.3, 3)])
+                    t += uniform(5, 300)
+                }
+            case "battery_eri":
+                batteryLow = true
+                add(t, "battery", ["percent": uniform(6, 14.9)])
+                t += uniform(300, 3600)
+                add(t, "acknowledge")
+            case "suspend":
+                add(t, "suspend")
+                t += uniform(60, 3600)
+                add(t, "resume")
+            case "clinician_bolus":
+                let dose = (min(50, concentration * 0.2) * uniform(0.2, 1) * 1000).rounded() / 1000
+                let over = uniform(600, 3600)
+                add(t, "clinician_bolus", ["dose_ug": dose, "over": over.rounded()])
+                // Half the time the power fails in the middle of it: no stroke may be repeated.
+                if chance(0.5) { add(t + uniform(1, over), "power_loss") }
+                t += over
+            case "power_loss":
+                add(t, "power_loss")
+                if chance(0.3) { t += uniform(0.1, 30); add(t, "power_loss") }
+            case "motor_stall": add(t, "motor_stall")
+            case "encoder_slip": add(t, "encoder_slip", ["fraction": uniform(0.05, 0.9)])
+            case "leak": add(t, "leak", ["fraction": uniform(0.1, 0.5)])
+            default: add(t, "battery", ["percent": uniform(0, 5)])
+            }
+        }
+        let duration = (t + max(1800, 40 * interval)).rounded()
+        // A few patient presses anywhere exercise the limits.
+        for _ in 0..<Int(uniform(0, 8)) { add(uniform(0, duration), "patient_bolus") }
+        events.sort { ($0["at"] as? Double ?? 0) < ($1["at"] as? Double ?? 0) }
+
+        // One seed in six starts with too little drug for the run: the reservoir runs out.
+        var fill = 250.0
+        if chance(1.0 / 6) {
+            let basal = lowestDaily / concentration * duration / 86_400
+            fill = max(0.001, (basal * uniform(0.3, 1.1) * 1000).rounded() / 1000)
+        }
         let scenario: [String: Any] = [
-            "name": "swarm seed \(seed)", "seed": Double(seed % 9_007_199_254_740_991), "duration": duration.rounded(),
+            "name": "swarm seed \(seed)", "seed": Double(seed % 9_007_199_254_740_991), "duration": duration,
             "drug": ["name": "baclofen", "concentration_ug_per_ml": concentration],
-            "reservoir": ["capacity_ml": 250, "fill_ml": 250], "prescription": prescription, "plant": plant, "events": events,
+            "reservoir": ["capacity_ml": 250, "fill_ml": fill], "prescription": prescription, "plant": plant, "events": events,
         ]
         // Plain dictionaries of numbers and strings always serialize.
         return (try? JSONSerialization.data(withJSONObject: scenario, options: [.sortedKeys, .prettyPrinted])) ?? Data()
@@ -88,40 +167,99 @@ public enum Swarm {
         let stroke = scenario.plant.strokeVolume.value
         var previous: SimulationStep?
         var firstStepViolation: String?
+        var timeline = Timeline()
         let result = await Simulator.run(scenario, inspect: { step in
             defer { previous = step }
+            timeline.observe(step)
             guard firstStepViolation == nil else { return }
-            // Commanded never exceeds programmed + one stroke.
-            if step.commandedStrokes * stroke > step.programmed.value + stroke {
-                firstStepViolation = "at \(step.at.seconds) s commanded \(step.commandedStrokes) strokes > programmed \(step.programmed.value) nL + 1 stroke"
+            // Commanded never exceeds programmed + one stroke, across power losses too. A restart
+            // counts strokes intended but never confirmed as delivered (never repeated: the
+            // patient may get less, not more), so the check is on the confirmed ones, and on what
+            // the plant really moved.
+            let confirmed = step.commandedStrokes - step.uncertainStrokes
+            if confirmed * stroke > step.programmed.value + stroke {
+                firstStepViolation = "at \(step.at.seconds) s commanded \(confirmed) confirmed strokes > programmed \(step.programmed.value) nL + 1 stroke"
+            }
+            if step.plantStrokes * stroke > step.programmed.value + step.programmeLostAtRestarts.value + stroke {
+                firstStepViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes) strokes > programmed \(step.programmed.value) nL (+ \(step.programmeLostAtRestarts.value) nL accrued before restarts) + 1 stroke"
             }
             // No stroke while halted or suspended.
-            if let p = previous, p.state != .delivering, step.state != .delivering, step.commandedStrokes > p.commandedStrokes {
+            if let p = previous, p.state != .delivering, step.state != .delivering,
+               step.commandedStrokes - step.uncertainStrokes > p.commandedStrokes - p.uncertainStrokes || step.plantStrokes > p.plantStrokes {
                 firstStepViolation = "at \(step.at.seconds) s a stroke while \(step.state.rawValue)"
             }
         })
         if let v = firstStepViolation { fail(v) }
         let r = result.report
-        let hazard = scenario.events.first { !$0.kind.isCommand }
-        let hazardName = hazard?.kind.name ?? "-"
+        let hazards = scenario.events.filter { !$0.kind.isCommand }
+        let hazardNames = hazards.map(\.kind.name)
 
-        // Every observable hazard alarmed within its bound; no high alarm without a hazard.
-        if let f = r.faults.first(where: { $0.type == hazardName }) {
-            if let expected = f.expected_alarm {
-                if let latency = f.latency_s {
-                    let bound = latencyBound(hazard: hazard!.kind, report: r, scenario: scenario)
-                    // Within the bound in strokes or in time (either holds where the other is loose).
-                    if latency > bound.seconds && Double(f.strokes_since_fault) > bound.strokes {
-                        fail("\(hazardName) alarmed after \(latency) s and \(f.strokes_since_fault) strokes; bound \(bound.seconds) s / \(bound.strokes) strokes")
-                    }
-                } else {
-                    fail("\(hazardName) never raised \(expected)")
+        // No double dose across power loss: what the plant really moved stays within the
+        // programme plus one stroke.
+        let lost = (previous?.programmeLostAtRestarts.value).map { Double($0) / 1000 } ?? 0
+        if r.delivered_ul > r.programmed_ul + lost + r.stroke_volume_ul + 1e-9 {
+            fail("the plant delivered \(r.delivered_ul) µL > programmed \(r.programmed_ul) µL + 1 stroke")
+        }
+
+        // Every observable hazard alarmed within its bound. The faults the simulator tracked are
+        // the scenario's hazards in order (an alarm-less hazard such as a cough is tracked too).
+        let tracked = FaultTracker(strokeVolume: scenario.plant.strokeVolume, limits: SafetyLimits())
+        let faultEvents = scenario.events.filter { if case .some = tracked.expectedAlarm(for: $0.kind) { true } else { false } }
+        for (event, f) in zip(faultEvents, r.faults) {
+            guard let expected = f.expected_alarm else { continue }
+            if case .occlusion(let fraction) = event.kind, fraction < 1 { continue }   // may alarm; need not (docs)
+            // Injected while the pump was stopped (a halt the clinician could not clear yet, a
+            // suspension, an empty reservoir): nothing to observe, and a later alarm of the same
+            // type belongs to a later hazard.
+            let onset = event.at.value
+            guard timeline.state(at: onset) == .delivering else { continue }
+            let bound = latencyBound(hazard: event.kind, report: r, scenario: scenario)
+            if let latency = f.latency_s {
+                // Within the bound in strokes or in time (either holds where the other is loose).
+                if latency > bound.seconds && Double(f.strokes_since_fault) > bound.strokes {
+                    fail("\(f.type) at \(f.at_s) s alarmed after \(latency) s and \(f.strokes_since_fault) strokes; bound \(bound.seconds) s / \(bound.strokes) strokes")
+                }
+                continue
+            }
+            // Not alarmed: a violation only if the hazard stayed observable past its bound (not
+            // cleared, no restart, delivering all along, the pump not out of drug).
+            var until = scenario.duration.value
+            for e in scenario.events where e.at.value >= onset && e.at.value < until {
+                switch (event.kind, e.kind) {
+                case (_, .powerLoss), (.occlusion, .clearOcclusion), (.pressureSensorFault, .clearSensorFault): until = e.at.value
+                default: break
                 }
             }
+            until = min(until, timeline.firstTime(after: onset, notIn: .delivering) ?? until)
+            let seconds = Double(until - onset) / 1e9
+            let strokes = Double(timeline.strokes(at: until) - timeline.strokes(at: onset))
+            if seconds > bound.seconds && strokes > bound.strokes {
+                fail("\(f.type) at \(f.at_s) s never raised \(expected) in \(seconds) s and \(Int(strokes)) strokes; bound \(bound.seconds) s / \(bound.strokes) strokes")
+            }
         }
-        let allowedHigh = Set(r.faults.compactMap(\.expected_alarm))
+
+        // The reservoir: never more commanded than it held; empty is alarmed.
+        let fill = scenario.plant.reservoirFill.microlitres
+        let confirmed = r.commanded_ul - Double(previous?.uncertainStrokes ?? 0) * r.stroke_volume_ul
+        if confirmed > fill + 1e-9 { fail("commanded \(confirmed) µL (confirmed) from a reservoir filled with \(fill) µL") }
+        let emptied = r.commanded_ul > fill - r.stroke_volume_ul + 1e-9
+        if emptied, !r.alarms.contains(where: { $0.type == AlarmType.reservoirEmpty.rawValue }) {
+            fail("the reservoir ran out (\(r.commanded_ul) of \(fill) µL commanded) without reservoir_empty")
+        }
+
+        // No high alarm without its hazard.
+        var allowedHigh = Set(r.faults.compactMap(\.expected_alarm))
+        // A slip under the tolerance need not alarm, but it is a real loss of motion: it may.
+        if hazards.contains(where: { if case .encoderSlip = $0.kind { true } else { false } }) { allowedHigh.insert(AlarmType.motionMismatch.rawValue) }
+        if emptied { allowedHigh.insert(AlarmType.reservoirEmpty.rawValue) }
         for a in r.alarms where a.priority == "high" && !allowedHigh.contains(a.type) {
-            fail("high alarm \(a.type) at \(a.at_s) s without its hazard (injected: \(hazardName))")
+            fail("high alarm \(a.type) at \(a.at_s) s without its hazard (injected: \(hazardNames.joined(separator: ", ")))")
+        }
+        // No sensor-fault alarm on a working sensor: it blinds the occlusion detector and holds
+        // boluses back (medium, but a false one is a hazard of its own).
+        if !hazards.contains(where: { if case .pressureSensorFault = $0.kind { true } else { false } }),
+           let a = r.alarms.first(where: { $0.type == AlarmType.pressureSensorFault.rawValue }) {
+            fail("pressure_sensor_fault at \(a.at_s) s on a working sensor")
         }
         // No patient bolus outside its limits (the prescription's lockout and daily count).
         if let rule = scenario.prescription.patientBolus {
@@ -133,24 +271,49 @@ public enum Swarm {
                 }
             }
         }
-        return Outcome(seed: seed, violations: violations, scenarioJSON: json, hazard: hazardName, simulatedSeconds: r.duration_s)
+        let name = hazards.isEmpty ? "-" : hazardNames.joined(separator: "+")
+        return Outcome(seed: seed, violations: violations, scenarioJSON: json, hazard: name, simulatedSeconds: r.duration_s)
+    }
+
+    /// What the checker needs of a run's history: the state and the commanded strokes over time,
+    /// kept as change points.
+    struct Timeline {
+        private var states: [(at: Int64, state: TherapyState)] = []
+        private var strokeMarks: [(at: Int64, strokes: Int64)] = []
+
+        mutating func observe(_ step: SimulationStep) {
+            if states.last?.state != step.state { states.append((step.at.value, step.state)) }
+            if strokeMarks.last?.strokes != step.commandedStrokes { strokeMarks.append((step.at.value, step.commandedStrokes)) }
+        }
+
+        /// The state the last step at or before `t` left (delivering before the first step).
+        func state(at t: Int64) -> TherapyState { states.last { $0.at <= t }?.state ?? .delivering }
+
+        /// The first step after `t` in another state than `state`.
+        func firstTime(after t: Int64, notIn state: TherapyState) -> Int64? { states.first { $0.at > t && $0.state != state }?.at }
+
+        func strokes(at t: Int64) -> Int64 { strokeMarks.last { $0.at <= t }?.strokes ?? 0 }
     }
 
     /// The documented detection bound of each hazard (README "Limits", docs/occlusion-detection.md),
     /// in seconds and in strokes; a detection within either passes (-1: that form does not apply).
     static func latencyBound(hazard: ScenarioEvent.Kind, report r: Report, scenario s: Scenario) -> (seconds: Double, strokes: Double) {
         let p = s.plant
-        let rateNlPerSecond = r.programmed_ul * 1000 / max(1, r.duration_s)
-        let interval = Double(p.strokeVolume.value) / max(rateNlPerSecond, 1e-9)
         switch hazard {
         case .occlusion:
+            // docs/occlusion-detection.md "Latency bound". Evidence counts only in windows with a
+            // stroke (a window without one holds it), so M + 1 windows take max(D, T) each. In
+            // strokes at the highest basal rate (a bolus adds strokes, not time); in time at the
+            // lowest basal rate (a bolus only shortens it). Either passes.
             let rise = Double(p.strokeVolume.value) / p.complianceNanolitresPerMMHg
             let window = r.learned.detector_window_s ?? 120, windows = Double(r.learned.detector_required_windows ?? 4)
             let noise = (p.pressureNoiseMMHg * p.pressureNoiseMMHg + p.sensorFloorMMHg * p.sensorFloorMMHg).squareRoot()
             let settle = (4 * noise / (window * 2).squareRoot() / rise).rounded(.up) + 1
-            let strokes = settle + ((windows + 1) * window / interval).rounded(.up) + (2 * p.timeConstantSeconds / interval).rounded(.up)
-            // The same bound in time, for onsets during a bolus (strokes faster than the basal).
-            let seconds = (windows + 1) * window + 2 * p.timeConstantSeconds + settle * interval
+            let rx = s.prescription
+            let fast = Double(p.strokeVolume.value) / (rx.nanolitresPerDay(rx.basal.maximumDailyDose) / 86_400)
+            let slow = Double(p.strokeVolume.value) / (rx.nanolitresPerDay(rx.basal.minimumDailyDose) / 86_400)
+            let strokes = settle + max(((windows + 1) * window / fast).rounded(.up), windows + 1) + (2 * p.timeConstantSeconds / fast).rounded(.up)
+            let seconds = settle * slow + (windows + 1) * max(window, slow) + 2 * p.timeConstantSeconds
             return (seconds, strokes)
         case .motorStall, .encoderSlip:
             // Motion tolerance over the window, and never less than one stroke's counts: a lost

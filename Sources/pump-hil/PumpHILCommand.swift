@@ -3,6 +3,7 @@ import Foundation
 import PumpConfig
 import PumpHAL
 import PumpHIL
+import PumpSync
 import Synchronization
 
 /// `pump-hil`: the hardware-in-the-loop tools. `suite` runs the cases (docs/hil.md) and starts
@@ -68,7 +69,7 @@ struct PlantCommand: AsyncParsableCommand {
 
     /// Polls the pins every 200 µs and applies commands between polls, until `quit` or stdin closes.
     private func play<IO: PlantIO>(_ runner: PlantRunner<IO>) async throws {
-        let commands = Mutex<[String]>([])
+        let commands = Locked<[String]>([])
         let closed = Atomic<Bool>(false)
         Thread.detachNewThread {
             while let line = readLine() { commands.withLock { $0.append(line) } }

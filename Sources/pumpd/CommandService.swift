@@ -6,7 +6,7 @@ import PumpCore
 import PumpHAL
 import PumpJournal
 import ServiceLifecycle
-import Synchronization
+import PumpSync
 import UnixSignals
 
 /// The journal keeps the last accepted counter per role, so a restart does not reopen replays.
@@ -122,8 +122,8 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
 
 /// The key ring, replaced whole on SIGHUP.
 final class KeyRingBox: Sendable {
-    private let m: Mutex<KeyRing>
-    init(_ r: KeyRing) { m = Mutex(r) }
+    private let m: Locked<KeyRing>
+    init(_ r: KeyRing) { m = Locked(r) }
     func withLock<R: Sendable>(_ body: (inout KeyRing) -> R) -> R { m.withLock { body(&$0) } }
 }
 

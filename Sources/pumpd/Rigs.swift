@@ -7,7 +7,6 @@ import PumpDrivers
 import PumpFakes
 import PumpHAL
 import PumpJournal
-import Synchronization
 #if canImport(PumpLinux)
 import PumpLinux
 #endif

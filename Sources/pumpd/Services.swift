@@ -5,7 +5,7 @@ import PumpCommands
 import PumpCore
 import PumpHAL
 import PumpJournal
-import Synchronization
+import PumpSync
 import UnixSignals
 import ServiceLifecycle
 
@@ -259,7 +259,7 @@ struct SignalBolusService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: S
 
 /// How late the loops woke after their deadlines (the benchmark reads the shutdown line).
 final class WakeLateness: Sendable {
-    private let samples = Mutex<[WakeLoop: [Int64]]>([:])
+    private let samples = Locked<[WakeLoop: [Int64]]>([:])
     func add(_ loop: WakeLoop, _ late: Nanoseconds) {
         samples.withLock { s in
             if s[loop, default: []].count < 2_000_000 { s[loop, default: []].append(late.value) }

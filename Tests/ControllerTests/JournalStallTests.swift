@@ -1,7 +1,7 @@
 import Controller
 import PumpCore
 import PumpFakes
-import Synchronization
+import PumpSync
 import Testing
 
 /// A journal on virtual time whose storage stalls: an intent asked for during a stall becomes
@@ -14,7 +14,7 @@ final class StallingJournal: DoseJournal, Sendable {
         var stalls: [Range<Int64>] = []
         var waits: [Int64] = []
     }
-    let state = Mutex(State())
+    let state = Locked(State())
 
     var durableIntentThrough: Int64 {
         state.withLock { s in s.requests.filter { $0.durableAt <= s.now }.map(\.through).max() ?? 0 }

@@ -1,4 +1,4 @@
-import Synchronization
+import PumpSync
 import Testing
 import PumpCore
 import PumpFakes
@@ -13,7 +13,7 @@ final class ManualClock: Clock, Sendable {
         static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
     }
     private struct Sleeper { var deadline: Instant; var continuation: CheckedContinuation<Void, any Error> }
-    private let state = Mutex<(now: Instant, sleepers: [Sleeper])>((Instant(offset: .zero), []))
+    private let state = Locked<(now: Instant, sleepers: [Sleeper])>((Instant(offset: .zero), []))
 
     var now: Instant { state.withLock { $0.now } }
     var minimumResolution: Duration { .nanoseconds(1) }

@@ -5,7 +5,7 @@ import PumpDrivers
 import PumpFakes
 import PumpHAL
 import PumpHIL
-import Synchronization
+import PumpSync
 import Testing
 
 let boards = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -19,7 +19,7 @@ final class RecordingIO: PlantIO, Sendable {
         var encoder: [Bool] = [], fault: [Bool] = [], button: [Bool] = []
         var pressure: [Double] = [], battery: [(Double, Double)] = []
     }
-    let state = Mutex(State())
+    let state = Locked(State())
     nonisolated(nonsending) func sampleMotor() async throws(HALError) -> MotorPins { state.withLock { $0.pins } }
     nonisolated(nonsending) func setEncoder(_ high: Bool) async throws(HALError) { state.withLock { $0.encoder.append(high) } }
     nonisolated(nonsending) func setFault(_ high: Bool) async throws(HALError) { state.withLock { $0.fault.append(high) } }
@@ -71,7 +71,7 @@ struct Rig {
 
     func events(_ prefix: String) -> [String] { log.lines.withLock { $0.filter { $0.hasPrefix(prefix) } } }
 
-    final class EventLog: Sendable { let lines = Mutex<[String]>([]) }
+    final class EventLog: Sendable { let lines = Locked<[String]>([]) }
 }
 
 @Suite("HIL plant")
@@ -166,7 +166,7 @@ struct PlantRunnerTests {
 struct ChipRegisterTests {
     /// Registers as i2c-stub holds them: one word each, returned as written.
     final class StubBus: I2CBus, Sendable {
-        let words = Mutex<[UInt16: UInt16]>([:])
+        let words = Locked<[UInt16: UInt16]>([:])
         nonisolated(nonsending) func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 { 0 }
         nonisolated(nonsending) func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {}
         nonisolated(nonsending) func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {

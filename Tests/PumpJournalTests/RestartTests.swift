@@ -85,6 +85,26 @@ struct RestartTests {
         #expect(after.events.contains { if case .restarted(let s) = $0.kind { s.uncertainStrokes == 0 } else { false } })
     }
 
+    /// What the occlusion learner knows survives a crash: the restarted detector is armed at its
+    /// first reading with the line it had learned, instead of learning afresh for 600 s from a
+    /// line at steady state (which cannot tell τ from the resting pressure; swarm seed 108).
+    @Test func theLearnedLineSurvivesACrash() async throws {
+        let bench = try CrashBench(microgramsPerDay: 2000)
+        let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
+        let t = await bench.run(rig, seconds: 3600, utcAtZero: CrashBench.utc0)
+        let learned = try #require(rig.snapshot().occlusion.parameters?.line)
+        // The default plant: τ 10 s, rise 1.25 mmHg (250 nL into 200 nL/mmHg).
+        #expect(abs(learned.tauSeconds - 10) < 1 && abs(learned.strokeRiseMMHg - 1.25) < 0.1)
+        // Crash (no close), restart 2 s later.
+        let (rig2, _, restored) = try bench.start(utc: CrashBench.utc0 + t + 2_000_000_000)
+        #expect(try #require(restored).lineMemory != nil)
+        #expect(rig2.snapshot().occlusion.parameters == nil)
+        await bench.run(rig2, seconds: 1, utcAtZero: CrashBench.utc0 + t + 2_000_000_000)
+        let after = try #require(rig2.snapshot().occlusion.parameters?.line, "armed at the first reading")
+        #expect(abs(after.tauSeconds - learned.tauSeconds) < 0.05 * learned.tauSeconds)
+        #expect(abs(after.strokeRiseMMHg - learned.strokeRiseMMHg) < 0.05 * learned.strokeRiseMMHg)
+    }
+
     /// The intent/confirm cycle, crashed at each point. Whatever the point: the plant never moves
     /// more than the programme plus one stroke, no stroke is repeated, counters never go back, and
     /// unconfirmed intents raise `delivery_uncertain`.

@@ -68,7 +68,7 @@ struct InputFuzzTests {
 
     @Test func scenarioFiles() throws {
         let sources = [BuiltInScenarios.demo] + (try FileManager.default.contentsOfDirectory(atPath: Daemon.path("Tests/PumpSimulationTests/Regressions"))
-            .map { try String(contentsOfFile: Daemon.path("Tests/PumpSimulationTests/Regressions/\($0)"), encoding: .utf8) })
+            .filter { $0.hasSuffix(".json") }.map { try String(contentsOfFile: Daemon.path("Tests/PumpSimulationTests/Regressions/\($0)"), encoding: .utf8) })
         fuzz("scenario", seed: 21, sources: sources) { _ = try Scenario.parse($0) }
     }
 

@@ -113,6 +113,10 @@ public struct ControllerCore: Sendable {
         for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
         state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
         if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
+        if let m = r.lineMemory { occlusion.restore(m) }
+        if r.state == .delivering, state == .delivering {
+            assumeBasalHistory(before: now - Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)))
+        }
         // Bolus times move into this run's monotonic frame through the wall clock.
         boluses.restore(r.boluses.map {
             BolusRecord(kind: $0.kind, requestedAt: now - Nanoseconds(utcNanoseconds - $0.requestedUTCNanoseconds),
@@ -126,6 +130,20 @@ public struct ControllerCore: Sendable {
             raise(.deliveryUncertain, at: now)
             set(.deliveryUncertain, present: false, at: now)   // ends when acknowledged
         }
+    }
+
+    /// After a restart the line still carries the pressure response of the strokes before it;
+    /// the journal keeps their count, not their times. Without them the occlusion model reads
+    /// that retained pressure as unexplained, learns a rise near zero and later alarms on the
+    /// first bolus (swarm seeds 141, 281). So: assume the programmed basal ran, evenly spaced, up
+    /// to the last journal record (`end`); strokes before a long outage have decayed by now, as
+    /// the pressure they left has.
+    private mutating func assumeBasalHistory(before end: MonotonicInstant) {
+        let horizon = OcclusionDetector.assumedHistory
+        let n = min(scheduler.strokesExpected(within: horizon), 50_000)
+        guard n > 0 else { return }
+        let spacing = horizon.value / n
+        for k in stride(from: n, to: 0, by: -1) { occlusion.stroke(at: end - Nanoseconds(k * spacing)) }
     }
 
     /// The journal could not record an intent: the alarm rises, delivery goes on (fault table).

@@ -61,6 +61,8 @@ public struct RestoredState: Sendable, Equatable {
     /// The prescription and low-reservoir level a clinician programmed (nil: the start's own).
     public var prescription: Prescription?
     public var lowReservoir: Nanolitres?
+    /// The occlusion learner's last journaled memory (nil: none yet, or from an older journal).
+    public var lineMemory: LineMemory?
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],

@@ -52,6 +52,8 @@ public struct JournalCheckpoint: Sendable, Equatable {
     public var utcNanoseconds: Int64
     /// Time a bridge still has to run (nil: none).
     public var bridgeRemaining: Nanoseconds?
+    /// What the occlusion learner knows, every `OcclusionDetector.lineMemoryPeriod` (nil between).
+    public var lineMemory: LineMemory?
     public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64,
                 bridgeRemaining: Nanoseconds? = nil) {
         self.bridgeRemaining = bridgeRemaining

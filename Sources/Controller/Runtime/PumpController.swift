@@ -1,6 +1,6 @@
 import PumpCore
 import PumpHAL
-import Synchronization
+import PumpSync
 
 /// Where the shell gets wall-clock time (UTC nanoseconds). Only the flex schedule uses it.
 public protocol WallClock: Sendable {
@@ -26,6 +26,8 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         @usableFromInline var nextBatteryRead: MonotonicInstant
         /// Core events already handed to the journal.
         @usableFromInline var journaledEvents = 0
+        /// When the occlusion learner's memory last went to the journal.
+        @usableFromInline var lineMemoryAt: MonotonicInstant?
         @usableFromInline init(core: ControllerCore, nextBatteryRead: MonotonicInstant) {
             self.core = core
             self.nextBatteryRead = nextBatteryRead
@@ -33,7 +35,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     }
     // The step methods are @inlinable so that the module instantiating the controller (the
     // simulator, a rig) specializes them for its concrete hardware types.
-    @usableFromInline let state: Mutex<Guarded>
+    @usableFromInline let state: Locked<Guarded>
     public let motor: Motor
     public let pressure: Pressure
     public let battery: Battery
@@ -47,7 +49,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                 journal: (any DoseJournal)? = nil, restoring: RestoredState? = nil) {
         let core = restoring.map { ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds, restoring: $0) }
             ?? ControllerCore(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds)
-        state = Mutex(Guarded(core: core, nextBatteryRead: now))
+        state = Locked(Guarded(core: core, nextBatteryRead: now))
         self.motor = motor
         self.pressure = pressure
         self.battery = battery
@@ -115,7 +117,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         let (checkpoint, events) = state.withLock { g -> (JournalCheckpoint, [ControllerEvent]) in
             let new = Array(g.core.events[g.journaledEvents...])
             g.journaledEvents = g.core.events.count
-            return (g.core.checkpoint(utcNanoseconds: utcNanoseconds), new)
+            var checkpoint = g.core.checkpoint(utcNanoseconds: utcNanoseconds)
+            if g.lineMemoryAt.map({ now - $0 >= OcclusionDetector.lineMemoryPeriod }) ?? true, let m = g.core.occlusion.lineMemory {
+                checkpoint.lineMemory = m
+                g.lineMemoryAt = now
+            }
+            return (checkpoint, new)
         }
         journal.record(checkpoint, events: events.map { JournalEvent(event: $0, utcNanoseconds: utcNanoseconds - (now - $0.at).value) })
     }

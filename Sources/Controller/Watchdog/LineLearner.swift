@@ -3,7 +3,7 @@ import RealModule
 /// What the controller has learned about the catheter from its own readings: how far one stroke
 /// raises the pressure, how fast that decays, the pressure the line rests at, and the sensor noise.
 /// It is never told the plant's values.
-public struct LineEstimate: Hashable, Sendable {
+public struct LineEstimate: Hashable, Sendable, Codable {
     public var tauSeconds: Double
     public var strokeRiseMMHg: Double
     public var baselineMMHg: Double
@@ -11,6 +11,24 @@ public struct LineEstimate: Hashable, Sendable {
     /// Standard error of ln τ, from the curvature of the fit's residual around its minimum
     /// (large when the strokes are small against the noise).
     public var tauLogError: Double
+}
+
+/// What the learner knows, kept in the journal so a restart continues learning instead of
+/// starting afresh. A fresh start has the start-up transient to tell τ from the resting pressure;
+/// a restart into a line at steady state has not, and a model learned from that alone mistook the
+/// split and alarmed on the next bolus (swarm seeds 108, 709, 980, 1033, 1403, 1427, 1831).
+/// The sums are the fit's sufficient statistics; the stroke responses are rebuilt from the
+/// assumed basal history (`ControllerCore.assumeBasalHistory`).
+public struct LineMemory: Codable, Sendable, Equatable {
+    var s1, sy, syy: Double
+    var sm, smm, smy: [Double]
+    var blocks, strokes: Int
+    var learnedSeconds: Double
+    var estimate: LineEstimate?
+    var bestIndex: Int
+    var absDiffMean: Double?
+    var noiseDifferences: Int
+    var notDrainingEvidence: Double
 }
 
 /// Identifies the open catheter as a first-order line with an output-error filter bank.
@@ -202,6 +220,26 @@ struct LineLearner: Sendable {
             baselineMMHg: base[best],
             noiseMMHg: max(0.005, (absDiffMean ?? 0) * 0.886),
             tauLogError: logError)
+    }
+
+    var memory: LineMemory {
+        LineMemory(s1: s1, sy: sy, syy: syy, sm: sm, smm: smm, smy: smy, blocks: blocks, strokes: strokes, learnedSeconds: learnedSeconds,
+                   estimate: estimate, bestIndex: bestIndex, absDiffMean: absDiffMean, noiseDifferences: noiseDifferences,
+                   notDrainingEvidence: notDrainingEvidence)
+    }
+
+    /// Continues from a journaled memory; false (nothing changed) if it does not fit this bank.
+    mutating func restore(_ m: LineMemory) -> Bool {
+        guard [m.sm.count, m.smm.count, m.smy.count].allSatisfy({ $0 == Self.bankSize }), (0..<Self.bankSize).contains(m.bestIndex),
+              ([m.s1, m.sy, m.syy, m.learnedSeconds, m.notDrainingEvidence] + m.sm + m.smm + m.smy).allSatisfy(\.isFinite) else { return false }
+        s1 = m.s1; sy = m.sy; syy = m.syy
+        sm = m.sm; smm = m.smm; smy = m.smy
+        blocks = m.blocks; strokes = m.strokes; learnedSeconds = m.learnedSeconds
+        estimate = m.estimate; bestIndex = m.bestIndex
+        absDiffMean = m.absDiffMean; noiseDifferences = m.noiseDifferences
+        notDrainingEvidence = m.notDrainingEvidence
+        refit()
+        return true
     }
 
     /// How strongly the data prefer "the line does not drain" (the slowest member of the bank) over

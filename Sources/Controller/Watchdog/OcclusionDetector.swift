@@ -35,6 +35,9 @@ public struct OcclusionDetector: Sendable {
     public static let notDrainingEvidence = 30.0
     /// Parameters are re-read from the learner at most this often, and only while the line looks clean.
     public static let adoptionSeconds = 1800.0
+    /// How far back a restart assumes the basal ran: 20 time constants of the slowest valid line
+    /// (60 s), so the assumed strokes' response is complete.
+    public static let assumedHistory = Nanoseconds.seconds(1200)
     /// Time constant of the resting-pressure reference (tracks slow drift, not coughs).
     public static let referenceSeconds = 600.0
 
@@ -110,6 +113,17 @@ public struct OcclusionDetector: Sendable {
         }
         if count >= p.windowSamples { closeWindow(p, now: now) }
     }
+
+    /// What has been learned of the line, for the journal (nil: nothing yet).
+    public var lineMemory: LineMemory? { learner.estimate == nil ? nil : learner.memory }
+    /// How often the journal gets `lineMemory`: a restart loses at most this much learning, of
+    /// a fit that forgets with a 7-day half-life.
+    public static let lineMemoryPeriod = Nanoseconds.seconds(600)
+
+    /// A restart: continue from what the last run learned (it arms at the first reading, as
+    /// the learner already has its strokes and its time). False if the memory does not fit.
+    @discardableResult
+    public mutating func restore(_ memory: LineMemory) -> Bool { learner.restore(memory) }
 
     /// After a clinician clears the alarm: start judging afresh (the learned line is kept).
     public mutating func reset() {
