@@ -114,10 +114,13 @@ struct Simulate: AsyncParsableCommand {
         if !quiet, report != "-" { print(ReportSummary.text(result.report, wallSeconds: wall)) }
     }
 
-    private func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("pumpctl: \(message)\n".utf8))
-        Foundation.exit(2)
-    }
+    private func fail(_ message: String) -> Never { exitBadInput(message) }
+}
+
+/// Bad input to a command: one line on standard error, exit status 2.
+func exitBadInput(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("pumpctl: \(message)\n".utf8))
+    Foundation.exit(2)
 }
 
 /// `pumpctl swarm --seeds N [--from S]`: random plants, prescriptions and hazards, each run checked
@@ -141,7 +144,22 @@ struct SwarmCommand: AsyncParsableCommand {
     @Flag(help: "Write every seed's scenario file, not only failing ones (to keep a regression scenario).")
     var keepAll = false
 
+    @Option(parsing: .upToNextOption, help: "Check these scenario files (kept failures) against the invariants instead of generating seeds.")
+    var replay: [String] = []
+
     func run() async throws {
+        if !replay.isEmpty {
+            var failing = 0
+            for path in replay {
+                guard let data = FileManager.default.contents(atPath: path) else { exitBadInput("\(path): cannot read the scenario file") }
+                let outcome = await Swarm.run(scenarioJSON: data, seed: 0)
+                if !outcome.violations.isEmpty { failing += 1 }
+                print("\(path): " + (outcome.violations.isEmpty ? "ok" : outcome.violations.map(\.what).joined(separator: "; ")))
+            }
+            print("swarm replay: \(replay.count) files, \(failing) with violations")
+            if failing > 0 { throw ExitCode(1) }
+            return
+        }
         let started = Date()
         var failed: [Swarm.Outcome] = []
         var simulated = 0.0, done = 0
