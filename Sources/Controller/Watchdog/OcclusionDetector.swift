@@ -61,6 +61,8 @@ public struct OcclusionDetector: Sendable {
     private var previous: (level: Double, response: Double, strokes: Double)?
     private var reference: Double?
     public private(set) var evidence = 0
+    /// Consecutive stroke windows in which the excess grew (the backstop below).
+    public private(set) var growth = 0
     private var delivering = true
     /// Last window's excess over the resting reference and its threshold (for "cause gone").
     public private(set) var excessMMHg = 0.0
@@ -93,8 +95,9 @@ public struct OcclusionDetector: Sendable {
         advanceResponse(to: now)
         pruneStrokes(now: now)
         guard let y = reading else {
-            // A gap in the readings breaks the window chain.
-            sumR = 0; sumM = 0; count = 0; previous = nil
+            // A gap in the readings breaks the window chain (all of the window's sums: a stale
+            // stroke sum would skew the first window after the gap).
+            sumR = 0; sumM = 0; sumN = 0; count = 0; previous = nil
             return
         }
         self.delivering = delivering
@@ -129,6 +132,7 @@ public struct OcclusionDetector: Sendable {
     public mutating func reset() {
         occluded = false
         evidence = 0
+        growth = 0
         previous = nil
         sumR = 0; sumM = 0; count = 0
     }
@@ -246,6 +250,21 @@ public struct OcclusionDetector: Sendable {
         // line barely separates them: it may hold the evidence until the next stroke's window
         // (a kink shows at every stroke), but any stroke window that fails resets it.
         let separation = abs((1 - a) * (prev.level - ref) + kinked)
+        // Backstop, independent of the learned rise: a kink makes the excess grow at every stroke
+        // for as long as it lasts, while after any change of rate an open line settles within a
+        // few τ. So growth (2σ of a level change) in every stroke window for M windows plus 3 τ_test
+        // is a kink even where the learned rise is wrong: on lines whose stroke rise is a tenth of
+        // the noise it was learned 2.5× low and the kink, growing faster than predicted, never
+        // matched (swarm seeds 262, 11305, 13775). Windows without a stroke hold it unless the
+        // level falls. Noise alone passes M + 3 τ_test/D ≥ 5 windows in a row with p ≤ 0.023⁵.
+        let grew = change >= 2 * sigmaL * 2.0.squareRoot() && q >= threshold
+        if !delivering || (strokesInWindow > 0 && !grew) || (strokesInWindow == 0 && change < -2 * sigmaL * 2.0.squareRoot()) {
+            growth = 0
+        } else if strokesInWindow > 0 {
+            growth += 1
+            let required = p.requiredWindows + Int((3 * p.tauTestSeconds / windowSeconds).rounded(.up))
+            if growth >= required && excess >= excessThresholdMMHg { occluded = true }
+        }
         if delivering && q >= threshold && matchesKink {
             // Persistence runs while the excess builds up; the alarm also needs the excess itself.
             evidence += 1
