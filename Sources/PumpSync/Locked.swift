@@ -13,8 +13,8 @@ import Darwin
 /// racing; it does intercept `pthread_mutex_lock`. One lock type everywhere means the sanitizer
 /// checks the same locking that ships (Scripts/sanitizers thread, docs in README "Tests").
 public final class Locked<State>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var state: State
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var state: State
 
     public init(_ initial: sending State) {
         mutex = .allocate(capacity: 1)
@@ -29,7 +29,9 @@ public final class Locked<State>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `body` with the value, holding the lock; not reentrant.
+    /// Runs `body` with the value, holding the lock; not reentrant. Inlinable, so callers in
+    /// other modules get it specialized (as `Mutex.withLock` is).
+    @inlinable
     public func withLock<Result, Failure: Error>(_ body: (inout sending State) throws(Failure) -> sending Result) throws(Failure) -> sending Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
