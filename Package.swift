@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(
-            name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpFakes"],
+            name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpFakes", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(

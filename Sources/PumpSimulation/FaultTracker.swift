@@ -12,6 +12,7 @@ struct FaultTracker {
         var strokesAtFault: Int64
         var detectedAt: MonotonicInstant?
         var strokesAtDetection: Int64?
+        var detector: Report.Learned?
     }
     let strokeVolume: Nanolitres
     let limits: SafetyLimits
@@ -39,9 +40,12 @@ struct FaultTracker {
         }
     }
 
-    mutating func injected(_ e: ScenarioEvent, at now: MonotonicInstant, strokes: Int64) {
+    /// `detector`: the occlusion detector's state at the onset (kept for occlusions).
+    mutating func injected(_ e: ScenarioEvent, at now: MonotonicInstant, strokes: Int64, detector: Report.Learned? = nil) {
         guard case .some(let expected) = expectedAlarm(for: e.kind) else { return }
-        list.append(Entry(type: e.kind.name, at: now, expected: expected, strokesAtFault: strokes))
+        var entry = Entry(type: e.kind.name, at: now, expected: expected, strokesAtFault: strokes)
+        if case .occlusion = e.kind { entry.detector = detector }
+        list.append(entry)
     }
 
     mutating func alarmRaised(_ a: AlarmRecord, strokes: Int64) {
@@ -58,7 +62,7 @@ struct FaultTracker {
                 type: e.type, at_s: e.at.seconds, detected_at_s: e.detectedAt?.seconds,
                 latency_s: e.detectedAt.map { ($0 - e.at).seconds }, alarm: e.detectedAt == nil ? nil : e.expected?.rawValue,
                 expected_alarm: e.expected?.rawValue,
-                volume_since_fault_ul: (strokeVolume * strokes).microlitres, strokes_since_fault: strokes)
+                volume_since_fault_ul: (strokeVolume * strokes).microlitres, strokes_since_fault: strokes, detector: e.detector)
         }
     }
 }
@@ -120,8 +124,8 @@ enum ReportBuilder {
         let p = core.occlusion.parameters
         return Report.Learned(
             tau_s: r3(e?.tauSeconds), stroke_rise_mmhg: r3(e?.strokeRiseMMHg), baseline_mmhg: r3(e?.baselineMMHg),
-            noise_mmhg: r3(e?.noiseMMHg), detector_armed: p != nil,
-            detector_window_s: p.map { Double($0.windowSamples) * core.limits.watchdogPeriod.seconds },
-            detector_required_windows: p?.requiredWindows)
+            noise_mmhg: r3(e?.noiseMMHg), detector_armed: p != nil, detector_window_s: p?.windowSeconds,
+            detector_required_windows: p?.requiredWindows, detector_tau_test_s: r3(p?.tauTestSeconds),
+            detector_growth_windows: p?.growthWindows)
     }
 }

@@ -25,6 +25,9 @@ public struct Report: Encodable, Sendable, Equatable {
         public var volume_since_fault_ul: Double
         /// Ours: strokes commanded from the fault until it was detected (or the end).
         public var strokes_since_fault: Int64
+        /// Ours, occlusions only: what the detector had learned and how it was set at the onset
+        /// (its latency bound depends on these, not on where a run ends).
+        public var detector: Learned?
     }
     public struct Bolus: Encodable, Sendable, Equatable {
         public var kind: String
@@ -71,6 +74,10 @@ public struct Report: Encodable, Sendable, Equatable {
         public var detector_armed: Bool
         @Null public var detector_window_s: Double?
         @Null public var detector_required_windows: Int?
+        /// Ours: the slowest open-line decay the detector judges against (τ_test) and the growth
+        /// windows its backstop needs.
+        @Null public var detector_tau_test_s: Double?
+        @Null public var detector_growth_windows: Int?
     }
 
     public var scenario: String

@@ -168,8 +168,10 @@ public enum Simulator {
                 let e = events[eventIndex]
                 eventIndex += 1
                 if !e.background {
-                    let strokes = controller.withCore { $0.scheduler.commandedStrokes }
-                    tracker.injected(e, at: now, strokes: strokes)
+                    let (strokes, detector) = controller.withCore { c in
+                        (c.scheduler.commandedStrokes, e.kind.isOcclusion ? ReportBuilder.learned(c) : nil)
+                    }
+                    tracker.injected(e, at: now, strokes: strokes, detector: detector)
                 }
                 if case .occlusion = e.kind, strokesAtOcclusion == nil { strokesAtOcclusion = plant.totals.strokes }
                 switch e.kind {

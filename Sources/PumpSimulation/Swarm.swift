@@ -74,6 +74,19 @@ public enum Swarm {
             events.append(e)
         }
         var t = 0.0
+        // One seed in twelve starts with a blocked catheter (kinked before the detector has
+        // learned the line): the checks that work without it. Drawn from a stream of its own, so
+        // the rest of every plan stays as it was.
+        var startStream = Xoshiro256(seed: seed ^ 0x0B10_CCED)
+        if startStream.unit() < 1.0 / 12 {
+            add((startStream.unit() * 300).rounded(), "occlusion", ["fraction": 1])
+            t = max(hold, Swarm.blockedAtStartBoundSeconds + 600)
+            add(t, "clear_occlusion")
+            t += 300 + startStream.unit() * 600
+            add(t, "clinician_clear")
+            t += 1 + startStream.unit() * 300
+            add(t, "resume")
+        }
         var batteryLow = false
         let episodes = 1 + Int(uniform(0, 3))
         for i in 0..<episodes {
@@ -213,7 +226,7 @@ public enum Swarm {
             // type belongs to a later hazard.
             let onset = event.at.value
             guard timeline.state(at: onset) == .delivering else { continue }
-            let bound = latencyBound(hazard: event.kind, report: r, scenario: scenario)
+            let bound = latencyBound(hazard: event.kind, fault: f, report: r, scenario: scenario)
             if let latency = f.latency_s {
                 // Within the bound in strokes or in time (either holds where the other is loose).
                 if latency > bound.seconds && Double(f.strokes_since_fault) > bound.strokes {
@@ -297,16 +310,32 @@ public enum Swarm {
 
     /// The documented detection bound of each hazard (README "Limits", docs/occlusion-detection.md),
     /// in seconds and in strokes; a detection within either passes (-1: that form does not apply).
-    static func latencyBound(hazard: ScenarioEvent.Kind, report r: Report, scenario s: Scenario) -> (seconds: Double, strokes: Double) {
+    static func latencyBound(hazard: ScenarioEvent.Kind, fault: Report.Fault, report r: Report, scenario s: Scenario)
+        -> (seconds: Double, strokes: Double) {
         let p = s.plant
         switch hazard {
-        case .occlusion:
-            // docs/occlusion-detection.md "Latency bound". Evidence counts only in windows with a
-            // stroke (a window without one holds it), so M + 1 windows take max(D, T) each. In
-            // strokes at the highest basal rate (a bolus adds strokes, not time); in time at the
-            // lowest basal rate (a bolus only shortens it). Either passes.
+        case .occlusion where !(fault.detector?.detector_armed ?? true):
+            // Kinked before the detector armed (docs/occlusion-detection.md "Before the line is
+            // learned"): within the no-plausible-line time, or before the pressure reaches the
+            // ceiling (plus its readings and a stroke).
             let rise = Double(p.strokeVolume.value) / p.complianceNanolitresPerMMHg
-            let window = r.learned.detector_window_s ?? 120, windows = Double(r.learned.detector_required_windows ?? 4)
+            let l = SafetyLimits()
+            return (blockedAtStartBoundSeconds, ((l.occlusionCeilingMMHg - p.baselineMMHg) / rise).rounded(.up) + 1)
+        case .occlusion:
+            // docs/occlusion-detection.md "Latency bound", with the detector as it was set at the
+            // onset. Evidence counts only in windows with a stroke (a window without one holds
+            // it), so the windows take max(D, T) each. In strokes at the highest basal rate (a
+            // bolus adds strokes, not time); in time at the lowest basal rate (a bolus only
+            // shortens it). Either passes. Where the learned rise is further off than the kink
+            // test tolerates, only the growth backstop can alarm, and it needs its own count of
+            // windows.
+            let d = fault.detector.flatMap { $0.detector_armed ? $0 : nil } ?? r.learned
+            let rise = Double(p.strokeVolume.value) / p.complianceNanolitresPerMMHg
+            let window = d.detector_window_s ?? 120
+            var windows = Double(d.detector_required_windows ?? 4)
+            if let learned = d.stroke_rise_mmhg, abs(learned / rise - 1) > OcclusionDetector.kinkTolerance, let growth = d.detector_growth_windows {
+                windows = Double(growth)
+            }
             let noise = (p.pressureNoiseMMHg * p.pressureNoiseMMHg + p.sensorFloorMMHg * p.sensorFloorMMHg).squareRoot()
             let settle = (4 * noise / (window * 2).squareRoot() / rise).rounded(.up) + 1
             let rx = s.prescription
@@ -329,6 +358,12 @@ public enum Swarm {
         default: return (.infinity, .infinity)
         }
     }
+}
+
+extension Swarm {
+    /// A kink before the detector armed is alarmed within this long of learning (the
+    /// no-plausible-line time and the longest span) — or as the pressure reaches the ceiling.
+    public static let blockedAtStartBoundSeconds = OcclusionDetector.noPlausibleLineSeconds + OcclusionDetector.longestSpanSeconds + 15
 }
 
 extension ScenarioEvent.Kind {

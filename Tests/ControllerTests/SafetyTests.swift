@@ -1,4 +1,5 @@
 import Testing
+import RealModule
 import PumpCore
 import PumpHAL
 import PumpFakes
@@ -100,48 +101,119 @@ struct LedgerTests {
 struct MonitorTests {
     let limits = SafetyLimits()
 
+    /// One tick of the monitor (the repeat equals the reading unless given).
+    func tick(_ m: inout SensorHealthMonitor, _ r: CentiMMHg?, _ again: CentiMMHg? = nil, still: Bool = true) -> Double? {
+        m.observe(r, repeat: again ?? r, motorStill: still, limits: limits)
+    }
+
     @Test func sensorNoAnswerAfterFourFailedReads() {
         var m = SensorHealthMonitor()
         for _ in 0..<3 {
-            let r = m.observe(nil, limits: limits)
+            let r = tick(&m, nil)
             #expect(r == nil && m.fault == nil)
         }
-        _ = m.observe(nil, limits: limits)
+        _ = tick(&m, nil)
         #expect(m.fault == .noAnswer)
-        let r = m.observe(CentiMMHg(1000), limits: limits)
+        let r = tick(&m, CentiMMHg(1000))
         #expect(r == 10 && m.fault == nil)
     }
 
     @Test func sensorStuckAfterTenIdenticalReadings() {
         var m = SensorHealthMonitor()
         var rng = Xoshiro256(seed: 1)
-        for _ in 0..<20 { _ = m.observe(CentiMMHg(mmHg: 10 + 0.3 * rng.normal()), limits: limits) }
+        for _ in 0..<20 { _ = tick(&m, CentiMMHg(mmHg: 10 + 0.3 * rng.normal()), CentiMMHg(mmHg: 10 + 0.3 * rng.normal())) }
         #expect(m.fault == nil)
         for i in 0..<10 {
-            _ = m.observe(CentiMMHg(1003), limits: limits)
+            _ = tick(&m, CentiMMHg(1003))
             #expect((m.fault == .stuck) == (i == 9))
         }
     }
 
-    @Test func sensorImplausibleNoiseButNotStrokesOrCoughs() {
+    /// A working sensor at the noisiest valid level (1 mmHg) on the hardest valid signal: 20 mmHg
+    /// strokes into a 1 s line every 1.8 s (a bolus at the motor's limit), half of them landing
+    /// between the two conversions (the core then says the motor was not still), and 150 mmHg
+    /// coughs of 0.3–3 s whose edges bend the pressure by up to 33 mmHg a tick: never implausible
+    /// noise in 200 000 ticks. Then the same sensor with 20 mmHg of noise.
+    @Test func sensorNoiseIsJudgedBetweenBackToBackConversions() {
         var m = SensorHealthMonitor()
         var rng = Xoshiro256(seed: 2)
-        // A 20 mmHg stroke into a 1 s line, then its decay, with 1 mmHg noise: plausible.
-        var p = 10.0
-        for i in 0..<200 {
-            if i % 20 == 0 { p += 20 }
-            p = 10 + (p - 10) * 0.7788
-            _ = m.observe(CentiMMHg(mmHg: p + rng.normal()), limits: limits)
-            #expect(m.fault == nil)
+        let period = 0.25, tau = 1.0, gap = 0.008
+        var p = 10.0, tip = 10.0, coughEnds = -1.0, nextStroke = 0.9
+        for i in 0..<200_000 {
+            let t = Double(i) * period
+            if t > coughEnds + 5, rng.unit() < 0.05 {
+                coughEnds = t + 0.3 + 2.7 * rng.unit()
+                tip = 160
+            }
+            if t >= coughEnds { tip = 10 }
+            p = tip + (p - tip) * Double.exp(-period / tau)
+            let first = CentiMMHg(mmHg: p + rng.normal())
+            var still = true
+            if t >= nextStroke {
+                still = rng.unit() < 0.5          // else the stroke falls between the conversions
+                p += 20
+                nextStroke += 1.8
+            }
+            let again = CentiMMHg(mmHg: tip + (p - tip) * Double.exp(-gap / tau) + rng.normal())
+            _ = tick(&m, still ? CentiMMHg(mmHg: p + rng.normal()) : first, again, still: still)
+            #expect(m.fault == nil, "tick \(i)")
+            if m.fault != nil { return }
         }
-        for _ in 0..<6 { _ = m.observe(CentiMMHg(mmHg: 10 + 20 * rng.normal()), limits: limits) }
-        #expect(m.fault == .noise)
+        var caught: Int?
+        for k in 0..<13 where caught == nil {
+            _ = tick(&m, CentiMMHg(mmHg: p + 20 * rng.normal()), CentiMMHg(mmHg: p + 20 * rng.normal()))
+            if m.fault == .noise { caught = k }
+        }
+        #expect(caught != nil)
+    }
+
+    /// The core tells the monitor whether a stroke fell between the two conversions from a mark
+    /// taken before them: 20 mmHg jumps between the conversions with a stroke confirmed (or in
+    /// flight) in between are strokes; the same jumps with the motor still are noise.
+    @Test func aStrokeBetweenTheConversionsIsNotNoise() {
+        let config = ControllerConfiguration(prescription: prescription(.continuous(.microgramsPerDay(250))), strokeVolume: Nanolitres(250),
+                                             reservoirCapacity: .millilitres(20), reservoirFill: .millilitres(20))
+        for strokeBetween in [true, false] {
+            var core = ControllerCore(configuration: config, now: .zero, utcNanoseconds: 1_767_225_600_000_000_000)
+            for k in 1...40 {
+                let now = MonotonicInstant(nanoseconds: Int64(k) * 250_000_000)
+                let mark = core.strokeMark
+                if strokeBetween { core.strokesCompleted(1, at: now) }
+                let r = Int32(1000 + k % 7)       // a live reading (not stuck), then 20 mmHg more
+                let readings = WatchdogReadings(pressure: CentiMMHg(r), pressureRepeat: CentiMMHg(r + 2000), strokeMarkBeforePressure: mark,
+                                                motor: nil, battery: nil, batteryDue: false)
+                _ = core.watchdogTick(at: now, readings: readings)
+            }
+            #expect((core.sensor.fault == .noise) == !strokeBetween)
+        }
+    }
+
+    /// 100 000 seeded onsets of 20 mmHg noise on a 1 mmHg sensor: every one is alarmed within the
+    /// 13 ticks that fit in 3 s (the onset tick and 12 more), whatever came before it.
+    @Test func sensorNoiseIsAlwaysCaughtWithinThreeSeconds() {
+        var rng = Xoshiro256(seed: 3)
+        var latest = 0, histogram = [Int](repeating: 0, count: 14)
+        for _ in 0..<100_000 {
+            var m = SensorHealthMonitor()
+            let quiet = 12 + Int(rng.unit() * 12)
+            for _ in 0..<quiet { _ = tick(&m, CentiMMHg(mmHg: 10 + rng.normal()), CentiMMHg(mmHg: 10 + rng.normal())) }
+            var caught = 13
+            for k in 0..<13 {
+                _ = tick(&m, CentiMMHg(mmHg: 10 + 20 * rng.normal()), CentiMMHg(mmHg: 10 + 20 * rng.normal()))
+                if m.fault == .noise { caught = k; break }
+            }
+            histogram[caught] += 1
+            latest = max(latest, caught)
+        }
+        #expect(histogram[13] == 0, "\(histogram)")
+        #expect(latest <= 12)
+        print("sensor noise: 100000 onsets, alarmed after ticks \(histogram.enumerated().filter { $0.element > 0 }.map { "\($0.offset):\($0.element)" }.joined(separator: " ")) (12 = 3 s)")
     }
 
     @Test func sensorOutOfRangeIsAFault() {
         var m = SensorHealthMonitor()
         for _ in 0..<4 {
-            let r = m.observe(CentiMMHg(mmHg: 2000), limits: limits)
+            let r = tick(&m, CentiMMHg(mmHg: 2000))
             #expect(r == nil)
         }
         #expect(m.fault == .outOfRange)
@@ -324,5 +396,44 @@ struct ControllerShellTests {
         #expect(!bolus.accepted && bolus.reason?.contains("suspended") == true)
         let resumed = await c.handle(.resume, now: at(3), utcNanoseconds: wall)
         #expect(resumed.accepted && c.snapshot().state == .delivering)
+    }
+}
+
+@Suite("Occlusion ceiling")
+struct OcclusionCeilingTests {
+    let limits = SafetyLimits()
+    func at(_ k: Int) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(k) * 250_000_000) }
+
+    /// Live readings at or above the pressure no open line can hold are an occlusion after
+    /// `occlusionCeilingReadings` of them, before anything is learned; one below it starts the count
+    /// again; a value frozen up there is not counted (that is a stuck sensor).
+    @Test func aPressureAboveAnyOpenLineIsAnOcclusionAFrozenOneIsNot() {
+        var rng = Xoshiro256(seed: 4)
+        var live = OcclusionDetector(periodNanoseconds: 250_000_000, limits: limits)
+        var k = 0
+        for _ in 0..<(limits.occlusionCeilingReadings - 1) {
+            live.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5 + 0.05 * rng.normal(), delivering: true); k += 1
+        }
+        live.tick(at: at(k), reading: limits.occlusionCeilingMMHg - 50, delivering: true); k += 1
+        for _ in 0..<(limits.occlusionCeilingReadings - 1) {
+            live.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5 + 0.05 * rng.normal(), delivering: true); k += 1
+        }
+        #expect(!live.occluded)
+        live.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5 + 0.05 * rng.normal(), delivering: true)
+        #expect(live.occluded)
+
+        var frozen = OcclusionDetector(periodNanoseconds: 250_000_000, limits: limits)
+        for k in 0..<40 { frozen.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5, delivering: true) }
+        #expect(!frozen.occluded)
+    }
+
+    /// The ceiling stands above the highest pressure a valid open line can hold (SafetyLimits):
+    /// resistance × the motor's highest flow, a stroke's rise, the highest resting pressure and
+    /// the largest scenario cough.
+    @Test func theCeilingIsAboveEveryValidOpenLine() {
+        let resistance = 60.0 / 50            // τ 60 s into 50 nL/mmHg
+        let flow = 2_000_000.0 / 3600         // 2 mL/h in nL/s
+        let highest = resistance * flow + 1000.0 / 50 + 25 + 150
+        #expect(highest < limits.occlusionCeilingMMHg, "\(highest)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PumpCore
 import PumpSimulation
 import PumpFakes
 
@@ -76,6 +77,49 @@ struct OcclusionTests {
         let r = try await run(baclofen(rateMlPerDay: 0.5, hours: 30, plant: ["coughs_per_day": 48.0], events: [["at": "24h", "type": "occlusion"]], seed: 5))
         #expect(r.faults.first?.alarm == "occlusion")
         #expect((r.faults.first?.strokes_since_fault ?? 99) <= 4)
+    }
+
+    static let blockedPlants: [(String, [String: Double])] = [
+        ("default", [:]),
+        ("small stroke, compliant, noisy", plants[0].1),
+        ("stiff, big strokes", ["stroke_volume_nl": 1000.0, "compliance_nl_per_mmhg": 50.0, "resistance_mmhg_s_per_nl": 0.02]),
+        ("slow line (τ 60 s)", plants[1].1),
+    ]
+
+    /// A catheter kinked before the first stroke, while nothing is learned yet: alarmed and halted
+    /// within the pre-arming bound (docs/occlusion-detection.md, "Before the line is learned") on
+    /// every plant at 0.048–24 mL/day. Before this check the default line at 24 mL/day was never
+    /// alarmed: its pressure passed the sensor's range, which is a sensor fault, and delivery went on.
+    @Test(arguments: blockedPlants.indices, [0.048, 0.5, 5.0, 24.0])
+    func aLineBlockedFromTheStartIsAlarmed(index: Int, rate: Double) async throws {
+        let (name, plant) = Self.blockedPlants[index]
+        let facts = PlantFacts(plant)
+        let r = try await run(baclofen(rateMlPerDay: rate, hours: 5, plant: plant, events: [["at": 0, "type": "occlusion"]]))
+        let f = try #require(r.faults.first)
+        #expect(f.alarm == "occlusion", "\(name) at \(rate) mL/day: not alarmed")
+        #expect(r.final_state == "halted" && r.halts.first?.reason == "occlusion")
+        let latency = try #require(f.latency_s)
+        let ceilingStrokes = ((SafetyLimits().occlusionCeilingMMHg - 10) / facts.rise).rounded(.up) + 1
+        #expect(latency <= Swarm.blockedAtStartBoundSeconds || Double(f.strokes_since_fault) <= ceilingStrokes,
+                "\(name) at \(rate) mL/day: \(latency) s, \(f.strokes_since_fault) strokes")
+        print("blocked from the start: \(name) at \(rate) mL/day: \(f.strokes_since_fault) strokes, \(latency) s")
+    }
+
+    /// Before the detector has learned the line the same rule holds: no clear while the line is
+    /// blocked; once released, the clear is accepted, learning starts again on the open line, and
+    /// it raises nothing more.
+    @Test func aLineBlockedFromTheStartIsClearedOnlyOnceReleased() async throws {
+        let r = try await run(baclofen(rateMlPerDay: 5, hours: 10, events: [
+            ["at": 0, "type": "occlusion"],
+            ["at": "1h", "type": "clinician_clear"],
+            ["at": "2h", "type": "clear_occlusion"],
+            ["at": "2.5h", "type": "clinician_clear"],
+            ["at": "2.6h", "type": "resume"],
+        ]))
+        #expect(r.commands.map(\.accepted) == [false, true, true])
+        #expect(r.alarms.map(\.type) == ["occlusion"])
+        #expect(r.final_state == "delivering")
+        #expect(try #require(r.faults.first?.latency_s) < 600)
     }
 
     /// Clinician workflow: the alarm cannot be cleared while the line is blocked; once the kink

@@ -30,14 +30,31 @@ public struct ControllerConfiguration: Sendable {
 /// What the watchdog read this tick. nil: the read failed (or, for the battery, was not due).
 public struct WatchdogReadings: Sendable {
     public var pressure: CentiMMHg?
+    /// A second conversion taken right after `pressure`: their difference is the sensor's noise.
+    public var pressureRepeat: CentiMMHg?
+    /// The core's `strokeMark` taken just before the two conversions (nil: not known).
+    public var strokeMarkBeforePressure: StrokeMark?
     public var motor: MotorFeedback?
     public var battery: BatteryReading?
     public var batteryDue: Bool
-    public init(pressure: CentiMMHg?, motor: MotorFeedback?, battery: BatteryReading?, batteryDue: Bool) {
+    public init(pressure: CentiMMHg?, pressureRepeat: CentiMMHg?, strokeMarkBeforePressure: StrokeMark?, motor: MotorFeedback?,
+                battery: BatteryReading?, batteryDue: Bool) {
         self.pressure = pressure
+        self.pressureRepeat = pressureRepeat
+        self.strokeMarkBeforePressure = strokeMarkBeforePressure
         self.motor = motor
         self.battery = battery
         self.batteryDue = batteryDue
+    }
+}
+
+/// Where the motor's strokes stood at one instant: confirmed, and whether any were in flight.
+public struct StrokeMark: Hashable, Sendable {
+    public var confirmed: Int64
+    public var inFlight: Bool
+    public init(confirmed: Int64, inFlight: Bool) {
+        self.confirmed = confirmed
+        self.inFlight = inFlight
     }
 }
 
@@ -86,7 +103,7 @@ public struct ControllerCore: Sendable {
         scheduler = DoseScheduler(prescription: configuration.prescription, strokeVolume: configuration.strokeVolume,
                                   zone: configuration.zone, now: now, utcNanoseconds: utcNanoseconds)
         ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: configuration.reservoirFill)
-        occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value)
+        occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value, limits: configuration.limits)
         motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
         lastHeartbeat = now
         lastWatchdogTick = now
@@ -115,7 +132,8 @@ public struct ControllerCore: Sendable {
         if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
         if let m = r.lineMemory { occlusion.restore(m) }
         if r.state == .delivering, state == .delivering {
-            assumeBasalHistory(before: now - Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)))
+            assumeHistory(before: now - Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)), boluses: r.boluses,
+                          endUTCNanoseconds: r.lastRecordUTCNanoseconds)
         }
         // Bolus times move into this run's monotonic frame through the wall clock.
         boluses.restore(r.boluses.map {
@@ -135,15 +153,33 @@ public struct ControllerCore: Sendable {
     /// After a restart the line still carries the pressure response of the strokes before it;
     /// the journal keeps their count, not their times. Without them the occlusion model reads
     /// that retained pressure as unexplained, learns a rise near zero and later alarms on the
-    /// first bolus (swarm seeds 141, 281). So: assume the programmed basal ran, evenly spaced, up
-    /// to the last journal record (`end`); strokes before a long outage have decayed by now, as
-    /// the pressure they left has.
-    private mutating func assumeBasalHistory(before end: MonotonicInstant) {
+    /// first bolus (swarm seeds 141, 281). So: assume the programme ran up to the last journal
+    /// record (`end`), evenly spaced: the basal, and the boluses the journal has, as far as each
+    /// had run (a crash in a bolus left its pressure in the line: assumed as basal only, it
+    /// drained unexplained and the learner took τ 3.6 s for 38 s, swarm seed 4807). Strokes before
+    /// a long outage have decayed by now, as the pressure they left has.
+    private mutating func assumeHistory(before end: MonotonicInstant, boluses: [RestoredState.Bolus], endUTCNanoseconds: Int64) {
         let horizon = OcclusionDetector.assumedHistory
+        let from = end - horizon
+        var times: [Int64] = []
         let n = min(scheduler.strokesExpected(within: horizon), 50_000)
-        guard n > 0 else { return }
-        let spacing = horizon.value / n
-        for k in stride(from: n, to: 0, by: -1) { occlusion.stroke(at: end - Nanoseconds(k * spacing)) }
+        if n > 0 {
+            let spacing = horizon.value / n
+            for k in stride(from: n, to: 0, by: -1) { times.append((end - Nanoseconds(k * spacing)).nanoseconds) }
+        }
+        let stroke = Double(configuration.strokeVolume.value)
+        for b in boluses where b.duration.value > 0 {
+            let start = end - Nanoseconds(endUTCNanoseconds - b.requestedUTCNanoseconds)
+            let stop = min(start + b.duration, end)
+            let first = max(start, from)
+            guard stop > first else { continue }
+            let total = Double(scheduler.concentrationInForce.volume(of: b.dose).value) / stroke
+            let count = min(50_000, Int((total * Double((stop - first).value) / Double(b.duration.value)).rounded()))
+            guard count > 0 else { continue }
+            let spacing = (stop - first).value / Int64(count)
+            for k in 0..<count { times.append(first.nanoseconds + Int64(k) * spacing + spacing / 2) }
+        }
+        for t in times.sorted() { occlusion.stroke(at: MonotonicInstant(nanoseconds: t)) }
     }
 
     /// The journal could not record an intent: the alarm rises, delivery goes on (fault table).
@@ -206,6 +242,9 @@ public struct ControllerCore: Sendable {
         scheduler.nextDeadline(after: now, maximumSleep: limits.doseLoopMaximumSleep)
     }
 
+    /// Where the strokes stand (taken before the watchdog's pressure reads, compared after).
+    public var strokeMark: StrokeMark { StrokeMark(confirmed: scheduler.commandedStrokes, inFlight: strokesInFlight > 0) }
+
     /// The motor confirmed `count` strokes.
     public mutating func strokesCompleted(_ count: Int64, at now: MonotonicInstant) {
         strokesInFlight = 0
@@ -232,9 +271,14 @@ public struct ControllerCore: Sendable {
         if now - lastHeartbeat > limits.heartbeatTimeout { raise(.doseLoopStalled, at: now) }
 
         // Pressure sensor and occlusion.
-        let trusted = sensor.observe(readings.pressure, limits: limits)
+        // The dose loop runs alongside on the rig: a stroke that moved between the two conversions
+        // was handed to the motor before the second one, so it is still in flight now, or was
+        // when the mark was taken, or has been confirmed since.
+        let still = readings.strokeMarkBeforePressure.map { $0 == strokeMark } ?? false
+        let trusted = sensor.observe(readings.pressure, repeat: readings.pressureRepeat, motorStill: still, limits: limits)
         set(.pressureSensorFault, present: sensor.fault != nil, at: now)
-        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering)
+        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering,
+                       basalStrokeInterval: scheduler.slowestBasalStrokeInterval)
         // Latched by the detector; the cause is gone once delivery has stopped and the retained
         // pressure has drained (the kink released).
         set(.occlusion, present: occlusion.occluded && !(state != .delivering && occlusion.causeGone), at: now)

@@ -73,6 +73,7 @@ public struct DoseScheduler: Sendable {
         self.wallOffsetNanoseconds = utcNanoseconds - now.nanoseconds
         concentrationSegments = [(.zero, prescription.drug.concentration)]
         relookupStep(at: now)
+        updateSlowestBasalStrokeInterval()
     }
 
     // MARK: Queries
@@ -107,6 +108,21 @@ public struct DoseScheduler: Sendable {
         case .continuous(let d): return d
         case .flex(let steps): return steps[stepIndex].dailyDose
         }
+    }
+
+    /// The stroke interval at the programme's slowest basal rate, at the concentration in force
+    /// (nil: no basal). The occlusion detector sizes its windows by it: a window long enough for a
+    /// kink to show at the slowest basal shows it sooner at any faster rate or during a bolus.
+    /// Kept up to date where the programme or the concentration changes (the watchdog reads it
+    /// at every tick).
+    public private(set) var slowestBasalStrokeInterval: Nanoseconds?
+
+    private mutating func updateSlowestBasalStrokeInterval() {
+        let dose = prescription.basal.minimumDailyDose
+        guard dose.value > 0 else { slowestBasalStrokeInterval = nil; return }
+        // nL/day = ng/day × 10⁶ / (ng/mL)
+        let nanolitresPerDay = Double(dose.value) * 1e6 / Double(concentrationInForce.value)
+        slowestBasalStrokeInterval = Nanoseconds(Int64(Double(strokeVolume.value) / nanolitresPerDay * Double(Nanoseconds.perDay)))
     }
 
     // MARK: Changes
@@ -177,6 +193,7 @@ public struct DoseScheduler: Sendable {
         }
         if concentrationInForce != old { markConcentration() }
         relookupStep(at: now)
+        updateSlowestBasalStrokeInterval()
     }
 
     /// Continues a bridge that was running before a restart.
@@ -198,6 +215,7 @@ public struct DoseScheduler: Sendable {
     public mutating func restartConcentrationSegments() { concentrationSegments = [(programmedVolume, concentrationInForce)] }
 
     private mutating func markConcentration() {
+        updateSlowestBasalStrokeInterval()
         let c = concentrationInForce
         let here = programmedVolume
         if let last = concentrationSegments.last, last.from == here { concentrationSegments[concentrationSegments.count - 1].concentration = c }

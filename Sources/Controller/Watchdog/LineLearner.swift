@@ -18,7 +18,7 @@ public struct LineEstimate: Hashable, Sendable, Codable {
 /// a restart into a line at steady state has not, and a model learned from that alone mistook the
 /// split and alarmed on the next bolus (swarm seeds 108, 709, 980, 1033, 1403, 1427, 1831).
 /// The sums are the fit's sufficient statistics; the stroke responses are rebuilt from the
-/// assumed basal history (`ControllerCore.assumeBasalHistory`).
+/// assumed history (`ControllerCore.assumeHistory`).
 public struct LineMemory: Codable, Sendable, Equatable {
     var s1, sy, syy: Double
     var sm, smm, smy: [Double]
@@ -42,6 +42,9 @@ struct LineLearner: Sendable {
     static let bankSize = 30
     /// 0.4 s … 258 s, ratio 1.25: the valid plants span 1–60 s; the ends catch what is outside.
     static let taus: [Double] = (0..<bankSize).map { 0.4 * Double.pow(1.25, Double($0)) }
+    /// Valid lines have τ ≤ 60 s; a fit beyond this is no open line (a blocked one, or a fit
+    /// thrown off by disturbances), and the detector never judges against it.
+    static let slowestPlausibleTauSeconds = 120.0
     static let blockSamples = 4
     /// Forgetting half-life of the fit, in seconds. Long: a catheter does not change by itself,
     /// and at a steady high rate new data say little about τ, so the start-up transient and past
@@ -196,7 +199,7 @@ struct LineLearner: Sendable {
         }
         guard let best = rss.indices.min(by: { rss[$0] < rss[$1] }), rss[best].isFinite, gain[best] > 0 else { return }
         let blockVariance = Swift.max(1e-8, Double.pow((absDiffMean ?? 0) * 0.886, 2) / Double(Self.blockSamples))
-        let plausible = rss.indices.filter { Self.taus[$0] <= 120 }.map { rss[$0] }.min() ?? .infinity
+        let plausible = rss.indices.filter { Self.taus[$0] <= Self.slowestPlausibleTauSeconds }.map { rss[$0] }.min() ?? .infinity
         notDrainingEvidence = best == Self.bankSize - 1 ? (plausible - rss[best]) / blockVariance : 0
         var offset = 0.0
         var logError = 1.0                      // unknown: a factor of e either way
@@ -243,6 +246,7 @@ struct LineLearner: Sendable {
     }
 
     /// How strongly the data prefer "the line does not drain" (the slowest member of the bank) over
-    /// every plausible line (τ ≤ 120 s): the residual difference in units of block noise variance.
+    /// every plausible line (τ ≤ `slowestPlausibleTauSeconds`): the residual difference in units of
+    /// block noise variance.
     private(set) var notDrainingEvidence = 0.0
 }

@@ -24,15 +24,50 @@ public struct OcclusionDetector: Sendable {
         public var windowSamples: Int
         public var requiredWindows: Int
         public var tauTestSeconds: Double
+        public var windowSeconds: Double
+        /// Growth windows the backstop needs: the persistence, plus the windows an open line may
+        /// still rise in after a change of rate (3 τ_test, and never less than 3 × the slowest
+        /// valid line's τ: the backstop is for lines the learner knows poorly, and a τ learned
+        /// ten times short made a bolus's rise look like growth, swarm seed 4807).
+        public var growthWindows: Int {
+            requiredWindows + Int((3 * max(tauTestSeconds, OcclusionDetector.slowestValidTauSeconds) / windowSeconds).rounded(.up))
+        }
     }
+
+    /// One window of a kink raises the level by this many standard errors of a window level, so
+    /// that a single window passes the 3σ test on Q (σ_Q ≈ √2 σ_L at most) with about 95 % before
+    /// any retained excess helps. (With 4 the first windows passed about half the time, chains of
+    /// M restarted, and the default line at 5 mL/day took 5 strokes in 2.5 % of onsets.)
+    public static let kinkWindowSigmas = 6.0
+
+    /// The kink test accepts an observed change within this share of the predicted one (plus
+    /// noise): a learned rise further off than that leaves the growth backstop to alarm.
+    public static let kinkTolerance = 0.3
 
     /// Strokes and learning time before the detector arms.
     public static let armingStrokes = 8
     public static let armingSeconds = 600.0
-    /// A learned τ beyond this means the line is not draining at all...
-    public static let slowestPlausibleTauSeconds = 200.0
-    /// ...when the slowest fit beats every plausible one by this many noise variances (≈ 5σ).
+    /// No estimate with a longer τ is adopted as the open line (valid lines: ≤ 60 s).
+    public static var slowestPlausibleTauSeconds: Double { LineLearner.slowestPlausibleTauSeconds }
+    /// Before the detector arms, the line was blocked from the start when the slowest fit beats
+    /// every plausible one by this many noise variances (≈ 5σ)...
     public static let notDrainingEvidence = 30.0
+    /// ...and the pressure has kept rising with the strokes, beyond what an open line could hold
+    /// (`blockedFromTheStart`). Disturbances can tilt a young fit towards "not draining" (a burst
+    /// of coughs on a slow line did, swarm seed 13602); they do not keep the pressure rising.
+    public static let blockedSpans = 4
+    /// Learning time after which a fit with no plausible open line is a blocked line (10 × the
+    /// slowest plausible τ, twice: the fit has long settled).
+    public static let noPlausibleLineSeconds = 2000.0
+    static func spanMinimumReadings(_ period: Double) -> Int { Int((15 / period).rounded()) }
+    /// The longest span of the blocked-from-the-start check.
+    public static let longestSpanSeconds = 600.0
+    /// The share of the fitted stroke rise each span must rise by, per stroke in it: a quarter,
+    /// as the slowest fit overstates a blocked line's rise up to threefold when strokes come
+    /// slower than its τ (its model decays between strokes; the blocked pressure does not).
+    public static let blockedRiseShare = 0.25
+    /// The slowest valid line (SCENARIOS.md: time constants 1–60 s).
+    public static let slowestValidTauSeconds = 60.0
     /// Parameters are re-read from the learner at most this often, and only while the line looks clean.
     public static let adoptionSeconds = 1800.0
     /// How far back a restart assumes the basal ran: 20 time constants of the slowest valid line
@@ -43,16 +78,34 @@ public struct OcclusionDetector: Sendable {
 
     private var learner: LineLearner
     public private(set) var parameters: Parameters?
+    private let limits: SafetyLimits
+    /// Before arming, the blocked-from-the-start check: the span being summed (readings, stroke
+    /// counts, how many, and how many it takes), the previous span's mean level and mean stroke
+    /// count, the first span's level, strokes and end, and the spans in a row that rose with their
+    /// strokes.
+    private var span: (sum: Double, strokeSum: Double, count: Int, samples: Int) = (0, 0, 0, 0)
+    private var previousSpan: Double?
+    private var previousSpanStrokes = 0.0
+    private var firstSpan: (level: Double, strokes: Int, end: Int64)?
+    private var risingSpans = 0
+    /// Consecutive live readings at or above the ceiling, and the last one.
+    private var ceilingCount = 0
+    private var lastReading: Double?
     private let periodSeconds: Double
     private let periodNanoseconds: Int64
     private var decayPerTick = 0.0
     private var ticksSinceAdoptionCheck = 0
+    private var learningPausedTicks = 0
 
     private var response = 0.0           // m at τ_detector, at the last tick
     private var lastTick: Int64?
     private var pending: [Int64] = []
     private var strokeTimes: Deque<Int64> = []
     private var adoptedAt: Int64 = .min
+    /// The programme's slowest basal stroke interval (the window is sized by it), and the one the
+    /// parameters in force were sized by.
+    private var basalInterval: Nanoseconds?
+    private var adoptedForInterval: Nanoseconds?
 
     /// Window accumulation: all samples are counted, the level is the mean of the second half.
     private var sumR = 0.0, sumM = 0.0, sumN = 0.0, count = 0
@@ -60,6 +113,9 @@ public struct OcclusionDetector: Sendable {
     private var windowStartStrokes = 0
     private var previous: (level: Double, response: Double, strokes: Double)?
     private var reference: Double?
+    /// The mean response (at the detector's τ) of the windows the reference absorbed, weighted as
+    /// the reference weighs them.
+    private var referenceResponse: Double?
     public private(set) var evidence = 0
     /// Consecutive stroke windows in which the excess grew (the backstop below).
     public private(set) var growth = 0
@@ -70,8 +126,9 @@ public struct OcclusionDetector: Sendable {
     /// Latched until `reset()`.
     public private(set) var occluded = false
 
-    public init(periodNanoseconds: Int64) {
+    public init(periodNanoseconds: Int64, limits: SafetyLimits) {
         learner = LineLearner(periodNanoseconds: periodNanoseconds)
+        self.limits = limits
         periodSeconds = Double(periodNanoseconds) / 1e9
         self.periodNanoseconds = periodNanoseconds
     }
@@ -89,8 +146,10 @@ public struct OcclusionDetector: Sendable {
     /// One watchdog tick. `reading` is nil when the sensor gave nothing trustworthy. While
     /// `delivering` is false nothing is learned and no new evidence builds up (without strokes a
     /// kink cannot show); the detector only follows whether retained pressure drains.
-    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool) {
+    /// `basalStrokeInterval`: the stroke interval at the programme's slowest basal rate (nil: none).
+    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool, basalStrokeInterval: Nanoseconds? = nil) {
         let now = t.nanoseconds
+        basalInterval = basalStrokeInterval
         learner.tick(at: now)
         advanceResponse(to: now)
         pruneStrokes(now: now)
@@ -101,9 +160,20 @@ public struct OcclusionDetector: Sendable {
             return
         }
         self.delivering = delivering
-        learner.sample(y, learn: delivering && evidence == 0 && !occluded)
+        // Above any open line's pressure: occluded, learned or not. A reading identical to the last
+        // is not counted (a sensor frozen up there is a stuck sensor, not a blocked line).
+        if y >= limits.occlusionCeilingMMHg, y != lastReading {
+            ceilingCount += 1
+            if ceilingCount >= limits.occlusionCeilingReadings { occluded = true }
+        } else if y < limits.occlusionCeilingMMHg {
+            ceilingCount = 0
+        }
+        lastReading = y
+        if parameters == nil { followLevel(y, now: now) }
+        if learningPausedTicks > 0 { learningPausedTicks -= 1 }
+        learner.sample(y, learn: delivering && evidence == 0 && !occluded && learningPausedTicks == 0)
         ticksSinceAdoptionCheck += 1
-        if parameters == nil || ticksSinceAdoptionCheck >= 40 {
+        if parameters == nil || ticksSinceAdoptionCheck >= 40 || basalInterval != adoptedForInterval {
             ticksSinceAdoptionCheck = 0
             considerAdopting(now: now)
         }
@@ -123,22 +193,49 @@ public struct OcclusionDetector: Sendable {
     /// a fit that forgets with a 7-day half-life.
     public static let lineMemoryPeriod = Nanoseconds.seconds(600)
 
+    /// After a restart nothing is learned for this long (5 × the slowest valid line's τ): the
+    /// history the restart assumes is an approximation, and what it leaves unexplained drains
+    /// within it. The restored line is judged by from the first reading all the same.
+    public static let restartSettleSeconds = 5 * slowestValidTauSeconds
+
     /// A restart: continue from what the last run learned (it arms at the first reading, as
     /// the learner already has its strokes and its time). False if the memory does not fit.
     @discardableResult
-    public mutating func restore(_ memory: LineMemory) -> Bool { learner.restore(memory) }
+    public mutating func restore(_ memory: LineMemory) -> Bool {
+        guard learner.restore(memory) else { return false }
+        learningPausedTicks = Int((Self.restartSettleSeconds / periodSeconds).rounded())
+        return true
+    }
 
     /// After a clinician clears the alarm: start judging afresh (the learned line is kept).
+    /// Before the detector had armed, the line was blocked while it learned, so what it learned
+    /// is a blocked line: learning starts again on the released one.
     public mutating func reset() {
         occluded = false
         evidence = 0
         growth = 0
         previous = nil
         sumR = 0; sumM = 0; count = 0
+        ceilingCount = 0
+        if parameters == nil {
+            learner = LineLearner(periodNanoseconds: periodNanoseconds)
+            span = (0, 0, 0, 0)
+            previousSpan = nil
+            previousSpanStrokes = 0
+            firstSpan = nil
+            risingSpans = 0
+        }
     }
 
-    /// The retained excess has drained: a released kink.
-    public var causeGone: Bool { excessMMHg < excessThresholdMMHg }
+    /// The retained excess has drained: a released kink. Before the detector armed, the pressure
+    /// is back within 6 σ of a span mean of where it started, or 1 mmHg (the resting pressure may
+    /// have drifted that much since, and a blocked line holds far more).
+    public var causeGone: Bool {
+        guard parameters == nil else { return excessMMHg < excessThresholdMMHg }
+        guard let first = firstSpan, let last = previousSpan else { return true }
+        let noise = learner.estimate?.noiseMMHg ?? 1
+        return last - first.level < max(6 * noise * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot(), 1)
+    }
 
     // MARK: Internals
 
@@ -159,50 +256,139 @@ public struct OcclusionDetector: Sendable {
         while strokeTimes.count > 32, let first = strokeTimes.first, now - first > keep { strokeTimes.removeFirst() }
     }
 
+    /// Before arming: sums the readings into spans and judges each closed span.
+    private mutating func followLevel(_ y: Double, now: Int64) {
+        if span.samples == 0 { span = (0, 0, 0, spanSamples()) }
+        span.sum += y
+        span.strokeSum += Double(learner.strokes)
+        span.count += 1
+        guard span.count >= span.samples else { return }
+        let level = span.sum / Double(span.count)
+        // The span's mean stroke count: a stroke late in a span shows mostly in the next one.
+        let strokes = span.strokeSum / Double(span.count)
+        if firstSpan == nil {
+            firstSpan = (level, learner.strokes, now)
+        } else if let previous = previousSpan, let e = learner.estimate {
+            // Rose with its strokes (`blockedRiseShare` of the fitted rise per stroke) and by 6 σ of
+            // a span mean. A span with less than half a stroke in it holds the count unless the
+            // level fell (a blocked line holds its pressure between strokes; a cough's bump decays).
+            let added = strokes - previousSpanStrokes
+            let noise = 6 * e.noiseMMHg * (2 / Double(span.count)).squareRoot()
+            if added < 0.5 {
+                if level - previous < -noise { risingSpans = 0 }
+            } else {
+                risingSpans = level - previous >= max(Self.blockedRiseShare * e.strokeRiseMMHg * added, noise) ? risingSpans + 1 : 0
+            }
+        }
+        previousSpan = level
+        previousSpanStrokes = strokes
+        span.samples = 0
+    }
+
+    /// A span long enough that a blocked line rises over it by 12 σ of a span mean (as the
+    /// windows, from `blockedRiseShare` of the learner's rise, its noise and the stroke interval so
+    /// far), 15–600 s.
+    private func spanSamples() -> Int {
+        var seconds = 15.0
+        if let e = learner.estimate, let first = firstSpan, let now = lastTick, learner.strokes > first.strokes {
+            let interval = Double(now - first.end) / 1e9 / Double(learner.strokes - first.strokes)
+            let rise = Self.blockedRiseShare * e.strokeRiseMMHg
+            seconds = Double.pow(12 * (2 * periodSeconds).squareRoot() * e.noiseMMHg * interval / max(rise, 1e-6), 2.0 / 3.0)
+        }
+        return max(Self.spanMinimumReadings(periodSeconds), Int((min(Self.longestSpanSeconds, seconds) / periodSeconds).rounded()))
+    }
+
+    /// Blocked from the start (before the detector has armed): the slowest fit wins by far; the
+    /// pressure rose with the strokes in `blockedSpans` spans in a row (a cough raises one span
+    /// and then decays); and in all it rose by more than any open line with the learned stroke
+    /// rise can stand above its resting pressure, rise × (τ/T + 1) with τ at most
+    /// `slowestValidTauSeconds` and T the stroke interval since the first span (a slow open
+    /// line's start-up transient rises with its strokes too, and a young fit takes it for a ramp:
+    /// swarm seeds 10063, 13720, 13972, 15368, 16968).
+    private var blockedFromTheStart: Bool {
+        guard learner.notDrainingEvidence >= Self.notDrainingEvidence, let e = learner.estimate,
+              let first = firstSpan, let last = previousSpan, let now = lastTick, learner.strokes > first.strokes else { return false }
+        let rose = last - first.level
+        // Long after learning began and still no plausible open line, with the pressure up: the
+        // slowest fit overstates the rise of a long blocked ramp without bound, so on the faintest
+        // lines (a stroke's rise a twentieth of the noise) only this finds the block.
+        if learner.learnedSeconds >= Self.noPlausibleLineSeconds, rose >= 6 * e.noiseMMHg * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot() {
+            return true
+        }
+        guard risingSpans >= Self.blockedSpans else { return false }
+        let interval = Double(now - first.end) / 1e9 / Double(learner.strokes - first.strokes)
+        return rose >= e.strokeRiseMMHg * (Self.slowestValidTauSeconds / interval + 1)
+    }
+
     private mutating func considerAdopting(now: Int64) {
-        guard let e = learner.estimate, learner.strokes >= Self.armingStrokes,
-              learner.learnedSeconds >= max(Self.armingSeconds, 10 * min(e.tauSeconds, Self.slowestPlausibleTauSeconds)) else { return }
-        if learner.notDrainingEvidence >= Self.notDrainingEvidence {
-            // Everything learned says strokes never drain: blocked from the start.
+        guard let e = learner.estimate, learner.strokes >= Self.armingStrokes else { return }
+        if parameters == nil, blockedFromTheStart {
             occluded = true
             return
         }
+        // An implausible fit (no open line drains that slowly) is never the line to judge by; the
+        // parameters in force stay, or the detector waits.
+        guard e.tauSeconds <= Self.slowestPlausibleTauSeconds,
+              learner.learnedSeconds >= max(Self.armingSeconds, 10 * e.tauSeconds) else { return }
         let clean = evidence == 0 && !occluded && (parameters == nil || excessMMHg < excessThresholdMMHg / 2)
-        guard clean, parameters == nil || Double(now - adoptedAt) / 1e9 >= Self.adoptionSeconds else { return }
+        // Re-read every 30 minutes, and at once when the programme's basal changes.
+        guard clean, parameters == nil || basalInterval != adoptedForInterval || Double(now - adoptedAt) / 1e9 >= Self.adoptionSeconds else { return }
         adoptedAt = now
-        // Mean stroke interval from recent strokes.
+        adoptedForInterval = basalInterval
+        // Mean stroke interval from recent strokes (the fallback for sizing the window).
         var interval = learner.learnedSeconds / Double(max(learner.strokes, 1))
         if strokeTimes.count >= 2, let first = strokeTimes.first, let last = strokeTimes.last {
             interval = Double(last - first) / 1e9 / Double(strokeTimes.count - 1)
         }
-        // Window long enough that one window of an occlusion (≈ rise × D / interval) stands 4σ
-        // above the window noise (σ √2 / √(D/period)): D ≥ (2.83 σ T / rise)^(2/3), within 2–120 s.
-        let raw = Double.pow(2.83 * e.noiseMMHg * interval * periodSeconds.squareRoot() * 2 / max(e.strokeRiseMMHg, 1e-6), 2.0 / 3.0)
+        // Window long enough that one window of an occlusion (≈ rise × D / T) stands z σ above the
+        // window noise (σ √2 / √(D/period)): D = (z √2 σ T √period / rise)^(2/3), within 2–120 s.
+        // T is the slowest basal's stroke interval, not the recent one: windows sized after a
+        // bolus were 2–5× too short for the basal that followed, and kinks there were found late
+        // (swarm seeds 1306, 2242, 2904, 3414, 3758, 10083, 10468, 11558, 12108, 13639).
+        let sizing = basalInterval.map { $0.seconds } ?? interval
+        let raw = Double.pow(Self.kinkWindowSigmas * 2.0.squareRoot() * e.noiseMMHg * sizing * periodSeconds.squareRoot()
+                             / max(e.strokeRiseMMHg, 1e-6), 2.0 / 3.0)
         let windowSeconds = min(120, max(2, raw))
         let samples = max(4, Int((windowSeconds / periodSeconds).rounded()))
         // Persistence outlasts the longest cough (a rise can touch ⌈3 s / D⌉ + 1 windows), and is
-        // never under 4 windows, so that several coughs in a row rarely fill it.
-        let required = max(4, 2 + Int((SafetyLimits.longestCough.seconds / (Double(samples) * periodSeconds)).rounded(.up)))
+        // never under 4 windows, so that several coughs in a row rarely fill it. Windows as long as
+        // the shortest gap between coughs can each hold a cough of their own, and on a slow line a
+        // fit of coughs then imitates a kink window after window (swarm seed 6700: three coughs in
+        // 30 s, four windows of 13 s on a 47 s line), so there it outlasts a fit (two windows per
+        // cough). Shorter windows cannot all be refreshed, and between coughs a bump decays faster
+        // than the decay Q is judged against, which resets the evidence.
+        let seconds = Double(samples) * periodSeconds
+        var required = max(4, 2 + Int((SafetyLimits.longestCough.seconds / seconds).rounded(.up)))
+        if seconds >= SafetyLimits.shortestCoughGap.seconds { required = max(required, 2 * SafetyLimits.coughFit) }
         let old = parameters
         // The open line is judged against a decay slower than the learned one: by 25 %, or by three
         // standard errors of the learned τ when the strokes are small against the noise.
         let margin = Double.exp(max(Double.log(1.25), 3 * e.tauLogError))
-        parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: margin * e.tauSeconds)
+        parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: margin * e.tauSeconds,
+                                windowSeconds: Double(samples) * periodSeconds)
         decayPerTick = Double.exp(-periodSeconds / e.tauSeconds)
         guard old?.line != e else { return }
         // Recompute the response at the new τ from the stroke history, and carry the reference
-        // over. The reference is a long-run average of r = y − rise × m, and a stroke train of
-        // interval T has a mean response of τ/T, so the reference moves by the change of
-        // rise × τ / T. (A reset would accept whatever the line holds now, retained pressure
-        // included, as the new normal; an instantaneous shift would depend on when the last
-        // stroke fell.)
+        // over. The reference is an average of r = y − rise × m over the windows it absorbed;
+        // over a stroke train the mean response is proportional to τ (τ/T), so those windows'
+        // mean response at the new τ is `referenceResponse` × τ_new/τ_old, and the reference
+        // moves by the change of rise × that mean. (A reset would accept whatever the line holds
+        // now, retained pressure included, as the new normal; an instantaneous shift would depend
+        // on when the last stroke fell; a shift by the recent stroke interval, just after a bolus
+        // whose windows the reference had not absorbed, moved it 2.5 mmHg too far for good and
+        // ended in a false occlusion: swarm seed 100023.)
         response = 0
         for s in strokeTimes where s <= now { response += Double.exp(-Double(now - s) / 1e9 / e.tauSeconds) }
-        let oldMean = old.map { $0.line.strokeRiseMMHg * $0.line.tauSeconds } ?? 0
-        let shift = (oldMean - e.strokeRiseMMHg * e.tauSeconds) / max(interval, periodSeconds)
         let ratio = old.map { e.tauSeconds / $0.line.tauSeconds } ?? 1
-        reference = reference.map { $0 + shift }
-        previous = previous.map { ($0.level + shift, $0.response * ratio, $0.strokes) }
+        if let old {
+            // r moves by rise_old × m_old − rise_new × m_new, with m_new ≈ m_old × ratio.
+            let change = old.line.strokeRiseMMHg - e.strokeRiseMMHg * ratio
+            if let m = referenceResponse {
+                reference = reference.map { $0 + m * change }
+                referenceResponse = m * ratio
+            }
+            previous = previous.map { ($0.level + $0.response * change, $0.response * ratio, $0.strokes) }
+        }
         sumN = 0
         sumR = 0; sumM = 0; count = 0
     }
@@ -223,6 +409,7 @@ public struct OcclusionDetector: Sendable {
             // The resting reference starts at the learner's fitted resting pressure (a long-run
             // estimate), not at one window that may hold a transient.
             reference = reference ?? p.line.baselineMMHg
+            referenceResponse = referenceResponse ?? meanResponse
             previous = (level, meanResponse, meanStrokes)
             excessMMHg = level - (reference ?? level)
             return
@@ -243,7 +430,7 @@ public struct OcclusionDetector: Sendable {
         // Kinked line: nothing drains, so the change of r is known from the stroke times alone:
         // every stroke adds `rise` and the open-line correction it no longer earns.
         let kinked = rise * ((meanStrokes - prev.strokes) - (meanResponse - prev.response))
-        let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + 0.3 * abs(kinked) + 0.2 * rise * modelTerm
+        let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + Self.kinkTolerance * abs(kinked) + 0.2 * rise * modelTerm
         let matchesKink = abs(change - kinked) <= tolerance
         excessMMHg = excess
         // How far apart the two hypotheses put this window. A window without a stroke into a slow
@@ -262,8 +449,7 @@ public struct OcclusionDetector: Sendable {
             growth = 0
         } else if strokesInWindow > 0 {
             growth += 1
-            let required = p.requiredWindows + Int((3 * p.tauTestSeconds / windowSeconds).rounded(.up))
-            if growth >= required && excess >= excessThresholdMMHg { occluded = true }
+            if growth >= p.growthWindows && excess >= excessThresholdMMHg { occluded = true }
         }
         if delivering && q >= threshold && matchesKink {
             // Persistence runs while the excess builds up; the alarm also needs the excess itself.
@@ -271,11 +457,19 @@ public struct OcclusionDetector: Sendable {
             if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { occluded = true }
         } else if delivering && evidence > 0 && strokesInWindow == 0 && matchesKink && separation < threshold {
             // Uninformative, consistent with a kink, and no stroke to judge by: hold.
+        } else if delivering && evidence > 0 && matchesKink && q >= k * sigmaQ {
+            // Consistent with a kink and significant, short only by the model allowance (which a
+            // stroke in the window raises, while under a kink its Q is no higher): hold. Noise
+            // lands here as rarely as it passes, so a chain of M passes stays as unlikely; a
+            // model error cannot pass windows this way, only keep them from resetting (the
+            // default line at 5 mL/day reset on every stroke window until the retained excess
+            // was large).
         } else {
             evidence = 0
             if !occluded && abs(q) < threshold {
                 let alpha = windowSeconds / Self.referenceSeconds
                 reference = ref + alpha * max(-3 * sigmaL, min(3 * sigmaL, level - ref))
+                referenceResponse = referenceResponse.map { $0 + alpha * (meanResponse - $0) } ?? meanResponse
             }
         }
         previous = (level, meanResponse, meanStrokes)

@@ -30,13 +30,17 @@ public struct SafetyLimits: Hashable, Sendable {
     /// Consecutive bit-identical pressure readings that make a stuck sensor (10 × 250 ms = 2.5 s).
     /// A live transducer's electronic noise (≥ 0.05 mmHg rms, 5 LSB) makes this a 1-in-10^12 event.
     public var sensorStuckReadings = 10
-    /// Readings over which the sensor's high-frequency noise is judged (8 × 250 ms = 2 s). Fixed:
-    /// the monitor keeps exactly six second differences.
-    public static let sensorNoiseWindow = 8
-    /// Noise (robust rms of second differences) above which the sensor is implausible, in mmHg.
-    /// Valid plants have at most 1 mmHg; a trimmed estimate from 8 readings exceeds 8 mmHg by chance
-    /// with probability below 10^-15 per reading at 1 mmHg.
-    public var sensorImplausibleNoiseMMHg = 8.0
+    /// Ticks over which the sensor's noise is judged (12 × 250 ms = 3 s), from the difference of
+    /// two conversions taken back to back at each tick (`SensorHealthMonitor`).
+    public static let sensorNoiseWindow = 12
+    /// Usable pairs the noise judgement needs (ticks with a stroke between the two conversions,
+    /// or a failed read, do not count).
+    public var sensorNoiseMinimumPairs = 8
+    /// Noise (rms, from the pair differences) above which the sensor is implausible, in mmHg: three
+    /// times the noisiest valid transducer (1 mmHg). A working sensor exceeds it with probability
+    /// 2·10⁻¹² per window at the fewest pairs (2·10⁻¹⁷ at twelve); a sensor with 20 mmHg of noise
+    /// stays under it for 3 s with probability 7·10⁻⁹ (χ² tails, `SensorHealthMonitor`).
+    public var sensorImplausibleNoiseMMHg = 3.0
     /// Plausible range of a catheter pressure reading, in mmHg. Outside it the reading is a fault.
     public var pressureRangeMMHg: ClosedRange<Double> = -50...1_000
 
@@ -47,9 +51,25 @@ public struct SafetyLimits: Hashable, Sendable {
     public var motionToleranceStrokes = 1.0
     public var motionWindowStrokes = 16
 
+    /// A catheter pressure no open line can hold, in mmHg: an open line's mean excess is its
+    /// resistance × the flow, at most 1.2 mmHg·s/nL (τ 60 s into 50 nL/mmHg) × 555.6 nL/s (the
+    /// motor's 2 mL/h) = 667 mmHg, plus one stroke's rise (≤ 20 mmHg), the highest resting
+    /// pressure (25 mmHg) and a cough (≤ 150 mmHg): 862 mmHg. Live readings at or above this are
+    /// an occlusion whether or not the detector has learned the line (before it has, a line
+    /// kinked from the start was otherwise pushed past the sensor's range).
+    public var occlusionCeilingMMHg = 900.0
+    /// Consecutive live (not bit-identical) readings at or above the ceiling that make an occlusion.
+    public var occlusionCeilingReadings = 4
+
     /// Longest cough (tip pressure spike) a scenario may describe; the occlusion detector's
     /// persistence rule is built to outlast it.
     public static let longestCough = Nanoseconds.seconds(3)
+    /// Coughs in a fit come at least this far apart: occlusion windows shorter than this cannot
+    /// each hold a cough of their own, longer ones can (and the persistence rule then outlasts a fit).
+    public static let shortestCoughGap = Nanoseconds.seconds(5)
+    /// Coughs in a fit close enough together to imitate a kink window after window on a slow line
+    /// that the occlusion detector's persistence outlasts (each filling up to two windows).
+    public static let coughFit = 3
 
     /// How far ahead the journal records stroke intents. An intent must be durable before the
     /// motor moves; recording the strokes of the next 5 s ahead lets a storage stall of up to

@@ -67,6 +67,8 @@ public struct ScenarioEvent: Sendable {
             case .refill: "refill"
             }
         }
+
+        public var isOcclusion: Bool { if case .occlusion = self { true } else { false } }
     }
     public var at: Nanoseconds
     public var kind: Kind
