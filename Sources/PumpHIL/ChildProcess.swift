@@ -18,6 +18,8 @@ final class ChildProcess: Sendable {
         let lines = Locked<[Line]>([])
         /// The wait status once reaped.
         let status = Locked<Int32?>(nil)
+        /// True once the output pipe reached end of file: every line the child wrote is in `lines`.
+        let drained = Locked<Bool>(false)
     }
 
     /// Spawns with posix_spawn (not Foundation's Process, whose exit monitoring needs a run-loop
@@ -63,6 +65,7 @@ final class ChildProcess: Sendable {
                 }
             }
             close(fd)
+            sink.drained.withLock { $0 = true }
         }
     }
 
@@ -118,6 +121,8 @@ final class ChildProcess: Sendable {
             stop()
             return nil
         }
+        // The reader thread may still hold the last lines the child wrote before it exited.
+        while !collected.drained.withLock({ $0 }), Monotonic.nanoseconds() < deadline + 2_000_000_000 { Thread.sleep(forTimeInterval: 0.01) }
         return exitCode
     }
 

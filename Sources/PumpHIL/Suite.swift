@@ -102,9 +102,11 @@ public final class Suite {
         plant.send("slip 1")
         let alarm = pumpd.waitFor("alarm raised: motion_mismatch", timeout: 60)
         let low = plant.waitFor("enable 0 holder=pumpd", after: mark, timeout: 10)
+        // pumpd logs the halt from its event stream, which may reach the pipe after ENABLE fell.
+        let halted = pumpd.waitFor("delivery halted: motion_mismatch", timeout: 10)
         let strokes = plant.lines.dropFirst(mark).filter { $0.text.hasPrefix("stroke ") }.count
-        record("slip/motion-mismatch-halts", alarm != nil && low != nil && pumpd.lines.contains { $0.text.contains("delivery halted: motion_mismatch") },
-               "alarm \(alarm == nil ? "missing" : "raised"), ENABLE \(low == nil ? "not low" : "low (pumpd still holding it)") after \(strokes) slipped strokes")
+        record("slip/motion-mismatch-halts", alarm != nil && low != nil && halted != nil,
+               "alarm \(alarm == nil ? "missing" : "raised"), halt \(halted == nil ? "not logged" : "logged"), ENABLE \(low == nil ? "not low" : "low (pumpd still holding it)") after \(strokes) slipped strokes")
         _ = terminate(pumpd)
     }
 
@@ -143,8 +145,9 @@ public final class Suite {
         plant.send("battery 4")
         let eos = pumpd.waitFor("alarm raised: battery_end_of_service", timeout: 30)
         let low = plant.waitFor("enable 0 holder=pumpd", after: mark2, timeout: 10)
-        record("battery/end-of-service", eos != nil && low != nil && pumpd.lines.contains { $0.text.contains("delivery halted: battery_end_of_service") },
-               "alarm \(eos == nil ? "missing" : "raised"), ENABLE \(low == nil ? "not low" : "low")")
+        let halted = pumpd.waitFor("delivery halted: battery_end_of_service", timeout: 10)
+        record("battery/end-of-service", eos != nil && low != nil && halted != nil,
+               "alarm \(eos == nil ? "missing" : "raised"), halt \(halted == nil ? "not logged" : "logged"), ENABLE \(low == nil ? "not low" : "low")")
         _ = terminate(pumpd)
     }
 

@@ -337,12 +337,26 @@ public enum Swarm {
                 windows = Double(growth)
             }
             let noise = (p.pressureNoiseMMHg * p.pressureNoiseMMHg + p.sensorFloorMMHg * p.sensorFloorMMHg).squareRoot()
-            let settle = (4 * noise / (window * 2).squareRoot() / rise).rounded(.up) + 1
             let rx = s.prescription
             let fast = Double(p.strokeVolume.value) / (rx.nanolitresPerDay(rx.basal.maximumDailyDose) / 86_400)
             let slow = Double(p.strokeVolume.value) / (rx.nanolitresPerDay(rx.basal.minimumDailyDose) / 86_400)
-            let strokes = settle + max(((windows + 1) * window / fast).rounded(.up), windows + 1) + (2 * p.timeConstantSeconds / fast).rounded(.up)
-            let seconds = settle * slow + (windows + 1) * max(window, slow) + 2 * p.timeConstantSeconds
+            // Settle: the retained excess must reach the alarm's threshold (4 σ_L), and a window
+            // must pass the Q test: under a kink Q ≈ g + (1 − a) E (g the kink's rise per window
+            // at the lowest basal, E the excess so far), so E grows until g + (1 − a) E clears
+            // k σ_Q + the model allowance by 3 σ_Q. Where a window holds less than that (clamped
+            // windows on faint, slow lines) the excess must build up first.
+            let sigmaL = noise / (window * 2).squareRoot()
+            let a = Double.exp(-window / max(d.detector_tau_test_s ?? p.timeConstantSeconds * 1.25, 1e-3))
+            let sigmaQ = sigmaL * (1 + a * a).squareRoot()
+            let g = rise * window / slow
+            let excess = max(4 * sigmaL, (6 * sigmaQ + 0.2 * rise - g) / max(1 - a, 1e-3))
+            let settle = (excess / rise).rounded(.up) + 1
+            // One chain of windows may fail by chance (a window misses the kink test's tolerance,
+            // about 3.8 σ, with probability near 10⁻⁴): the windows of a failed chain and of the
+            // one that alarms, 2W + 1. Two failures in one episode: below 10⁻⁶.
+            let allowed = 2 * windows + 1
+            let strokes = settle + max((allowed * window / fast).rounded(.up), allowed) + (2 * p.timeConstantSeconds / fast).rounded(.up)
+            let seconds = settle * slow + allowed * max(window, slow) + 2 * p.timeConstantSeconds
             return (seconds, strokes)
         case .motorStall, .encoderSlip:
             // Motion tolerance over the window, and never less than one stroke's counts: a lost

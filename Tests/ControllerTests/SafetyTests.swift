@@ -409,7 +409,7 @@ struct OcclusionCeilingTests {
     /// again; a value frozen up there is not counted (that is a stuck sensor).
     @Test func aPressureAboveAnyOpenLineIsAnOcclusionAFrozenOneIsNot() {
         var rng = Xoshiro256(seed: 4)
-        var live = OcclusionDetector(periodNanoseconds: 250_000_000, limits: limits)
+        var live = OcclusionDetector(periodNanoseconds: 250_000_000, strokeVolume: Nanolitres(250), limits: limits)
         var k = 0
         for _ in 0..<(limits.occlusionCeilingReadings - 1) {
             live.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5 + 0.05 * rng.normal(), delivering: true); k += 1
@@ -422,7 +422,7 @@ struct OcclusionCeilingTests {
         live.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5 + 0.05 * rng.normal(), delivering: true)
         #expect(live.occluded)
 
-        var frozen = OcclusionDetector(periodNanoseconds: 250_000_000, limits: limits)
+        var frozen = OcclusionDetector(periodNanoseconds: 250_000_000, strokeVolume: Nanolitres(250), limits: limits)
         for k in 0..<40 { frozen.tick(at: at(k), reading: limits.occlusionCeilingMMHg + 5, delivering: true) }
         #expect(!frozen.occluded)
     }
@@ -431,8 +431,10 @@ struct OcclusionCeilingTests {
     /// resistance × the motor's highest flow, a stroke's rise, the highest resting pressure and
     /// the largest scenario cough.
     @Test func theCeilingIsAboveEveryValidOpenLine() {
-        let resistance = 60.0 / 50            // τ 60 s into 50 nL/mmHg
-        let flow = 2_000_000.0 / 3600         // 2 mL/h in nL/s
+        // The valid plant range of SCENARIOS.md: compliance ≥ 50 nL/mmHg, stroke ≤ 1000 nL, resting
+        // pressure ≤ 25 mmHg; scenario coughs ≤ 150 mmHg.
+        let resistance = OcclusionDetector.slowestValidTauSeconds / 50
+        let flow = Double(PumpLimits.maximumTotalRateNanolitresPerDay) / 86_400
         let highest = resistance * flow + 1000.0 / 50 + 25 + 150
         #expect(highest < limits.occlusionCeilingMMHg, "\(highest)")
     }

@@ -13,10 +13,12 @@ struct SwarmTests {
     /// occlusions (100023, 13602; after a power loss 108, 141, 281, 699, 709, 980, 1033, 1403,
     /// 1427, 1831; at start-up 10063, 13720, 13972, 15368, 16968), noise-mode sensor faults
     /// flagged after 3 s (555, 813, 984, 10519, 11620, 12487), during a bolus after a power loss
-    /// (4807), from a coughing fit on a slow line (6700), and 10385, 13422.
+    /// (4807), from a coughing fit on a slow line (6700), and 10385, 13422; beyond CI's range, start-up
+    /// false occlusions (20583, 21521), a faint slow line's kink (36477) and a chance chain failure
+    /// (32946) found later than the bound allowed.
     @Test func regressionScenariosHoldTheInvariants() async throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.regressions.path).filter { $0.hasSuffix(".json") }.sorted()
-        #expect(files.count >= 43)
+        #expect(files.count >= 47)
         for file in files {
             let data = try Data(contentsOf: Self.regressions.appendingPathComponent(file))
             let outcome = await Swarm.run(scenarioJSON: data, seed: 0)

@@ -103,7 +103,8 @@ public struct ControllerCore: Sendable {
         scheduler = DoseScheduler(prescription: configuration.prescription, strokeVolume: configuration.strokeVolume,
                                   zone: configuration.zone, now: now, utcNanoseconds: utcNanoseconds)
         ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: configuration.reservoirFill)
-        occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value, limits: configuration.limits)
+        occlusion = OcclusionDetector(periodNanoseconds: configuration.limits.watchdogPeriod.value, strokeVolume: configuration.strokeVolume,
+                                      limits: configuration.limits)
         motion = MotionMonitor(countsPerStroke: configuration.encoderCountsPerStroke)
         lastHeartbeat = now
         lastWatchdogTick = now

@@ -66,8 +66,14 @@ public struct OcclusionDetector: Sendable {
     /// as the slowest fit overstates a blocked line's rise up to threefold when strokes come
     /// slower than its τ (its model decays between strokes; the blocked pressure does not).
     public static let blockedRiseShare = 0.25
-    /// The slowest valid line (SCENARIOS.md: time constants 1–60 s).
+    /// The slowest valid line (SCENARIOS.md: time constants 1–60 s), and the stiffest
+    /// (compliance 50–1000 nL/mmHg).
     public static let slowestValidTauSeconds = 60.0
+    static let stiffestValidLineNanolitresPerMMHg = 50.0
+    /// An open line started from rest has risen to within 5 % of its standing pressure after
+    /// 3 τ: the blocked-from-the-start check counts from then on (a slow line's start-up rises
+    /// with its strokes too, and a young fit underrates its rise).
+    public static let startSettleSeconds = 3 * slowestValidTauSeconds
     /// Parameters are re-read from the learner at most this often, and only while the line looks clean.
     public static let adoptionSeconds = 1800.0
     /// How far back a restart assumes the basal ran: 20 time constants of the slowest valid line
@@ -87,7 +93,12 @@ public struct OcclusionDetector: Sendable {
     private var previousSpan: Double?
     private var previousSpanStrokes = 0.0
     private var firstSpan: (level: Double, strokes: Int, end: Int64)?
+    /// The first span closed once any valid open line has settled from the start (the reference
+    /// of the blocked-from-the-start check).
+    private var settledSpan: (level: Double, strokes: Int, end: Int64)?
     private var risingSpans = 0
+    /// The pressure one stroke raises the stiffest valid line by (its largest open-line rise).
+    private let largestRiseMMHg: Double
     /// Consecutive live readings at or above the ceiling, and the last one.
     private var ceilingCount = 0
     private var lastReading: Double?
@@ -126,9 +137,10 @@ public struct OcclusionDetector: Sendable {
     /// Latched until `reset()`.
     public private(set) var occluded = false
 
-    public init(periodNanoseconds: Int64, limits: SafetyLimits) {
+    public init(periodNanoseconds: Int64, strokeVolume: Nanolitres, limits: SafetyLimits) {
         learner = LineLearner(periodNanoseconds: periodNanoseconds)
         self.limits = limits
+        largestRiseMMHg = Double(strokeVolume.value) / Self.stiffestValidLineNanolitresPerMMHg
         periodSeconds = Double(periodNanoseconds) / 1e9
         self.periodNanoseconds = periodNanoseconds
     }
@@ -223,6 +235,7 @@ public struct OcclusionDetector: Sendable {
             previousSpan = nil
             previousSpanStrokes = 0
             firstSpan = nil
+            settledSpan = nil
             risingSpans = 0
         }
     }
@@ -266,9 +279,10 @@ public struct OcclusionDetector: Sendable {
         let level = span.sum / Double(span.count)
         // The span's mean stroke count: a stroke late in a span shows mostly in the next one.
         let strokes = span.strokeSum / Double(span.count)
-        if firstSpan == nil {
-            firstSpan = (level, learner.strokes, now)
-        } else if let previous = previousSpan, let e = learner.estimate {
+        if firstSpan == nil { firstSpan = (level, learner.strokes, now) }
+        if settledSpan == nil, learner.learnedSeconds >= Self.startSettleSeconds {
+            settledSpan = (level, learner.strokes, now)
+        } else if settledSpan != nil, let previous = previousSpan, let e = learner.estimate {
             // Rose with its strokes (`blockedRiseShare` of the fitted rise per stroke) and by 6 σ of
             // a span mean. A span with less than half a stroke in it holds the count unless the
             // level fell (a blocked line holds its pressure between strokes; a cough's bump decays).
@@ -298,26 +312,26 @@ public struct OcclusionDetector: Sendable {
         return max(Self.spanMinimumReadings(periodSeconds), Int((min(Self.longestSpanSeconds, seconds) / periodSeconds).rounded()))
     }
 
-    /// Blocked from the start (before the detector has armed): the slowest fit wins by far; the
-    /// pressure rose with the strokes in `blockedSpans` spans in a row (a cough raises one span
-    /// and then decays); and in all it rose by more than any open line with the learned stroke
-    /// rise can stand above its resting pressure, rise × (τ/T + 1) with τ at most
-    /// `slowestValidTauSeconds` and T the stroke interval since the first span (a slow open
-    /// line's start-up transient rises with its strokes too, and a young fit takes it for a ramp:
-    /// swarm seeds 10063, 13720, 13972, 15368, 16968).
+    /// Blocked from the start (before the detector has armed): the slowest fit wins by far; once
+    /// any valid open line has settled from its start (`startSettleSeconds`), the pressure rose
+    /// with the strokes in `blockedSpans` spans in a row (a cough raises one span and then
+    /// decays); and in all it rose by more than an open line's start-up could still add then: 5 %
+    /// of the highest standing pressure any valid line can have at this stroke rate, the stiffest
+    /// line's rise × (τ_max/T + 1). The fitted rise bounds nothing this early: a young fit took a
+    /// slow line's start-up for a ramp and underrated its rise (swarm seeds 10063, 13720, 13972,
+    /// 15368, 16968, 20583, 21521).
     private var blockedFromTheStart: Bool {
         guard learner.notDrainingEvidence >= Self.notDrainingEvidence, let e = learner.estimate,
-              let first = firstSpan, let last = previousSpan, let now = lastTick, learner.strokes > first.strokes else { return false }
-        let rose = last - first.level
+              let settled = settledSpan, let last = previousSpan, let now = lastTick, learner.strokes > settled.strokes else { return false }
+        let rose = last - settled.level
+        let noise = 6 * e.noiseMMHg * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot()
         // Long after learning began and still no plausible open line, with the pressure up: the
         // slowest fit overstates the rise of a long blocked ramp without bound, so on the faintest
         // lines (a stroke's rise a twentieth of the noise) only this finds the block.
-        if learner.learnedSeconds >= Self.noPlausibleLineSeconds, rose >= 6 * e.noiseMMHg * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot() {
-            return true
-        }
+        if learner.learnedSeconds >= Self.noPlausibleLineSeconds, rose >= noise { return true }
         guard risingSpans >= Self.blockedSpans else { return false }
-        let interval = Double(now - first.end) / 1e9 / Double(learner.strokes - first.strokes)
-        return rose >= e.strokeRiseMMHg * (Self.slowestValidTauSeconds / interval + 1)
+        let interval = Double(now - settled.end) / 1e9 / Double(learner.strokes - settled.strokes)
+        return rose >= max(noise, 0.05 * largestRiseMMHg * (Self.slowestValidTauSeconds / interval + 1))
     }
 
     private mutating func considerAdopting(now: Int64) {
