@@ -40,12 +40,10 @@ struct FaultTracker {
         }
     }
 
-    /// `detector`: the occlusion detector's state at the onset (kept for occlusions).
+    /// `detector`: the occlusion detector's state at the onset (the simulator passes it for occlusions).
     mutating func injected(_ e: ScenarioEvent, at now: MonotonicInstant, strokes: Int64, detector: Report.Learned? = nil) {
         guard case .some(let expected) = expectedAlarm(for: e.kind) else { return }
-        var entry = Entry(type: e.kind.name, at: now, expected: expected, strokesAtFault: strokes)
-        if case .occlusion = e.kind { entry.detector = detector }
-        list.append(entry)
+        list.append(Entry(type: e.kind.name, at: now, expected: expected, strokesAtFault: strokes, detector: detector))
     }
 
     mutating func alarmRaised(_ a: AlarmRecord, strokes: Int64) {

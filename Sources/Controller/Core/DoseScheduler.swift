@@ -120,8 +120,7 @@ public struct DoseScheduler: Sendable {
     private mutating func updateSlowestBasalStrokeInterval() {
         let dose = prescription.basal.minimumDailyDose
         guard dose.value > 0 else { slowestBasalStrokeInterval = nil; return }
-        // nL/day = ng/day × 10⁶ / (ng/mL)
-        let nanolitresPerDay = Double(dose.value) * 1e6 / Double(concentrationInForce.value)
+        let nanolitresPerDay = concentrationInForce.nanolitresPerDay(dose)
         slowestBasalStrokeInterval = Nanoseconds(Int64(Double(strokeVolume.value) / nanolitresPerDay * Double(Nanoseconds.perDay)))
     }
 

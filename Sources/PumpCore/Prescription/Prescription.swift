@@ -79,9 +79,9 @@ public struct Prescription: Hashable, Sendable {
         self.dailyCap = dailyCap
     }
 
-    /// Basal volume per day, as a rational: nanolitres/day = dose ng/day × 10^6 / concentration ng/mL.
+    /// Basal volume per day at the prescription's concentration.
     public func nanolitresPerDay(_ dose: NanogramsPerDay) -> Double {
-        Double(dose.value) * 1e6 / Double(drug.concentration.value)
+        drug.concentration.nanolitresPerDay(dose)
     }
 }
 

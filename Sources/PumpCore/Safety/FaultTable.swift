@@ -62,7 +62,7 @@ public enum FaultTable {
         switch alarm {
         case .occlusion:
             FaultPolicy(delivery: .stop, priority: .high, clear: .clinician, blocksPatientBolus: true,
-                        rationale: "drug is not reaching the patient; pushing on raises catheter pressure (a pressure no open line can hold, 900 mmHg, is one too, learned or not). Never restarts by itself.")
+                        rationale: "drug is not reaching the patient; pushing on raises catheter pressure (a pressure no open line can hold, \(Int(SafetyLimits().occlusionCeilingMMHg)) mmHg, is one too, learned or not). Never restarts by itself.")
         case .motionMismatch:
             FaultPolicy(delivery: .stop, priority: .high, clear: .clinician, blocksPatientBolus: true,
                         rationale: "measured motion disagrees with commanded motion (stall, slip or runaway): delivered volume is unknown.")

@@ -66,6 +66,10 @@ public struct NanogramsPerMillilitre: FixedPointQuantity, CustomStringConvertibl
         precondition(value > 0, "concentration must be positive")
         return Nanolitres(Int64((Int128(dose.value) * 1_000_000) / Int128(value)))
     }
+    /// The volume per day that carries `dose` per day, unrounded: nL/day = ng/day × 10⁶ / (ng/mL).
+    public func nanolitresPerDay(_ dose: NanogramsPerDay) -> Double {
+        Double(dose.value) * 1e6 / Double(value)
+    }
     /// The drug in `volume`, rounded down to a whole nanogram.
     public func dose(in volume: Nanolitres) -> Nanograms {
         Nanograms(Int64((Int128(volume.value) * Int128(value)) / 1_000_000))
