@@ -69,9 +69,16 @@ let package = Package(
             swiftSettings: strict),
         // Reading configuration: JSON with field paths, board files, prescription files.
         .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
+        // The independent judge of dosing: the micrograms a prescription asks for over any
+        // interval, written apart from the controller (Foundation's calendar only) so a wrong
+        // idea of what is prescribed cannot agree with itself.
+        .target(name: "PumpReference", swiftSettings: strict),
+        .testTarget(name: "PumpReferenceTests", dependencies: ["PumpReference"], swiftSettings: strict),
         // Scenario files, the virtual-time simulator and its reports.
         .target(
-            name: "PumpSimulation", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig", "PumpJournal"],
+            name: "PumpSimulation",
+            dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig", "PumpJournal", "PumpReference",
+                           .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strict),
         // The command interface between pumpctl and pumpd: wire format, keys, HMAC-SHA256
         // authentication with counters and expiry, and the command decoder (docs/commands.md).

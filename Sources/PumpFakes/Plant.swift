@@ -31,6 +31,12 @@ public struct PlantParameters: Hashable, Sendable {
     public var batteryDrainPercentPerStroke = 0.000_001
     /// Drug in the reservoir at the start.
     public var reservoirFill = Nanolitres.millilitres(20)
+    /// The drug's concentration in the reservoir at the start, in µg/mL (the line is primed with it).
+    public var reservoirMicrogramsPerMillilitre = 500.0
+    /// Pump outlet plus catheter between the reservoir and the patient (SCENARIOS.md `dead_space_ul`):
+    /// after a refill the old drug in it reaches the patient first. The controller is not told it;
+    /// it knows only what a clinician enters at the refill.
+    public var deadSpace = Nanolitres.microlitres(250)
 
     public init() {}
     public var timeConstantSeconds: Double { complianceNanolitresPerMMHg * resistanceMMHgSecondsPerNanolitre }
@@ -50,6 +56,44 @@ struct Cough: Sendable {
     var start: Int64
     var end: Int64
     var amplitudeMMHg: Double
+}
+
+/// The fluid that entered a first-in-first-out line, as stretches at one concentration each, with
+/// the drug before each stretch summed: the drug in any prefix is one lookup.
+struct FluidSequence: Sendable {
+    private var ends: [Int64] = []
+    private var concentrations: [Double] = []
+    private var microgramsBefore: [Double] = []
+    private(set) var total: Int64 = 0
+
+    mutating func append(_ nanolitres: Int64, microgramsPerMillilitre c: Double) {
+        guard nanolitres > 0 else { return }
+        if concentrations.last == c {
+            ends[ends.count - 1] += nanolitres
+        } else {
+            microgramsBefore.append(microgramsBefore.last.map { $0 + Double(total - start(of: ends.count - 1)) * concentrations.last! / 1_000_000 } ?? 0)
+            ends.append(total + nanolitres)
+            concentrations.append(c)
+        }
+        total += nanolitres
+    }
+
+    private func start(of i: Int) -> Int64 { i > 0 ? ends[i - 1] : 0 }
+
+    /// The drug in the first `x` nanolitres, in µg.
+    func micrograms(inFirst x: Int64) -> Double {
+        guard x > 0, !ends.isEmpty else { return 0 }
+        var lo = 0, hi = ends.count - 1
+        while lo < hi { let mid = (lo + hi) / 2; if ends[mid] >= x { hi = mid } else { lo = mid + 1 } }
+        let inside = min(x, ends[lo]) - start(of: lo)
+        return microgramsBefore[lo] + Double(inside) * concentrations[lo] / 1_000_000
+    }
+
+    /// The concentration at position `x` (the fluid the `x`-th nanolitre belongs to).
+    func concentration(at x: Int64) -> Double? {
+        guard let i = ends.firstIndex(where: { $0 > x }) else { return concentrations.last }
+        return concentrations[i]
+    }
 }
 
 /// The plant: a pump stroking drug from a reservoir into a compliant outlet and catheter that
@@ -83,14 +127,23 @@ public final class Plant: Sendable {
         var strokes: Int64 = 0
         var strokesWhileDisabled: Int64 = 0
         var carryDisplaced = 0.0, carryEncoder = 0.0, carryLeak = 0.0
+        /// The drug in the reservoir, µg/mL (a refill replaces it).
+        var reservoirConcentration: Double
+        /// Every fluid that ever entered the line, in order (the priming dead space first), as
+        /// stretches at one concentration. The line is first in, first out: the first `x` nL of
+        /// this sequence is what has left the tip once `x` nL have.
+        var fluid: FluidSequence
         var rng: Xoshiro256
         var decayFor: (dt: Double, occlusion: Double, factor: Double) = (-1, -1, 0)
     }
     private let state: Locked<State>
 
     public init(parameters: PlantParameters, seed: UInt64) {
+        var primed = FluidSequence()
+        primed.append(parameters.deadSpace.value, microgramsPerMillilitre: parameters.reservoirMicrogramsPerMillilitre)
         state = Locked(State(p: parameters, pressure: parameters.baselineMMHg, battery: parameters.batteryPercent,
-                            reservoir: parameters.reservoirFill.value, rng: Xoshiro256(seed: seed)))
+                            reservoir: parameters.reservoirFill.value, reservoirConcentration: parameters.reservoirMicrogramsPerMillilitre,
+                            fluid: primed, rng: Xoshiro256(seed: seed)))
     }
 
     public var parameters: PlantParameters { state.withLock { $0.p } }
@@ -153,6 +206,7 @@ public final class Plant: Sendable {
             s.carryLeak -= Double(lost)
             s.leaked += lost
             s.intoLine += nl - lost
+            s.fluid.append(nl - lost, microgramsPerMillilitre: s.reservoirConcentration)
             s.pressure += Double(nl - lost) / s.p.complianceNanolitresPerMMHg
         }
     }
@@ -204,11 +258,14 @@ public final class Plant: Sendable {
     public func setSensorFault(_ mode: SensorFaultMode?) { state.withLock { $0.sensorFault = mode; $0.frozen = nil } }
     public func setGaugeFailing(_ on: Bool) { state.withLock { $0.gaugeFailing = on } }
     public func setBattery(percent: Double) { state.withLock { $0.battery = percent } }
-    /// A refill: the reservoir is emptied and filled with `volume`. Returns what it held.
-    public func refill(to volume: Nanolitres) -> Nanolitres {
+    /// A refill: the reservoir is emptied and filled with `volume` of drug at `microgramsPerMillilitre`
+    /// (nil: the same drug as before). Returns what it held and at what concentration.
+    @discardableResult
+    public func refill(to volume: Nanolitres, microgramsPerMillilitre: Double? = nil) -> (held: Nanolitres, microgramsPerMillilitre: Double) {
         state.withLock { s in
-            let held = Nanolitres(s.reservoir)
+            let held = (Nanolitres(s.reservoir), s.reservoirConcentration)
             s.reservoir = volume.value
+            if let c = microgramsPerMillilitre { s.reservoirConcentration = c }
             return held
         }
     }
@@ -229,15 +286,28 @@ public final class Plant: Sendable {
         public var strokesWhileDisabled: Int64
         public var pressureMMHg: Double
         public var batteryPercent: Double
+        /// The drug that reached the patient: each volume that left the tip at the concentration
+        /// it really had (the old drug in the dead space first after a refill), in µg.
+        public var deliveredMicrograms: Double
+        /// The drug the pump has pushed past the dead space (it reaches the patient as the
+        /// compliance lets it go): delivered plus what the compliance holds, in µg. The dosing
+        /// judge compares this with the prescription, free of the line's lag.
+        public var committedMicrograms: Double
+        /// The concentration of the next fluid to leave the tip, µg/mL.
+        public var tipMicrogramsPerMillilitre: Double
     }
 
     public var totals: Totals {
         state.withLock { s in
             let held = Int64((s.p.complianceNanolitresPerMMHg * (s.pressure - s.p.baselineMMHg)).rounded())
+            let delivered = max(0, s.intoLine - held)
             return Totals(displaced: Nanolitres(s.displaced), leaked: Nanolitres(s.leaked),
-                          delivered: Nanolitres(max(0, s.intoLine - held)), reservoir: Nanolitres(s.reservoir),
+                          delivered: Nanolitres(delivered), reservoir: Nanolitres(s.reservoir),
                           strokes: s.strokes, strokesWhileDisabled: s.strokesWhileDisabled,
-                          pressureMMHg: s.pressure, batteryPercent: s.battery)
+                          pressureMMHg: s.pressure, batteryPercent: s.battery,
+                          deliveredMicrograms: s.fluid.micrograms(inFirst: delivered),
+                          committedMicrograms: s.fluid.micrograms(inFirst: s.intoLine),
+                          tipMicrogramsPerMillilitre: s.fluid.concentration(at: delivered) ?? s.reservoirConcentration)
         }
     }
 }

@@ -17,8 +17,14 @@ public enum JournalReader {
             """)
         let prescription = try (program?["prescription"] as String?).map { text throws(JournalError) in try PrescriptionCodec.prescription(from: text) }
         var bridge: RestoredState.Bridge?
-        if let c = program?["bridge_concentration_ng_per_ml"] as Int64?, let left = progress["bridge_remaining_ns"] as Int64?, left > 0 {
-            bridge = RestoredState.Bridge(concentration: NanogramsPerMillilitre(c), remaining: Nanoseconds(left))
+        if let c = program?["bridge_concentration_ng_per_ml"] as Int64? {
+            var left = progress["bridge_remaining_nl"] as Int64?
+            if left == nil, let ns = progress["bridge_remaining_ns"] as Int64?, ns > 0,
+               let plan = try Row.fetchOne(db, sql: "SELECT bridge_volume_nl, bridge_duration_ns FROM refill WHERE bridge_volume_nl IS NOT NULL ORDER BY id DESC LIMIT 1"),
+               let volume = plan["bridge_volume_nl"] as Int64?, let duration = plan["bridge_duration_ns"] as Int64?, duration > 0 {
+                left = Int64(Int128(volume) * Int128(min(ns, duration)) / Int128(duration))   // a v3 journal's time left
+            }
+            if let left, left > 0 { bridge = RestoredState.Bridge(concentration: NanogramsPerMillilitre(c), remaining: Nanolitres(left)) }
         }
         let refills = try Row.fetchAll(db, sql: "SELECT * FROM refill ORDER BY id").map { r in
             RefillRecord(expected: Nanolitres(r["expected_nl"]), withdrawn: Nanolitres(r["withdrawn_nl"]), added: Nanolitres(r["added_nl"]),
@@ -68,6 +74,7 @@ public enum JournalReader {
         restored.lowReservoir = (program?["low_reservoir_nl"] as Int64?).map(Nanolitres.init)
         restored.refills = refills
         restored.bridge = bridge
+        restored.occlusionRestingMMHg = progress["occlusion_resting_mmhg"]
         // The newest learner memory of any session (a session may end before it wrote one). One
         // that does not decode is ignored: the learner then starts afresh, as before v3.
         if let text = try String.fetchOne(db, sql: "SELECT line_memory FROM progress WHERE line_memory IS NOT NULL ORDER BY session_id DESC LIMIT 1") {

@@ -118,10 +118,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 try insert(db, session: session, utc: utcNanoseconds,
                            EventRow(type: "session", detail: restored == nil ? "started on \(board), fresh journal" : "started on \(board), restoring"))
                 try db.execute(sql: """
-                    INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state, bridge_remaining_nl,
+                                          occlusion_resting_mmhg)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [session, utcNanoseconds, restored?.confirmedStrokes ?? 0, restored?.programmed.value ?? 0,
-                                     restored?.measuredSinceFill.value ?? 0, restored?.state.rawValue ?? TherapyState.delivering.rawValue])
+                                     restored?.measuredSinceFill.value ?? 0, restored?.state.rawValue ?? TherapyState.delivering.rawValue,
+                                     // A session that dies before its first checkpoint must still hand the bridge on.
+                                     restored?.bridge?.remaining.value, restored?.occlusionRestingMMHg])
                 return (session, restored)
             }
             let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0)
@@ -301,10 +304,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if let c = checkpoint {
                     try db.execute(sql: """
                         UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?,
-                                            bridge_remaining_ns = ?
+                                            bridge_remaining_nl = ?, occlusion_resting_mmhg = ?
                         WHERE session_id = ?
                         """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
-                                         c.state.rawValue, c.bridgeRemaining?.value, session])
+                                         c.state.rawValue, c.bridgeRemaining?.value, c.occlusionRestingMMHg, session])
                 }
                 if let lineJSON {
                     try db.execute(sql: "UPDATE progress SET line_memory = ? WHERE session_id = ?", arguments: [lineJSON, session])

@@ -67,8 +67,16 @@ enum Schema {
         m.registerMigration("v3") { db in
             try db.execute(sql: "ALTER TABLE progress ADD COLUMN line_memory TEXT;")
         }
+        // v4: a bridge ends by the volume of old drug pushed, not by time: what is left of it.
+        // (A v3 row's time left is converted once, in proportion to the refill's plan.)
+        m.registerMigration("v4") { db in
+            try db.execute(sql: "ALTER TABLE progress ADD COLUMN bridge_remaining_nl INTEGER;")
+            // The resting pressure before a latched occlusion: a restart keeps its cause until the
+            // pressure is back there.
+            try db.execute(sql: "ALTER TABLE progress ADD COLUMN occlusion_resting_mmhg REAL;")
+        }
         return m
     }
 
-    static let version = "v3"
+    static let version = "v4"
 }

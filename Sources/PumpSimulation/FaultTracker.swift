@@ -75,7 +75,7 @@ enum ReportBuilder {
     }
 
     static func build(scenario: Scenario, seed: UInt64, core: ControllerCore, earlier: [Life] = [], restoredAlarms: Int = 0,
-                      restoredBoluses: Int = 0, plant: Plant.Totals,
+                      restoredBoluses: Int = 0, plant: Plant.Totals, dosing: DosingRecord,
                       faults: [Report.Fault], commands: [Report.Command], refills: [Report.Refill] = [],
                       baseline: FixedThresholdDetector) -> Report {
         let lives = earlier + [Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]
@@ -95,13 +95,18 @@ enum ReportBuilder {
             stroke_volume_ul: scenario.plant.strokeVolume.microlitres,
             programmed_ul: programmed.microlitres, commanded_ul: core.scheduler.commandedVolume.microlitres,
             delivered_ul: plant.delivered.microlitres,
-            // Across a concentration change each stretch of programme counts at its own concentration.
-            programmed_ug: DoseScheduler.dose(inProgrammed: programmed, segments: segments).micrograms,
-            delivered_ug: DoseScheduler.dose(inProgrammed: plant.delivered, segments: segments).micrograms,
+            // What the prescription asked for, by the independent reference (SCENARIOS.md).
+            programmed_ug: (dosing.reference.micrograms(fromUTCSeconds: dosing.startUTCSeconds, toUTCSeconds: dosing.endUTCSeconds) * 1000).rounded() / 1000,
+            // What physically reached the patient, as the plant counts it (SCENARIOS.md).
+            delivered_ug: (plant.deliveredMicrograms * 1_000_000).rounded() / 1_000_000,
             final_state: core.state.rawValue,
+            // The controller's own figure: its programme at the concentrations it believed in force.
+            controller_programmed_ug: DoseScheduler.dose(inProgrammed: programmed, segments: segments).micrograms,
+            committed_ug: (plant.committedMicrograms * 1_000_000).rounded() / 1_000_000,
             alarms: alarms.map {
                 Report.Alarm(type: $0.type.rawValue, priority: $0.policy.priority.rawValue, at_s: $0.raisedAt.seconds,
-                             acknowledged_at_s: $0.acknowledgedAt?.seconds, cleared_at_s: $0.clearedAt?.seconds)
+                             acknowledged_at_s: $0.acknowledgedAt?.seconds, cleared_at_s: $0.clearedAt?.seconds,
+                             reannounced_at_s: $0.reannouncedAt.map(\.seconds))
             },
             halts: lives.flatMap(\.core.halts).map { Report.Halt(reason: $0.reason.rawValue, at_s: $0.at.seconds) },
             faults: faults,

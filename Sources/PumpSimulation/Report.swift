@@ -9,6 +9,8 @@ public struct Report: Encodable, Sendable, Equatable {
         public var at_s: Double
         @Null public var acknowledged_at_s: Double?
         @Null public var cleared_at_s: Double?
+        /// Ours: when it sounded again after an acknowledgement (its cause came back).
+        public var reannounced_at_s: [Double] = []
     }
     public struct Halt: Encodable, Sendable, Equatable {
         public var reason: String
@@ -90,6 +92,12 @@ public struct Report: Encodable, Sendable, Equatable {
     public var programmed_ug: Double
     public var delivered_ug: Double
     public var final_state: String
+    /// Ours: the controller's own idea of the programme in µg (what `programmed_ug` was before
+    /// it came from the independent reference).
+    public var controller_programmed_ug: Double
+    /// Ours: the drug the pump pushed past the catheter's dead space, as the plant counts it
+    /// (`delivered_ug` plus what the line's compliance still holds).
+    public var committed_ug: Double
     public var alarms: [Alarm]
     public var halts: [Halt]
     public var faults: [Fault]

@@ -60,6 +60,8 @@ public struct SimulationOptions: Sendable {
 
 public struct SimulationResult: Sendable {
     public var report: Report
+    /// The plant's drug against the independent reference (`DosingJudge.swift`).
+    public var dosing: DosingRecord
     /// The controller's state at the end (event log, learned line, ledger).
     public var controller: ControllerCore
     public var plant: Plant.Totals
@@ -128,6 +130,7 @@ public enum Simulator {
         }
 
         var tracker = FaultTracker(strokeVolume: scenario.plant.strokeVolume, limits: limits)
+        var dosing = DosingRecorder()
         var baseline = FixedThresholdDetector()
         var commands: [Report.Command] = []
         var refills: [Report.Refill] = []
@@ -189,6 +192,7 @@ public enum Simulator {
                     // Dies at once: what the journal had not committed is gone, the driver loses
                     // power (motor disabled). Restarts at the same instant from the file.
                     journal?.journal.dropPending()
+                    dosing.powerLoss(at: t)
                     lives.append(ReportBuilder.Life(core: controller.snapshot(), restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses))
                     try? await motor.disable()
                     journal = openJournal(at: t)
@@ -208,11 +212,11 @@ public enum Simulator {
                 case .refill(let withdrawn, let added, let concentration, let deadSpace, let bridge):
                     // The reservoir really holds what the plant says; the clinician enters what the
                     // scenario says they withdrew (by default, exactly that).
-                    let held = plant.refill(to: added)
+                    let (held, heldConcentration) = plant.refill(to: added, microgramsPerMillilitre: concentration.map { Double($0.value) / 1000 })
                     let request = RefillRequest(withdrawn: withdrawn ?? held, added: added, concentration: concentration,
                                                 deadSpace: deadSpace, bridge: bridge)
                     let outcome = await controller.handle(.refill(request), now: now, utcNanoseconds: startUTC + t)
-                    if !outcome.accepted { _ = plant.refill(to: held) }   // refused: nothing changed
+                    if !outcome.accepted { plant.refill(to: held, microgramsPerMillilitre: heldConcentration) }   // refused: nothing changed
                     if outcome.accepted, let r = controller.withCore({ $0.refills.last }) {
                         refills.append(Report.Refill(
                             at_s: now.seconds, expected_ul: r.expected.microlitres, withdrawn_ul: r.withdrawn.microlitres,
@@ -266,6 +270,7 @@ public enum Simulator {
                                    commandedStrokes: l.commandedStrokes, delivered: totals.delivered, state: l.state))
                 }
             }
+            if let last { dosing.observe(at: t, delivering: last.state == .delivering, minimumRate: last.minimumRate) { plant.totals.committedMicrograms } }
             if let inspect, let last {
                 let totals = plant.totals
                 inspect(SimulationStep(at: Nanoseconds(t), commandedStrokes: last.commandedStrokes, uncertainStrokes: uncertainStrokes,
@@ -289,13 +294,16 @@ public enum Simulator {
         controller.withCore { $0.advanceProgramme(to: MonotonicInstant(nanoseconds: end)) }
         let core = controller.snapshot()
         let totals = plant.totals
+        let allLives = lives + [ReportBuilder.Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]
+        let record = dosing.record(scenario: scenario, boluses: allLives.flatMap { $0.core.boluses.history.dropFirst($0.restoredBoluses) },
+                                   end: end, committed: totals.committedMicrograms)
         let report = ReportBuilder.build(scenario: scenario, seed: seed, core: core, earlier: lives, restoredAlarms: restoredAlarms,
-                                         restoredBoluses: restoredBoluses, plant: totals,
+                                         restoredBoluses: restoredBoluses, plant: totals, dosing: record,
                                          faults: tracker.entries(endStrokes: core.scheduler.commandedStrokes),
                                          commands: commands, refills: refills, baseline: baseline)
         progress?(SimulationProgress(simulated: scenario.duration, duration: scenario.duration, delivered: totals.delivered,
                                      state: core.state, alarms: core.alarms.records.count))
-        return SimulationResult(report: report, controller: core, plant: totals)
+        return SimulationResult(report: report, dosing: record, controller: core, plant: totals)
     }
 }
 

@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import PumpCore
 import PumpFakes
+import DequeModule
 
 /// The fault swarm: one seed derives a plant from the valid range, a prescription and one hazard;
 /// the run is checked against the controller's invariants. A failure carries the scenario file
@@ -31,6 +32,10 @@ public enum Swarm {
     /// one that nothing clears (stall, slip, leak, battery end of service). Some seeds start with
     /// so little drug that the reservoir runs out. Patient presses fall anywhere.
     public static func scenarioJSON(seed: UInt64) -> Data {
+        // One seed in `dosingShare` is a dosing plan instead (DST, flex, refills with bridges),
+        // drawn from a stream of its own so the fault plans of the others stay as they were.
+        var dosingStream = Xoshiro256(seed: seed ^ 0xD05E_D57A)
+        if dosingStream.unit() < dosingShare { return dosingScenarioJSON(seed: seed, rng: &dosingStream) }
         var rng = Xoshiro256(seed: seed ^ 0x5EED_5A4D)
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.unit() }
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.unit() * Double(xs.count)) % xs.count] }
@@ -181,10 +186,19 @@ public enum Swarm {
         var previous: SimulationStep?
         var firstStepViolation: String?
         var timeline = Timeline()
+        // The motor's 2 mL/h, basal and bolus together, judged on the plant's strokes over every
+        // minute (one stroke of quantization and one at the window's edge allowed).
+        let strokesPerMinute = Int64((Double(PumpLimits.maximumTotalRateNanolitresPerDay) / 1440 / Double(stroke)).rounded(.up)) + 1
+        var minute: Deque<(at: Int64, strokes: Int64)> = []
         let result = await Simulator.run(scenario, inspect: { step in
             defer { previous = step }
             timeline.observe(step)
             guard firstStepViolation == nil else { return }
+            minute.append((step.at.value, step.plantStrokes))
+            while let first = minute.first, first.at < step.at.value - 60_000_000_000 { minute.removeFirst() }
+            if let first = minute.first, step.plantStrokes - first.strokes > strokesPerMinute {
+                firstStepViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes - first.strokes) strokes in a minute: faster than the motor's 2 mL/h (\(strokesPerMinute) strokes)"
+            }
             // Commanded never exceeds programmed + one stroke, across power losses too. A restart
             // counts strokes intended but never confirmed as delivered (never repeated: the
             // patient may get less, not more), so the check is on the confirmed ones, and on what
@@ -284,6 +298,24 @@ public enum Swarm {
                 }
             }
         }
+        violations += dosingViolations(result, scenario: scenario, emptied: emptied, lastStep: previous).map { Violation(seed: seed, what: $0) }
+
+        // A full kink that was alarmed gets no more strokes until it is released (a restart must
+        // not forget it: review finding 3).
+        for (i, e) in scenario.events.enumerated() {
+            guard case .occlusion(let fraction) = e.kind, fraction >= 1 else { continue }
+            let release = scenario.events[(i + 1)...].first { $0.kind == .clearOcclusion }?.at.value ?? scenario.duration.value
+            guard let alarm = r.alarms.first(where: { $0.type == AlarmType.occlusion.rawValue && $0.at_s >= e.at.seconds && $0.at_s * 1e9 < Double(release) }) else { continue }
+            let from = Int64(alarm.at_s * 1e9)
+            let pushed = timeline.plantStrokes(at: release) - timeline.plantStrokes(at: from)
+            if pushed > 1 { fail("\(pushed) strokes into the kinked line after its occlusion alarm at \(alarm.at_s) s, before its release at \(Double(release) / 1e9) s") }
+        }
+        // Every refill beyond tolerance sounds refill_discrepancy, also while an earlier one is acknowledged.
+        for f in r.refills where f.beyond_tolerance {
+            if !r.alarms.contains(where: { $0.type == AlarmType.refillDiscrepancy.rawValue && ($0.at_s == f.at_s || $0.reannounced_at_s.contains(f.at_s)) }) {
+                fail("the refill at \(f.at_s) s was beyond tolerance (\(f.discrepancy_ul) µL) and refill_discrepancy did not sound")
+            }
+        }
         let name = hazards.isEmpty ? "-" : hazardNames.joined(separator: "+")
         return Outcome(seed: seed, violations: violations, scenarioJSON: json, hazard: name, simulatedSeconds: r.duration_s)
     }
@@ -293,11 +325,15 @@ public enum Swarm {
     struct Timeline {
         private var states: [(at: Int64, state: TherapyState)] = []
         private var strokeMarks: [(at: Int64, strokes: Int64)] = []
+        private var plantMarks: [(at: Int64, strokes: Int64)] = []
 
         mutating func observe(_ step: SimulationStep) {
             if states.last?.state != step.state { states.append((step.at.value, step.state)) }
             if strokeMarks.last?.strokes != step.commandedStrokes { strokeMarks.append((step.at.value, step.commandedStrokes)) }
+            if plantMarks.last?.strokes != step.plantStrokes { plantMarks.append((step.at.value, step.plantStrokes)) }
         }
+
+        func plantStrokes(at t: Int64) -> Int64 { plantMarks.last { $0.at <= t }?.strokes ?? 0 }
 
         /// The state the last step at or before `t` left (delivering before the first step).
         func state(at t: Int64) -> TherapyState { states.last { $0.at <= t }?.state ?? .delivering }
@@ -387,5 +423,168 @@ extension ScenarioEvent.Kind {
         case .patientBolus, .clinicianBolus, .acknowledge, .clinicianClear, .suspend, .resume, .refill: true
         default: false
         }
+    }
+}
+
+extension Swarm {
+    /// The share of seeds that are dosing plans.
+    static let dosingShare = 1.0 / 8
+
+    /// Zones with DST changes the dosing plans cross: whole-hour shifts both ways of the year, and
+    /// Lord Howe's 30-minute one. Each with its 2026 changes as local dates, and the local hours
+    /// that are skipped (spring) or repeated (autumn) there.
+    static let dstZones: [(zone: String, changes: [(dayBefore: String, firstMinute: Int, lastMinute: Int)])] = [
+        ("Europe/Berlin", [("2026-03-28", 120, 180), ("2026-10-24", 120, 180)]),
+        ("America/New_York", [("2026-03-07", 120, 180), ("2026-10-31", 60, 120)]),
+        ("Australia/Lord_Howe", [("2026-10-03", 120, 150), ("2026-04-04", 90, 120)]),
+    ]
+
+    /// A dosing plan: no plant hazard (so a shortfall is a finding too), a multi-step flex schedule
+    /// or a continuous rate, often across a DST change with steps inside the skipped or repeated
+    /// hour, a refill with a concentration change (the bridge) with boluses, a suspension and
+    /// power losses during the bridge, restarts in the repeated hour, and patient presses.
+    static func dosingScenarioJSON(seed: UInt64, rng: inout Xoshiro256) -> Data {
+        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.unit() }
+        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.unit() * Double(xs.count)) % xs.count] }
+        func chance(_ p: Double) -> Bool { rng.unit() < p }
+        func hhmm(_ minute: Int) -> String { String(format: "%02d:%02d", minute / 60, minute % 60) }
+
+        let morphine = chance(0.5)
+        let drug = morphine ? "morphine" : "baclofen"
+        let strengths: [Double] = morphine ? [1000, 2000, 5000, 10000] : [500, 1000, 2000]
+        let maxDaily = morphine ? 15000.0 : 2000.0
+        let c0 = pick(strengths)
+        // Volume rates 0.5–6 mL/day at the first concentration (a bridge then takes hours, not days).
+        func dose(_ mlPerDay: Double) -> Double { min(maxDaily * 0.6, (mlPerDay * c0).rounded()) }
+        var prescription: [String: Any] = [:]
+        var doses: [Double] = []
+        var stepMinutes: [Int] = []
+        // Start: UTC midnight, or a few hours before a DST change in one of the zones.
+        var start: [String: Any]? = nil
+        var change: (dayBefore: String, firstMinute: Int, lastMinute: Int)?
+        var changeOffsetSeconds = 0.0
+        if chance(0.75) {
+            let z = pick(dstZones)
+            let c = pick(z.changes)
+            change = c
+            // Local start: 18:00–23:59 the evening before the change day.
+            let startMinute = Int(uniform(18 * 60, 24 * 60))
+            start = ["at": "\(c.dayBefore)T\(hhmm(startMinute)):00", "zone": z.zone]
+            // Seconds from the start to the change's local minute (before it happens: offsets agree).
+            changeOffsetSeconds = Double((24 * 60 - startMinute) + c.firstMinute) * 60
+        }
+        if chance(0.7) {
+            // 2–5 steps; with a DST change, some inside its skipped or repeated hour.
+            var minutes: Set<Int> = [0]
+            for _ in 0..<Int(uniform(1, 5)) {
+                if let c = change, chance(0.5) { minutes.insert(c.firstMinute + Int(uniform(0, Double(c.lastMinute - c.firstMinute)))) }
+                else { minutes.insert(Int(uniform(1, 1440)) / 15 * 15) }
+            }
+            stepMinutes = minutes.sorted()
+            doses = stepMinutes.map { _ in dose(uniform(0.5, 6)) }
+            prescription["mode"] = "flex"
+            prescription["steps"] = zip(stepMinutes, doses).map { ["start": hhmm($0), "daily_dose_ug": $1] as [String: Any] }
+        } else {
+            doses = [dose(uniform(0.5, 6))]
+            prescription["mode"] = "continuous"
+            prescription["daily_dose_ug"] = doses[0]
+        }
+        // A new concentration that keeps every step within the pump's 0.048–24 mL/day.
+        let c1Options = strengths.filter { c in c != c0 && doses.allSatisfy { $0 / c >= 0.05 && $0 / c <= 23.9 } }
+        let c1 = c1Options.isEmpty ? c0 : pick(c1Options)
+        // A patient bolus of at most 60 µL at the weaker strength, over the default 10 minutes.
+        let bolusUg = min(morphine ? 3750 : 100, (min(c0, c1) * 0.06 * uniform(0.2, 1)).rounded(.down))
+        if bolusUg >= 1 { prescription["patient_bolus"] = ["dose_ug": bolusUg, "lockout": "1h", "max_per_day": 4] }
+
+        // Long enough to see the DST change, the bridge (the dead space at the slowest step) and two
+        // hours after it; at most 26 h (the whole of a local day and the change).
+        let deadSpaceUl = (uniform(100, 600)).rounded()
+        let refillAt = change != nil && chance(0.5) ? max(600, changeOffsetSeconds + uniform(-3 * 3600, 3600)) : uniform(600, 10 * 3600)
+        let bridgeSeconds = deadSpaceUl / 1000 / (doses.min()! / c0) * 86_400
+        let duration = min(26 * 3600, max(6 * 3600, changeOffsetSeconds + 3 * 3600, refillAt + bridgeSeconds + 2 * 3600)).rounded()
+        var events: [[String: Any]] = []
+        func add(_ at: Double, _ type: String, _ fields: [String: Any] = [:]) {
+            guard at >= 0, at < duration else { return }
+            var e = fields
+            e["at"] = at.rounded()
+            e["type"] = type
+            events.append(e)
+        }
+        // The refill: around the DST change when there is one, anywhere early otherwise.
+        add(refillAt, "refill", ["added_ml": 30, "concentration_ug_per_ml": c1, "dead_space_ml": deadSpaceUl / 1000])
+        // During the bridge (dead space at 0.5–6 mL/day: 0.4–29 h): a bolus, a suspension, power losses.
+        func inBridge() -> Double { uniform(60, 4 * 3600) }
+        if chance(0.5) {
+            let over = pick([600.0, 1800, 3600])
+            add(refillAt + inBridge(), "clinician_bolus", ["dose_ug": (min(c0, c1) * 0.1 * uniform(0.1, 1)).rounded(.down) + 1, "over": over])
+        }
+        if chance(0.3) {
+            let t = refillAt + inBridge()
+            add(t, "suspend")
+            add(t + uniform(60, 3 * 3600), "resume")
+        }
+        for _ in 0..<(chance(0.5) ? Int(uniform(1, 3)) : 0) {
+            let t = refillAt + inBridge()
+            add(t, "power_loss")
+            if chance(0.3) { add(t + uniform(0.1, 30), "power_loss") }
+        }
+        // A restart in the repeated (or skipped) hour.
+        if change != nil, chance(0.5) { add(changeOffsetSeconds + uniform(0, 7200), "power_loss") }
+        for _ in 0..<Int(uniform(0, 6)) { add(uniform(0, duration), "patient_bolus") }
+        events.sort { ($0["at"] as? Double ?? 0) < ($1["at"] as? Double ?? 0) }
+
+        var scenario: [String: Any] = [
+            "name": "swarm seed \(seed) (dosing)", "seed": Double(seed % 9_007_199_254_740_991), "duration": duration,
+            "drug": ["name": drug, "concentration_ug_per_ml": c0],
+            "reservoir": ["capacity_ml": 40, "fill_ml": 40], "prescription": prescription,
+            "plant": ["stroke_volume_nl": Double(Int(uniform(100, 1000))), "dead_space_ul": deadSpaceUl,
+                      "baseline_pressure_mmhg": uniform(0, 25), "pressure_noise_mmhg": uniform(0, 1)],
+            "events": events,
+        ]
+        if let start { scenario["start"] = start }
+        return (try? JSONSerialization.data(withJSONObject: scenario, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+    }
+}
+
+extension Swarm {
+    /// The plant's drug against the independent reference (`DosingRecord`): never more than asked
+    /// (from the start, in any hour, in any day, and within the daily cap), and, where nothing
+    /// physical took drug away (stall, slip, leak, an emptied reservoir), never less.
+    ///
+    /// Tolerances, in strokes of the strongest drug the run held: the scheduler may lead or trail
+    /// by one stroke, and the minute grid adds one; a window has two ends. A restart may lose (short
+    /// only) its strokes counted as delivered but never confirmed, the programme after its last
+    /// checkpoint, and up to a stroke accrued since the dose loop's last wake. Plus a millionth of
+    /// the amount for floating-point sums.
+    static func dosingViolations(_ result: SimulationResult, scenario: Scenario, emptied: Bool, lastStep: SimulationStep?) -> [String] {
+        var found: [String] = []
+        let d = result.dosing
+        var strongest = scenario.prescription.drug.concentration
+        for e in scenario.events { if case .refill(_, _, let c?, _, _) = e.kind { strongest = max(strongest, c) } }
+        let strokeUg = Double(scenario.plant.strokeVolume.value) * Double(strongest.value) / 1e9
+        let total = d.reference.micrograms(fromUTCSeconds: d.startUTCSeconds, toUTCSeconds: d.endUTCSeconds)
+        let over = 2 * strokeUg + 1e-6 * total
+        let restarts = Int64(scenario.events.filter { $0.kind == .powerLoss }.count)
+        let lostUg = Double(((lastStep?.uncertainStrokes ?? 0) + restarts) * scenario.plant.strokeVolume.value
+                            + (lastStep?.programmeLostAtRestarts.value ?? 0)) * Double(strongest.value) / 1e9
+        let under = over + lostUg
+        let judgeShortfall = !emptied && !scenario.events.contains {
+            switch $0.kind { case .motorStall, .encoderSlip, .leak: true; default: false }
+        }
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        for (window, name) in [(nil, "from the start"), (3600.0, "in an hour"), (86_400.0, "in a day")] as [(Double?, String)] {
+            let allowance = window == nil ? 0 : strokeUg
+            let x = d.extremes(windowSeconds: window)
+            if x.excess > over + allowance {
+                found.append("the plant delivered \(f(x.excess)) µg more than prescribed \(name) (to \(x.excessAtSeconds) s; tolerance \(f(over + allowance)) µg)")
+            }
+            if judgeShortfall, -x.shortfall > under + allowance {
+                found.append("the plant delivered \(f(-x.shortfall)) µg less than prescribed \(name) (to \(x.shortfallAtSeconds) s; tolerance \(f(under + allowance)) µg)")
+            }
+        }
+        let cap = Double(scenario.prescription.dailyCap.value) / 1000
+        let most = d.mostCommitted(inWindowOfSeconds: 86_400)
+        if most > cap + over { found.append("the plant delivered \(f(most)) µg in 24 h, above the daily cap of \(f(cap)) µg") }
+        return found
     }
 }

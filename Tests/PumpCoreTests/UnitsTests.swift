@@ -81,4 +81,19 @@ struct NextOccurrenceTests {
         let next = Self.fall.nextOccurrence(of: TimeOfDay(parsing: "08:00")!, after: first)
         #expect(next.value == 1_792_911_600)
     }
+
+    /// Swarm seed 55 (dosing): from 02:45 CEST, before the change, the next 02:30 is tomorrow's,
+    /// not the repeated 02:30 CET of the same morning (which re-ran an earlier flex step).
+    @Test func aRepeatedTimeAlreadyPassedDoesNotComeAgainAfterTheChange() {
+        let quarterToThreeCEST = UTCSeconds(1_792_889_100)   // 00:45Z
+        let next = Self.fall.nextOccurrence(of: TimeOfDay(parsing: "02:30")!, after: quarterToThreeCEST)
+        #expect(next.value == 1_792_888_200 + 86_400 + 3600)   // tomorrow 02:30 CET = 01:30Z on the 26th
+        // And looking back from inside the repeated hour finds the first 02:30, not a second one.
+        let inRepeat = UTCSeconds(1_792_891_800)              // 01:30Z = 02:30 CET
+        #expect(Self.fall.lastOccurrence(of: TimeOfDay(parsing: "02:30")!, atOrBefore: inRepeat).value == 1_792_888_200)
+        // Spring: 02:00 and 03:00 both start at the jump.
+        for text in ["02:00", "03:00"] {
+            #expect(Self.spring.lastOccurrence(of: TimeOfDay(parsing: text)!, atOrBefore: Self.spring.transition) == Self.spring.transition)
+        }
+    }
 }

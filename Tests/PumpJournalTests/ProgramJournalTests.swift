@@ -13,7 +13,7 @@ struct ProgramJournalTests {
         let bench = try CrashBench(microgramsPerDay: 1000)    // 0.5 mL/day at 2000 µg/mL
         let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
         var t = await bench.run(rig, seconds: 600, utcAtZero: CrashBench.utc0)
-        // 2000 → 1000 µg/mL: the plan doubles after a bridge of 0.25 mL at 0.5 mL/day (12 h).
+        // 2000 → 1000 µg/mL: the plan doubles after a bridge of 0.25 mL (12 h at 0.5 mL/day).
         let o = await rig.handle(.refill(RefillRequest(withdrawn: Nanolitres(19_990_000), added: .millilitres(18),
                                                         concentration: .microgramsPerMillilitre(1000))),
                                  now: MonotonicInstant(nanoseconds: t), utcNanoseconds: CrashBench.utc0 + t)
@@ -30,8 +30,9 @@ struct ProgramJournalTests {
         #expect(r.refills[0].withdrawn == Nanolitres(19_990_000))
         let left = try #require(r.bridge)
         #expect(left.concentration == .microgramsPerMillilitre(2000))
-        // As of the last checkpoint (the dose loop's last wake: at most 5 s before the crash).
-        #expect(left.remaining.seconds >= 43_200 - 3600 && left.remaining.seconds <= 43_200 - 3600 + 5.2, "\(left.remaining.seconds)")
+        // The old drug still to push: 0.25 mL less the hour at 0.5 mL/day (20 833 nL), as of the
+        // last checkpoint (the dose loop's last wake: at most 5 s, 29 nL, before the crash).
+        #expect(left.remaining.value >= 250_000 - 20_834 && left.remaining.value <= 250_000 - 20_833 + 30, "\(left.remaining)")
         let after = rig2.snapshot()
         #expect(after.prescription.drug.concentration == .microgramsPerMillilitre(1000) && after.lowReservoirLevel == .millilitres(3))
         #expect(after.scheduler.bridge?.concentration == .microgramsPerMillilitre(2000))

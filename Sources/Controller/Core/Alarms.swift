@@ -17,6 +17,9 @@ public struct AlarmRecord: Hashable, Sendable {
     public var clearedAt: MonotonicInstant?
     /// The condition behind the alarm is still present.
     public var causePresent: Bool
+    /// When the alarm sounded again after it had been acknowledged: its cause came back after it
+    /// had gone (a second refill discrepancy, a kink again), so it is news to whoever silenced it.
+    public var reannouncedAt: [MonotonicInstant] = []
     public var policy: FaultPolicy { FaultTable.policy(for: type) }
     public var isActive: Bool { clearedAt == nil }
 }
@@ -39,12 +42,17 @@ public struct AlarmBook: Sendable {
     public var requiresMinimumRate: Bool { activeIndices.contains { records[$0].policy.delivery == .minimumRate } }
     public var patientBolusBlocker: AlarmType? { active.first { $0.policy.blocksPatientBolus }?.type }
 
-    /// Raises `type` unless it is already active; returns the new record if one was made.
+    /// Raises `type` unless it is already active; returns the record if it sounds anew: a new
+    /// one, or an active one that was acknowledged and whose cause had gone and is back.
     @discardableResult
     public mutating func raise(_ type: AlarmType, at now: MonotonicInstant) -> AlarmRecord? {
         if let i = index(of: type) {
+            let recurred = !records[i].causePresent && records[i].acknowledgedAt != nil
             records[i].causePresent = true
-            return nil
+            guard recurred else { return nil }
+            records[i].acknowledgedAt = nil
+            records[i].reannouncedAt.append(now)
+            return records[i]
         }
         let r = AlarmRecord(id: records.count + 1, type: type, raisedAt: now, causePresent: true)
         activeIndices.append(records.count)

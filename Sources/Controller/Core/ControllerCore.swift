@@ -126,12 +126,15 @@ public struct ControllerCore: Sendable {
         ledger.recordMeasured(total: r.measuredSinceFill)
         measuredBefore = r.measuredSinceFill
         refills = r.refills
-        if let b = r.bridge { scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining, at: now) }
+        if let b = r.bridge { scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining) }
         scheduler.restartConcentrationSegments()
         for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
         state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
         if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
         if let m = r.lineMemory { occlusion.restore(m) }
+        // The occlusion stays latched until the retained pressure is seen to drain (a fresh
+        // detector would call a still-kinked line clear).
+        if alarms.isActive(.occlusion) { occlusion.restoreLatched(restingMMHg: r.occlusionRestingMMHg) }
         if r.state == .delivering, state == .delivering {
             assumeHistory(before: now - Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)), boluses: r.boluses,
                           endUTCNanoseconds: r.lastRecordUTCNanoseconds)
@@ -194,8 +197,8 @@ public struct ControllerCore: Sendable {
 
     /// What one step left behind, read in place (callers in other modules would otherwise copy
     /// the alarm book or the scheduler to read one field).
-    public func summary() -> (alarmCount: Int, commandedStrokes: Int64, programmed: Nanolitres, state: TherapyState) {
-        (alarms.records.count, scheduler.commandedStrokes, scheduler.programmedVolume, state)
+    public func summary() -> (alarmCount: Int, commandedStrokes: Int64, programmed: Nanolitres, state: TherapyState, minimumRate: Bool) {
+        (alarms.records.count, scheduler.commandedStrokes, scheduler.programmedVolume, state, scheduler.rateMode == .minimum)
     }
 
     /// Both loops ran recently: the dose loop within the heartbeat timeout, the watchdog within
@@ -406,8 +409,8 @@ public struct ControllerCore: Sendable {
         var new = old
         if let c = r.concentration, c != old.drug.concentration {
             // The dead space would hold three concentrations; no single plan keeps that dose right.
-            if let left = scheduler.bridgeRemaining(at: now) {
-                return refuse("refill.concentration_ug_per_ml: a bridge is still running (\(Int64(left.seconds / 60)) min left); change the concentration after it ends")
+            if let left = scheduler.bridgeRemainingVolume {
+                return refuse("refill.concentration_ug_per_ml: a bridge is still running (\(left) of the old drug left to push); change the concentration after it ends")
             }
             var request = PrescriptionRequest(old)
             request.concentrationMicrogramsPerMillilitre = Double(c.value) / 1000
@@ -453,9 +456,8 @@ public struct ControllerCore: Sendable {
             refusal = .blockedByAlarm(blocker)
         } else if scheduler.bolusInProgress {
             refusal = .bolusInProgress
-        } else if Int128(prescription.drug.concentration.volume(of: dose).value) * Int128(Nanoseconds.perDay) / Int128(duration.value)
-                    > Int128(PumpLimits.maximumTotalRateNanolitresPerDay) {
-            refusal = .invalid("faster than the motor's maximum of 2 mL/h")
+        } else if !withinMotorRate(dose: dose, duration: duration) {
+            refusal = .invalid("with the basal, faster than the motor's maximum of 2 mL/h")
         } else {
             refusal = boluses.check(kind: kind, dose: dose, duration: duration, at: now, prescription: prescription)
         }
@@ -464,6 +466,15 @@ public struct ControllerCore: Sendable {
         record(.bolus(r), at: now)
         if refusal == nil { scheduler.startBolus(dose: dose, duration: duration, at: now) }
         return CommandOutcome(accepted: refusal == nil, reason: refusal?.description)
+    }
+
+    /// The bolus on top of the highest basal rate fits the motor's 2 mL/h, at the more dilute of
+    /// the drug reaching the patient now (the old one during a bridge) and the reservoir's (a
+    /// bridge may end while the bolus runs): the larger volume either way.
+    private func withinMotorRate(dose: Nanograms, duration: Nanoseconds) -> Bool {
+        let dilute = min(scheduler.concentrationInForce, prescription.drug.concentration)
+        return PumpLimits.withinMaximumTotalRate(volume: dilute.volume(of: dose), over: duration,
+                                                 basalNanolitresPerDay: Int64(dilute.nanolitresPerDay(prescription.basal.maximumDailyDose).rounded(.up)))
     }
 
     // MARK: Alarms and policy

@@ -13,6 +13,10 @@ public struct DoseScheduler: Sendable {
         var start: MonotonicInstant
         var duration: Nanoseconds
         var total: Nanolitres
+        /// The micrograms `total` holds (a bridge ending mid-bolus converts what is left of them).
+        var dose: Nanograms
+        /// Volume earlier pieces of the same bolus programmed (before a bridge ended in it).
+        var doneBefore = Nanolitres.zero
         func programmed(at t: MonotonicInstant) -> Nanolitres { split(at: t).whole }
         /// Whole nanolitres and the remainder numerator (over `duration`) at `t`.
         func split(at t: MonotonicInstant) -> (whole: Nanolitres, remainder: Int128) {
@@ -41,12 +45,13 @@ public struct DoseScheduler: Sendable {
     /// Boluses that ended since the core last took them: completed, or cut by a stop.
     public private(set) var endedBoluses: [BolusEnd] = []
 
-    /// After a concentration change: the old drug still in the dead space runs at the old
-    /// concentration's plan until `end` (paused, with the time left kept, while not delivering).
+    /// After a concentration change: the old drug still in the dead space reaches the patient
+    /// first, so the programme runs at the old concentration until the programmed volume reaches
+    /// `endVolume` (the volume at the refill plus the dead space). It ends by volume pushed, never
+    /// by time: a flex step, a bolus or a pause during it moves its end with the flow.
     public struct Bridge: Hashable, Sendable {
         public var concentration: NanogramsPerMillilitre
-        public var end: MonotonicInstant?
-        public var remaining: Nanoseconds
+        public var endVolume: Nanolitres
     }
     public private(set) var bridge: Bridge?
     /// Where the concentration of what is pumped changed: (programmed volume, concentration from
@@ -131,22 +136,20 @@ public struct DoseScheduler: Sendable {
     public mutating func advance(to now: MonotonicInstant, utcNanoseconds: Int64?) {
         guard now > lastAdvance else { return }
         while lastAdvance < now {
-            let segmentEnd = min(now, nextBoundary ?? now, bridge?.end ?? now)
+            var segmentEnd = min(now, nextBoundary ?? now)
+            let bridgeEnds = bridge.map { programmed(at: segmentEnd) >= $0.endVolume } ?? false
+            if bridgeEnds, let b = bridge { segmentEnd = firstInstant(reaching: b.endVolume, before: segmentEnd) }
             accrueBasal(until: segmentEnd)
-            if let end = bridge?.end, segmentEnd >= end {
-                bridge = nil
-                markConcentration()
-            }
-            if let b = nextBoundary, segmentEnd == b, case .flex(let steps) = prescription.basal {
-                stepIndex = (stepIndex + 1) % steps.count
-                nextBoundary = boundary(after: b, forStep: (stepIndex + 1) % steps.count)
-            }
+            if bridgeEnds { endBridge(at: segmentEnd) }
+            // A step boundary: look the step in force up again (two steps may start at one
+            // instant in a spring-forward gap; advancing by one would run the wrong one).
+            if let b = nextBoundary, segmentEnd == b { relookupStep(at: b) }
         }
         // Boluses that ended are folded into the done total.
         boluses.removeAll { b in
             if b.end <= now {
                 programmedBolusDone += b.total
-                endedBoluses.append(BolusEnd(programmed: b.total, total: b.total))
+                endedBoluses.append(BolusEnd(programmed: b.doneBefore + b.total, total: b.doneBefore + b.total))
                 return true
             }
             return false
@@ -182,31 +185,62 @@ public struct DoseScheduler: Sendable {
     }
 
     /// A new prescription from `now` on (the programme so far stays as it was accrued; a running
-    /// bolus finishes as started). `bridge`: run the old concentration for that long first.
+    /// bolus finishes as started). `bridge`: push the plan's volume at its (old) concentration first.
     public mutating func reprogram(_ p: Prescription, at now: MonotonicInstant, utcNanoseconds: Int64?, bridge plan: BridgePlan? = nil) {
         advance(to: now, utcNanoseconds: utcNanoseconds)
         let old = concentrationInForce
         prescription = p
-        if let plan, plan.duration.value > 0 {
-            bridge = Bridge(concentration: plan.concentration, end: delivering ? now + plan.duration : nil, remaining: plan.duration)
+        if let plan, plan.volume.value > 0 {
+            bridge = Bridge(concentration: plan.concentration, endVolume: programmedVolume + plan.volume)
         }
         if concentrationInForce != old { markConcentration() }
         relookupStep(at: now)
         updateSlowestBasalStrokeInterval()
     }
 
-    /// Continues a bridge that was running before a restart.
-    public mutating func restoreBridge(concentration: NanogramsPerMillilitre, remaining: Nanoseconds, at now: MonotonicInstant) {
+    /// Continues a bridge that was running before a restart: `remaining` of old drug still to push.
+    public mutating func restoreBridge(concentration: NanogramsPerMillilitre, remaining: Nanolitres) {
         guard remaining.value > 0 else { return }
-        bridge = Bridge(concentration: concentration, end: delivering ? now + remaining : nil, remaining: remaining)
+        bridge = Bridge(concentration: concentration, endVolume: programmedVolume + remaining)
         markConcentration()
     }
 
-    /// Time the bridge still has to run (for the journal).
+    /// Old drug the bridge still has to push (for the journal; nil: no bridge).
+    public var bridgeRemainingVolume: Nanolitres? {
+        bridge.map { max(.zero, $0.endVolume - programmedVolume) }
+    }
+
+    /// How long the bridge would still run at the rate in force now (for status; nil: no bridge
+    /// or no flow). An estimate: the bridge itself ends by volume.
     public func bridgeRemaining(at now: MonotonicInstant) -> Nanoseconds? {
-        guard let b = bridge else { return nil }
-        if let end = b.end { return max(.zero, end - now) }
-        return b.remaining
+        guard let left = bridgeRemainingVolume else { return nil }
+        let rate = nanolitresPerNanosecond()
+        guard delivering, rate > 0 else { return nil }
+        return Nanoseconds(Int64(min(Double(left.value) / rate, Double(Int64.max / 2))))
+    }
+
+    /// The bridge has pushed its volume: the new drug reaches the patient from `t` on. A bolus
+    /// running across this instant keeps its micrograms: what is left of it is converted to the
+    /// new concentration (at the old one it would over- or under-dose by their ratio).
+    private mutating func endBridge(at t: MonotonicInstant) {
+        guard let old = bridge?.concentration else { return }
+        bridge = nil
+        let new = concentrationInForce
+        boluses = boluses.map { b in
+            guard b.end > t else { return b }
+            let done = b.programmed(at: t)
+            programmedBolusDone += done
+            let left = Nanograms(max(0, b.dose.value - old.dose(in: done).value))
+            return ActiveBolus(start: t, duration: b.end - t, total: new.volume(of: left), dose: left, doneBefore: b.doneBefore + done)
+        }
+        markConcentration()
+    }
+
+    /// The first instant in (lastAdvance, limit] at which the programme reaches `volume` (rates
+    /// constant in between); lastAdvance itself if it already has.
+    private func firstInstant(reaching volume: Nanolitres, before limit: MonotonicInstant) -> MonotonicInstant {
+        if programmed(at: lastAdvance) >= volume { return lastAdvance }
+        return earliest(reaching: volume, from: lastAdvance, to: limit)
     }
 
     /// After a restart this life's list starts where the programme stood (the lives before it
@@ -224,7 +258,7 @@ public struct DoseScheduler: Sendable {
     /// Starts a bolus of `dose` over `duration`. The caller has checked every limit.
     public mutating func startBolus(dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) {
         let total = concentrationInForce.volume(of: dose)
-        boluses.append(ActiveBolus(start: now, duration: duration, total: total))
+        boluses.append(ActiveBolus(start: now, duration: duration, total: total, dose: dose))
     }
 
     /// Stops or restarts accrual (halt, suspend, resume). Stopping cuts running boluses: they count
@@ -234,14 +268,9 @@ public struct DoseScheduler: Sendable {
         if !on {
             for b in boluses {
                 programmedBolusDone += b.programmed(at: now)
-                endedBoluses.append(BolusEnd(programmed: b.programmed(at: now), total: b.total))
+                endedBoluses.append(BolusEnd(programmed: b.doneBefore + b.programmed(at: now), total: b.doneBefore + b.total))
             }
             boluses.removeAll()
-        }
-        if var b = bridge {
-            if !on, let end = b.end { b.remaining = max(.zero, end - now); b.end = nil }
-            if on, b.end == nil { b.end = now + b.remaining }
-            bridge = b
         }
         delivering = on
     }
@@ -251,9 +280,12 @@ public struct DoseScheduler: Sendable {
     public func nextDeadline(after now: MonotonicInstant, maximumSleep: Nanoseconds) -> MonotonicInstant {
         var deadline = now + maximumSleep
         if let b = nextBoundary { deadline = min(deadline, b) }
-        if let e = bridge?.end { deadline = min(deadline, max(e, now + Nanoseconds(1))) }
         for b in boluses { deadline = min(deadline, b.end) }
         guard delivering else { return deadline }
+        // The bridge's end changes the volume rate: plan up to it, then again.
+        if let b = bridge, programmed(at: deadline) >= b.endVolume {
+            deadline = max(now + Nanoseconds(1), programmed(at: now) >= b.endVolume ? now : earliest(reaching: b.endVolume, from: now, to: deadline))
+        }
         let target = Nanolitres((commandedStrokes + 1) * strokeVolume.value)
         if programmed(at: now) >= target { return now }
         // Within [now, deadline] rates are constant: estimate in floating point, then pin the exact
@@ -330,19 +362,23 @@ public struct DoseScheduler: Sendable {
         MonotonicInstant(nanoseconds: u.value * 1_000_000_000 - wallOffsetNanoseconds)
     }
 
-    /// Finds the step whose time range holds the local time of day now (start, clock step).
+    /// Looks up the step in force now and when the next one starts (at the start, at every step
+    /// boundary, after a clock step or a restart), under the DST rule of `TimeZoneRules.nextOccurrence`:
+    /// each step starts once a local day (a start skipped by a spring-forward change at the change,
+    /// a start repeated by a fall-back change at its first occurrence only); the step in force is
+    /// the one that started most recently, and of steps starting at the same instant the later in
+    /// the day. So no step runs twice in a repeated hour, across a restart either.
     private mutating func relookupStep(at now: MonotonicInstant) {
         guard case .flex(let steps) = prescription.basal else { nextBoundary = nil; return }
-        let local = zone.localSeconds(at: utc(at: now))
-        let secondOfDay = local - floorDiv(local, 86_400) * 86_400
-        stepIndex = steps.lastIndex { $0.start.secondsOfDay <= secondOfDay } ?? 0
-        nextBoundary = boundary(after: now, forStep: (stepIndex + 1) % steps.count)
-    }
-
-    private func boundary(after t: MonotonicInstant, forStep index: Int) -> MonotonicInstant? {
-        guard case .flex(let steps) = prescription.basal, steps.count > 1 else { return nil }
-        let next = zone.nextOccurrence(of: steps[index].start, after: utc(at: t))
-        return max(monotonic(at: next), t + Nanoseconds(1))
+        let u = utc(at: now)
+        var latest = UTCSeconds(Int64.min)
+        for (i, step) in steps.enumerated() {
+            let started = zone.lastOccurrence(of: step.start, atOrBefore: u)
+            if started >= latest { latest = started; stepIndex = i }
+        }
+        guard steps.count > 1 else { nextBoundary = nil; return }
+        let next = steps.map { zone.nextOccurrence(of: $0.start, after: u) }.min()!
+        nextBoundary = max(monotonic(at: next), now + Nanoseconds(1))
     }
 }
 

@@ -63,8 +63,9 @@ public struct RefillRecord: Hashable, Sendable {
     }
 }
 
-/// The old drug in the dead space is pushed at the old concentration's stroke plan until it has
-/// reached the patient, so the dose stays as prescribed across a concentration change.
+/// The old drug in the dead space is pushed at the old concentration's stroke plan until its
+/// volume has reached the patient, so the dose stays as prescribed across a concentration change.
+/// `duration` is the estimate at the rate of the refill (records and reports); the bridge ends by volume.
 public struct BridgePlan: Hashable, Sendable {
     public var concentration: NanogramsPerMillilitre
     public var volume: Nanolitres
@@ -93,14 +94,14 @@ public enum RefillReconciliation {
         return off && sameSign
     }
 
-    /// How long the dead space takes at the old concentration's plan for `dailyDose`.
+    /// The bridge for `deadSpace` of old drug, and how long it would take at `dailyDose` (the
+    /// record's estimate: the bridge itself ends once the volume is pushed, whatever the rate).
     public static func bridge(deadSpace: Nanolitres, oldConcentration: NanogramsPerMillilitre,
                               dailyDose: NanogramsPerDay) -> BridgePlan? {
-        guard deadSpace.value > 0, dailyDose.value > 0 else { return nil }
+        guard deadSpace.value > 0 else { return nil }
         // nL/day at the old concentration = dose × 10^6 / concentration; duration = volume / rate.
-        let nlPerDay = Int128(dailyDose.value) * 1_000_000 / Int128(oldConcentration.value)
-        guard nlPerDay > 0 else { return nil }
-        let ns = Int128(deadSpace.value) * Int128(Nanoseconds.perDay) / nlPerDay
+        let nlPerDay = Int128(max(0, dailyDose.value)) * 1_000_000 / Int128(oldConcentration.value)
+        let ns = nlPerDay > 0 ? Int128(deadSpace.value) * Int128(Nanoseconds.perDay) / nlPerDay : 0
         return BridgePlan(concentration: oldConcentration, volume: deadSpace, duration: Nanoseconds(Int64(min(ns, Int128(Int64.max / 2)))))
     }
 }

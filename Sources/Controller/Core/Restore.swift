@@ -29,11 +29,11 @@ public struct RestoredState: Sendable, Equatable {
         }
     }
 
-    /// A bridge that was running (concentration of the old drug, time it still had to run).
+    /// A bridge that was running (concentration of the old drug, volume of it still to push).
     public struct Bridge: Sendable, Equatable {
         public var concentration: NanogramsPerMillilitre
-        public var remaining: Nanoseconds
-        public init(concentration: NanogramsPerMillilitre, remaining: Nanoseconds) {
+        public var remaining: Nanolitres
+        public init(concentration: NanogramsPerMillilitre, remaining: Nanolitres) {
             self.concentration = concentration
             self.remaining = remaining
         }
@@ -63,6 +63,8 @@ public struct RestoredState: Sendable, Equatable {
     public var lowReservoir: Nanolitres?
     /// The occlusion learner's last journaled memory (nil: none yet, or from an older journal).
     public var lineMemory: LineMemory?
+    /// The resting pressure before a latched occlusion (nil: none latched, or not known).
+    public var occlusionRestingMMHg: Double?
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],

@@ -50,13 +50,16 @@ public struct JournalCheckpoint: Sendable, Equatable {
     public var measuredSinceFill: Nanolitres
     public var state: TherapyState
     public var utcNanoseconds: Int64
-    /// Time a bridge still has to run (nil: none).
-    public var bridgeRemaining: Nanoseconds?
+    /// Old drug a bridge still has to push (nil: none).
+    public var bridgeRemaining: Nanolitres?
     /// What the occlusion learner knows, every `OcclusionDetector.lineMemoryPeriod` (nil between).
     public var lineMemory: LineMemory?
+    /// The resting pressure before a latched occlusion (nil: none latched).
+    public var occlusionRestingMMHg: Double?
     public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64,
-                bridgeRemaining: Nanoseconds? = nil) {
+                bridgeRemaining: Nanolitres? = nil, occlusionRestingMMHg: Double? = nil) {
         self.bridgeRemaining = bridgeRemaining
+        self.occlusionRestingMMHg = occlusionRestingMMHg
         self.confirmedStrokes = confirmedStrokes
         self.programmed = programmed
         self.measuredSinceFill = measuredSinceFill
@@ -80,7 +83,7 @@ extension ControllerCore {
     public func checkpoint(utcNanoseconds: Int64) -> JournalCheckpoint {
         JournalCheckpoint(confirmedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,
                           measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds,
-                          bridgeRemaining: scheduler.bridge == nil ? nil : scheduler.bridgeRemaining(at: lastHeartbeat))
+                          bridgeRemaining: scheduler.bridgeRemainingVolume, occlusionRestingMMHg: occlusion.latchedRestingMMHg)
     }
 
     /// The program in force, for the journal after a change. `refill`: the change was this refill.

@@ -134,8 +134,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         /// For invariant checks (the fault swarm): the programme so far and the state after the step.
         public var programmed: Nanolitres
         public var state: TherapyState
+        /// The programme's lowest basal runs instead of the step in force (fault table: minimum rate).
+        public var minimumRate: Bool
         @inlinable init(_ c: borrowing ControllerCore) {
-            (alarmCount, commandedStrokes, programmed, state) = c.summary()
+            (alarmCount, commandedStrokes, programmed, state, minimumRate) = c.summary()
         }
     }
 

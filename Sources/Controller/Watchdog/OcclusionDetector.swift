@@ -70,6 +70,9 @@ public struct OcclusionDetector: Sendable {
     /// (compliance 50–1000 nL/mmHg).
     public static let slowestValidTauSeconds = 60.0
     static let stiffestValidLineNanolitresPerMMHg = 50.0
+    /// The highest resting (spinal fluid) pressure of a valid line (SCENARIOS.md: 0–25 mmHg): where
+    /// nothing tells the resting level, a latched occlusion drains below it before its cause is gone.
+    public static let highestRestingMMHg = 25.0
     /// An open line started from rest has risen to within 5 % of its standing pressure after
     /// 3 τ: the blocked-from-the-start check counts from then on (a slow line's start-up rises
     /// with its strokes too, and a young fit underrates its rise).
@@ -136,6 +139,14 @@ public struct OcclusionDetector: Sendable {
     public private(set) var excessThresholdMMHg = Double.infinity
     /// Latched until `reset()`.
     public private(set) var occluded = false
+    /// The resting level the line held before the occlusion latched (journaled: a restart keeps
+    /// the occlusion's cause until the pressure is seen back there).
+    public private(set) var latchedRestingMMHg: Double?
+    /// After a restart with the occlusion latched: the level the pressure must drain to, and the
+    /// last readings (one span) it is judged by. The detector's own windows start afresh after a
+    /// restart and know nothing of the retained pressure (a kinked line was cleared and resumed).
+    private var drainTarget: Double?
+    private var drainReadings: Deque<Double> = []
 
     public init(periodNanoseconds: Int64, strokeVolume: Nanolitres, limits: SafetyLimits) {
         learner = LineLearner(periodNanoseconds: periodNanoseconds)
@@ -181,6 +192,11 @@ public struct OcclusionDetector: Sendable {
             ceilingCount = 0
         }
         lastReading = y
+        if drainTarget != nil {
+            drainReadings.append(y)
+            if drainReadings.count > Self.spanMinimumReadings(periodSeconds) { drainReadings.removeFirst() }
+        }
+        if occluded, latchedRestingMMHg == nil { latchedRestingMMHg = restingLevelMMHg }
         if parameters == nil { followLevel(y, now: now) }
         if learningPausedTicks > 0 { learningPausedTicks -= 1 }
         learner.sample(y, learn: delivering && evidence == 0 && !occluded && learningPausedTicks == 0)
@@ -219,11 +235,27 @@ public struct OcclusionDetector: Sendable {
         return true
     }
 
+    /// A restart found the occlusion alarm latched: stay occluded until the pressure is seen back
+    /// at the resting level it had before (`resting`, from the journal; unknown: the highest a
+    /// valid line rests at). Only a clinician's clear (`reset`) ends it.
+    public mutating func restoreLatched(restingMMHg resting: Double?) {
+        occluded = true
+        latchedRestingMMHg = resting
+        drainTarget = resting ?? Self.highestRestingMMHg
+        drainReadings = []
+    }
+
+    /// Where the line rests: the windows' reference once armed, the first span's level before.
+    private var restingLevelMMHg: Double? { parameters != nil ? (reference ?? parameters?.line.baselineMMHg) : firstSpan?.level }
+
     /// After a clinician clears the alarm: start judging afresh (the learned line is kept).
     /// Before the detector had armed, the line was blocked while it learned, so what it learned
     /// is a blocked line: learning starts again on the released one.
     public mutating func reset() {
         occluded = false
+        latchedRestingMMHg = nil
+        drainTarget = nil
+        drainReadings = []
         evidence = 0
         growth = 0
         previous = nil
@@ -244,10 +276,20 @@ public struct OcclusionDetector: Sendable {
     /// is back within 6 σ of a span mean of where it started, or 1 mmHg (the resting pressure may
     /// have drifted that much since, and a blocked line holds far more).
     public var causeGone: Bool {
+        if let target = drainTarget {
+            // After a restart: a whole span of readings back at the resting level.
+            guard drainReadings.count >= Self.spanMinimumReadings(periodSeconds) else { return false }
+            return drainReadings.reduce(0, +) / Double(drainReadings.count) - target < drainTolerance
+        }
         guard parameters == nil else { return excessMMHg < excessThresholdMMHg }
         guard let first = firstSpan, let last = previousSpan else { return true }
+        return last - first.level < drainTolerance
+    }
+
+    /// How close to the resting level a span mean must be: 6 σ of a span mean, or 1 mmHg.
+    private var drainTolerance: Double {
         let noise = learner.estimate?.noiseMMHg ?? 1
-        return last - first.level < max(6 * noise * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot(), 1)
+        return max(6 * noise * (2 / Double(Self.spanMinimumReadings(periodSeconds))).squareRoot(), 1)
     }
 
     // MARK: Internals

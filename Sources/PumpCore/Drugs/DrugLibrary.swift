@@ -65,6 +65,14 @@ public enum PumpLimits {
     /// Highest total rate (basal plus bolus) the motor may run at: 2 mL/h. A bolus that would need
     /// more is refused at validation.
     public static let maximumTotalRateNanolitresPerDay: Int64 = 48_000_000
+
+    /// The one test of the 2 mL/h ceiling: `volume` pushed evenly over `duration`, on top of a
+    /// basal of `basalNanolitresPerDay`, stays within the motor's maximum total rate.
+    public static func withinMaximumTotalRate(volume: Nanolitres, over duration: Nanoseconds, basalNanolitresPerDay: Int64 = 0) -> Bool {
+        guard duration.value > 0 else { return false }
+        let perDay = Int128(volume.value) * Int128(Nanoseconds.perDay) / Int128(duration.value) + Int128(max(0, basalNanolitresPerDay))
+        return perDay <= Int128(maximumTotalRateNanolitresPerDay)
+    }
     /// Largest reservoir a scenario may describe: implants hold 20–40 mL, bench rigs may use a
     /// syringe or bag, and a year at 0.5 mL/day needs 183 mL.
     public static let maximumReservoir = Nanolitres.millilitres(250)

@@ -189,11 +189,9 @@ public struct PrescriptionRequest: Sendable {
                 problems.append(FieldError("\(p).over", "must not be longer than the lockout"))
             }
             // (A zero duration was refused above; the fuzzer found it dividing here.)
-            if let bolusDose, let concentration, duration.value > 0 {
-                let nl = concentration.volume(of: bolusDose).value
-                if Int128(nl) * Int128(Nanoseconds.perDay) / Int128(duration.value) > Int128(PumpLimits.maximumTotalRateNanolitresPerDay) {
-                    problems.append(FieldError("\(p).dose_ug", "cannot be delivered within \(duration.seconds) s at the motor's maximum of 2 mL/h"))
-                }
+            if let bolusDose, let concentration, duration.value > 0,
+               !PumpLimits.withinMaximumTotalRate(volume: concentration.volume(of: bolusDose), over: duration) {
+                problems.append(FieldError("\(p).dose_ug", "cannot be delivered within \(duration.seconds) s at the motor's maximum of 2 mL/h"))
             }
             if let bolusDose, let lockout, let maxPerDay {
                 rule = PatientBolusRule(dose: bolusDose, lockout: lockout, maxPerDay: maxPerDay, duration: duration)

@@ -52,22 +52,41 @@ extension TimeZoneRules {
     /// Local seconds since the epoch (UTC plus the offset in force).
     public func localSeconds(at instant: UTCSeconds) -> Int64 { instant.value + utcOffsetSeconds(at: instant) }
 
-    /// The first instant strictly after `instant` at which local time reaches or passes `time`.
-    /// A time skipped by a spring-forward change is reached at the change itself; a time repeated by
-    /// a fall-back change is reached at its first occurrence only.
-    public func nextOccurrence(of time: TimeOfDay, after instant: UTCSeconds) -> UTCSeconds {
-        var from = instant
-        for _ in 0..<8 {
-            let offset = utcOffsetSeconds(at: from)
-            let local = from.value + offset
-            var target = floorDiv(local, 86_400) * 86_400 + time.secondsOfDay
-            if target <= local { target += 86_400 }
-            let candidate = UTCSeconds(target - offset)
-            guard let change = nextTransition(after: from), change <= candidate else { return candidate }
-            // The offset changes first: if local time jumps over the target there, that is the moment.
-            if localSeconds(at: change) >= target { return change }
-            from = change
+    /// When `time` starts on the local day `day` (days since 1970-01-01 in local time): the first
+    /// instant at which the local date and time reach or pass that day's `time`. A time skipped by
+    /// a spring-forward change is reached at the change itself; a time repeated by a fall-back
+    /// change is reached at its first occurrence only (local time passes it once, going back
+    /// does not reach it again).
+    public func occurrence(of time: TimeOfDay, onLocalDay day: Int64) -> UTCSeconds {
+        let target = day * 86_400 + time.secondsOfDay
+        // Walk the stretches of constant offset from well before (offsets are within ±26 h).
+        var a = UTCSeconds(target - 2 * 86_400)
+        for _ in 0..<64 {
+            let offset = utcOffsetSeconds(at: a)
+            let first = max(a.value, target - offset)
+            guard let change = nextTransition(after: a), change.value <= first else { return UTCSeconds(first) }
+            a = change
         }
-        return UTCSeconds(instant.value + 86_400)
+        return UTCSeconds(target - utcOffsetSeconds(at: UTCSeconds(target)))
+    }
+
+    /// The first start of `time` strictly after `instant` (see `occurrence(of:onLocalDay:)`).
+    public func nextOccurrence(of time: TimeOfDay, after instant: UTCSeconds) -> UTCSeconds {
+        let today = floorDiv(localSeconds(at: instant), 86_400)
+        for day in (today - 1)...(today + 2) {
+            let t = occurrence(of: time, onLocalDay: day)
+            if t > instant { return t }
+        }
+        return occurrence(of: time, onLocalDay: today + 3)
+    }
+
+    /// The last start of `time` at or before `instant` (see `occurrence(of:onLocalDay:)`).
+    public func lastOccurrence(of time: TimeOfDay, atOrBefore instant: UTCSeconds) -> UTCSeconds {
+        let today = floorDiv(localSeconds(at: instant), 86_400)
+        for day in stride(from: today + 1, through: today - 2, by: -1) {
+            let t = occurrence(of: time, onLocalDay: day)
+            if t <= instant { return t }
+        }
+        return occurrence(of: time, onLocalDay: today - 3)
     }
 }

@@ -133,6 +133,7 @@ extension Scenario {
         // Plant.
         var plant = PlantParameters()
         plant.reservoirFill = therapy?.reservoirFill ?? Defaults.capacity
+        if let c = therapy?.prescription.drug.concentration { plant.reservoirMicrogramsPerMillilitre = Double(c.value) / 1000 }
         var coughsPerDay = 0.0
         if var pl = r.object("plant", &problems) {
             func ranged(_ key: String, _ range: ClosedRange<Double>) -> Double? {
@@ -158,6 +159,10 @@ extension Scenario {
             }
             if let v = ranged("coughs_per_day", 0...1000) { coughsPerDay = v }
             if let v = ranged("stroke_noise_fraction", 0...0.2) { plant.strokeNoiseFraction = v }
+            if let v = ranged("dead_space_ul", 0...PumpLimits.maximumDeadSpace.microlitres) {
+                if (v * 1000).rounded() == v * 1000 { plant.deadSpace = Nanolitres(Int64(v * 1000)) }
+                else { problems.append(FieldError("plant.dead_space_ul", "must be a whole number of nanolitres")) }
+            }
             let tau = plant.timeConstantSeconds
             if !(1...60).contains(tau.rounded(toPlaces: 9)) {
                 problems.append(FieldError("plant.resistance_mmhg_s_per_nl", "gives a time constant of \(tau) s (compliance × resistance); valid plants have 1–60 s"))
