@@ -27,6 +27,7 @@ struct EventRow: Sendable, Equatable {
         switch kind {
         case .alarmRaised(let a, let p): self.init(type: "alarm_raised", detail: "\(a.rawValue) (\(p.rawValue))", alarm: a.rawValue)
         case .alarmCauseGone(let a): self.init(type: "alarm_cause_gone", detail: a.rawValue, alarm: a.rawValue)
+        case .alarmReannounced(let a): self.init(type: "alarm_reannounced", detail: a.rawValue, alarm: a.rawValue)
         case .alarmsAcknowledged(let n): self.init(type: "alarms_acknowledged", detail: "\(n) alarm(s)")
         case .alarmCleared(let a): self.init(type: "alarm_cleared", detail: a.rawValue, alarm: a.rawValue)
         case .halted(let a): self.init(type: "halted", detail: a.rawValue, alarm: a.rawValue)
@@ -57,6 +58,6 @@ struct EventRow: Sendable, Equatable {
     }
 
     /// Every type the log can hold (for `pumpctl log --type`).
-    static let types = ["session", "program", "alarm_raised", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
+    static let types = ["session", "program", "alarm_raised", "alarm_reannounced", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
                         "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error", "refill", "remote_command"]
 }

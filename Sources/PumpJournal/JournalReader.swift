@@ -39,11 +39,12 @@ public enum JournalReader {
         // Alarms: replay the alarm book's own operations in the order they happened.
         var book = AlarmBook()
         let t = MonotonicInstant.zero
-        for row in try Row.fetchAll(db, sql: "SELECT type, alarm FROM event WHERE type IN ('alarm_raised', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
+        for row in try Row.fetchAll(db, sql: "SELECT type, alarm FROM event WHERE type IN ('alarm_raised', 'alarm_reannounced', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
             let type: String = row["type"]
             let alarm = (row["alarm"] as String?).flatMap(AlarmType.init(rawValue:))
             switch (type, alarm) {
             case ("alarm_raised", let a?): book.raise(a, at: t)
+            case ("alarm_reannounced", let a?): book.reannounce(a, at: t)
             case ("alarm_cause_gone", let a?): book.causeGone(a, at: t)
             case ("alarms_acknowledged", _): _ = book.acknowledgeAll(at: t)
             case ("alarm_cleared", _): _ = book.clinicianClear(at: t)

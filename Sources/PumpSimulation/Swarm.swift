@@ -279,6 +279,19 @@ public enum Swarm {
         // A slip under the tolerance need not alarm, but it is a real loss of motion: it may.
         if hazards.contains(where: { if case .encoderSlip = $0.kind { true } else { false } }) { allowedHigh.insert(AlarmType.motionMismatch.rawValue) }
         if emptied { allowedHigh.insert(AlarmType.reservoirEmpty.rawValue) }
+        // A stop of an hour or more must sound delivery_stopped within the hour (and a second),
+        // unless a restart inside it started the count again (the journal keeps no stop time).
+        let longestStop = SafetyLimits().longestStopWithoutAlarm.value
+        let restarts = scenario.events.filter { $0.kind == .powerLoss }.map(\.at.value)
+        for stop in timeline.stops(until: scenario.duration.value) where stop.to - stop.from >= longestStop {
+            allowedHigh.insert(AlarmType.deliveryStopped.rawValue)
+            let due = stop.from + longestStop + 1_000_000_000
+            guard stop.to > due, !restarts.contains(where: { $0 >= stop.from && $0 <= due }) else { continue }
+            let sounded = r.alarms.contains {
+                $0.type == AlarmType.deliveryStopped.rawValue && $0.at_s * 1e9 <= Double(due) && ($0.cleared_at_s.map { $0 * 1e9 >= Double(due) } ?? true)
+            }
+            if !sounded { fail("delivery stopped at \(Double(stop.from) / 1e9) s for \(Double(stop.to - stop.from) / 1e9) s without delivery_stopped") }
+        }
         for a in r.alarms where a.priority == "high" && !allowedHigh.contains(a.type) {
             fail("high alarm \(a.type) at \(a.at_s) s without its hazard (injected: \(hazardNames.joined(separator: ", ")))")
         }
@@ -310,9 +323,9 @@ public enum Swarm {
             let pushed = timeline.plantStrokes(at: release) - timeline.plantStrokes(at: from)
             if pushed > 1 { fail("\(pushed) strokes into the kinked line after its occlusion alarm at \(alarm.at_s) s, before its release at \(Double(release) / 1e9) s") }
         }
-        // Every refill beyond tolerance sounds refill_discrepancy, also while an earlier one is acknowledged.
+        // Every refill beyond tolerance leaves refill_discrepancy sounding, also while an earlier one is acknowledged.
         for f in r.refills where f.beyond_tolerance {
-            if !r.alarms.contains(where: { $0.type == AlarmType.refillDiscrepancy.rawValue && ($0.at_s == f.at_s || $0.reannounced_at_s.contains(f.at_s)) }) {
+            if !r.alarms.contains(where: { $0.type == AlarmType.refillDiscrepancy.rawValue && sounding($0, at: f.at_s, report: r) }) {
                 fail("the refill at \(f.at_s) s was beyond tolerance (\(f.discrepancy_ul) µL) and refill_discrepancy did not sound")
             }
         }
@@ -334,6 +347,17 @@ public enum Swarm {
         }
 
         func plantStrokes(at t: Int64) -> Int64 { plantMarks.last { $0.at <= t }?.strokes ?? 0 }
+
+        /// The stretches in which the therapy was not delivering, up to `end`.
+        func stops(until end: Int64) -> [(from: Int64, to: Int64)] {
+            var result: [(from: Int64, to: Int64)] = []
+            for (i, s) in states.enumerated() where s.state != .delivering {
+                if i > 0, states[i - 1].state != .delivering { continue }   // halted → suspended: one stop
+                let to = states[(i + 1)...].first { $0.state == .delivering }?.at ?? end
+                result.append((s.at, to))
+            }
+            return result
+        }
 
         /// The state the last step at or before `t` left (delivering before the first step).
         func state(at t: Int64) -> TherapyState { states.last { $0.at <= t }?.state ?? .delivering }
@@ -554,8 +578,9 @@ extension Swarm {
     /// Tolerances, in strokes of the strongest drug the run held: the scheduler may lead or trail
     /// by one stroke, and the minute grid adds one; a window has two ends. A restart may lose (short
     /// only) its strokes counted as delivered but never confirmed, the programme after its last
-    /// checkpoint, and up to a stroke accrued since the dose loop's last wake. Plus a millionth of
-    /// the amount for floating-point sums.
+    /// checkpoint, and what accrued since the dose loop's last wake (up to its longest sleep, 5 s,
+    /// while the programme catches up with uncertain strokes: seed 5400), with a stroke of
+    /// fraction. Plus a millionth of the amount for floating-point sums.
     static func dosingViolations(_ result: SimulationResult, scenario: Scenario, emptied: Bool, lastStep: SimulationStep?) -> [String] {
         var found: [String] = []
         let d = result.dosing
@@ -564,9 +589,11 @@ extension Swarm {
         let strokeUg = Double(scenario.plant.strokeVolume.value) * Double(strongest.value) / 1e9
         let total = d.reference.micrograms(fromUTCSeconds: d.startUTCSeconds, toUTCSeconds: d.endUTCSeconds)
         let over = 2 * strokeUg + 1e-6 * total
-        let restarts = Int64(scenario.events.filter { $0.kind == .powerLoss }.count)
-        let lostUg = Double(((lastStep?.uncertainStrokes ?? 0) + restarts) * scenario.plant.strokeVolume.value
-                            + (lastStep?.programmeLostAtRestarts.value ?? 0)) * Double(strongest.value) / 1e9
+        let restarts = scenario.events.filter { $0.kind == .powerLoss }.map { d.startUTCSeconds + $0.at.seconds }
+        let sleep = SafetyLimits().doseLoopMaximumSleep.seconds
+        let sinceWake = restarts.reduce(0.0) { $0 + d.reference.micrograms(fromUTCSeconds: $1 - sleep, toUTCSeconds: $1) }
+        let lostUg = Double(((lastStep?.uncertainStrokes ?? 0) + Int64(restarts.count)) * scenario.plant.strokeVolume.value
+                            + (lastStep?.programmeLostAtRestarts.value ?? 0)) * Double(strongest.value) / 1e9 + sinceWake
         let under = over + lostUg
         let judgeShortfall = !emptied && !scenario.events.contains {
             switch $0.kind { case .motorStall, .encoderSlip, .leak: true; default: false }
@@ -586,5 +613,16 @@ extension Swarm {
         let most = d.mostCommitted(inWindowOfSeconds: 86_400)
         if most > cap + over { found.append("the plant delivered \(f(most)) µg in 24 h, above the daily cap of \(f(cap)) µg") }
         return found
+    }
+}
+
+extension Swarm {
+    /// The alarm is active at `t` and sounding: raised or re-announced at or before `t`, after the
+    /// last acknowledgement up to `t` (the report's `commands` list every acknowledgement).
+    static func sounding(_ a: Report.Alarm, at t: Double, report r: Report) -> Bool {
+        guard a.at_s <= t, a.cleared_at_s.map({ $0 >= t }) ?? true else { return false }
+        let lastSounded = ([a.at_s] + a.reannounced_at_s).filter { $0 <= t }.max() ?? a.at_s
+        let lastAck = r.commands.filter { $0.type == "acknowledge" && $0.at_s <= t && $0.at_s >= a.at_s }.map(\.at_s).max()
+        return lastAck.map { lastSounded >= $0 } ?? true
     }
 }

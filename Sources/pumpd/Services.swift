@@ -140,6 +140,7 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
             }
             logger.log(level: level, "alarm raised: \(type.rawValue) (\(priority.rawValue))", metadata: metadata)
         case .alarmCauseGone(let type): logger.info("alarm cause gone: \(type.rawValue)", metadata: at)
+        case .alarmReannounced(let type): logger.warning("alarm sounds again: \(type.rawValue)", metadata: at)
         case .alarmsAcknowledged(let n): logger.info("alarms acknowledged: \(n)", metadata: at)
         case .alarmCleared(let type): logger.notice("alarm cleared: \(type.rawValue)", metadata: at)
         case .halted(let reason): logger.critical("delivery halted: \(reason.rawValue)", metadata: at)

@@ -85,8 +85,11 @@ struct DosingReviewTests {
     @Test func aSecondRefillDiscrepancySoundsAgain() async throws {
         let r = try await Self.delivered("review-7-second-refill-discrepancy-alarms")
         let a = try #require(r.alarms.first { $0.type == "refill_discrepancy" })
-        #expect(a.reannounced_at_s == [172_800])                                 // the second refill, at 48 h
-        #expect(a.acknowledged_at_s == nil, "sounding again, not silenced by the first acknowledgement")
+        // Acknowledged at 25 h, it sounds again 4 h later (medium, still active: no clinician has
+        // reviewed it); acknowledged again at 46 h, it sounds at once when the second refill at
+        // 48 h finds a discrepancy again.
+        #expect(a.reannounced_at_s == [90_000 + 4 * 3600, 172_800])
+        #expect(a.acknowledged_at_s == nil, "sounding, not silenced by the first acknowledgement")
         #expect(r.refills.map(\.beyond_tolerance) == [true, true])
     }
 

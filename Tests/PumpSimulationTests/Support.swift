@@ -1,5 +1,6 @@
 import Foundation
 import PumpCore
+import Testing
 import PumpSimulation
 
 /// Builds a scenario from a dictionary (through the same JSON parser as files).
@@ -22,6 +23,17 @@ func baclofen(rateMlPerDay: Double, hours: Double, plant: [String: Double] = [:]
     ]
     s.merge(extra) { $1 }
     return s
+}
+
+/// A halt that lasts an hour also sounds `delivery_stopped` (high) an hour after it (docs/alarms.md):
+/// the alarms besides that one, after checking it came exactly then (on the 250 ms watchdog tick).
+func besidesTheStopAlarm(_ r: Report) -> [Report.Alarm] {
+    let stopped = r.alarms.filter { $0.type == "delivery_stopped" }
+    if let halt = r.halts.first, halt.at_s + 3600 <= r.duration_s - 0.25 {
+        #expect(stopped.count == 1 && abs((stopped.first?.at_s ?? 0) - (halt.at_s + 3600)) <= 0.25, "\(stopped)")
+        #expect(stopped.first?.priority == "high")
+    }
+    return r.alarms.filter { $0.type != "delivery_stopped" }
 }
 
 func run(_ object: [String: Any], seed: UInt64? = nil) async throws -> Report {

@@ -50,14 +50,35 @@ public struct AlarmBook: Sendable {
             let recurred = !records[i].causePresent && records[i].acknowledgedAt != nil
             records[i].causePresent = true
             guard recurred else { return nil }
-            records[i].acknowledgedAt = nil
-            records[i].reannouncedAt.append(now)
+            reannounce(i, at: now)
             return records[i]
         }
         let r = AlarmRecord(id: records.count + 1, type: type, raisedAt: now, causePresent: true)
         activeIndices.append(records.count)
         records.append(r)
         return r
+    }
+
+    /// Active alarms acknowledged at least `interval(priority)` ago sound again (the condition
+    /// lasts; silencing is for a while). Returns their types.
+    public mutating func reannounceSilenced(at now: MonotonicInstant, after interval: (AlarmPriority) -> Nanoseconds?) -> [AlarmType] {
+        var again: [AlarmType] = []
+        for i in activeIndices {
+            guard let ack = records[i].acknowledgedAt, let d = interval(records[i].policy.priority), now - ack >= d else { continue }
+            reannounce(i, at: now)
+            again.append(records[i].type)
+        }
+        return again
+    }
+
+    /// `type` sounds again (the journal's replay of `reannounceSilenced`).
+    public mutating func reannounce(_ type: AlarmType, at now: MonotonicInstant) {
+        if let i = index(of: type) { reannounce(i, at: now) }
+    }
+
+    private mutating func reannounce(_ i: Int, at now: MonotonicInstant) {
+        records[i].acknowledgedAt = nil
+        records[i].reannouncedAt.append(now)
     }
 
     /// An alarm that was active when the controller stopped, active again from `now` (its cause

@@ -97,6 +97,8 @@ public struct ControllerCore: Sendable {
     public private(set) var batteryTrend = BatteryTrend()
     /// Cumulative strokes at the last fill (the journal's ledger continues from it).
     public private(set) var filledAtStroke: Int64 = 0
+    /// When delivery last stopped (suspended or halted; nil while delivering): a long stop alarms.
+    public private(set) var stoppedSince: MonotonicInstant?
 
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
@@ -130,7 +132,10 @@ public struct ControllerCore: Sendable {
         scheduler.restartConcentrationSegments()
         for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
         state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
-        if state != .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds) }
+        if state != .delivering {
+            scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds)
+            stoppedSince = now   // the journal does not say since when: counted from the restart
+        }
         if let m = r.lineMemory { occlusion.restore(m) }
         // The occlusion stays latched until the retained pressure is seen to drain (a fresh
         // detector would call a still-kinked line clear).
@@ -152,6 +157,7 @@ public struct ControllerCore: Sendable {
             raise(.deliveryUncertain, at: now)
             set(.deliveryUncertain, present: false, at: now)   // ends when acknowledged
         }
+        if interrupted { bolusInterrupted(at: now) }
     }
 
     /// After a restart the line still carries the pressure response of the strokes before it;
@@ -300,6 +306,11 @@ public struct ControllerCore: Sendable {
             set(.motorDriverFault, present: fb.driverFault, at: now)
         }
 
+        // Delivery stopped for long: the patient is without drug.
+        set(.deliveryStopped, present: stoppedSince.map { now - $0 >= limits.longestStopWithoutAlarm } ?? false, at: now)
+        // Silenced alarms whose condition lasts sound again.
+        for type in alarms.reannounceSilenced(at: now, after: limits.reannouncement(after:)) { record(.alarmReannounced(type), at: now) }
+
         // Battery.
         if readings.batteryDue {
             battery.observe(readings.battery.map { ($0.stateOfCharge, $0.voltage) }, limits: limits)
@@ -339,6 +350,7 @@ public struct ControllerCore: Sendable {
         case .suspend:
             if state == .delivering {
                 state = .suspended
+                stoppedSince = now
                 scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds)
                 record(.stateChanged(.suspended), at: now)
                 recordEndedBoluses(at: now)
@@ -353,6 +365,7 @@ public struct ControllerCore: Sendable {
                 outcome = CommandOutcome(accepted: false, reason: "the \(blocker.type.rawValue) alarm must be cleared by a clinician first")
             } else {
                 state = .delivering
+                stoppedSince = nil
                 scheduler.setDelivering(true, at: now, utcNanoseconds: utcNanoseconds)
                 // Motion is judged afresh: the window must not carry a deficit from before the stop.
                 measuredBefore += measuredMotion
@@ -500,11 +513,14 @@ public struct ControllerCore: Sendable {
         if alarms.stopsDelivery {
             guard state != .halted else { return }
             let reason = alarms.active.first { $0.policy.delivery == .stop }!.type
-            if state == .delivering { scheduler.setDelivering(false, at: now, utcNanoseconds: nil) }
+            if state == .delivering {
+                scheduler.setDelivering(false, at: now, utcNanoseconds: nil)
+                stoppedSince = now
+            }
             state = .halted
             halts.append(HaltRecord(reason: reason, at: now))
             record(.halted(reason: reason), at: now)
-            recordEndedBoluses(at: now)
+            if recordEndedBoluses(at: now) { bolusInterrupted(at: now) }
         } else if state == .halted {
             state = .suspended
             record(.stateChanged(.suspended), at: now)
@@ -512,9 +528,23 @@ public struct ControllerCore: Sendable {
     }
 
     /// Boluses the scheduler finished or cut go into the event log (the journal's bolus history).
-    private mutating func recordEndedBoluses(at now: MonotonicInstant) {
-        guard !scheduler.endedBoluses.isEmpty else { return }
-        for b in scheduler.takeEndedBoluses() { record(.bolusEnded(b), at: now) }
+    /// Returns whether one was cut short.
+    @discardableResult
+    private mutating func recordEndedBoluses(at now: MonotonicInstant) -> Bool {
+        guard !scheduler.endedBoluses.isEmpty else { return false }
+        var cut = false
+        for b in scheduler.takeEndedBoluses() {
+            record(.bolusEnded(b), at: now)
+            cut = cut || !b.complete
+        }
+        return cut
+    }
+
+    /// A bolus was cut short by a halt or a restart (not by a clinician's suspension): a finding
+    /// the patient must hear about; it ends when acknowledged.
+    private mutating func bolusInterrupted(at now: MonotonicInstant) {
+        raise(.bolusInterrupted, at: now)
+        set(.bolusInterrupted, present: false, at: now)
     }
 
     private mutating func record(_ kind: ControllerEvent.Kind, at now: MonotonicInstant) {

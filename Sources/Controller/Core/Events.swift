@@ -5,6 +5,8 @@ import PumpCore
 public struct ControllerEvent: Hashable, Sendable {
     public enum Kind: Hashable, Sendable {
         case alarmRaised(AlarmType, AlarmPriority)
+        /// An active alarm that was acknowledged sounds again (its re-announcement interval passed).
+        case alarmReannounced(AlarmType)
         case alarmCauseGone(AlarmType)
         case alarmsAcknowledged(count: Int)
         case alarmCleared(AlarmType)

@@ -148,6 +148,8 @@ public struct BatteryMonitor: Sendable {
     public private(set) var endOfService = false
     public private(set) var gaugeFault = false
     public private(set) var last: (stateOfCharge: PerMille, voltage: Millivolts)?
+    /// The lowest state of charge read (a primary cell only goes down).
+    public private(set) var lowest: PerMille?
     private var failures = 0
 
     public init() {}
@@ -159,8 +161,15 @@ public struct BatteryMonitor: Sendable {
             return
         }
         failures = 0
+        // A charge that rose is a gauge that lies (an implant's cell cannot recharge): a fault, and
+        // the low-battery judgement stays where the lowest reading put it.
+        if let low = lowest, r.stateOfCharge.value > low.value + limits.batteryRiseTolerance.value {
+            gaugeFault = true
+            return
+        }
         gaugeFault = false
         last = r
+        lowest = min(lowest ?? r.stateOfCharge, r.stateOfCharge)
         let soc = r.stateOfCharge.value, h = limits.batteryHysteresis.value
         let eos = soc <= limits.batteryEndOfService.value || r.voltage < limits.batteryEndOfServiceVoltage
         endOfService = eos || (endOfService && soc <= limits.batteryEndOfService.value + h)

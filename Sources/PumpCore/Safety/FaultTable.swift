@@ -42,6 +42,8 @@ public enum AlarmType: String, Sendable, CaseIterable, Hashable {
     case deliveryUncertain = "delivery_uncertain"
     case journalFault = "journal_fault"
     case refillDiscrepancy = "refill_discrepancy"
+    case deliveryStopped = "delivery_stopped"
+    case bolusInterrupted = "bolus_interrupted"
 }
 
 /// How the controller answers one fault.
@@ -102,6 +104,12 @@ public enum FaultTable {
         case .refillDiscrepancy:
             FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .clinician, blocksPatientBolus: true,
                         rationale: "the volume withdrawn at a refill disagrees with the ledger (possible over- or under-infusion, a leak or a pocket fill); basal continues (stopping risks withdrawal), extra boluses wait until a clinician has reviewed.")
+        case .deliveryStopped:
+            FaultPolicy(delivery: .continueDelivery, priority: .high, clear: .acknowledge, blocksPatientBolus: false,
+                        rationale: "delivery has been stopped (suspended, or halted and not resumed) for \(Int(SafetyLimits().longestStopWithoutAlarm.seconds / 60)) minutes: abrupt withdrawal (baclofen) turns dangerous within hours. It changes nothing itself (resuming is a clinician's decision); it ends once delivery runs again.")
+        case .bolusInterrupted:
+            FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: false,
+                        rationale: "a bolus was cut short by a halt or a restart and is never resumed (a repeat could double-dose): the patient got less than asked and must know before asking again.")
         }
     }
 

@@ -13,6 +13,26 @@ public struct SafetyLimits: Hashable, Sendable {
     public var batteryHysteresis = PerMille(10)
     /// Consecutive failed gauge reads that make a gauge fault (3 × 10 s).
     public var batteryFailedReads = 3
+    /// A state of charge this far above the lowest one read is a gauge fault: an implant's primary
+    /// cell cannot recharge (2 %: above a fuel gauge's jitter).
+    public var batteryRiseTolerance = PerMille(20)
+
+    /// An alarm that is still active sounds again this long after it was acknowledged (IEC
+    /// 60601-1-8: silencing is for a while, not for good): high priority every 15 minutes, medium
+    /// every 4 hours (a sensor fault under which a kink would go unseen, a refill discrepancy a
+    /// clinician has not reviewed), low never (awareness only).
+    public var reannounceHigh = Nanoseconds.minutes(15)
+    public var reannounceMedium = Nanoseconds.hours(4)
+    public func reannouncement(after priority: AlarmPriority) -> Nanoseconds? {
+        switch priority {
+        case .high: reannounceHigh
+        case .medium: reannounceMedium
+        case .low: nil
+        }
+    }
+    /// Delivery stopped (suspended, or halted) this long raises the high `delivery_stopped` alarm:
+    /// abrupt baclofen withdrawal turns dangerous within hours.
+    public var longestStopWithoutAlarm = Nanoseconds.hours(1)
     /// A wall clock earlier than this (2020-01-01T00:00:00Z, in UTC seconds) was never set.
     public var earliestValidWallClock = UTCSeconds(1_577_836_800)
 
