@@ -15,10 +15,13 @@ struct SwarmTests {
     /// flagged after 3 s (555, 813, 984, 10519, 11620, 12487), during a bolus after a power loss
     /// (4807), from a coughing fit on a slow line (6700), and 10385, 13422; beyond CI's range, start-up
     /// false occlusions (20583, 21521), a faint slow line's kink (36477) and a chance chain failure
-    /// (32946) found later than the bound allowed.
+    /// (32946) found later than the bound allowed. Judged by physics against the reference: the
+    /// eight review findings (review-*.json, `DosingReviewTests`), a repeated fall-back time that
+    /// came back after the change (dosing seed 55), and restarts losing what accrued since the dose
+    /// loop's last wake (2960, 5400, 7195, 8073: the tolerance's derivation).
     @Test func regressionScenariosHoldTheInvariants() async throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.regressions.path).filter { $0.hasSuffix(".json") }.sorted()
-        #expect(files.count >= 47)
+        #expect(files.count >= 62)
         for file in files {
             let data = try Data(contentsOf: Self.regressions.appendingPathComponent(file))
             let outcome = await Swarm.run(scenarioJSON: data, seed: 0)
