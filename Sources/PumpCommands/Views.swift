@@ -78,6 +78,7 @@ public enum Views {
             "device": device, "at": iso(utc), "state": s.state.rawValue, "prescription": prescription(s.prescription),
             "basal_rate_ug_per_day": ug(s.basalRate.value), "concentration_in_force_ug_per_ml": ug(s.concentrationInForce.value),
             "bridge_remaining_s": s.bridgeRemaining.map { $0.seconds as Any } ?? NSNull(),
+            "bridge_remaining_ml": s.bridgeRemainingVolume.map { ml($0) as Any } ?? NSNull(),
             "reservoir": [
                 "expected_ml": ml(s.reservoirExpected), "capacity_ml": ml(s.reservoirCapacity), "low_alarm_ml": ml(s.lowReservoirLevel),
             ] as [String: Any],

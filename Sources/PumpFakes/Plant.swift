@@ -120,6 +120,8 @@ public final class Plant: Sendable {
         var driverFault = false
         var enabled = false
         var reservoir: Int64
+        /// The least the reservoir held at any moment (a refill fills it again).
+        var lowestReservoir: Int64
         var displaced: Int64 = 0
         var intoLine: Int64 = 0
         var leaked: Int64 = 0
@@ -142,7 +144,7 @@ public final class Plant: Sendable {
         var primed = FluidSequence()
         primed.append(parameters.deadSpace.value, microgramsPerMillilitre: parameters.reservoirMicrogramsPerMillilitre)
         state = Locked(State(p: parameters, pressure: parameters.baselineMMHg, battery: parameters.batteryPercent,
-                            reservoir: parameters.reservoirFill.value, reservoirConcentration: parameters.reservoirMicrogramsPerMillilitre,
+                            reservoir: parameters.reservoirFill.value, lowestReservoir: parameters.reservoirFill.value, reservoirConcentration: parameters.reservoirMicrogramsPerMillilitre,
                             fluid: primed, rng: Xoshiro256(seed: seed)))
     }
 
@@ -200,6 +202,7 @@ public final class Plant: Sendable {
             s.carryDisplaced -= Double(nl)
             nl = min(nl, s.reservoir)
             s.reservoir -= nl
+            s.lowestReservoir = min(s.lowestReservoir, s.reservoir)
             s.displaced += nl
             s.carryLeak += Double(nl) * s.leak
             let lost = Int64(s.carryLeak.rounded(.down))
@@ -282,6 +285,8 @@ public final class Plant: Sendable {
         /// Net volume that reached the spinal fluid: into the line minus what the compliance holds.
         public var delivered: Nanolitres
         public var reservoir: Nanolitres
+        /// The least the reservoir held at any moment of the run.
+        public var lowestReservoir: Nanolitres
         public var strokes: Int64
         public var strokesWhileDisabled: Int64
         public var pressureMMHg: Double
@@ -302,7 +307,7 @@ public final class Plant: Sendable {
             let held = Int64((s.p.complianceNanolitresPerMMHg * (s.pressure - s.p.baselineMMHg)).rounded())
             let delivered = max(0, s.intoLine - held)
             return Totals(displaced: Nanolitres(s.displaced), leaked: Nanolitres(s.leaked),
-                          delivered: Nanolitres(delivered), reservoir: Nanolitres(s.reservoir),
+                          delivered: Nanolitres(delivered), reservoir: Nanolitres(s.reservoir), lowestReservoir: Nanolitres(s.lowestReservoir),
                           strokes: s.strokes, strokesWhileDisabled: s.strokesWhileDisabled,
                           pressureMMHg: s.pressure, batteryPercent: s.battery,
                           deliveredMicrograms: s.fluid.micrograms(inFirst: delivered),

@@ -37,9 +37,10 @@ public enum JournalReader {
                          })
         }
         // Alarms: replay the alarm book's own operations in the order they happened.
+        // (Each replayed at its wall-clock time, so an acknowledgement keeps its time.)
         var book = AlarmBook()
-        let t = MonotonicInstant.zero
-        for row in try Row.fetchAll(db, sql: "SELECT type, alarm FROM event WHERE type IN ('alarm_raised', 'alarm_reannounced', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
+        for row in try Row.fetchAll(db, sql: "SELECT type, alarm, utc_ns FROM event WHERE type IN ('alarm_raised', 'alarm_reannounced', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
+            let t = MonotonicInstant(nanoseconds: row["utc_ns"])
             let type: String = row["type"]
             let alarm = (row["alarm"] as String?).flatMap(AlarmType.init(rawValue:))
             switch (type, alarm) {
@@ -69,13 +70,19 @@ public enum JournalReader {
             reservoirFilled: Nanolitres(program?["reservoir_fill_nl"] ?? 0), measuredSinceFill: Nanolitres(progress["measured_since_fill_nl"]),
             commandedBeforeFill: program?["filled_at_stroke"] ?? 0,
             state: TherapyState(rawValue: progress["state"]) ?? .halted,
-            activeAlarms: book.active.map { RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent) },
+            activeAlarms: book.active.map {
+                var a = RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent)
+                a.acknowledgedUTCNanoseconds = $0.acknowledgedAt?.nanoseconds
+                return a
+            },
             boluses: boluses, lastRecordUTCNanoseconds: last)
         restored.prescription = prescription
         restored.lowReservoir = (program?["low_reservoir_nl"] as Int64?).map(Nanolitres.init)
         restored.refills = refills
         restored.bridge = bridge
         restored.occlusionRestingMMHg = progress["occlusion_resting_mmhg"]
+        restored.batteryLowest = (progress["battery_lowest_permille"] as Int64?).map { PerMille(Int32($0)) }
+        restored.stoppedSinceUTCNanoseconds = progress["stopped_since_utc_ns"]
         // The newest learner memory of any session (a session may end before it wrote one). One
         // that does not decode is ignored: the learner then starts afresh, as before v3.
         if let text = try String.fetchOne(db, sql: "SELECT line_memory FROM progress WHERE line_memory IS NOT NULL ORDER BY session_id DESC LIMIT 1") {

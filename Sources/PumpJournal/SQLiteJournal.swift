@@ -119,12 +119,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                            EventRow(type: "session", detail: restored == nil ? "started on \(board), fresh journal" : "started on \(board), restoring"))
                 try db.execute(sql: """
                     INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state, bridge_remaining_nl,
-                                          occlusion_resting_mmhg)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                          occlusion_resting_mmhg, battery_lowest_permille, stopped_since_utc_ns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [session, utcNanoseconds, restored?.confirmedStrokes ?? 0, restored?.programmed.value ?? 0,
                                      restored?.measuredSinceFill.value ?? 0, restored?.state.rawValue ?? TherapyState.delivering.rawValue,
                                      // A session that dies before its first checkpoint must still hand the bridge on.
-                                     restored?.bridge?.remaining.value, restored?.occlusionRestingMMHg])
+                                     restored?.bridge?.remaining.value, restored?.occlusionRestingMMHg, restored?.batteryLowest?.value,
+                                     restored?.stoppedSinceUTCNanoseconds])
                 return (session, restored)
             }
             let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0)
@@ -304,10 +305,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if let c = checkpoint {
                     try db.execute(sql: """
                         UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?,
-                                            bridge_remaining_nl = ?, occlusion_resting_mmhg = ?
+                                            bridge_remaining_nl = ?, occlusion_resting_mmhg = ?, battery_lowest_permille = ?,
+                                            stopped_since_utc_ns = ?
                         WHERE session_id = ?
                         """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
-                                         c.state.rawValue, c.bridgeRemaining?.value, c.occlusionRestingMMHg, session])
+                                         c.state.rawValue, c.bridgeRemaining?.value, c.occlusionRestingMMHg, c.batteryLowest?.value,
+                                         c.stoppedSinceUTCNanoseconds, session])
                 }
                 if let lineJSON {
                     try db.execute(sql: "UPDATE progress SET line_memory = ? WHERE session_id = ?", arguments: [lineJSON, session])

@@ -74,6 +74,10 @@ enum Schema {
             // The resting pressure before a latched occlusion: a restart keeps its cause until the
             // pressure is back there.
             try db.execute(sql: "ALTER TABLE progress ADD COLUMN occlusion_resting_mmhg REAL;")
+            // What the monitors must not forget across a restart: the lowest battery charge read
+            // (a primary cell only goes down) and when delivery stopped (`delivery_stopped`).
+            try db.execute(sql: "ALTER TABLE progress ADD COLUMN battery_lowest_permille INTEGER;")
+            try db.execute(sql: "ALTER TABLE progress ADD COLUMN stopped_since_utc_ns INTEGER;")
         }
         return m
     }

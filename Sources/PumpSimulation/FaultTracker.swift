@@ -79,7 +79,7 @@ enum ReportBuilder {
                       faults: [Report.Fault], commands: [Report.Command], refills: [Report.Refill] = [],
                       baseline: FixedThresholdDetector) -> Report {
         let lives = earlier + [Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]
-        let alarms = lives.flatMap { $0.core.alarms.records.dropFirst($0.restoredAlarms) }
+        let alarms = mergedAlarms(lives)
         let boluses = lives.flatMap { $0.core.boluses.history.dropFirst($0.restoredBoluses) }
         let programmed = core.scheduler.programmedVolume
         // Each life's concentration segments from where its programme started; a later life
@@ -119,6 +119,26 @@ enum ReportBuilder {
             baseline: Report.Baseline(fixed_threshold_mmhg: FixedThresholdDetector.thresholdMMHg, alarm_at_s: baseline.alarmAt?.seconds,
                                       alarm_count: baseline.alarms, strokes_since_fault: baseline.strokesSinceOcclusion),
             learned: learned(core))
+    }
+
+    /// Every alarm once: an alarm a restart restored continues the entry of the life before (its
+    /// later acknowledgements, re-announcements and end are that alarm's), not a new one.
+    static func mergedAlarms(_ lives: [Life]) -> [AlarmRecord] {
+        var alarms: [AlarmRecord] = []
+        for life in lives {
+            for (k, rec) in life.core.alarms.records.enumerated() {
+                guard k < life.restoredAlarms, let i = alarms.lastIndex(where: { $0.type == rec.type && $0.clearedAt == nil }) else {
+                    alarms.append(rec)
+                    continue
+                }
+                alarms[i].reannouncedAt += rec.reannouncedAt
+                alarms[i].clearedAt = rec.clearedAt
+                // A restored alarm that was acknowledged is marked so at the restart (`raisedAt`):
+                // the earlier acknowledgement stands; a later one, or none, replaces it.
+                if rec.acknowledgedAt != rec.raisedAt || alarms[i].acknowledgedAt == nil { alarms[i].acknowledgedAt = rec.acknowledgedAt }
+            }
+        }
+        return alarms
     }
 
     static func learned(_ core: ControllerCore) -> Report.Learned {

@@ -248,6 +248,9 @@ public enum Swarm {
                 }
                 continue
             }
+            // Its alarm was already sounding when it came (a battery still judged low by its lowest
+            // reading, reading low again): nothing new to raise.
+            if r.alarms.contains(where: { $0.type == expected && $0.at_s <= f.at_s && ($0.cleared_at_s.map { $0 >= f.at_s } ?? true) }) { continue }
             // Not alarmed: a violation only if the hazard stayed observable past its bound (not
             // cleared, no restart, delivering all along, the pump not out of drug).
             var until = scenario.duration.value
@@ -266,10 +269,12 @@ public enum Swarm {
         }
 
         // The reservoir: never more commanded than it held; empty is alarmed.
-        let fill = scenario.plant.reservoirFill.microlitres
+        // What the reservoir held: the first fill and every accepted refill's volume.
+        let fill = scenario.plant.reservoirFill.microlitres + r.refills.reduce(0) { $0 + $1.added_ul }
         let confirmed = r.commanded_ul - Double(previous?.uncertainStrokes ?? 0) * r.stroke_volume_ul
         if confirmed > fill + 1e-9 { fail("commanded \(confirmed) µL (confirmed) from a reservoir filled with \(fill) µL") }
-        let emptied = r.commanded_ul > fill - r.stroke_volume_ul + 1e-9
+        // The plant's truth: the reservoir held less than a stroke at some moment.
+        let emptied = result.plant.lowestReservoir.value < scenario.plant.strokeVolume.value
         if emptied, !r.alarms.contains(where: { $0.type == AlarmType.reservoirEmpty.rawValue }) {
             fail("the reservoir ran out (\(r.commanded_ul) of \(fill) µL commanded) without reservoir_empty")
         }
@@ -278,19 +283,31 @@ public enum Swarm {
         var allowedHigh = Set(r.faults.compactMap(\.expected_alarm))
         // A slip under the tolerance need not alarm, but it is a real loss of motion: it may.
         if hazards.contains(where: { if case .encoderSlip = $0.kind { true } else { false } }) { allowedHigh.insert(AlarmType.motionMismatch.rawValue) }
-        if emptied { allowedHigh.insert(AlarmType.reservoirEmpty.rawValue) }
+        // The ledger may run out first: a restart counts its uncertain strokes as delivered.
+        if emptied || r.commanded_ul > fill - r.stroke_volume_ul + 1e-9 { allowedHigh.insert(AlarmType.reservoirEmpty.rawValue) }
         // A stop of an hour or more must sound delivery_stopped within the hour (and a second),
-        // unless a restart inside it started the count again (the journal keeps no stop time).
+        // restarts inside it included (the journal keeps when it began), and keep it sounding: at
+        // most 15 minutes (and a second) silent after an acknowledgement while the stop lasts.
         let longestStop = SafetyLimits().longestStopWithoutAlarm.value
-        let restarts = scenario.events.filter { $0.kind == .powerLoss }.map(\.at.value)
+        let reannounce = SafetyLimits().reannounceHigh.seconds + 1
         for stop in timeline.stops(until: scenario.duration.value) where stop.to - stop.from >= longestStop {
             allowedHigh.insert(AlarmType.deliveryStopped.rawValue)
             let due = stop.from + longestStop + 1_000_000_000
-            guard stop.to > due, !restarts.contains(where: { $0 >= stop.from && $0 <= due }) else { continue }
-            let sounded = r.alarms.contains {
+            guard stop.to > due else { continue }
+            let stopped = r.alarms.first {
                 $0.type == AlarmType.deliveryStopped.rawValue && $0.at_s * 1e9 <= Double(due) && ($0.cleared_at_s.map { $0 * 1e9 >= Double(due) } ?? true)
             }
-            if !sounded { fail("delivery stopped at \(Double(stop.from) / 1e9) s for \(Double(stop.to - stop.from) / 1e9) s without delivery_stopped") }
+            guard let a = stopped else {
+                fail("delivery stopped at \(Double(stop.from) / 1e9) s for \(Double(stop.to - stop.from) / 1e9) s without delivery_stopped")
+                continue
+            }
+            let acks = r.commands.filter { $0.type == "acknowledge" }.map(\.at_s)
+            for ack in acks where ack > a.at_s && (ack + reannounce) * 1e9 < Double(stop.to) {
+                guard !acks.contains(where: { $0 > ack && $0 <= ack + reannounce }) else { continue }   // acknowledged again meanwhile
+                if !sounding(a, at: ack + reannounce, report: r) {
+                    fail("delivery_stopped silent more than \(reannounce) s after the acknowledgement at \(ack) s while delivery stayed stopped")
+                }
+            }
         }
         for a in r.alarms where a.priority == "high" && !allowedHigh.contains(a.type) {
             fail("high alarm \(a.type) at \(a.at_s) s without its hazard (injected: \(hazardNames.joined(separator: ", ")))")
@@ -452,7 +469,7 @@ extension ScenarioEvent.Kind {
 
 extension Swarm {
     /// The share of seeds that are dosing plans.
-    static let dosingShare = 1.0 / 8
+    static let dosingShare = 1.0 / 10
 
     /// Zones with DST changes the dosing plans cross: whole-hour shifts both ways of the year, and
     /// Lord Howe's 30-minute one. Each with its 2026 changes as local dates, and the local hours
@@ -521,11 +538,11 @@ extension Swarm {
         if bolusUg >= 1 { prescription["patient_bolus"] = ["dose_ug": bolusUg, "lockout": "1h", "max_per_day": 4] }
 
         // Long enough to see the DST change, the bridge (the dead space at the slowest step) and two
-        // hours after it; at most 26 h (the whole of a local day and the change).
+        // hours after it; at most 20 h (a long bridge is seen well into its course: CI's time).
         let deadSpaceUl = (uniform(100, 600)).rounded()
         let refillAt = change != nil && chance(0.5) ? max(600, changeOffsetSeconds + uniform(-3 * 3600, 3600)) : uniform(600, 10 * 3600)
         let bridgeSeconds = deadSpaceUl / 1000 / (doses.min()! / c0) * 86_400
-        let duration = min(26 * 3600, max(6 * 3600, changeOffsetSeconds + 3 * 3600, refillAt + bridgeSeconds + 2 * 3600)).rounded()
+        let duration = min(20 * 3600, max(6 * 3600, changeOffsetSeconds + 3 * 3600, refillAt + bridgeSeconds + 2 * 3600)).rounded()
         var events: [[String: Any]] = []
         func add(_ at: Double, _ type: String, _ fields: [String: Any] = [:]) {
             guard at >= 0, at < duration else { return }
@@ -554,6 +571,16 @@ extension Swarm {
         }
         // A restart in the repeated (or skipped) hour.
         if change != nil, chance(0.5) { add(changeOffsetSeconds + uniform(0, 7200), "power_loss") }
+        // A long suspension, with restarts and acknowledgements in it (delivery_stopped must sound
+        // and keep sounding across them).
+        if chance(0.15) {
+            let t = uniform(600, duration / 2)
+            let resume = t + uniform(3600, 4 * 3600)
+            add(t, "suspend")
+            for _ in 0..<Int(uniform(1, 4)) { add(uniform(t, resume), pick(["acknowledge", "power_loss"])) }
+            add(resume, "resume")
+        }
+        for _ in 0..<Int(uniform(0, 3)) { add(uniform(0, duration), "acknowledge") }
         for _ in 0..<Int(uniform(0, 6)) { add(uniform(0, duration), "patient_bolus") }
         events.sort { ($0["at"] as? Double ?? 0) < ($1["at"] as? Double ?? 0) }
 

@@ -80,4 +80,60 @@ struct AlarmAnnunciationTests {
         ]))
         #expect(Self.alarm(suspended, "bolus_interrupted") == nil)
     }
+
+    // What an outside attack on the above found across restarts (each failed before its fix).
+
+    @Test func aGaugeReadingHigherAfterARestartDoesNotClearEndOfService() async throws {
+        // End of service at 4 %, the gauge then reads 50 %, the power fails: the restart keeps the
+        // lowest reading (journaled), so the clinician's clear and resume are refused.
+        let r = try await run(baclofen(rateMlPerDay: 0.5, hours: 12, events: [
+            ["at": "1h", "type": "battery", "percent": 4], ["at": "2h", "type": "battery", "percent": 50],
+            ["at": "3h", "type": "power_loss"], ["at": 11_000, "type": "clinician_clear"], ["at": 11_100, "type": "resume"],
+        ]))
+        #expect(r.commands.filter { $0.type == "resume" }.map(\.accepted) == [false])
+        #expect(r.final_state == "halted")
+        #expect(r.alarms.contains { $0.type == "battery_end_of_service" && $0.cleared_at_s == nil })
+    }
+
+    @Test func aRestartDoesNotEndOrPostponeDeliveryStopped() async throws {
+        // Suspended at 1 h, the alarm at 2 h, acknowledged at 7500 s, the power fails at 7600 s:
+        // the same alarm sounds again 15 minutes after the acknowledgement (not a new one an hour
+        // after the restart).
+        let r = try await run(baclofen(rateMlPerDay: 0.5, hours: 5, events: [
+            ["at": "1h", "type": "suspend"], ["at": 7500, "type": "acknowledge"], ["at": 7600, "type": "power_loss"],
+        ]))
+        let stopped = r.alarms.filter { $0.type == "delivery_stopped" }
+        #expect(stopped.count == 1 && stopped.first?.at_s == 7200)
+        #expect(stopped.first?.reannounced_at_s.first == 8400)
+        // A restart every 50 minutes (a brown-out loop) does not postpone it either.
+        var events: [[String: Any]] = [["at": "1h", "type": "suspend"], ["at": 6660, "type": "acknowledge"]]
+        for k in 0..<12 { events.append(["at": 6600 + 3000 * k, "type": "power_loss"]) }
+        let loop = try await run(baclofen(rateMlPerDay: 0.5, hours: 12, events: events))
+        #expect(loop.alarms.first { $0.type == "delivery_stopped" }?.at_s == 7200)
+    }
+
+    @Test func aRestoredAlarmKeepsItsHistoryAndARecurrenceSounds() async throws {
+        // A refill discrepancy acknowledged, a power loss, a second discrepancy at 26 h (within the
+        // 4 h before a re-announcement): the restored alarm sounds again, and the report shows it
+        // as the same alarm. Without the second refill it sounds 4 h after the acknowledgement
+        // itself, not after the restart (the journal keeps when it was acknowledged).
+        let r = try await run(baclofen(rateMlPerDay: 0.5, hours: 30, events: [
+            ["at": "1d", "type": "refill", "added_ml": 20, "withdrawn_ml": 18], ["at": 86_460, "type": "acknowledge"],
+            ["at": 86_520, "type": "power_loss"], ["at": "26h", "type": "refill", "added_ml": 20, "withdrawn_ml": 18],
+        ], fillMl: 20))
+        let a = r.alarms.filter { $0.type == "refill_discrepancy" }
+        #expect(a.count == 1 && a.first?.at_s == 86_400)
+        #expect(a.first?.reannounced_at_s == [93_600] && a.first?.acknowledged_at_s == nil)
+        let quiet = try await run(baclofen(rateMlPerDay: 0.5, hours: 30, events: [
+            ["at": "1d", "type": "refill", "added_ml": 20, "withdrawn_ml": 18], ["at": 86_460, "type": "acknowledge"],
+            ["at": 86_520, "type": "power_loss"],
+        ], fillMl: 20))
+        #expect(quiet.alarms.first { $0.type == "refill_discrepancy" }?.reannounced_at_s == [86_460 + 4 * 3600])
+    }
+
+    @Test func aStartTheClockCannotHoldIsRefusedNamingTheField() throws {
+        var s = baclofen(rateMlPerDay: 0.5, hours: 24)
+        s["start"] = ["at": "2262-04-11T00:00:00", "zone": "UTC"]
+        #expect { try scenario(s) } throws: { "\($0)".contains("start.at") }
+    }
 }

@@ -83,9 +83,12 @@ public struct AlarmBook: Sendable {
 
     /// An alarm that was active when the controller stopped, active again from `now` (its cause
     /// is judged afresh by the monitors).
-    public mutating func restore(_ type: AlarmType, acknowledged: Bool, causePresent: Bool, at now: MonotonicInstant) {
+    /// `acknowledgedAt`: when it was acknowledged, in this run's clock (its re-announcement counts
+    /// from then); `acknowledged` without a time: at `now`.
+    public mutating func restore(_ type: AlarmType, acknowledged: Bool, acknowledgedAt: MonotonicInstant? = nil, causePresent: Bool,
+                                 at now: MonotonicInstant) {
         guard let r = raise(type, at: now), let i = index(of: r.type) else { return }
-        if acknowledged { records[i].acknowledgedAt = now }
+        if acknowledged { records[i].acknowledgedAt = min(acknowledgedAt ?? now, now) }
         records[i].causePresent = causePresent
     }
 

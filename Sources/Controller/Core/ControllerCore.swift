@@ -130,12 +130,17 @@ public struct ControllerCore: Sendable {
         refills = r.refills
         if let b = r.bridge { scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining) }
         scheduler.restartConcentrationSegments()
-        for a in r.activeAlarms { alarms.restore(a.type, acknowledged: a.acknowledged, causePresent: a.causePresent, at: now) }
+        for a in r.activeAlarms {
+            alarms.restore(a.type, acknowledged: a.acknowledged, acknowledgedAt: a.acknowledgedUTCNanoseconds.map { now - Nanoseconds(utcNanoseconds - $0) },
+                           causePresent: a.causePresent, at: now)
+        }
         state = alarms.stopsDelivery ? .halted : r.state == .delivering ? .delivering : .suspended
         if state != .delivering {
             scheduler.setDelivering(false, at: now, utcNanoseconds: utcNanoseconds)
-            stoppedSince = now   // the journal does not say since when: counted from the restart
+            // The stop goes on: counted from when it began (from the restart if not known).
+            stoppedSince = r.stoppedSinceUTCNanoseconds.map { now - Nanoseconds(max(0, utcNanoseconds - $0)) } ?? now
         }
+        if let low = r.batteryLowest { battery.restore(lowest: low, limits: configuration.limits) }
         if let m = r.lineMemory { occlusion.restore(m) }
         // The occlusion stays latched until the retained pressure is seen to drain (a fresh
         // detector would call a still-kinked line clear).

@@ -9,6 +9,8 @@ public struct RestoredState: Sendable, Equatable {
         public var acknowledged: Bool
         /// The cause was still present at the last record (the monitors judge it afresh).
         public var causePresent: Bool
+        /// When it was last acknowledged (its re-announcement counts from then).
+        public var acknowledgedUTCNanoseconds: Int64?
         public init(type: AlarmType, acknowledged: Bool, causePresent: Bool = true) {
             self.type = type
             self.acknowledged = acknowledged
@@ -65,6 +67,10 @@ public struct RestoredState: Sendable, Equatable {
     public var lineMemory: LineMemory?
     /// The resting pressure before a latched occlusion (nil: none latched, or not known).
     public var occlusionRestingMMHg: Double?
+    /// The lowest battery charge read before (nil: none yet).
+    public var batteryLowest: PerMille?
+    /// When delivery stopped, if it had (nil: delivering, or not known).
+    public var stoppedSinceUTCNanoseconds: Int64?
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],

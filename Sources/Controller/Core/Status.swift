@@ -68,7 +68,10 @@ public struct ControllerStatus: Sendable {
     public var prescription: Prescription
     public var basalRate: NanogramsPerDay
     public var concentrationInForce: NanogramsPerMillilitre
+    /// How long a running bridge would still take at the rate in force (an estimate: it ends by volume).
     public var bridgeRemaining: Nanoseconds?
+    /// The old drug a running bridge still has to push.
+    public var bridgeRemainingVolume: Nanolitres?
     public var reservoirExpected: Nanolitres
     public var reservoirCapacity: Nanolitres
     public var lowReservoirLevel: Nanolitres
@@ -120,7 +123,7 @@ extension ControllerCore {
         else if scheduler.bolusInProgress { blocker = "a bolus is running" }
         return ControllerStatus(
             state: state, prescription: prescription, basalRate: scheduler.basalRate, concentrationInForce: scheduler.concentrationInForce,
-            bridgeRemaining: scheduler.bridgeRemaining(at: now), reservoirExpected: ledger.expected, reservoirCapacity: ledger.capacity,
+            bridgeRemaining: scheduler.bridgeRemaining(at: now), bridgeRemainingVolume: scheduler.bridgeRemainingVolume, reservoirExpected: ledger.expected, reservoirCapacity: ledger.capacity,
             lowReservoirLevel: lowReservoirLevel, forecast: forecast(at: now), batteryStateOfCharge: soc,
             batteryToElectiveReplacement: soc.flatMap { batteryTrend.reaching(limits.batteryElectiveReplacement, from: now, current: $0) }.map { $0 - now },
             activeAlarms: alarms.active, commandedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,

@@ -56,6 +56,11 @@ public struct JournalCheckpoint: Sendable, Equatable {
     public var lineMemory: LineMemory?
     /// The resting pressure before a latched occlusion (nil: none latched).
     public var occlusionRestingMMHg: Double?
+    /// The lowest battery charge read (a primary cell only goes down: a restart must not believe a
+    /// gauge that reads higher afterwards).
+    public var batteryLowest: PerMille?
+    /// When delivery stopped (nil: delivering): a restart keeps counting towards `delivery_stopped`.
+    public var stoppedSinceUTCNanoseconds: Int64?
     public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64,
                 bridgeRemaining: Nanolitres? = nil, occlusionRestingMMHg: Double? = nil) {
         self.bridgeRemaining = bridgeRemaining
@@ -80,10 +85,13 @@ public struct JournalEvent: Sendable, Equatable {
 
 extension ControllerCore {
     /// The checkpoint of the state now.
-    public func checkpoint(utcNanoseconds: Int64) -> JournalCheckpoint {
-        JournalCheckpoint(confirmedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,
-                          measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds,
-                          bridgeRemaining: scheduler.bridgeRemainingVolume, occlusionRestingMMHg: occlusion.latchedRestingMMHg)
+    public func checkpoint(now: MonotonicInstant, utcNanoseconds: Int64) -> JournalCheckpoint {
+        var c = JournalCheckpoint(confirmedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,
+                                  measuredSinceFill: ledger.measuredSinceFill, state: state, utcNanoseconds: utcNanoseconds,
+                                  bridgeRemaining: scheduler.bridgeRemainingVolume, occlusionRestingMMHg: occlusion.latchedRestingMMHg)
+        c.batteryLowest = battery.lowest
+        c.stoppedSinceUTCNanoseconds = stoppedSince.map { utcNanoseconds - (now - $0).value }
+        return c
     }
 
     /// The program in force, for the journal after a change. `refill`: the change was this refill.

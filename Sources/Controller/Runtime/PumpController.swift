@@ -117,7 +117,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         let (checkpoint, events) = state.withLock { g -> (JournalCheckpoint, [ControllerEvent]) in
             let new = Array(g.core.events[g.journaledEvents...])
             g.journaledEvents = g.core.events.count
-            var checkpoint = g.core.checkpoint(utcNanoseconds: utcNanoseconds)
+            var checkpoint = g.core.checkpoint(now: now, utcNanoseconds: utcNanoseconds)
             if g.lineMemoryAt.map({ now - $0 >= OcclusionDetector.lineMemoryPeriod }) ?? true, let m = g.core.occlusion.lineMemory {
                 checkpoint.lineMemory = m
                 g.lineMemoryAt = now

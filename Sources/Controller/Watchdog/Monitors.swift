@@ -154,6 +154,14 @@ public struct BatteryMonitor: Sendable {
 
     public init() {}
 
+    /// After a restart: the lowest charge read before it, and the low-battery judgement it made
+    /// (a gauge reading higher after a brown-out is not believed).
+    public mutating func restore(lowest low: PerMille, limits: SafetyLimits) {
+        lowest = low
+        endOfService = low.value <= limits.batteryEndOfService.value
+        electiveReplacement = low.value <= limits.batteryElectiveReplacement.value
+    }
+
     public mutating func observe(_ reading: (stateOfCharge: PerMille, voltage: Millivolts)?, limits: SafetyLimits) {
         guard let r = reading, (0...1000).contains(r.stateOfCharge.value), (1_000...6_000).contains(r.voltage.value) else {
             failures += 1

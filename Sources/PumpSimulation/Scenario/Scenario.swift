@@ -92,6 +92,8 @@ extension Scenario {
         public static let coughMMHg = 40.0
         public static let coughOver = Nanoseconds.seconds(1)
         public static let occlusionFraction = 1.0
+        /// 2200-01-01T00:00:00Z: a start must leave the run (and its nanosecond clock) room.
+        public static let latestStartUTCSeconds: Int64 = 7_258_118_400
     }
 
     public static func parse(_ data: Data) throws(ValidationErrors) -> Scenario {
@@ -118,7 +120,12 @@ extension Scenario {
                 problems.append(FieldError("start.zone", "unknown IANA time zone '\(zoneName)'"))
             }
             if let at = s.string("at", &problems) {
-                if let utc = FoundationZone.utcSeconds(localISO: at, zone: zoneName) { start = utc } else {
+                if let utc = FoundationZone.utcSeconds(localISO: at, zone: zoneName) {
+                    // Nanoseconds since 1970 in an Int64 reach 2262: the start must leave room for the run.
+                    if utc < 0 || utc >= Defaults.latestStartUTCSeconds {
+                        problems.append(FieldError("start.at", "must be from 1970-01-01 to before 2200-01-01, got '\(at)'"))
+                    } else { start = utc }
+                } else {
                     problems.append(FieldError("start.at", "must be a local date-time YYYY-MM-DDTHH:MM:SS, got '\(at)'"))
                 }
             } else {
