@@ -128,7 +128,14 @@ public struct ControllerCore: Sendable {
         ledger.recordMeasured(total: r.measuredSinceFill)
         measuredBefore = r.measuredSinceFill
         refills = r.refills
-        if let b = r.bridge { scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining) }
+        if let b = r.bridge {
+            // The bridge ends by volume the motor pushed; strokes a restart counts as delivered may
+            // never have moved. When the old drug is the stronger one, ending early would push it at
+            // the new plan (an overdose: swarm seeds 6838, 7221), so they count as not pushed; when
+            // it is the weaker, as pushed. Either way the error is a shortfall.
+            let unpushed = b.concentration > scheduler.prescription.drug.concentration ? stroke * r.uncertainStrokes : .zero
+            scheduler.restoreBridge(concentration: b.concentration, remaining: b.remaining + unpushed)
+        }
         scheduler.restartConcentrationSegments()
         for a in r.activeAlarms {
             alarms.restore(a.type, acknowledged: a.acknowledged, acknowledgedAt: a.acknowledgedUTCNanoseconds.map { now - Nanoseconds(utcNanoseconds - $0) },
