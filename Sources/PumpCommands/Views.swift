@@ -80,7 +80,7 @@ public enum Views {
             "bridge_remaining_s": s.bridgeRemaining.map { $0.seconds as Any } ?? NSNull(),
             "bridge_remaining_ml": s.bridgeRemainingVolume.map { ml($0) as Any } ?? NSNull(),
             "reservoir": [
-                "expected_ml": ml(s.reservoirExpected), "capacity_ml": ml(s.reservoirCapacity), "low_alarm_ml": ml(s.lowReservoirLevel),
+                "expected_ml": ml(s.reservoirExpected), "known": s.reservoirKnown, "capacity_ml": ml(s.reservoirCapacity), "low_alarm_ml": ml(s.lowReservoirLevel),
             ] as [String: Any],
             "forecast": [
                 "expected_ml_per_day": ml(f.expectedPerDay), "worst_ml_per_day": ml(f.worstPerDay),

@@ -228,7 +228,7 @@ public final class Suite {
         }
         guard let pumpd = try? ChildProcess(name: "pumpd", executable: settings.pumpdPath,
                                             arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath,
-                                                        "--journal", "\(settings.workDirectory)/\(name)-journal.sqlite"]) else {
+                                                        "--journal", "\(settings.workDirectory)/\(name)-journal.sqlite", "--new-journal"]) else {
             record("\(name)/setup", false, "cannot start pumpd")
             plant.stop()
             return nil

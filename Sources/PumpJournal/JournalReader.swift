@@ -83,6 +83,9 @@ public enum JournalReader {
         restored.occlusionRestingMMHg = progress["occlusion_resting_mmhg"]
         restored.batteryLowest = (progress["battery_lowest_permille"] as Int64?).map { PerMille(Int32($0)) }
         restored.stoppedSinceUTCNanoseconds = progress["stopped_since_utc_ns"]
+        // A journal that replaced a lost one knows the reservoir only once a refill recorded it.
+        let lost = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provision WHERE lost_reason IS NOT NULL") ?? 0
+        restored.reservoirKnown = lost == 0 || !refills.isEmpty
         // The newest learner memory of any session (a session may end before it wrote one). One
         // that does not decode is ignored: the learner then starts afresh, as before v3.
         if let text = try String.fetchOne(db, sql: "SELECT line_memory FROM progress WHERE line_memory IS NOT NULL ORDER BY session_id DESC LIMIT 1") {

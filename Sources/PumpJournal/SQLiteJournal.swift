@@ -35,6 +35,18 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     public struct Start: Sendable {
         public let journal: SQLiteJournal
         public let restored: RestoredState?
+        /// The journal this start expected was lost (missing, damaged, not a journal, newer):
+        /// its remains were moved aside and this is a new one (`journal_lost`).
+        public var loss: JournalStorage.Loss?
+    }
+
+    /// How `open` treats a journal that is not there or not usable.
+    public enum Provisioning: Sendable {
+        /// The daemon: the journal must have been provisioned; anything else is a loss (the
+        /// remains are moved aside and a new journal records it). Never a silent fresh start.
+        case required
+        /// The simulator and tests: a missing file is created (each run starts from nothing).
+        case createIfMissing
     }
 
     public let path: String
@@ -89,7 +101,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// - therapy: the prescription file's text; a different text than the last one is a program change.
     /// - reservoirFill: used only by a fresh journal (a restart keeps the journal's ledger).
     public static func open(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
-                            mode: Mode) throws(JournalError) -> Start {
+                            mode: Mode, provisioning: Provisioning = .createIfMissing) throws(JournalError) -> Start {
+        var loss: JournalStorage.Loss?
+        if provisioning == .required, let problem = JournalStorage.problem(path: path) {
+            loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
+        }
         do {
             var config = Configuration()
             let synchronous = mode == .daemon ? "FULL" : "OFF"
@@ -115,8 +131,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                     try insert(db, session: session, utc: utcNanoseconds,
                                EventRow(type: "program", detail: last == nil ? "first prescription" : "prescription changed"))
                 }
+                let how = loss.map { "a new journal after a loss: \($0.reason)\($0.evidence.map { "; remains kept at \($0)" } ?? "")" }
                 try insert(db, session: session, utc: utcNanoseconds,
-                           EventRow(type: "session", detail: restored == nil ? "started on \(board), fresh journal" : "started on \(board), restoring"))
+                           EventRow(type: "session", detail: "started on \(board), " + (how ?? (restored == nil ? "fresh journal" : "restoring"))))
                 try db.execute(sql: """
                     INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state, bridge_remaining_nl,
                                           occlusion_resting_mmhg, battery_lowest_permille, stopped_since_utc_ns)
@@ -130,7 +147,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             }
             let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0)
             if mode == .daemon { j.startWriter() }
-            return Start(journal: j, restored: restored)
+            return Start(journal: j, restored: restored, loss: loss)
         } catch let e as JournalError {
             throw e
         } catch {
@@ -364,11 +381,15 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             condition.unlock()
             while let t = thread, !t.isFinished { Thread.sleep(forTimeInterval: 0.005) }
         }
-        guard let confirmedStrokes else { return }
-        try? pool.write { db in
-            try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
-                           arguments: [session, utcNanoseconds, confirmedStrokes])
+        if let confirmedStrokes {
+            try? pool.write { db in
+                try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
+                               arguments: [session, utcNanoseconds, confirmedStrokes])
+            }
         }
+        // A stop leaves the journal self-contained: everything in the main file, the WAL empty
+        // (a lost -wal after a clean stop then loses nothing).
+        if mode == .daemon { try? pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
     }
 
     /// The simulator's power loss: what is not committed is gone.

@@ -13,6 +13,8 @@ import GRDB
 /// - `refill` (v2): every refill's reconciliation, append-only.
 /// - `command_counter` (v2): the last accepted command counter per role.
 /// - `progress.line_memory` (v3): the occlusion learner's memory, every 10 minutes.
+/// - `provision` (v5): when the journal was provisioned, and if it replaced a lost one, why and
+///   where the remains went.
 /// - `event`: the event log (alarms, acknowledgements, clears, boluses, commands, halts,
 ///   restarts), append-only: triggers refuse updates and deletes.
 enum Schema {
@@ -79,8 +81,17 @@ enum Schema {
             try db.execute(sql: "ALTER TABLE progress ADD COLUMN battery_lowest_permille INTEGER;")
             try db.execute(sql: "ALTER TABLE progress ADD COLUMN stopped_since_utc_ns INTEGER;")
         }
+        // v5: the provisioning mark. A journal is created only by provisioning (or by the loss
+        // policy, which records why the one before was lost); a journal without the mark is not
+        // one pumpd made. A journal from before v5 that ran a session is marked as provisioned.
+        m.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE provision (id INTEGER PRIMARY KEY, utc_ns INTEGER NOT NULL, lost_reason TEXT, lost_evidence TEXT);
+                INSERT INTO provision (utc_ns) SELECT MIN(started_utc_ns) FROM session HAVING COUNT(*) > 0;
+                """)
+        }
         return m
     }
 
-    static let version = "v4"
+    static let version = "v5"
 }

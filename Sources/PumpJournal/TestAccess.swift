@@ -7,3 +7,12 @@ public enum JournalTestAccess {
         try db.write { try $0.execute(sql: "DELETE FROM event") }
     }
 }
+
+extension JournalTestAccess {
+    /// Marks a journal as written by a later pumpd (a migration this build does not know).
+    public static func markNewerSchema(path: String) throws {
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
+        try db.close()
+    }
+}

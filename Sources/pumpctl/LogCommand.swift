@@ -90,3 +90,25 @@ struct AuditCommand: ParsableCommand {
         if a.integrity != "ok" || !a.countersMonotonic || a.lockoutViolations > 0 { throw ExitCode(1) }
     }
 }
+
+/// `pumpctl journal init --journal FILE`: provisions a journal for a pump's first start. pumpd
+/// never creates one itself, so a missing journal is always a loss, never a silent fresh start.
+struct JournalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal", abstract: "Provision a pump's journal.", subcommands: [Init.self])
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an empty journal for a first start (refused if anything is there; the file is owner-only).")
+        @Option(help: "Where pumpd --journal will find it.") var journal: String
+
+        func run() throws {
+            do {
+                try JournalStorage.provision(path: journal, utcNanoseconds: Int64((Date().timeIntervalSince1970 * 1e9).rounded()))
+            } catch {
+                throw ValidationError(error.description)
+            }
+            print("journal \(journal): provisioned")
+        }
+    }
+}

@@ -9,7 +9,7 @@ struct PumpCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpctl",
         abstract: "Bench tool for the intrathecal pump controller.",
-        subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self, KeysCommand.self, StatusCommand.self,
+        subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self, JournalCommand.self, KeysCommand.self, StatusCommand.self,
                       PatientBolusCommand.self, ClinicianBolusCommand.self, SuspendCommand.self, ResumeCommand.self,
                       AcknowledgeCommand.self, ClearAlarmsCommand.self, SetLowReservoirCommand.self, ProgramCommand.self,
                       RefillCommand.self, SendRawCommand.self])
@@ -205,7 +205,7 @@ struct Faults: ParsableCommand {
         print("|---|---|---|---|---|---|")
         for a in AlarmType.allCases {
             let p = FaultTable.policy(for: a)
-            print("| `\(a.rawValue)` | \(p.delivery.rawValue) | \(p.priority.rawValue) | \(p.clear.rawValue) | \(p.blocksPatientBolus ? "yes" : "no") | \(p.rationale) |")
+            print("| `\(a.rawValue)` | \(p.delivery.rawValue) | \(p.priority.rawValue) | \(p.clear.rawValue) | \(p.blocksClinicianBolus ? "yes, and clinician boluses" : p.blocksPatientBolus ? "yes" : "no") | \(p.rationale) |")
         }
     }
 }

@@ -19,17 +19,19 @@ final class CommandSocket: @unchecked Sendable {
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw RigError(message: "--socket \(path): path too long") }
-        // A stale socket from an earlier run is replaced; any other file is left alone.
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+        }
+        // A stale socket from an earlier run is replaced; a live one (something accepts on it) is
+        // never taken over; any other file is left alone.
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw RigError(message: "--socket \(path): exists and is not a socket") }
+            if Self.accepts(addr) { throw RigError(message: "--socket \(path): in use by a running process (another pumpd?); not taken over") }
             unlink(path)
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RigError(message: "--socket: socket() failed (errno \(errno))") }
-        withUnsafeMutableBytes(of: &addr.sun_path) { p in
-            for (i, b) in bytes.enumerated() { p[i] = b }
-        }
         let old = umask(0o177)
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -47,6 +49,25 @@ final class CommandSocket: @unchecked Sendable {
         }
         self.path = path
         self.fd = fd
+    }
+
+    /// Whether a process is listening at `addr` (a connect succeeds, or is only refused for a full
+    /// backlog). ECONNREFUSED / ENOENT: nobody, a stale socket.
+    private static func accepts(_ addr: sockaddr_un) -> Bool {
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        var a = addr
+        let r = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return r == 0 || (errno != ECONNREFUSED && errno != ENOENT)
+    }
+
+    /// Removes the socket this process bound, before serving started (a start that failed later).
+    func remove() {
+        close(fd)
+        unlink(path)
     }
 
     /// Serves on its own thread until `stop`. `handle` gets a frame's payload and returns the answer's.

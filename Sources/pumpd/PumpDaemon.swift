@@ -21,8 +21,11 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Prescription file: {\"drug\": …, \"prescription\": …, \"reservoir\": …}.")
     var prescription: String
 
-    @Option(help: "The journal (SQLite; created if missing). A restart continues from it: nothing delivered is repeated.")
+    @Option(help: "The journal (SQLite), provisioned by `pumpctl journal init` or --new-journal. A restart continues from it: nothing delivered is repeated. One missing or damaged is a loss: kept aside, a new one, the journal_lost alarm.")
     var journal: String
+
+    @Flag(help: "First start only: provision the journal at --journal (refused if anything is there), then run.")
+    var newJournal = false
 
     @Option(help: "Simulated board only: a file that gets one byte per stroke the fake motor makes (the bench balance; the crash campaign reads it).")
     var simulatedBalance: String?
@@ -68,23 +71,34 @@ struct PumpDaemon: AsyncParsableCommand {
         }
         var logger = Logger(label: "pumpd")
         logger[metadataKey: "board"] = "\(board.name)"
-        let start: SQLiteJournal.Start
+        // One owner: the journal's lock first, then the socket, before anything is written or any
+        // hardware touched. A second pumpd stops here and changes nothing.
         do {
-            start = try SQLiteJournal.open(path: journal, board: board.name, therapy: therapyText, reservoirFill: therapy.reservoirFill,
-                                           utcNanoseconds: SystemWallClock().utcNanoseconds(), mode: .daemon)
+            try JournalStorage.takeOwnership(of: journal)
+            if newJournal { try JournalStorage.provision(path: journal, utcNanoseconds: SystemWallClock().utcNanoseconds()) }
         } catch {
             fail(error.description, status: 1)
         }
-        logger.notice("journal \(journal): \(start.restored == nil ? "fresh" : "restoring")")
+        var commandSocket: CommandSocket?
+        if let socket {
+            do { commandSocket = try CommandSocket(path: socket) } catch { fail(error.message, status: 1) }
+        }
+        let start: SQLiteJournal.Start
+        do {
+            start = try SQLiteJournal.open(path: journal, board: board.name, therapy: therapyText, reservoirFill: therapy.reservoirFill,
+                                           utcNanoseconds: SystemWallClock().utcNanoseconds(), mode: .daemon, provisioning: .required)
+        } catch {
+            commandSocket?.remove()
+            fail(error.description, status: 1)
+        }
+        if let loss = start.loss {
+            logger.critical("journal \(journal): LOST (\(loss.reason)); \(loss.evidence.map { "remains kept at \($0); " } ?? "")a new journal is started: basal continues from the prescription file, boluses wait for a clinician (journal_lost)")
+        } else {
+            logger.notice("journal \(journal): \(start.restored == nil ? "first start" : "restoring")")
+        }
         var commands: CommandInterface?
-        if let socket, let keys, let ring {
-            do {
-                commands = CommandInterface(socket: try CommandSocket(path: socket), keysFolder: keys, ring: KeyRingBox(ring),
-                                            counters: JournalCounters(journal: start.journal))
-            } catch {
-                start.journal.close(confirmedStrokes: nil, utcNanoseconds: SystemWallClock().utcNanoseconds())
-                fail(error.message, status: 1)
-            }
+        if let commandSocket, let keys, let ring {
+            commands = CommandInterface(socket: commandSocket, keysFolder: keys, ring: KeyRingBox(ring), counters: JournalCounters(journal: start.journal))
         }
         do {
             switch board.kind {

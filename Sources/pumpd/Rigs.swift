@@ -47,7 +47,7 @@ enum SimulatedRig {
         var extras = RigExtras()
         extras.signalBolusButton = true
         extras.commands = commands
-        try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: extras, journal: journal.journal, logger: logger)
+        try await Daemon.serve(controller, clock: clock, epoch: epoch, extras: extras, journal: journal.journal, loss: journal.loss, logger: logger)
     }
 
     /// The bench balance of the simulated board: one byte appended per stroke the motor makes,
@@ -149,7 +149,7 @@ enum LinuxRig {
                 journal: journal.journal, restoring: journal.restored)
             logger.notice("linux board: chip '\(label)', \(bus.path)")
             let clock = ContinuousClock()
-            try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, journal: journal.journal, logger: logger)
+            try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, journal: journal.journal, loss: journal.loss, logger: logger)
         } catch let e as HALError {
             throw RigError(message: "board \(board.name): \(e)")
         }

@@ -39,11 +39,15 @@ struct CommandInterface: Sendable {
 enum Daemon {
     static func serve<M: MotorDriver, P: PressureSensor, B: BatteryGauge>(
         _ controller: PumpController<M, P, B>, clock: ContinuousClock, epoch: ContinuousClock.Instant, extras: RigExtras,
-        journal: SQLiteJournal, logger: Logger
+        journal: SQLiteJournal, loss: JournalStorage.Loss?, logger: Logger
     ) async throws {
         let now: @Sendable () -> MonotonicInstant = {
             let d = epoch.duration(to: clock.now).components
             return MonotonicInstant(nanoseconds: d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000)
+        }
+        if let loss {
+            let t = now()
+            controller.withCore { $0.journalLost(loss.reason + (loss.evidence.map { "; remains kept at \($0)" } ?? ""), at: t) }
         }
         var services: [any Service] = [
             ControllerService(controller: controller, clock: clock, epoch: epoch, journal: journal, logger: logger),

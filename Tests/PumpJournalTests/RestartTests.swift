@@ -45,12 +45,14 @@ final class CrashBench {
 
     /// Runs the dose loop and the watchdog for `seconds` from monotonic `from`, as the simulator does.
     @discardableResult
-    func run(_ rig: Rig, from: Int64 = 0, seconds: Int64, utcAtZero: Int64) async -> Int64 {
+    /// `plantOffset`: the plant's time at the rig's monotonic zero (a restarted rig starts at zero
+    /// while the plant's physics went on).
+    func run(_ rig: Rig, from: Int64 = 0, seconds: Int64, utcAtZero: Int64, plantOffset: Int64 = 0) async -> Int64 {
         var t = from
         var deadline = Int64(0)
         let end = from + seconds * 1_000_000_000
         while t < end {
-            plant.advance(to: t)
+            plant.advance(to: plantOffset + t)
             if t >= deadline {
                 deadline = await rig.doseLoopStep(now: MonotonicInstant(nanoseconds: t), utcNanoseconds: utcAtZero + t).nanoseconds
             }
@@ -180,6 +182,34 @@ struct RestartTests {
         let strokes = bench.plant.totals.strokes
         await bench.run(rig2, seconds: 600, utcAtZero: CrashBench.utc0 + 200_000_000_000)
         #expect(bench.plant.totals.strokes == strokes, "a restart never resumes a halted pump")
+    }
+
+    /// A second writer's session (pumpd B before issue 16's lock) left a progress row an hour
+    /// behind the intents of the pump that went on running. Before, the restore took that row and
+    /// the dose loop issued nothing for an hour while delivering; now the programme continues from
+    /// the intents less the lead. Hand numbers: 1 mL/day at 250 nL a stroke is one stroke every
+    /// 21.6 s, so 2 000 s accrue 92.6 strokes; the lead is 24 + 1 + 4 = 29 strokes (2 mL/h over
+    /// 11 s is 6 111 nL); so between 63 and 93 strokes reach the plant.
+    @Test func aStaleProgressRowNeverStallsDelivery() async throws {
+        let bench = try CrashBench()
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)
+        await bench.run(rig, seconds: 60, utcAtZero: CrashBench.utc0)
+        // The second writer: a session and a progress row, then gone.
+        let stale = try SQLiteJournal.open(path: bench.path, board: "b", therapy: "rx", reservoirFill: .millilitres(20),
+                                           utcNanoseconds: CrashBench.utc0 + 60_000_000_000, mode: .inline)
+        stale.journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 60_000_000_000)
+        await bench.run(rig, from: 60_000_000_000, seconds: 3600, utcAtZero: CrashBench.utc0)
+        _ = journal   // the first pump crashes here (never closed)
+        let restartUTC = CrashBench.utc0 + 3_700_000_000_000
+        let (rig2, _, restored) = try bench.start(utc: restartUTC)
+        let r = try #require(restored)
+        #expect(r.uncertainStrokes > 150, "the stale row: \(r.uncertainStrokes)")
+        let before = bench.plant.totals.strokes
+        await bench.run(rig2, seconds: 2000, utcAtZero: restartUTC, plantOffset: 3_700_000_000_000)
+        let delivered = bench.plant.totals.strokes - before
+        #expect(delivered >= 63 && delivered <= 93, "\(delivered) strokes in 2 000 s")
+        #expect(rig2.snapshot().state == .delivering)
+        #expect(rig2.snapshot().alarms.isActive(.deliveryUncertain), "the uncertain strokes are announced")
     }
 
     @Test func anInterruptedBolusIsNotResumedAndItsLockoutCarriesOver() async throws {

@@ -24,6 +24,8 @@ final class RunningDaemon: @unchecked Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let k = try CLI.run(["keys", "init", "--dir", folder.appendingPathComponent("keys").path, "--device", "pump-e2e"])
         precondition(k.status == 0, k.err)
+        let j = try CLI.run(["journal", "init", "--journal", journal])
+        precondition(j.status == 0, j.err)
     }
 
     /// Another run on the same folder (journal, keys, socket path).

@@ -8,6 +8,20 @@ struct Daemon {
     static func path(_ p: String) -> String { repo.appendingPathComponent(p).path }
     /// A fresh journal file for one run.
     static func journal() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).sqlite").path }
+
+    /// Runs pumpd to its end (a start expected to be refused): exit status and stderr.
+    static func runToEnd(_ args: [String]) throws -> (status: Int32, err: String) {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+    }
 }
 
 @Suite("pumpd", .enabled(if: FileManager.default.isExecutableFile(atPath: Daemon.binary.path)))
@@ -18,7 +32,7 @@ struct DaemonTests {
     func signalLeavesTheMotorInTheSafeState(signal: Int32) throws {
         let p = Process()
         p.executableURL = Daemon.binary
-        p.arguments = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal()]
+        p.arguments = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal(), "--new-journal"]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -40,28 +54,17 @@ struct DaemonTests {
     @Test func badBoardFileIsRefusedBeforeAnythingIsTouched() throws {
         let board = FileManager.default.temporaryDirectory.appendingPathComponent("board-\(UUID().uuidString).json")
         try #"{"schema": 1, "name": "x", "kind": "linux", "motor": {"stroke_volume_nl": 250}}"#.write(to: board, atomically: true, encoding: .utf8)
-        let r = try run(["--board", board.path, "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal()])
+        let r = try run(["--board", board.path, "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal(), "--new-journal"])
         #expect(r.status == 2)
         #expect(r.err.split(separator: "\n").count == 1 && r.err.contains("motor.encoder_counts_per_stroke"), "\(r.err)")
     }
 
     @Test func missingHardwareIsOneLineAndExitOne() throws {
         // On a machine without the Pi's GPIO chip the rig cannot come up: a typed error, no crash.
-        let r = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal()])
+        let r = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"), "--journal", Daemon.journal(), "--new-journal"])
         #expect(r.status == 1)
         #expect(r.err.contains("rpi4-bench") && r.err.contains("pinctrl-bcm2711"), "\(r.err)")
     }
 
-    private func run(_ args: [String]) throws -> (status: Int32, err: String) {
-        let p = Process()
-        p.executableURL = Daemon.binary
-        p.arguments = args
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
-    }
+    private func run(_ args: [String]) throws -> (status: Int32, err: String) { try Daemon.runToEnd(args) }
 }

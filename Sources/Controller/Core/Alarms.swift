@@ -41,6 +41,7 @@ public struct AlarmBook: Sendable {
     public var stopsDelivery: Bool { activeIndices.contains { records[$0].policy.delivery == .stop } }
     public var requiresMinimumRate: Bool { activeIndices.contains { records[$0].policy.delivery == .minimumRate } }
     public var patientBolusBlocker: AlarmType? { active.first { $0.policy.blocksPatientBolus }?.type }
+    public var clinicianBolusBlocker: AlarmType? { active.first { $0.policy.blocksClinicianBolus }?.type }
 
     /// Raises `type` unless it is already active; returns the record if it sounds anew: a new
     /// one, or an active one that was acknowledged and whose cause had gone and is back.

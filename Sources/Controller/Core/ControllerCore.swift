@@ -99,6 +99,9 @@ public struct ControllerCore: Sendable {
     public private(set) var filledAtStroke: Int64 = 0
     /// When delivery last stopped (suspended or halted; nil while delivering): a long stop alarms.
     public private(set) var stoppedSince: MonotonicInstant?
+    /// False after a journal loss until a refill records a volume: the ledger then runs from the
+    /// prescription file's fill, a guess (status says so).
+    public private(set) var reservoirKnown = true
 
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64) {
         self.configuration = configuration
@@ -119,12 +122,22 @@ public struct ControllerCore: Sendable {
     public init(configuration: ControllerConfiguration, now: MonotonicInstant, utcNanoseconds: Int64, restoring r: RestoredState) {
         self.init(configuration: configuration, now: now, utcNanoseconds: utcNanoseconds)
         let stroke = configuration.strokeVolume
-        scheduler.restore(programmed: r.programmed, commandedStrokes: r.intendedStrokes)
+        // Intents run at most `restoreLead` strokes ahead of the programme a checkpoint records.
+        // A journal whose programme lags further (a stale progress row: another writer, a damaged
+        // or rolled-back file) would leave the dose loop issuing nothing for hours while it says
+        // delivering; the programme continues from the intents instead, and the uncertain
+        // strokes raise `delivery_uncertain` below.
+        let floor = stroke * (r.intendedStrokes - Self.restoreLead(configuration))
+        if r.programmed < floor {
+            record(.journalError("the journal's programme lagged its intents by \((floor - r.programmed).value / stroke.value + Self.restoreLead(configuration)) strokes; the programme continues from the intents"), at: now)
+        }
+        scheduler.restore(programmed: max(r.programmed, floor), commandedStrokes: r.intendedStrokes)
         ledger = ReservoirLedger(capacity: configuration.reservoirCapacity, filled: r.reservoirFilled)
         ledger.recordCommanded(stroke * (r.intendedStrokes - r.commandedBeforeFill))
         filledAtStroke = r.commandedBeforeFill
         if let p = r.prescription, p != configuration.prescription { scheduler.reprogram(p, at: now, utcNanoseconds: utcNanoseconds) }
         if let low = r.lowReservoir { lowReservoirLevel = low }
+        reservoirKnown = r.reservoirKnown
         ledger.recordMeasured(total: r.measuredSinceFill)
         measuredBefore = r.measuredSinceFill
         refills = r.refills
@@ -172,6 +185,15 @@ public struct ControllerCore: Sendable {
         if interrupted { bolusInterrupted(at: now) }
     }
 
+    /// Most strokes the journal's intents can legitimately run ahead of its last checkpoint's
+    /// programme: the motor's top rate over twice the intent lookahead and a second of commit
+    /// lag, plus one wake's strokes.
+    static func restoreLead(_ c: ControllerConfiguration) -> Int64 {
+        let window = c.limits.journalLookahead.value * 2 + 1_000_000_000
+        let volume = Int128(PumpLimits.maximumTotalRateNanolitresPerDay) * Int128(window) / Int128(Nanoseconds.days(1).value)
+        return Int64(volume / Int128(c.strokeVolume.value)) + 1 + c.maximumStrokesPerWake
+    }
+
     /// After a restart the line still carries the pressure response of the strokes before it;
     /// the journal keeps their count, not their times. Without them the occlusion model reads
     /// that retained pressure as unexplained, learns a rise near zero and later alarms on the
@@ -208,6 +230,16 @@ public struct ControllerCore: Sendable {
     public mutating func journalFailed(_ why: String, at now: MonotonicInstant) {
         if !alarms.isActive(.journalFault) { record(.journalError(why), at: now) }
         raise(.journalFault, at: now)
+    }
+
+    /// The journal this start expected was lost and a new one begun (`JournalStorage`): the
+    /// alarm rises (a finding a clinician clears after review) and the reservoir is unknown
+    /// until a refill records a volume.
+    public mutating func journalLost(_ why: String, at now: MonotonicInstant) {
+        record(.journalError("lost: \(why)"), at: now)
+        raise(.journalLost, at: now)
+        set(.journalLost, present: false, at: now)
+        reservoirKnown = false
     }
 
     /// The journal is writing again.
@@ -456,6 +488,7 @@ public struct ControllerCore: Sendable {
                                   oldConcentration: old.drug.concentration, newConcentration: new.drug.concentration, bridge: bridge)
         // A new fill: the ledger and measured motion start again from the volume added.
         ledger = ReservoirLedger(capacity: ledger.capacity, filled: r.added)
+        reservoirKnown = true
         filledAtStroke = scheduler.commandedStrokes
         measuredBefore = Nanolitres(0) - measuredMotion
         if new != old || bridge != nil { scheduler.reprogram(new, at: now, utcNanoseconds: utcNanoseconds, bridge: bridge) }
@@ -477,7 +510,7 @@ public struct ControllerCore: Sendable {
             refusal = .notPrescribed
         } else if dose.value <= 0 || duration.value <= 0 {
             refusal = .invalid("dose and duration must be positive")
-        } else if kind == .patient, let blocker = alarms.patientBolusBlocker {
+        } else if let blocker = kind == .patient ? alarms.patientBolusBlocker : alarms.clinicianBolusBlocker {
             refusal = .blockedByAlarm(blocker)
         } else if scheduler.bolusInProgress {
             refusal = .bolusInProgress

@@ -71,6 +71,8 @@ public struct RestoredState: Sendable, Equatable {
     public var batteryLowest: PerMille?
     /// When delivery stopped, if it had (nil: delivering, or not known).
     public var stoppedSinceUTCNanoseconds: Int64?
+    /// False when the journal replaced a lost one and no refill has recorded a volume since.
+    public var reservoirKnown = true
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],

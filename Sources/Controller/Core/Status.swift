@@ -73,6 +73,8 @@ public struct ControllerStatus: Sendable {
     /// The old drug a running bridge still has to push.
     public var bridgeRemainingVolume: Nanolitres?
     public var reservoirExpected: Nanolitres
+    /// False after a journal loss until a refill records a volume (`reservoirExpected` is then a guess).
+    public var reservoirKnown: Bool
     public var reservoirCapacity: Nanolitres
     public var lowReservoirLevel: Nanolitres
     public var forecast: ReservoirForecast
@@ -123,7 +125,7 @@ extension ControllerCore {
         else if scheduler.bolusInProgress { blocker = "a bolus is running" }
         return ControllerStatus(
             state: state, prescription: prescription, basalRate: scheduler.basalRate, concentrationInForce: scheduler.concentrationInForce,
-            bridgeRemaining: scheduler.bridgeRemaining(at: now), bridgeRemainingVolume: scheduler.bridgeRemainingVolume, reservoirExpected: ledger.expected, reservoirCapacity: ledger.capacity,
+            bridgeRemaining: scheduler.bridgeRemaining(at: now), bridgeRemainingVolume: scheduler.bridgeRemainingVolume, reservoirExpected: ledger.expected, reservoirKnown: reservoirKnown, reservoirCapacity: ledger.capacity,
             lowReservoirLevel: lowReservoirLevel, forecast: forecast(at: now), batteryStateOfCharge: soc,
             batteryToElectiveReplacement: soc.flatMap { batteryTrend.reaching(limits.batteryElectiveReplacement, from: now, current: $0) }.map { $0 - now },
             activeAlarms: alarms.active, commandedStrokes: scheduler.commandedStrokes, programmed: scheduler.programmedVolume,

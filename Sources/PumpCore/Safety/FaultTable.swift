@@ -44,6 +44,7 @@ public enum AlarmType: String, Sendable, CaseIterable, Hashable {
     case refillDiscrepancy = "refill_discrepancy"
     case deliveryStopped = "delivery_stopped"
     case bolusInterrupted = "bolus_interrupted"
+    case journalLost = "journal_lost"
 }
 
 /// How the controller answers one fault.
@@ -53,6 +54,8 @@ public struct FaultPolicy: Hashable, Sendable {
     public var clear: ClearRule
     /// Patient boluses are refused while this alarm is active.
     public var blocksPatientBolus: Bool
+    /// Clinician boluses too (no limit on them can be checked while it is active).
+    public var blocksClinicianBolus = false
     /// The reason, for the README table.
     public var rationale: String
 }
@@ -110,13 +113,16 @@ public enum FaultTable {
         case .bolusInterrupted:
             FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: false,
                         rationale: "a bolus was cut short by a halt or a restart and is never resumed (a repeat could double-dose): the patient got less than asked and must know before asking again.")
+        case .journalLost:
+            FaultPolicy(delivery: .continueDelivery, priority: .high, clear: .clinician, blocksPatientBolus: true, blocksClinicianBolus: true,
+                        rationale: "the journal was missing, damaged, not a journal or from a newer pumpd: its remains are kept aside and a new one started. Basal continues from the prescription file (stopping risks withdrawal; a program set by command is lost with it); every bolus is refused until a clinician has reviewed and cleared it (the 24 h history is gone, so no cap can be checked); the reservoir is unknown until a refill records a volume; requests signed before the loss are refused.")
         }
     }
 
     /// Technical alarms are about the equipment rather than the therapy (IEC 60601-1-8 wording).
     public static func isTechnical(_ alarm: AlarmType) -> Bool {
         switch alarm {
-        case .pressureSensorFault, .batteryGaugeFault, .motorDriverFault, .wallClockInvalid, .journalFault: true
+        case .pressureSensorFault, .batteryGaugeFault, .motorDriverFault, .wallClockInvalid, .journalFault, .journalLost: true
         default: false
         }
     }

@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// Who owns a journal, how one comes to exist, and what happens when one is lost.
+///
+/// - One owner: pumpd holds an exclusive `flock` on `<journal>.lock` for its whole life, taken
+///   before it writes anything or touches hardware. A second pumpd on the same journal refuses.
+/// - Never a silent fresh start: a journal is created only by an explicit provisioning step
+///   (`pumpctl journal init`, or `pumpd --new-journal` for a first start). pumpd never creates
+///   one implicitly, so a missing or empty journal where pumpd is told to find one is a loss.
+/// - A loss keeps the evidence (moved aside, never deleted) and starts a new journal that
+///   records the loss; the controller raises `journal_lost` (fault table) from it.
+public enum JournalStorage {
+    /// The lock file beside a journal (kept; only its lock matters).
+    public static func lockPath(for journal: String) -> String { journal + ".lock" }
+
+    /// Takes the journal's exclusive lock for the life of the process (the descriptor is never
+    /// closed). Throws when another process holds it; creates nothing but the lock file.
+    public static func takeOwnership(of journal: String) throws(JournalError) {
+        let path = lockPath(for: journal)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw JournalError("journal \(journal): cannot open its lock file \(path) (errno \(errno))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            close(fd)
+            if e == EWOULDBLOCK {
+                throw JournalError("journal \(journal) is in use by another pumpd (it holds \(path)); nothing was changed")
+            }
+            throw JournalError("journal \(journal): cannot lock \(path) (errno \(e))")
+        }
+        // Deliberately left open: the lock ends with the process.
+    }
+
+    /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
+    /// anything is there (a journal is never replaced by provisioning).
+    public static func provision(path: String, utcNanoseconds: Int64) throws(JournalError) {
+        if FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + "-wal") {
+            throw JournalError("journal \(path): already exists; provisioning never replaces a journal")
+        }
+        try create(path: path, utcNanoseconds: utcNanoseconds, loss: nil)
+    }
+
+    /// Why a journal could not be used, and where its remains were put.
+    public struct Loss: Sendable, Equatable {
+        public var reason: String
+        /// Where the damaged file went (nil: there was nothing to keep).
+        public var evidence: String?
+        public var utcNanoseconds: Int64
+    }
+
+    /// Checks the journal at `path` before it is opened for writing. nil: it is a provisioned,
+    /// intact journal of a schema this build knows. Otherwise the reason it is lost.
+    static func problem(path: String) -> String? {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: path) else {
+            return fm.fileExists(atPath: path + "-wal")
+                ? "the journal file is missing (its -wal is there)"
+                : "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
+        }
+        do {
+            var config = Configuration()
+            config.readonly = false
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read { db -> String? in
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+                guard check == ["ok"] else { return "integrity_check failed: \(check.prefix(3).joined(separator: "; "))" }
+                let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                if tables.isEmpty { return "the journal is empty (a provisioned journal never is)" }
+                guard tables.contains("provision") || tables.contains("session") else { return "not a pump journal (no provisioning mark)" }
+                if try Schema.migrator.hasBeenSuperseded(db) { return "written by a newer pumpd (schema beyond \(Schema.version))" }
+                if tables.contains("provision"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provision") == 0 {
+                    return "not a pump journal (no provisioning mark)"
+                }
+                return nil
+            }
+        } catch {
+            return "unreadable: \(error)"
+        }
+    }
+
+    /// The loss policy's storage half: moves whatever is at `path` (and its -wal, -shm) aside to
+    /// `<path>.lost-<UTC>` and provisions a new journal that records the loss. Replay protection
+    /// survives: every role's last accepted counter starts at the loss time in microseconds
+    /// (pumpctl's counters are the signing time in microseconds), so a request signed before the
+    /// loss is never accepted after it.
+    static func replaceLost(path: String, reason: String, utcNanoseconds: Int64) throws(JournalError) -> Loss {
+        let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(utcNanoseconds) / 1e9))
+            .replacingOccurrences(of: ":", with: "")
+        let aside = "\(path).lost-\(stamp)"
+        var kept: String?
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            guard rename(path + suffix, aside + suffix) == 0 else {
+                throw JournalError("journal \(path): lost (\(reason)) and cannot be moved aside to \(aside + suffix) (errno \(errno))")
+            }
+            if suffix.isEmpty || kept == nil { kept = aside }
+        }
+        let loss = Loss(reason: reason, evidence: kept, utcNanoseconds: utcNanoseconds)
+        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss)
+        return loss
+    }
+
+    private static func create(path: String, utcNanoseconds: Int64, loss: Loss?) throws(JournalError) {
+        do {
+            let old = umask(0o077)   // health data: owner only
+            defer { umask(old) }
+            let pool = try DatabasePool(path: path)
+            try Schema.migrator.migrate(pool)
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO provision (utc_ns, lost_reason, lost_evidence) VALUES (?, ?, ?)",
+                               arguments: [utcNanoseconds, loss?.reason, loss?.evidence])
+                if loss != nil {
+                    for role in ["clinician", "patient"] {
+                        try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
+                                       arguments: [role, utcNanoseconds / 1000, utcNanoseconds])
+                    }
+                }
+            }
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try pool.close()
+        } catch {
+            throw JournalError("journal \(path): cannot create (\(error))")
+        }
+    }
+}

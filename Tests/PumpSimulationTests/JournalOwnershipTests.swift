@@ -1,0 +1,139 @@
+import Foundation
+import PumpJournal
+import Testing
+
+/// The journal as the pump's memory (issue 16): one owner, never a silent fresh start, and a loss
+/// that is loud, keeps basal, refuses boluses and replays, and keeps the evidence. Each case runs
+/// the real pumpd and pumpctl on the simulated board.
+@Suite("Journal ownership and loss (pumpd)", .serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: Daemon.binary.path)))
+struct JournalOwnershipTests {
+    private func refusedStart(_ args: [String]) throws -> (status: Int32, err: String) { try Daemon.runToEnd(args) }
+
+    /// A clinician's program that differs from the prescription file (so its loss shows).
+    private func programFlex(_ d: RunningDaemon) throws {
+        let rx = try d.write("flex.json", """
+            {"drug": {"name": "baclofen", "concentration_ug_per_ml": 500},
+             "prescription": {"mode": "flex", "steps": [{"start": "00:00", "daily_dose_ug": 200}, {"start": "08:00", "daily_dose_ug": 300}]}}
+            """)
+        #expect(try d.ctl(["program", rx, "--yes"], key: d.clinician).status == 0)
+    }
+
+    private func audit(_ journal: String) throws -> [String: String] {
+        let r = try CLI.run(["audit", "--journal", journal])
+        return Dictionary(r.out.split(separator: "\n").compactMap { l -> (String, String)? in
+            let kv = l.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+        }, uniquingKeysWith: { a, _ in a })
+    }
+
+    private func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+    }
+
+    @Test func aSecondPumpdChangesNothing() throws {
+        let a = try RunningDaemon()
+        try a.start()
+        defer { a.stop() }
+        let sessions = try audit(a.journal)["sessions"]
+        #expect(sessions == "1")
+        let rx = Daemon.path("docs/examples/baclofen-prescription.json")
+        // The same journal, another socket: refused at the lock, before anything is written.
+        let other = a.folder.appendingPathComponent("b.sock").path
+        let b = try refusedStart(["--board", Daemon.path("Boards/simulated.json"), "--prescription", rx, "--journal", a.journal,
+                                  "--socket", other, "--keys", a.keys])
+        #expect(b.status == 1 && b.err.contains("in use by another pumpd") && b.err.split(separator: "\n").count == 1, "\(b.err)")
+        #expect(!FileManager.default.fileExists(atPath: other))
+        // Another (provisioned) journal on the live socket: refused, the socket left alone.
+        let journalC = a.folder.appendingPathComponent("c.sqlite").path
+        #expect(try CLI.run(["journal", "init", "--journal", journalC]).status == 0)
+        let c = try refusedStart(["--board", Daemon.path("Boards/simulated.json"), "--prescription", rx, "--journal", journalC,
+                                  "--socket", a.socket, "--keys", a.keys])
+        #expect(c.status == 1 && c.err.contains("in use by a running process"), "\(c.err)")
+        #expect(try audit(journalC)["sessions"] == "0")
+        // The first pumpd keeps its journal and its command interface.
+        #expect(try audit(a.journal)["sessions"] == sessions)
+        #expect((try a.status())["state"] as? String == "delivering")
+        // A provisioned journal is never replaced by provisioning.
+        let again = try CLI.run(["journal", "init", "--journal", a.journal])
+        #expect(again.status != 0 && again.err.contains("already exists"), "\(again)")
+    }
+
+    @Test func aCleanStopLeavesTheMainFileSelfContained() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        try programFlex(d)
+        d.stop()
+        #expect((fileSize(d.journal + "-wal") ?? 0) == 0, "the WAL still holds data after a clean stop")
+        try? FileManager.default.removeItem(atPath: d.journal + "-wal")
+        try? FileManager.default.removeItem(atPath: d.journal + "-shm")
+        let again = RunningDaemon(after: d)
+        try again.start()
+        defer { again.stop() }
+        #expect(again.log.contains("restoring") && !again.log.contains("LOST"), "\(again.log)")
+        #expect(((try again.status())["prescription"] as? [String: Any])?["mode"] as? String == "flex")
+    }
+
+    enum Damage: String, CaseIterable, Sendable {
+        case deleted, zeroed, truncatedToZero, truncatedToHalf, flippedPageHeader, newerSchema
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aLostJournalIsLoudKeepsBasalAndRefusesBolusesAndReplays(_ damage: Damage) throws {
+        let d = try RunningDaemon()
+        try d.start()
+        try programFlex(d)
+        let saved = d.folder.appendingPathComponent("suspend.req").path
+        #expect(try d.ctl(["suspend", "--save-request", saved], key: d.clinician).status == 0)
+        #expect(try d.ctl(["resume"], key: d.clinician).status == 0)
+        d.stop()
+
+        let size = fileSize(d.journal) ?? 0
+        #expect(size > 4096)
+        switch damage {
+        case .deleted: try FileManager.default.removeItem(atPath: d.journal)
+        case .zeroed: try Data(count: size).write(to: URL(fileURLWithPath: d.journal))
+        case .truncatedToZero: try Data().write(to: URL(fileURLWithPath: d.journal))
+        case .truncatedToHalf: try Data(try Data(contentsOf: URL(fileURLWithPath: d.journal)).prefix(size / 2)).write(to: URL(fileURLWithPath: d.journal))
+        case .flippedPageHeader:
+            // Page 2's b-tree page type (the first byte of the page): no valid page has 0x55 there.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: d.journal))
+            bytes[4096] = 0x55
+            try bytes.write(to: URL(fileURLWithPath: d.journal))
+        case .newerSchema: try JournalTestAccess.markNewerSchema(path: d.journal)
+        }
+
+        let again = RunningDaemon(after: d)
+        try again.start()
+        defer { again.stop() }
+        #expect(again.log.contains("LOST"), "\(again.log)")
+        // The evidence is kept beside it (nothing to keep when the file was deleted).
+        let kept = try FileManager.default.contentsOfDirectory(atPath: d.folder.path).filter { $0.hasPrefix("journal.sqlite.lost-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        #expect(kept.count == (damage == .deleted ? 0 : 1), "\(kept)")
+        let s = try again.status()
+        let alarms = s["alarms"] as? [[String: Any]] ?? []
+        #expect(alarms.contains { $0["type"] as? String == "journal_lost" && $0["priority"] as? String == "high" }, "\(alarms)")
+        // Basal goes on, from the prescription file (the command's program went with the journal).
+        #expect(s["state"] as? String == "delivering")
+        #expect((s["prescription"] as? [String: Any])?["mode"] as? String == "continuous")
+        #expect((s["reservoir"] as? [String: Any])?["known"] as? Bool == false)
+        // Every bolus waits for the clinician's review.
+        let patient = try again.ctl(["bolus"], key: again.patient)
+        #expect(patient.status == 1 && patient.err.contains("journal_lost"), "\(patient)")
+        let clinician = try again.ctl(["clinician-bolus", "--dose-ug", "5", "--over", "10m"], key: again.clinician)
+        #expect(clinician.status == 1 && clinician.err.contains("journal_lost"), "\(clinician)")
+        // A request signed before the loss is never accepted after it.
+        let replay = try CLI.run(["send-raw", saved, "--socket", again.socket])
+        #expect(replay.status == 1 && (replay.out.contains("replayed") || replay.out.contains("expired")), "\(replay)")
+        #expect((try again.status())["state"] as? String == "delivering")
+        // The clinician clears it after review; boluses are possible again.
+        #expect(try again.ctl(["clear-alarms"], key: again.clinician).status == 0)
+        let after = try again.ctl(["clinician-bolus", "--dose-ug", "5", "--over", "10m"], key: again.clinician)
+        #expect(after.status == 0, "\(after)")
+        // Audit reads the remains without crashing, and says what is wrong with them.
+        if let k = kept.first {
+            let a = try CLI.run(["audit", "--journal", d.folder.appendingPathComponent(k).path])
+            #expect(a.status != 0 || damage == .newerSchema, "\(a)")
+            #expect(!a.err.contains("Fatal error"), "\(a)")
+        }
+    }
+}
