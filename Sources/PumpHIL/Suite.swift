@@ -14,6 +14,10 @@ public final class Suite {
         public var workDirectory: String
         /// Cases to run (all when empty).
         public var only: Set<String> = []
+        /// A journal that already holds the learned open line of this plant (`pumpctl simulate
+        /// --journal-out`): the delivery case starts pumpd from a copy and its detector is armed at
+        /// once, instead of learning for ten minutes in real time. nil: learn in real time.
+        public var learnedJournal: String?
         public init(boardPath: String, pumpdPath: String, plantCommand: [String], workDirectory: String) {
             self.boardPath = boardPath
             self.pumpdPath = pumpdPath
@@ -154,8 +158,26 @@ public final class Suite {
     /// Delivery at a set rate until the occlusion detector has armed, with the bolus button on the
     /// way; then a kink. Checks the plant's step count against pumpd's ledger at exit.
     private func delivery() {
-        guard let (plant, pumpd) = start(case: "delivery", prescription: Prescriptions.fast) else { return }
+        var journal: String?
+        if let learned = settings.learnedJournal {
+            let copy = "\(settings.workDirectory)/delivery-journal.sqlite"
+            try? FileManager.default.removeItem(atPath: copy)
+            guard (try? FileManager.default.copyItem(atPath: learned, toPath: copy)) != nil else {
+                record("delivery/setup", false, "cannot copy the learned journal \(learned)")
+                return
+            }
+            journal = copy
+        }
+        guard let (plant, pumpd) = start(case: "delivery", prescription: Prescriptions.fast, journal: journal) else { return }
         defer { plant.stop(); pumpd.stop() }
+        // A journal pumpd continues from: its counters start where the learning run left them.
+        let restoredFrom = pumpd.lines.first { $0.text.contains("restoring from stroke") }?.text
+        let baseStrokes = restoredFrom.flatMap { Self.field("stroke", in: $0) } ?? 0
+        let baseProgrammed = restoredFrom.flatMap { Self.field("programmed_nl", in: $0) } ?? 0
+        if journal != nil {
+            record("delivery/armed-from-the-journal", restoredFrom?.contains("line learned") == true,
+                   restoredFrom.map { String($0.split(separator: "]").last ?? "") } ?? "pumpd did not restore the learned journal")
+        }
         let started = Monotonic.nanoseconds()
         // The patient's button: a press is a bolus request; a second one inside the lockout is refused.
         Thread.sleep(forTimeInterval: 10)
@@ -170,8 +192,9 @@ public final class Suite {
         record("bolus-button/lockout-honoured", refused?.text.contains("refused") == true && refused?.text.contains("lockout") == true,
                refused?.text.split(separator: "]").last.map(String.init) ?? "no bolus event")
 
-        // Learn the open line for as long as the detector needs before it arms, then kink.
-        let armed = Double(Prescriptions.armingWait)
+        // Learn the open line for as long as the detector needs before it arms (from a learned
+        // journal it is armed already: a short open-line span), then kink.
+        let armed = Double(journal == nil ? Prescriptions.armingWait : Prescriptions.armedOpenLineSeconds)
         while Double(Monotonic.nanoseconds() - started) / 1e9 < armed, pumpd.isRunning { Thread.sleep(forTimeInterval: 1) }
         let early = pumpd.lines.first { $0.text.contains("alarm raised") }
         record("delivery/no-alarm-on-open-line", early == nil, early.map { String($0.text.split(separator: "]").last ?? "") } ?? "no alarm in \(Int(armed)) s")
@@ -201,15 +224,17 @@ public final class Suite {
         let final = status(plant)
         let steps = final["strokes"] ?? -1, disabled = final["strokes_disabled"] ?? -1
         let stroke = Int(board.strokeVolume.value)
-        let ok = exit == 0 && commanded == steps && disabled == 0 && programmed.map { p in commanded.map { abs(p - $0 * stroke) < stroke } ?? false } == true
+        let run = commanded.map { $0 - baseStrokes }, runProgrammed = programmed.map { $0 - baseProgrammed }
+        let ok = exit == 0 && run == steps && disabled == 0 && runProgrammed.map { p in run.map { abs(p - $0 * stroke) < stroke } ?? false } == true
         record("delivery/plant-steps-match-ledger", ok,
-               "plant counted \(steps) steps (\(disabled) while disabled); pumpd's ledger \(commanded.map(String.init) ?? "?") strokes, programmed \(programmed.map(String.init) ?? "?") nL; exit \(exit.map(String.init) ?? "none")")
+               "plant counted \(steps) steps (\(disabled) while disabled); pumpd's ledger \(run.map(String.init) ?? "?") strokes, programmed \(runProgrammed.map(String.init) ?? "?") nL this run; exit \(exit.map(String.init) ?? "none")")
         measurements.append(("delivery_strokes", "\(steps)"))
     }
 
     // MARK: Plumbing
 
-    private func start(case name: String, prescription: String, board boardPath: String? = nil,
+    /// `journal`: an existing journal to continue from (nil: a new one, `--new-journal`).
+    private func start(case name: String, prescription: String, board boardPath: String? = nil, journal: String? = nil,
                        plantReady: ((ChildProcess) -> Bool)? = nil) -> (ChildProcess, ChildProcess)? {
         let prescriptionPath = "\(settings.workDirectory)/\(name)-prescription.json"
         guard FileManager.default.createFile(atPath: prescriptionPath, contents: Data(prescription.utf8)) else {
@@ -228,7 +253,7 @@ public final class Suite {
         }
         guard let pumpd = try? ChildProcess(name: "pumpd", executable: settings.pumpdPath,
                                             arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath,
-                                                        "--journal", "\(settings.workDirectory)/\(name)-journal.sqlite", "--new-journal"]) else {
+                                                        "--journal", journal ?? "\(settings.workDirectory)/\(name)-journal.sqlite"] + (journal == nil ? ["--new-journal"] : [])) else {
             record("\(name)/setup", false, "cannot start pumpd")
             plant.stop()
             return nil
@@ -315,4 +340,7 @@ enum Prescriptions {
     /// Seconds of open-line delivery before the kink: the occlusion detector's arming time plus a
     /// minute of margin.
     static let armingWait = Int(OcclusionDetector.armingSeconds) + 60
+    /// Seconds of open-line delivery before the kink when the detector starts armed (a learned
+    /// journal): the two button presses take about 75 s of it.
+    static let armedOpenLineSeconds = 120
 }

@@ -389,7 +389,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         }
         // A stop leaves the journal self-contained: everything in the main file, the WAL empty
         // (a lost -wal after a clean stop then loses nothing).
-        if mode == .daemon { try? pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+        try? pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// The simulator's power loss: what is not committed is gone.

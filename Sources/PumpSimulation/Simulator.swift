@@ -55,6 +55,10 @@ public struct SimulationOptions: Sendable {
     /// the motor keeps stroking at the programme's basal rate as a conventional pump would,
     /// until the fixed-threshold baseline alarms (the controller itself is unchanged).
     public var conventionalAfterHalt = false
+    /// Keep the run's journal at this path (a provisioned, empty journal: `JournalStorage.provision`)
+    /// and close it cleanly at the end, as a stopped pumpd would: a pumpd started on it continues from
+    /// it, the occlusion learner's memory included (the HIL starts its long case this way).
+    public var journalOut: String?
     public init() {}
 }
 
@@ -93,13 +97,21 @@ public enum Simulator {
         // A scenario with power losses runs on a real SQLite journal in a temporary folder, so a
         // power loss can drop the controller at any point and restart it from the file.
         let journaling = scenario.events.contains { $0.kind == .powerLoss }
-        let journalFolder = journaling ? FileManager.default.temporaryDirectory.appendingPathComponent("pump-sim-\(UUID().uuidString)") : nil
+        let journalFolder = journaling && options.journalOut == nil
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("pump-sim-\(UUID().uuidString)") : nil
         defer { if let journalFolder { try? FileManager.default.removeItem(at: journalFolder) } }
         func openJournal(at t: Int64) -> SQLiteJournal.Start? {
-            guard let journalFolder else { return nil }
-            try? FileManager.default.createDirectory(at: journalFolder, withIntermediateDirectories: true)
+            let path: String
+            if let out = options.journalOut {
+                path = out
+            } else if let journalFolder {
+                try? FileManager.default.createDirectory(at: journalFolder, withIntermediateDirectories: true)
+                path = journalFolder.appendingPathComponent("journal.sqlite").path
+            } else {
+                return nil
+            }
             do {
-                return try SQLiteJournal.open(path: journalFolder.appendingPathComponent("journal.sqlite").path, board: "simulated",
+                return try SQLiteJournal.open(path: path, board: "simulated",
                                               therapy: scenario.name, reservoirFill: scenario.plant.reservoirFill,
                                               utcNanoseconds: startUTC + t, mode: .simulated)
             } catch {
@@ -292,6 +304,10 @@ public enum Simulator {
         }
         plant.advance(to: end)
         controller.withCore { $0.advanceProgramme(to: MonotonicInstant(nanoseconds: end)) }
+        if options.journalOut != nil, let j = journal?.journal {
+            controller.flushJournal(now: MonotonicInstant(nanoseconds: end), utcNanoseconds: startUTC + end)
+            j.close(confirmedStrokes: controller.snapshot().scheduler.commandedStrokes, utcNanoseconds: startUTC + end)
+        }
         let core = controller.snapshot()
         let totals = plant.totals
         let allLives = lives + [ReportBuilder.Life(core: core, restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses)]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PumpConfig
 import PumpCore
+import PumpJournal
 import PumpSimulation
 
 @main
@@ -40,6 +41,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Trace until this time (default: the end).") var traceTo: String?
     @Option(help: "One trace row per this period (default 250ms: every watchdog tick; e.g. 30s).") var traceEvery: String?
 
+    @Option(help: "Keep the run's journal here (provisioned now; refused if anything is there). pumpd started on it continues from it, the learned line included.")
+    var journalOut: String?
+
     @Flag(help: "Bench mode: after our occlusion halt the motor keeps stroking as a conventional pump until the fixed +100 mmHg baseline alarms (compares both detectors in one run).")
     var conventionalAfterHalt = false
 
@@ -59,6 +63,12 @@ struct Simulate: AsyncParsableCommand {
 
         var options = SimulationOptions()
         options.conventionalAfterHalt = conventionalAfterHalt
+        if let journalOut {
+            do { try JournalStorage.provision(path: journalOut, utcNanoseconds: parsed.startUTCSeconds * 1_000_000_000) } catch {
+                fail("--journal-out: \(error)")
+            }
+            options.journalOut = journalOut
+        }
         func duration(_ text: String?, _ name: String) -> Nanoseconds? {
             guard let text else { return nil }
             // As in scenario files (seconds, or "90m"), plus milliseconds ("250ms").

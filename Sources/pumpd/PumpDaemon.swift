@@ -94,7 +94,11 @@ struct PumpDaemon: AsyncParsableCommand {
         if let loss = start.loss {
             logger.critical("journal \(journal): LOST (\(loss.reason)); \(loss.evidence.map { "remains kept at \($0); " } ?? "")a new journal is started: basal continues from the prescription file, boluses wait for a clinician (journal_lost)")
         } else {
-            logger.notice("journal \(journal): \(start.restored == nil ? "first start" : "restoring")")
+            if let r = start.restored {
+                logger.notice("journal \(journal): restoring from stroke=\(r.intendedStrokes) programmed_nl=\(r.programmed.value) (line \(r.lineMemory == nil ? "not learned" : "learned"))")
+            } else {
+                logger.notice("journal \(journal): first start")
+            }
         }
         var commands: CommandInterface?
         if let commandSocket, let keys, let ring {

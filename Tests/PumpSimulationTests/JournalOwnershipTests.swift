@@ -73,6 +73,26 @@ struct JournalOwnershipTests {
         #expect(((try again.status())["prescription"] as? [String: Any])?["mode"] as? String == "flex")
     }
 
+    /// The HIL's learned-line journal: a simulated run kept as a journal pumpd continues from,
+    /// with the stroke count the run's physics gives (7.5 mL/day for 40 min is 208.3 µL, 833 strokes
+    /// of 250 nL) and the learner's memory.
+    @Test func aSimulatedRunIsAJournalPumpdContinuesFrom() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("learned-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let journal = folder.appendingPathComponent("learned.sqlite").path
+        let made = try CLI.run(["simulate", Daemon.path("Scripts/hil/learned-line.json"), "--quiet", "--journal-out", journal])
+        #expect(made.status == 0, "\(made)")
+        let again = try CLI.run(["simulate", Daemon.path("Scripts/hil/learned-line.json"), "--quiet", "--journal-out", journal])
+        #expect(again.status != 0 && again.err.contains("already exists"), "\(again)")
+        let d = try RunningDaemon()
+        try FileManager.default.removeItem(atPath: d.journal)
+        try FileManager.default.copyItem(atPath: journal, toPath: d.journal)
+        try d.start()
+        defer { d.stop() }
+        #expect(d.log.contains("restoring from stroke=833 ") && d.log.contains("(line learned)"), "\(d.log)")
+        #expect(!d.log.contains("LOST"))
+    }
+
     enum Damage: String, CaseIterable, Sendable {
         case deleted, zeroed, truncatedToZero, truncatedToHalf, flippedPageHeader, newerSchema
     }
