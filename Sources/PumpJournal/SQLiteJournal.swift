@@ -107,10 +107,26 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
         }
         do {
-            var config = Configuration()
+            let config = Configuration()
+            #if NEGATIVE_CONTROL_NO_SYNC
+            // Only in the power-cut campaign's negative control (Scripts/hil-vm --negative-control,
+            // a separate build that is never shipped): commits without fsync, so the campaign's
+            // audit must catch it.
+            let synchronous = "OFF"
+            #else
             let synchronous = mode == .daemon ? "FULL" : "OFF"
-            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            #endif
+            // Set on the writer after the pool exists: GRDB's WAL set-up runs after
+            // `prepareDatabase` and sets `synchronous = NORMAL` (commits not synced), which a
+            // power cut in the HIL guest exposed (kill -9 cannot: the page cache survives it).
             let pool = try DatabasePool(path: path, configuration: config)
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+                guard level == (synchronous == "FULL" ? 2 : 0) else {
+                    throw JournalError("journal \(path): SQLite runs at synchronous level \(level.map(String.init) ?? "?"), not \(synchronous)")
+                }
+            }
             try Schema.migrator.migrate(pool)
             let (session, restored) = try pool.write { db -> (Int64, RestoredState?) in
                 let restored = try JournalReader.restoredState(db, utcNanoseconds: utcNanoseconds)
@@ -405,4 +421,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     }
 
     public var commitStats: CommitStats { commits.withLock { $0 } }
+
+    /// SQLite's `PRAGMA synchronous` on the writer (2: FULL, every commit synced; 0: OFF).
+    public var synchronousLevel: Int? { try? pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } }
 }

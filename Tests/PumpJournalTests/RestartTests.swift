@@ -184,6 +184,17 @@ struct RestartTests {
         #expect(bench.plant.totals.strokes == strokes, "a restart never resumes a halted pump")
     }
 
+    /// The daemon's journal really syncs every commit: SQLite itself reports FULL (2) on the
+    /// writer. GRDB's WAL set-up had silently lowered it to NORMAL (found by the power-cut
+    /// campaign in the HIL guest: a cut lost every commit since provisioning).
+    @Test func theDaemonsJournalSyncsEveryCommit() throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        defer { s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
+        #expect(s.journal.synchronousLevel == 2)
+    }
+
     /// A second writer's session (pumpd B before issue 16's lock) left a progress row an hour
     /// behind the intents of the pump that went on running. Before, the restore took that row and
     /// the dose loop issued nothing for an hour while delivering; now the programme continues from
