@@ -121,5 +121,19 @@ public enum JournalStorage {
         } catch {
             throw JournalError("journal \(path): cannot create (\(error))")
         }
+        // On stable storage before anyone relies on it: the file, and its name in the folder (a
+        // power cut right after provisioning must not find "no journal": that reads as a loss).
+        try syncFileAndFolder(path)
+    }
+
+    /// fsync of a file and of the folder that names it (a new or renamed file's directory entry).
+    static func syncFileAndFolder(_ path: String) throws(JournalError) {
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        for (p, flags) in [(path, O_RDONLY), (folder, O_RDONLY | O_DIRECTORY)] {
+            let fd = open(p, flags | O_CLOEXEC)
+            guard fd >= 0 else { throw JournalError("journal \(path): cannot open \(p) to sync it (errno \(errno))") }
+            defer { close(fd) }
+            guard fsync(fd) == 0 else { throw JournalError("journal \(path): fsync of \(p) failed (errno \(errno))") }
+        }
     }
 }

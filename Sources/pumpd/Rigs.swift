@@ -52,15 +52,20 @@ enum SimulatedRig {
 
     /// The bench balance of the simulated board: one byte appended per stroke the motor makes,
     /// written before the step returns (kill -9 cannot lose it: the kernel holds the write).
+    /// A serial port works too (the power-cut campaign's balance is a file on the VM's host): each
+    /// stroke's byte has left the port before the step returns.
     final class Balance: Sendable {
         let fd: Int32
+        let serial: Bool
         init(path: String) throws(RigError) {
-            fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw RigError(message: "--simulated-balance \(path): cannot open (errno \(errno))") }
+            serial = isatty(fd) == 1
         }
         func add(strokes: Int) {
             let bytes = [UInt8](repeating: 0x2E, count: strokes)
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if serial { tcdrain(fd) }
         }
     }
 
