@@ -6,9 +6,28 @@ import PumpCore
 /// Reading a journal: the state a restart continues from, the event log for `pumpctl log`, and
 /// the checks of the crash campaign.
 public enum JournalReader {
+    /// Counters a pump could have reached (10^12 strokes is 250 000 L at 250 nL): anything else is
+    /// a damaged journal, refused by name rather than trapped on by arithmetic later.
+    static func checkPlausible(_ r: RestoredState) throws(JournalError) {
+        let most: Int64 = 1_000_000_000_000
+        func check(_ ok: Bool, _ field: String, _ value: Int64) throws(JournalError) {
+            if !ok { throw JournalError("\(field): \(value) is out of range") }
+        }
+        try check((0...most).contains(r.confirmedStrokes), "progress.confirmed_strokes", r.confirmedStrokes)
+        try check((0...most).contains(r.intendedStrokes), "intent.through_stroke", r.intendedStrokes)
+        try check((0...(most * 1000)).contains(r.programmed.value), "progress.programmed_nl", r.programmed.value)
+        try check((0...r.intendedStrokes).contains(r.commandedBeforeFill), "program.filled_at_stroke", r.commandedBeforeFill)
+        try check((0...PumpLimits.maximumReservoir.value).contains(r.reservoirFilled.value), "program.reservoir_fill_nl", r.reservoirFilled.value)
+        try check(abs(r.measuredSinceFill.value) <= most * 1000, "progress.measured_since_fill_nl", r.measuredSinceFill.value)
+    }
+
     /// The state at the last record, or nil for a journal that never ran a session.
     static func restoredState(_ db: Database, utcNanoseconds: Int64) throws -> RestoredState? {
-        guard let progress = try Row.fetchOne(db, sql: "SELECT * FROM progress ORDER BY session_id DESC LIMIT 1") else { return nil }
+        guard let progress = try Row.fetchOne(db, sql: "SELECT * FROM progress ORDER BY session_id DESC LIMIT 1") else {
+            // A first start has no session; sessions without progress are a journal that lost rows.
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0 > 0 { throw JournalError("progress: no row, but sessions ran") }
+            return nil
+        }
         // The last intent row: a clean shutdown appends one that gives back what was never used.
         let intended = try Int64.fetchOne(db, sql: "SELECT through_stroke FROM intent ORDER BY id DESC LIMIT 1") ?? 0
         let program = try Row.fetchOne(db, sql: """
@@ -69,7 +88,7 @@ public enum JournalReader {
             confirmedStrokes: progress["confirmed_strokes"], intendedStrokes: intended, programmed: Nanolitres(progress["programmed_nl"]),
             reservoirFilled: Nanolitres(program?["reservoir_fill_nl"] ?? 0), measuredSinceFill: Nanolitres(progress["measured_since_fill_nl"]),
             commandedBeforeFill: program?["filled_at_stroke"] ?? 0,
-            state: TherapyState(rawValue: progress["state"]) ?? .halted,
+            state: try TherapyState(rawValue: progress["state"]).orThrow(JournalError("progress.state: '\(progress["state"] as String? ?? "")' is no therapy state")),
             activeAlarms: book.active.map {
                 var a = RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent)
                 a.acknowledgedUTCNanoseconds = $0.acknowledgedAt?.nanoseconds
@@ -83,9 +102,14 @@ public enum JournalReader {
         restored.occlusionRestingMMHg = progress["occlusion_resting_mmhg"]
         restored.batteryLowest = (progress["battery_lowest_permille"] as Int64?).map { PerMille(Int32($0)) }
         restored.stoppedSinceUTCNanoseconds = progress["stopped_since_utc_ns"]
-        // A journal that replaced a lost one knows the reservoir only once a refill recorded it.
+        // A journal that replaced a lost one knows the reservoir only once a refill recorded it,
+        // and its loss stays to be reviewed until a clinician cleared `journal_lost` (even if the
+        // alarm's own rows went with an unsynced tail).
         let lost = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM provision WHERE lost_reason IS NOT NULL") ?? 0
         restored.reservoirKnown = lost == 0 || !refills.isEmpty
+        let reviewed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE type = 'alarm_cleared' AND alarm = 'journal_lost'") ?? 0
+        restored.journalLossUnreviewed = lost > 0 && reviewed == 0
+        try checkPlausible(restored)
         // The newest learner memory of any session (a session may end before it wrote one). One
         // that does not decode is ignored: the learner then starts afresh, as before v3.
         if let text = try String.fetchOne(db, sql: "SELECT line_memory FROM progress WHERE line_memory IS NOT NULL ORDER BY session_id DESC LIMIT 1") {
@@ -179,5 +203,12 @@ public enum JournalReader {
         } catch {
             throw JournalError("journal \(path): \(error)")
         }
+    }
+}
+
+extension Optional {
+    func orThrow(_ e: JournalError) throws(JournalError) -> Wrapped {
+        guard let v = self else { throw e }
+        return v
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PumpCore
 
 /// Who owns a journal, how one comes to exist, and what happens when one is lost.
 ///
@@ -16,10 +17,26 @@ public enum JournalStorage {
 
     /// Takes the journal's exclusive lock for the life of the process (the descriptor is never
     /// closed). Throws when another process holds it; creates nothing but the lock file.
+    ///
+    /// Two locks, so that no second name for the journal escapes them: one on the lock file beside
+    /// the journal's real path (symlinks resolved; held even while no journal exists), and one on
+    /// the journal file itself (an inode: a hard link or a deleted lock file cannot get round it).
     public static func takeOwnership(of journal: String) throws(JournalError) {
-        let path = lockPath(for: journal)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw JournalError("journal \(journal): cannot open its lock file \(path) (errno \(errno))") }
+        let real = realPath(journal)
+        try lock(lockPath(for: real), create: true, journal: journal)
+        try lockJournalFile(journal)
+    }
+
+    /// The journal's own inode lock (after provisioning a new file, too). Nothing there: nothing to lock.
+    static func lockJournalFile(_ journal: String) throws(JournalError) {
+        var st = stat()
+        guard stat(journal, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        try lock(journal, create: false, journal: journal)
+    }
+
+    private static func lock(_ path: String, create: Bool, journal: String) throws(JournalError) {
+        let fd = create ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o600) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw JournalError("journal \(journal): cannot open \(path) to lock it (errno \(errno))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
@@ -28,7 +45,16 @@ public enum JournalStorage {
             }
             throw JournalError("journal \(journal): cannot lock \(path) (errno \(e))")
         }
-        // Deliberately left open: the lock ends with the process.
+        // Deliberately left open: the lock ends with the process (closing it would also drop
+        // SQLite's own POSIX locks on the journal).
+    }
+
+    /// The path with every symlink resolved (of the file if it exists, else of its folder).
+    static func realPath(_ path: String) -> String {
+        if let r = realpath(path, nil) { defer { free(r) }; return String(cString: r) }
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        if let r = realpath(folder, nil) { defer { free(r) }; return String(cString: r) + "/" + (path as NSString).lastPathComponent }
+        return path
     }
 
     /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
@@ -58,8 +84,10 @@ public enum JournalStorage {
                 : "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
         }
         do {
+            // Read-only: a probe must not check the WAL into a damaged file or delete it (the
+            // evidence is moved aside as it was found).
             var config = Configuration()
-            config.readonly = false
+            config.readonly = true
             let queue = try DatabaseQueue(path: path, configuration: config)
             defer { try? queue.close() }
             return try queue.read { db -> String? in
@@ -80,14 +108,21 @@ public enum JournalStorage {
     }
 
     /// The loss policy's storage half: moves whatever is at `path` (and its -wal, -shm) aside to
-    /// `<path>.lost-<UTC>` and provisions a new journal that records the loss. Replay protection
-    /// survives: every role's last accepted counter starts at the loss time in microseconds
-    /// (pumpctl's counters are the signing time in microseconds), so a request signed before the
-    /// loss is never accepted after it.
-    static func replaceLost(path: String, reason: String, utcNanoseconds: Int64) throws(JournalError) -> Loss {
+    /// `<path>.lost-<UTC>` (`-2`, `-3` … if taken) and provisions a new journal that records the
+    /// loss. Replay protection survives: every role's last accepted counter starts at the loss
+    /// time plus `replayWindow`, in microseconds (pumpctl's counters are the signing time in
+    /// microseconds), so a request signed before the loss is refused after it even from a signer
+    /// whose clock runs up to `replayWindow` ahead of the pump's.
+    static func replaceLost(path: String, reason: String, utcNanoseconds: Int64, replayWindow: Nanoseconds = .zero) throws(JournalError) -> Loss {
         let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(utcNanoseconds) / 1e9))
             .replacingOccurrences(of: ":", with: "")
-        let aside = "\(path).lost-\(stamp)"
+        // Never over earlier evidence (two losses in one second, a clock that repeats its boot time).
+        var aside = "\(path).lost-\(stamp)"
+        var n = 1
+        while ["", "-wal", "-shm"].contains(where: { FileManager.default.fileExists(atPath: aside + $0) }) {
+            n += 1
+            aside = "\(path).lost-\(stamp)-\(n)"
+        }
         var kept: String?
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             guard rename(path + suffix, aside + suffix) == 0 else {
@@ -96,11 +131,12 @@ public enum JournalStorage {
             if suffix.isEmpty || kept == nil { kept = aside }
         }
         let loss = Loss(reason: reason, evidence: kept, utcNanoseconds: utcNanoseconds)
-        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss)
+        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss, replayWindow: replayWindow)
+        try lockJournalFile(path)
         return loss
     }
 
-    private static func create(path: String, utcNanoseconds: Int64, loss: Loss?) throws(JournalError) {
+    private static func create(path: String, utcNanoseconds: Int64, loss: Loss?, replayWindow: Nanoseconds = .zero) throws(JournalError) {
         do {
             let old = umask(0o077)   // health data: owner only
             defer { umask(old) }
@@ -112,7 +148,7 @@ public enum JournalStorage {
                 if loss != nil {
                     for role in ["clinician", "patient"] {
                         try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
-                                       arguments: [role, utcNanoseconds / 1000, utcNanoseconds])
+                                       arguments: [role, (utcNanoseconds + replayWindow.value) / 1000, utcNanoseconds])
                     }
                 }
             }

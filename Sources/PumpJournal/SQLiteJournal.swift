@@ -100,14 +100,38 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// and reads what a restart continues from.
     /// - therapy: the prescription file's text; a different text than the last one is a program change.
     /// - reservoirFill: used only by a fresh journal (a restart keeps the journal's ledger).
+    /// - replayWindow: after a loss, every role's counter floor is this far past the loss time
+    ///   (a signer's clock may run ahead of the pump's by up to a request's validity).
     public static func open(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
-                            mode: Mode, provisioning: Provisioning = .createIfMissing) throws(JournalError) -> Start {
-        var loss: JournalStorage.Loss?
-        if provisioning == .required, let problem = JournalStorage.problem(path: path) {
-            loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
+                            mode: Mode, provisioning: Provisioning = .createIfMissing, replayWindow: Nanoseconds = .zero) throws(JournalError) -> Start {
+        guard provisioning == .required else {
+            return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
+                                mode: mode, loss: nil)
+        }
+        if let problem = JournalStorage.problem(path: path) {
+            let loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds, replayWindow: replayWindow)
+            return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
+                                mode: mode, loss: loss)
         }
         do {
-            let config = Configuration()
+            return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
+                                mode: mode, loss: nil)
+        } catch {
+            // Whatever an intact file holds that cannot be restored (a migration that does not
+            // apply, a stored prescription or counter out of range) is a loss too: never an exit,
+            // which would stop basal at every start.
+            let loss = try JournalStorage.replaceLost(path: path, reason: "cannot be restored: \(error.message)", utcNanoseconds: utcNanoseconds,
+                                                      replayWindow: replayWindow)
+            return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
+                                mode: mode, loss: loss)
+        }
+    }
+
+    private static func openOnce(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
+                                 mode: Mode, loss: JournalStorage.Loss?) throws(JournalError) -> Start {
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(5)   // another process's transaction is waited for, not a loss
             #if NEGATIVE_CONTROL_NO_SYNC
             // Only in the power-cut campaign's negative control (Scripts/hil-vm --negative-control,
             // a separate build that is never shipped): commits without fsync, so the campaign's

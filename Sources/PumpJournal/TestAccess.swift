@@ -16,3 +16,12 @@ extension JournalTestAccess {
         try db.close()
     }
 }
+
+extension JournalTestAccess {
+    /// Raw SQL on a journal (a damage the file's own checks cannot see).
+    public static func execute(path: String, sql: String) throws {
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: sql) }
+        try db.close()
+    }
+}

@@ -75,7 +75,14 @@ struct PumpDaemon: AsyncParsableCommand {
         // hardware touched. A second pumpd stops here and changes nothing.
         do {
             try JournalStorage.takeOwnership(of: journal)
-            if newJournal { try JournalStorage.provision(path: journal, utcNanoseconds: SystemWallClock().utcNanoseconds()) }
+            if newJournal {
+                if FileManager.default.fileExists(atPath: journal) {
+                    // Left on a restart's command line: never a reason to stop, never a replacement.
+                    logger.warning("--new-journal: \(journal) exists; it is used as it is (a journal is never replaced)")
+                } else {
+                    try JournalStorage.provision(path: journal, utcNanoseconds: SystemWallClock().utcNanoseconds())
+                }
+            }
         } catch {
             fail(error.description, status: 1)
         }

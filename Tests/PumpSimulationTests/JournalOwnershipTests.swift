@@ -58,6 +58,69 @@ struct JournalOwnershipTests {
         #expect(again.status != 0 && again.err.contains("already exists"), "\(again)")
     }
 
+    /// Other names for the same journal (a symlink, a hard link) and a deleted lock file do not
+    /// make a second owner (outside attack: each let a second pumpd in).
+    @Test func noOtherNameMakesASecondOwner() throws {
+        let a = try RunningDaemon()
+        try a.start()
+        defer { a.stop() }
+        let symlink = a.folder.appendingPathComponent("alias.sqlite").path
+        let hardlink = a.folder.appendingPathComponent("hard.sqlite").path
+        try FileManager.default.createSymbolicLink(atPath: symlink, withDestinationPath: a.journal)
+        #expect(link(a.journal, hardlink) == 0)
+        try FileManager.default.removeItem(atPath: a.journal + ".lock")
+        for name in [symlink, hardlink, a.journal] {
+            let b = try refusedStart(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                                      "--journal", name])
+            #expect(b.status == 1 && b.err.contains("in use by another pumpd"), "\(name): \(b.err)")
+        }
+        #expect(try audit(a.journal)["sessions"] == "1")
+    }
+
+    /// Contents that pass `integrity_check` but cannot be restored are a loss, never an exit
+    /// (outside attack: each made pumpd exit 1 or trap at every start, so no basal at all).
+    enum Unrestorable: String, CaseIterable, Sendable {
+        case counterOutOfRange, unknownState, progressRowsGone, migrationRecordGone
+    }
+
+    @Test(arguments: Unrestorable.allCases)
+    func unrestorableContentIsALossNotAStop(_ damage: Unrestorable) throws {
+        let d = try RunningDaemon()
+        try d.start()
+        d.stop()
+        let sql: String
+        switch damage {
+        case .counterOutOfRange: sql = "UPDATE progress SET confirmed_strokes = 9223372036854775807"
+        case .unknownState: sql = "UPDATE progress SET state = 'eelivering'"
+        case .progressRowsGone: sql = "DELETE FROM progress"
+        case .migrationRecordGone: sql = "DELETE FROM grdb_migrations WHERE identifier = 'v5'"
+        }
+        try JournalTestAccess.execute(path: d.journal, sql: sql)
+        let again = RunningDaemon(after: d)
+        try again.start()
+        defer { again.stop() }
+        #expect(again.log.contains("LOST") && again.log.contains("cannot be restored"), "\(again.log)")
+        let s = try again.status()
+        #expect(s["state"] as? String == "delivering")
+        #expect((s["alarms"] as? [[String: Any]] ?? []).contains { $0["type"] as? String == "journal_lost" })
+    }
+
+    /// Two losses in the same second keep both remains (outside attack: the second overwrote the first).
+    @Test func evidenceIsNeverOverwritten() throws {
+        let d = try RunningDaemon()
+        try "FIRST".write(toFile: d.journal, atomically: true, encoding: .utf8)
+        try d.start()
+        d.stop()
+        let second = RunningDaemon(after: d)
+        try "SECOND".write(toFile: d.journal, atomically: true, encoding: .utf8)
+        try second.start()
+        second.stop()
+        let kept = try FileManager.default.contentsOfDirectory(atPath: d.folder.path)
+            .filter { $0.hasPrefix("journal.sqlite.lost-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        let contents = Set(kept.compactMap { try? String(contentsOfFile: d.folder.appendingPathComponent($0).path, encoding: .utf8) })
+        #expect(contents == ["FIRST", "SECOND"], "\(kept)")
+    }
+
     @Test func aCleanStopLeavesTheMainFileSelfContained() throws {
         let d = try RunningDaemon()
         try d.start()
@@ -136,14 +199,14 @@ struct JournalOwnershipTests {
         #expect(s["state"] as? String == "delivering")
         #expect((s["prescription"] as? [String: Any])?["mode"] as? String == "continuous")
         #expect((s["reservoir"] as? [String: Any])?["known"] as? Bool == false)
+        // A request signed before the loss is never accepted after it.
+        let replay = try CLI.run(["send-raw", saved, "--socket", again.socket])
+        #expect(replay.status == 1 && (replay.out.contains("replayed") || replay.out.contains("expired")), "\(replay)")
         // Every bolus waits for the clinician's review.
         let patient = try again.ctl(["bolus"], key: again.patient)
         #expect(patient.status == 1 && patient.err.contains("journal_lost"), "\(patient)")
         let clinician = try again.ctl(["clinician-bolus", "--dose-ug", "5", "--over", "10m"], key: again.clinician)
         #expect(clinician.status == 1 && clinician.err.contains("journal_lost"), "\(clinician)")
-        // A request signed before the loss is never accepted after it.
-        let replay = try CLI.run(["send-raw", saved, "--socket", again.socket])
-        #expect(replay.status == 1 && (replay.out.contains("replayed") || replay.out.contains("expired")), "\(replay)")
         #expect((try again.status())["state"] as? String == "delivering")
         // The clinician clears it after review; boluses are possible again.
         #expect(try again.ctl(["clear-alarms"], key: again.clinician).status == 0)

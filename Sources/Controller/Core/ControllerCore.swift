@@ -178,6 +178,10 @@ public struct ControllerCore: Sendable {
         record(.restarted(RestartSummary(uncertainStrokes: r.uncertainStrokes,
                                          outage: Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)),
                                          interruptedBolus: interrupted)), at: now)
+        if r.journalLossUnreviewed, !alarms.isActive(.journalLost) {
+            raise(.journalLost, at: now)
+            set(.journalLost, present: false, at: now)
+        }
         if r.uncertainStrokes > 0 {
             raise(.deliveryUncertain, at: now)
             set(.deliveryUncertain, present: false, at: now)   // ends when acknowledged

@@ -73,6 +73,8 @@ public struct RestoredState: Sendable, Equatable {
     public var stoppedSinceUTCNanoseconds: Int64?
     /// False when the journal replaced a lost one and no refill has recorded a volume since.
     public var reservoirKnown = true
+    /// The journal replaced a lost one and no clinician has cleared `journal_lost` since.
+    public var journalLossUnreviewed = false
 
     public init(confirmedStrokes: Int64, intendedStrokes: Int64, programmed: Nanolitres, reservoirFilled: Nanolitres,
                 measuredSinceFill: Nanolitres = .zero, commandedBeforeFill: Int64 = 0, state: TherapyState, activeAlarms: [Alarm],
