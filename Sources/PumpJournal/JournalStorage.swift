@@ -110,10 +110,10 @@ public enum JournalStorage {
     /// The loss policy's storage half: moves whatever is at `path` (and its -wal, -shm) aside to
     /// `<path>.lost-<UTC>` (`-2`, `-3` … if taken) and provisions a new journal that records the
     /// loss. Replay protection survives: every role's last accepted counter starts at the loss
-    /// time plus `replayWindow`, in microseconds (pumpctl's counters are the signing time in
-    /// microseconds), so a request signed before the loss is refused after it even from a signer
-    /// whose clock runs up to `replayWindow` ahead of the pump's.
-    static func replaceLost(path: String, reason: String, utcNanoseconds: Int64, replayWindow: Nanoseconds = .zero) throws(JournalError) -> Loss {
+    /// time in microseconds (pumpctl's counters are the signing time in microseconds), so a
+    /// request signed before the loss is refused after it (while the signer's clock is not ahead
+    /// of the pump's: docs/journal.md).
+    static func replaceLost(path: String, reason: String, utcNanoseconds: Int64) throws(JournalError) -> Loss {
         let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(utcNanoseconds) / 1e9))
             .replacingOccurrences(of: ":", with: "")
         // Never over earlier evidence (two losses in one second, a clock that repeats its boot time).
@@ -131,12 +131,12 @@ public enum JournalStorage {
             if suffix.isEmpty || kept == nil { kept = aside }
         }
         let loss = Loss(reason: reason, evidence: kept, utcNanoseconds: utcNanoseconds)
-        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss, replayWindow: replayWindow)
+        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss)
         try lockJournalFile(path)
         return loss
     }
 
-    private static func create(path: String, utcNanoseconds: Int64, loss: Loss?, replayWindow: Nanoseconds = .zero) throws(JournalError) {
+    private static func create(path: String, utcNanoseconds: Int64, loss: Loss?) throws(JournalError) {
         do {
             let old = umask(0o077)   // health data: owner only
             defer { umask(old) }
@@ -148,7 +148,7 @@ public enum JournalStorage {
                 if loss != nil {
                     for role in ["clinician", "patient"] {
                         try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
-                                       arguments: [role, (utcNanoseconds + replayWindow.value) / 1000, utcNanoseconds])
+                                       arguments: [role, utcNanoseconds / 1000, utcNanoseconds])
                     }
                 }
             }

@@ -100,16 +100,14 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// and reads what a restart continues from.
     /// - therapy: the prescription file's text; a different text than the last one is a program change.
     /// - reservoirFill: used only by a fresh journal (a restart keeps the journal's ledger).
-    /// - replayWindow: after a loss, every role's counter floor is this far past the loss time
-    ///   (a signer's clock may run ahead of the pump's by up to a request's validity).
     public static func open(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
-                            mode: Mode, provisioning: Provisioning = .createIfMissing, replayWindow: Nanoseconds = .zero) throws(JournalError) -> Start {
+                            mode: Mode, provisioning: Provisioning = .createIfMissing) throws(JournalError) -> Start {
         guard provisioning == .required else {
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: nil)
         }
         if let problem = JournalStorage.problem(path: path) {
-            let loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds, replayWindow: replayWindow)
+            let loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: loss)
         }
@@ -120,8 +118,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             // Whatever an intact file holds that cannot be restored (a migration that does not
             // apply, a stored prescription or counter out of range) is a loss too: never an exit,
             // which would stop basal at every start.
-            let loss = try JournalStorage.replaceLost(path: path, reason: "cannot be restored: \(error.message)", utcNanoseconds: utcNanoseconds,
-                                                      replayWindow: replayWindow)
+            let loss = try JournalStorage.replaceLost(path: path, reason: "cannot be restored: \(error.message)", utcNanoseconds: utcNanoseconds)
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: loss)
         }
