@@ -88,7 +88,8 @@ public final class StepperMotorDriver<Output: OutputLine, Input: InputLine>: Mot
     nonisolated(nonsending) public func feedback() async throws(HALError) -> MotorFeedback {
         try await drainEncoder(waitingUpTo: 0)
         let fault = try await faultLine.get() == configuration.faultActiveHigh
-        return MotorFeedback(encoderCounts: counts.load(ordering: .relaxed), driverFault: fault)
+        return MotorFeedback(encoderCounts: counts.load(ordering: .relaxed), driverFault: fault,
+                             droppedEncoderEdges: encoderLine.droppedEdges)
     }
 
     /// Reads queued encoder edges without blocking. With `waitingUpTo` 0 it only takes what is

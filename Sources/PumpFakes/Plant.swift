@@ -118,6 +118,8 @@ public final class Plant: Sendable {
         var battery: Double
         var gaugeFailing = false
         var driverFault = false
+        /// Encoder edges the (simulated) kernel reports it dropped, cumulative.
+        var droppedEdges: Int64 = 0
         var enabled = false
         var reservoir: Int64
         /// The least the reservoir held at any moment (a refill fills it again).
@@ -217,7 +219,9 @@ public final class Plant: Sendable {
     /// The driver's ENABLE input, at its active level or not.
     public func setEnabled(_ on: Bool) { state.withLock { $0.enabled = on } }
     var motorEnabled: Bool { state.withLock { $0.enabled } }
-    public func feedback() -> MotorFeedback { state.withLock { MotorFeedback(encoderCounts: $0.encoder, driverFault: $0.driverFault) } }
+    public func feedback() -> MotorFeedback {
+        state.withLock { MotorFeedback(encoderCounts: $0.encoder, driverFault: $0.driverFault, droppedEncoderEdges: $0.droppedEdges) }
+    }
 
     // MARK: Sensors
 
@@ -258,6 +262,9 @@ public final class Plant: Sendable {
     public func setSlip(fraction: Double) { state.withLock { $0.slip = max(0, min(1, fraction)) } }
     public func setStalled(_ on: Bool) { state.withLock { $0.stalled = on } }
     public func setDriverFault(_ on: Bool) { state.withLock { $0.driverFault = on } }
+    /// The GPIO interface reports `count` more encoder edges lost in its buffer (libgpiod 2's
+    /// sequence numbers show the gap).
+    public func reportDroppedEncoderEdges(_ count: Int64) { state.withLock { $0.droppedEdges += count } }
     public func setSensorFault(_ mode: SensorFaultMode?) { state.withLock { $0.sensorFault = mode; $0.frozen = nil } }
     public func setGaugeFailing(_ on: Bool) { state.withLock { $0.gaugeFailing = on } }
     public func setBattery(percent: Double) { state.withLock { $0.battery = percent } }

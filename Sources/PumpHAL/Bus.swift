@@ -25,4 +25,30 @@ public protocol InputLine: Sendable {
     nonisolated(nonsending) func get() async throws(HALError) -> Bool
     /// Waits for the next edge, or returns nil after `timeoutNanoseconds`.
     nonisolated(nonsending) func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge?
+    /// Edges the kernel dropped before they were read, since the line was requested (from the
+    /// events' sequence numbers). Lost edges are lost motion: the watchdog must see them.
+    var droppedEdges: Int64 { get }
+}
+
+extension InputLine {
+    /// Lines that cannot lose edges (fakes) or cannot tell (libgpiod 1.6 has no sequence numbers).
+    public var droppedEdges: Int64 { 0 }
+}
+
+/// Counts the edges missing from a run of per-line event sequence numbers (the kernel numbers a
+/// line's events 1, 2, 3, … from the request; a gap is edges its buffer dropped). 0 means the
+/// interface gives no numbers.
+public struct EdgeSequence: Sendable, Equatable {
+    public private(set) var last: UInt = 0
+    public private(set) var dropped: Int64 = 0
+    public init() {}
+    /// Takes the next event's number; returns the edges dropped just before it.
+    @discardableResult
+    public mutating func observe(_ sequenceNumber: UInt) -> Int64 {
+        guard sequenceNumber != 0 else { return 0 }
+        let gap = sequenceNumber > last ? Int64(clamping: sequenceNumber - last - 1) : 0
+        last = max(last, sequenceNumber)
+        dropped += gap
+        return gap
+    }
 }

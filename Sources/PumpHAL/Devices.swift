@@ -7,14 +7,17 @@ public enum StepDirection: Sendable {
     case reverse
 }
 
-/// What the motor's own feedback says: cumulative encoder counts since power-up and whether the
-/// driver reports a fault.
+/// What the motor's own feedback says: cumulative encoder counts since power-up, whether the
+/// driver reports a fault, and how many encoder edges the kernel dropped before they were read
+/// (cumulative; 0 where the GPIO interface cannot tell, as libgpiod 1.6's cannot).
 public struct MotorFeedback: Hashable, Sendable {
     public var encoderCounts: Int64
     public var driverFault: Bool
-    public init(encoderCounts: Int64, driverFault: Bool) {
+    public var droppedEncoderEdges: Int64
+    public init(encoderCounts: Int64, driverFault: Bool, droppedEncoderEdges: Int64 = 0) {
         self.encoderCounts = encoderCounts
         self.driverFault = driverFault
+        self.droppedEncoderEdges = droppedEncoderEdges
     }
 }
 

@@ -388,6 +388,30 @@ struct ControllerShellTests {
         #expect(clear.reason?.contains("motor_driver_fault") == true)
     }
 
+    /// Edges the kernel dropped are motion nobody measured: the watchdog halts on them as on a
+    /// mismatch (FaultTable: motion_mismatch), within one tick, though the counts still agree.
+    @Test func droppedEncoderEdgesHalt() async throws {
+        let (c, plant, motor) = rig()
+        var t = 0.0, nextDose = 0.0
+        while t < 300 {
+            if t == 150 { plant.reportDroppedEncoderEdges(2) }
+            plant.advance(to: at(t).nanoseconds)
+            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
+            await c.watchdogStep(now: at(t))
+            t += 0.25
+        }
+        let s = c.snapshot()
+        #expect(s.halts.map(\.reason) == [.motionMismatch])
+        #expect(abs(try #require(s.halts.first?.at.seconds) - 150) <= 0.25)
+        #expect(!motor.isEnabled)
+        // Once stopped, the same count is no new loss: a clinician can clear and resume.
+        let cleared = await c.handle(.clinicianClear, now: at(t), utcNanoseconds: wall)
+        let resumed = await c.handle(.resume, now: at(t), utcNanoseconds: wall)
+        #expect(cleared.accepted && resumed.accepted)
+        await c.watchdogStep(now: at(t + 0.25))
+        #expect(c.snapshot().state == .delivering)
+    }
+
     @Test func clinicianClearThenResumeNothingByItself() async {
         let (c, _, _) = rig()
         _ = await c.handle(.suspend, now: at(1), utcNanoseconds: wall)

@@ -120,6 +120,28 @@ struct StepperTests {
         #expect(encoder.remaining == 0)
     }
 
+    /// libgpiod 2 numbers each line's events 1, 2, 3, …: a gap is edges the kernel dropped.
+    @Test func sequenceGapsCountDroppedEdges() {
+        var s = EdgeSequence()
+        #expect(s.observe(1) == 0 && s.observe(2) == 0)
+        #expect(s.observe(6) == 3)          // 3, 4, 5 lost
+        #expect(s.observe(7) == 0)
+        #expect(s.observe(0) == 0)          // an interface without numbers (libgpiod 1.6)
+        #expect(s.dropped == 3)
+        var late = EdgeSequence()
+        #expect(late.observe(5) == 4)       // lost before the first read
+    }
+
+    @Test func droppedEdgesReachTheMotorFeedback() async throws {
+        // The line numbers its edges 1, 2, then 5: two lost in the kernel's buffer.
+        let encoder = NumberedInputLine([(.rising, 1), (.rising, 2), (.rising, 5)])
+        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", []), direction: ExpectationOutputLine("DIR", []),
+                                   enable: ExpectationOutputLine("EN", []), fault: NumberedInputLine([]), encoder: encoder,
+                                   sleeper: RecordingSleeper())
+        let fb = try await d.feedback()
+        #expect(fb == MotorFeedback(encoderCounts: 3, driverFault: false, droppedEncoderEdges: 2))
+    }
+
     @Test func missingEdgesAreWaitedForThenReported() async throws {
         // Stall: no edge during the pulse, none within a 2 ms timeout, polled every millisecond
         // without blocking.
@@ -144,4 +166,20 @@ struct StepperTests {
                                    fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: RecordingSleeper())
         await #expect(throws: HALError(.bus, errno: 5)) { try await d.step(count: 1, direction: .forward) }
     }
+}
+
+/// An encoder line whose events carry the kernel's sequence numbers (as libgpiod 2's do).
+final class NumberedInputLine: InputLine, @unchecked Sendable {
+    private var events: [(Edge, UInt)]
+    private var sequence = EdgeSequence()
+    init(_ events: [(Edge, UInt)]) { self.events = events }
+    /// As a fault line: high, nFAULT's inactive level.
+    nonisolated(nonsending) func get() async throws(HALError) -> Bool { true }
+    nonisolated(nonsending) func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
+        guard !events.isEmpty else { return nil }
+        let (edge, number) = events.removeFirst()
+        sequence.observe(number)
+        return edge
+    }
+    var droppedEdges: Int64 { sequence.dropped }
 }

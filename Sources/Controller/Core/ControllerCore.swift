@@ -90,6 +90,8 @@ public struct ControllerCore: Sendable {
     /// Measured motion since the last fill that the motion monitor no longer holds (from before
     /// a restart or a resume, which start it at 0; negative after a refill).
     private var measuredBefore = Nanolitres.zero
+    /// Encoder edges the kernel reported dropped so far (the driver's count is cumulative).
+    private var droppedEncoderEdgesSeen: Int64 = 0
     /// The expected reservoir volume at which the low-reservoir alarm rises (clinician setting).
     public private(set) var lowReservoirLevel: Nanolitres
     /// Every refill reconciled, oldest first (the trend).
@@ -345,6 +347,13 @@ public struct ControllerCore: Sendable {
         if let fb = readings.motor {
             if motion.observe(commandedStrokes: scheduler.commandedStrokes, strokesInFlight: strokesInFlight,
                               encoderCounts: fb.encoderCounts, limits: limits) {
+                if state == .delivering { raise(.motionMismatch, at: now) }
+            }
+            // Dropped encoder edges are motion nobody measured: as unknown as a mismatch. At this
+            // loop's stroke rates the kernel's buffer only overflows under a burst of edges, which
+            // is what a runaway motor makes; so the policy is the mismatch's (FaultTable).
+            if fb.droppedEncoderEdges > droppedEncoderEdgesSeen {
+                droppedEncoderEdgesSeen = fb.droppedEncoderEdges
                 if state == .delivering { raise(.motionMismatch, at: now) }
             }
             // A mismatch is about strokes: once they have stopped, a clinician may judge it.

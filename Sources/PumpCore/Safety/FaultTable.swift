@@ -70,7 +70,7 @@ public enum FaultTable {
                         rationale: "drug is not reaching the patient; pushing on raises catheter pressure (a pressure no open line can hold, \(Int(SafetyLimits().occlusionCeilingMMHg)) mmHg, is one too, learned or not). Never restarts by itself.")
         case .motionMismatch:
             FaultPolicy(delivery: .stop, priority: .high, clear: .clinician, blocksPatientBolus: true,
-                        rationale: "measured motion disagrees with commanded motion (stall, slip or runaway): delivered volume is unknown.")
+                        rationale: "measured motion disagrees with commanded motion (stall, slip or runaway), or the kernel dropped encoder edges (a burst, as a runaway makes): delivered volume is unknown.")
         case .motorDriverFault:
             FaultPolicy(delivery: .stop, priority: .high, clear: .clinician, blocksPatientBolus: true,
                         rationale: "the stepper driver reports a fault or refused a command.")
