@@ -344,3 +344,18 @@ enum Prescriptions {
     /// journal): the two button presses take about 75 s of it.
     static let armedOpenLineSeconds = 120
 }
+
+#if canImport(PumpLinux)
+import PumpLinux
+#endif
+
+extension Suite {
+    /// The libgpiod this build runs on (the suite's binaries and pumpd are built together).
+    public static var gpioLibrary: String {
+        #if canImport(PumpLinux)
+        "\(GPIOLibrary.version) (API v\(GPIOLibrary.api))"
+        #else
+        "none (built without the LinuxBackend trait)"
+        #endif
+    }
+}

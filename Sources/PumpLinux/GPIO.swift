@@ -1,20 +1,28 @@
 #if LinuxBackend && os(Linux)
 import CGPIOD
+import Glibc
 import PumpHAL
 import PumpSync
 
-/// A GPIO chip found by its label (libgpiod v1). Lines are requested by *name*, never by number;
-/// outputs are requested with their safe value, so the motor is disabled from the first instant.
+/// The libgpiod API this build was compiled against (1 or 2) and the library's version string.
+public enum GPIOLibrary {
+    public static var api: Int { Int(PUMP_GPIO_API) }
+    public static var version: String { String(cString: pump_gpio_library_version()) }
+}
+
+/// A GPIO chip found by its label. Lines are requested by *name*, never by number; outputs are
+/// requested with their safe value, so the motor is disabled from the first instant. Works over
+/// libgpiod 1.6 and 2.x through one C shim (Sources/CGPIOD), chosen when the package is built.
 public final class GPIOChip: @unchecked Sendable {
     // The chip pointer is only used under `lock`; lines keep the chip alive until they are closed.
-    private let chip: OpaquePointer
+    private let chip: UnsafeMutablePointer<pump_gpio_chip>
     private let lock = Locked(())
     public let label: String
     /// The name the kernel shows as the holder of the lines requested through this chip.
     public let consumer: String
 
     public init(label: String, consumer: String = "pumpd") throws(HALError) {
-        guard let c = gpiod_chip_open_by_label(label) else {
+        guard let c = pump_gpio_chip_open_by_label(label) else {
             throw LinuxErrno.error(pump_gpio_errno(), "no GPIO chip labelled '\(label)'")
         }
         chip = c
@@ -22,32 +30,35 @@ public final class GPIOChip: @unchecked Sendable {
         self.consumer = consumer
     }
 
-    deinit { gpiod_chip_close(chip) }
+    deinit { pump_gpio_chip_close(chip) }
 
-    private func find(_ name: String) throws(HALError) -> OpaquePointer {
-        let line: OpaquePointer? = lock.withLock { _ in gpiod_chip_find_line(chip, name) }
-        guard let line else { throw HALError(.notFound, errno: pump_gpio_errno(), "no line '\(name)' on chip '\(label)'") }
-        return line
+    private func requested(_ name: String, _ what: String,
+                           _ request: (UnsafeMutablePointer<pump_gpio_chip>) -> UnsafeMutablePointer<pump_gpio_line>?) throws(HALError) -> RequestedLine {
+        let (line, error) = lock.withLock { _ -> (UnsafeMutablePointer<pump_gpio_line>?, Int32) in
+            errno = 0
+            let l = request(chip)
+            return (l, l == nil ? pump_gpio_errno() : 0)
+        }
+        guard let line else {
+            if error == LinuxErrno.ENOENT { throw HALError(.notFound, errno: error, "no line '\(name)' on chip '\(label)'") }
+            throw LinuxErrno.error(error, "cannot request \(what) '\(name)'")
+        }
+        return RequestedLine(chip: self, line: line, name: name)
     }
 
     /// Requests an output line, at `initial` (its safe level) from the moment of the request.
     public func output(named name: String, initial: Bool) throws(HALError) -> GPIOOutputLine {
-        let line = try find(name)
-        guard gpiod_line_request_output(line, consumer, initial ? 1 : 0) == 0 else {
-            throw LinuxErrno.error(pump_gpio_errno(), "cannot request output '\(name)'")
-        }
-        return GPIOOutputLine(chip: self, line: line, name: name)
+        GPIOOutputLine(try requested(name, "output") { pump_gpio_request_output($0, name, consumer, initial ? 1 : 0) })
     }
 
     /// Who holds a line and how, without requesting it (a bench tool's view of the controller's
     /// lines). Returns nil if there is no line of that name.
     public func info(named name: String) -> GPIOLineInfo? {
         lock.withLock { _ -> GPIOLineInfo? in
-            guard let line = gpiod_chip_find_line(chip, name) else { return nil }
-            _ = gpiod_line_update(line)
-            let consumer = gpiod_line_consumer(line).map { String(cString: $0) }
-            return GPIOLineInfo(used: gpiod_line_is_used(line), consumer: consumer,
-                                isOutput: gpiod_line_direction(line) == Int32(GPIOD_LINE_DIRECTION_OUTPUT))
+            var info = pump_gpio_line_info()
+            guard pump_gpio_line_info(chip, name, &info) == 0 else { return nil }
+            let consumer = withUnsafeBytes(of: info.consumer) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return GPIOLineInfo(used: info.used != 0, consumer: consumer.isEmpty ? nil : consumer, isOutput: info.is_output != 0)
         }
     }
 
@@ -56,19 +67,29 @@ public final class GPIOChip: @unchecked Sendable {
         case rising, falling, both
     }
 
+    /// The bias an input asks the pin for: a button wired to ground with no resistor of its own
+    /// needs `.pullUp`, or it floats.
+    public enum Bias: Sendable {
+        case asIs, pullUp, pullDown, disabled
+    }
+
     /// Requests an input line with edge events. Request only the edges you count: with both
     /// edges, the kernel's v1 interface labels an event by reading the line's level when its
     /// interrupt thread runs, so a short pulse can come out as two falling edges (seen in the HIL
     /// VM); with one edge requested, every event is that edge.
-    public func input(named name: String, edges: Edges) throws(HALError) -> GPIOInputLine {
-        let line = try find(name)
-        let r = switch edges {
-        case .rising: gpiod_line_request_rising_edge_events(line, consumer)
-        case .falling: gpiod_line_request_falling_edge_events(line, consumer)
-        case .both: gpiod_line_request_both_edges_events(line, consumer)
+    public func input(named name: String, edges: Edges, bias: Bias = .asIs) throws(HALError) -> GPIOInputLine {
+        let e = switch edges {
+        case .rising: PUMP_GPIO_EDGES_RISING
+        case .falling: PUMP_GPIO_EDGES_FALLING
+        case .both: PUMP_GPIO_EDGES_BOTH
         }
-        guard r == 0 else { throw LinuxErrno.error(pump_gpio_errno(), "cannot request input '\(name)'") }
-        return GPIOInputLine(chip: self, line: line, name: name)
+        let b = switch bias {
+        case .asIs: PUMP_GPIO_BIAS_AS_IS
+        case .pullUp: PUMP_GPIO_BIAS_PULL_UP
+        case .pullDown: PUMP_GPIO_BIAS_PULL_DOWN
+        case .disabled: PUMP_GPIO_BIAS_DISABLED
+        }
+        return GPIOInputLine(try requested(name, "input") { pump_gpio_request_input($0, name, consumer, e, b) })
     }
 }
 
@@ -79,22 +100,23 @@ public struct GPIOLineInfo: Sendable, Equatable {
     public var isOutput: Bool
 }
 
-/// A requested libgpiod line, released on `close()` or when dropped; it keeps its chip open.
+/// A requested line, released on `close()` or when dropped; it keeps its chip open.
 final class RequestedLine: @unchecked Sendable {
     // The pointer is only touched under the lock.
-    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+    private struct Handle: @unchecked Sendable { let pointer: UnsafeMutablePointer<pump_gpio_line> }
     private let chip: GPIOChip
     private let handle: Locked<Handle?>
     let name: String
 
-    init(chip: GPIOChip, line: OpaquePointer, name: String) {
+    init(chip: GPIOChip, line: UnsafeMutablePointer<pump_gpio_line>, name: String) {
         self.chip = chip
         handle = Locked(Handle(pointer: line))
         self.name = name
     }
 
-    /// Runs `body` on the line, or throws if it was closed.
-    func with<R: Sendable>(_ body: (OpaquePointer) -> R) throws(HALError) -> R {
+    /// Runs `body` on the line, or throws if it was closed. `body` returns its result and the
+    /// errno it left, read before the lock is let go.
+    func with<R: Sendable>(_ body: (UnsafeMutablePointer<pump_gpio_line>) -> R) throws(HALError) -> R {
         let r: R? = handle.withLock { h -> R? in
             guard let p = h?.pointer else { return nil }
             return body(p)
@@ -103,7 +125,7 @@ final class RequestedLine: @unchecked Sendable {
         return r
     }
 
-    func close() { handle.withLock { h in if let p = h?.pointer { gpiod_line_release(p) }; h = nil } }
+    func close() { handle.withLock { h in if let p = h?.pointer { pump_gpio_release(p) }; h = nil } }
     deinit { close() }
 }
 
@@ -111,11 +133,11 @@ final class RequestedLine: @unchecked Sendable {
 public final class GPIOOutputLine: OutputLine {
     private let line: RequestedLine
     public var name: String { line.name }
-    init(chip: GPIOChip, line: OpaquePointer, name: String) { self.line = RequestedLine(chip: chip, line: line, name: name) }
+    init(_ line: RequestedLine) { self.line = line }
 
     nonisolated(nonsending) public func set(_ high: Bool) async throws(HALError) {
-        let r = try line.with { gpiod_line_set_value($0, high ? 1 : 0) }
-        if r != 0 { throw LinuxErrno.error(pump_gpio_errno(), "cannot set '\(name)'") }
+        let (r, e) = try line.with { l in (pump_gpio_set(l, high ? 1 : 0), pump_gpio_errno()) }
+        if r != 0 { throw LinuxErrno.error(e, "cannot set '\(name)'") }
     }
 
     public func close() { line.close() }
@@ -123,31 +145,35 @@ public final class GPIOOutputLine: OutputLine {
 
 /// An input line with edge events. `waitForEdge` blocks its thread for at most the timeout; the
 /// drivers and the daemon only ever pass 0 and poll, so no thread of the cooperative pool is held.
+/// Where the library numbers events (libgpiod 2), gaps in the numbers count dropped edges.
 public final class GPIOInputLine: InputLine {
     private let line: RequestedLine
+    private let sequence = Locked(EdgeSequence())
     public var name: String { line.name }
-    init(chip: GPIOChip, line: OpaquePointer, name: String) { self.line = RequestedLine(chip: chip, line: line, name: name) }
+    init(_ line: RequestedLine) { self.line = line }
 
     nonisolated(nonsending) public func get() async throws(HALError) -> Bool {
-        let r = try line.with { gpiod_line_get_value($0) }
-        if r < 0 { throw LinuxErrno.error(pump_gpio_errno(), "cannot read '\(name)'") }
+        let (r, e) = try line.with { l in (pump_gpio_get(l), pump_gpio_errno()) }
+        if r < 0 { throw LinuxErrno.error(e, "cannot read '\(name)'") }
         return r == 1
     }
 
     nonisolated(nonsending) public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
-        let (status, type): (Int32, Int32) = try line.with { l in
-            var ts = timespec(tv_sec: Int(timeoutNanoseconds / 1_000_000_000), tv_nsec: Int(timeoutNanoseconds % 1_000_000_000))
-            let w = gpiod_line_event_wait(l, &ts)
-            guard w == 1 else { return (w, 0) }
-            var event = gpiod_line_event()
-            return gpiod_line_event_read(l, &event) == 0 ? (1, event.event_type) : (-1, 0)
+        let (status, edge, e): (Int32, pump_gpio_edge, Int32) = try line.with { l in
+            var edge = pump_gpio_edge()
+            let s = pump_gpio_next_edge(l, timeoutNanoseconds, &edge)
+            return (s, edge, pump_gpio_errno())
         }
         switch status {
         case 0: return nil
-        case 1: return type == Int32(GPIOD_LINE_EVENT_RISING_EDGE) ? .rising : .falling
-        default: throw LinuxErrno.error(pump_gpio_errno(), "cannot read edges of '\(name)'")
+        case 1:
+            sequence.withLock { _ = $0.observe(edge.line_seqno) }
+            return edge.rising != 0 ? .rising : .falling
+        default: throw LinuxErrno.error(e, "cannot read edges of '\(name)'")
         }
     }
+
+    public var droppedEdges: Int64 { sequence.withLock { $0.dropped } }
 
     public func close() { line.close() }
 }

@@ -40,6 +40,7 @@ struct SuiteCommand: ParsableCommand {
             if let bad = settings.only.first(where: { !Suite.caseNames.contains($0) }) { throw ValidationError("--only: no case '\(bad)'") }
         }
         let suite = try Suite(settings: settings) { say($0) }
+        say("hil: libgpiod \(Suite.gpioLibrary)")
         let started = Date()
         suite.run()
         let passed = suite.checks.filter { $0.outcome == .passed }.count, failed = suite.checks.filter { $0.outcome == .failed }.count

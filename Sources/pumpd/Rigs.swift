@@ -139,8 +139,10 @@ enum LinuxRig {
                 extras.alarmActiveHigh = a.active == .high
             }
             if let b = board.bolusButton {
-                // A press is the edge to the active level.
-                extras.bolusButton = try chip.input(named: b.name, edges: b.active == .high ? .rising : .falling)
+                // A press is the edge to the active level. The pin's own bias holds the idle level,
+                // so a button wired with no resistor does not float (docs/board-files.md).
+                extras.bolusButton = try chip.input(named: b.name, edges: b.active == .high ? .rising : .falling,
+                                                    bias: b.active == .high ? .pullDown : .pullUp)
                 extras.bolusActiveHigh = b.active == .high
             }
             if let path = board.watchdogDevice {
@@ -152,7 +154,7 @@ enum LinuxRig {
                 configuration: controllerConfiguration(board: board, therapy: therapy),
                 motor: motor, pressure: pressure, battery: battery, now: .zero, utcNanoseconds: SystemWallClock().utcNanoseconds(),
                 journal: journal.journal, restoring: journal.restored)
-            logger.notice("linux board: chip '\(label)', \(bus.path)")
+            logger.notice("linux board: chip '\(label)', \(bus.path), libgpiod \(GPIOLibrary.version) (API v\(GPIOLibrary.api))")
             let clock = ContinuousClock()
             try await Daemon.serve(controller, clock: clock, epoch: clock.now, extras: extras, journal: journal.journal, loss: journal.loss, logger: logger)
         } catch let e as HALError {

@@ -1,4 +1,5 @@
 #if LinuxBackend && os(Linux)
+import Foundation
 import Testing
 import PumpHAL
 import PumpLinux
@@ -13,6 +14,16 @@ struct LinuxBackendTests {
         #expect(LinuxErrno.kind(of: errno) == kind)
         let e = LinuxErrno.error(errno, "x")
         #expect(e.errno == errno && e.kind == kind)
+    }
+
+    /// The build scripts say which libgpiod API a build was made against (PUMP_EXPECT_GPIOD_API:
+    /// the main test build 1.6, the AddressSanitizer build 2.x); the shim must have picked it.
+    @Test func theBackendUsesTheLibraryItWasBuiltFor() throws {
+        #expect([1, 2].contains(GPIOLibrary.api))
+        #expect(GPIOLibrary.version.hasPrefix("\(GPIOLibrary.api).") == true, "library \(GPIOLibrary.version), API \(GPIOLibrary.api)")
+        if let expected = ProcessInfo.processInfo.environment["PUMP_EXPECT_GPIOD_API"] {
+            #expect(String(GPIOLibrary.api) == expected, "built against libgpiod \(GPIOLibrary.version)")
+        }
     }
 
     // These go through the real libgpiod and kernel, on a machine without the devices: the
