@@ -1,6 +1,6 @@
 # The journal's power-cut campaign (issue 16), sourced by Scripts/hil-vm --power-cuts N once the
-# kernel, its modules and the static pumpd are staged (uses $kdir $kroot $stage $cache $accel
-# $cuts $negative $seed $ctl from there).
+# kernel and its modules are staged and pumpd built (uses $kdir $kroot $bin $cache $accel $cuts
+# $negative $seed $ctl and stage_program from there).
 #
 # pumpd runs on the simulated board inside the guest with its journal on an ext4 filesystem on a
 # virtio disk. The host kills QEMU at a random moment after pumpd is up: the guest's page cache is
@@ -15,14 +15,13 @@
 set -euo pipefail
 pc="$cache/power-cuts"
 rm -rf "$pc"; mkdir -p "$pc/stage"
-pumpd_bin="$stage/hil/pumpd"
+pumpd_bin="$bin/pumpd"
 if [ "$negative" = yes ]; then
   echo "== power cuts: NEGATIVE CONTROL: a pumpd whose journal commits skip fsync (never shipped)"
   swift build -c release --scratch-path .build/hil-nosync -Xswiftc -static-executable -Xswiftc -DNEGATIVE_CONTROL_NO_SYNC \
     --product pumpd 2>&1 | grep -vE "statically linked applications requires at runtime|the use of .mktemp. is dangerous" || true
   [ -x .build/hil-nosync/release/pumpd ] || { echo "power cuts: the negative-control pumpd did not build" >&2; exit 1; }
-  strip -o "$pc/pumpd" .build/hil-nosync/release/pumpd
-  pumpd_bin="$pc/pumpd"
+  pumpd_bin=.build/hil-nosync/release/pumpd
 fi
 
 # The guest: busybox, the block and ext4 modules, pumpd, the simulated board, the prescription
@@ -35,7 +34,7 @@ for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_
          lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4; do
   cp "$kroot/$m.ko" "$g/lib/pc/"
 done
-cp "$pumpd_bin" "$g/hil/pumpd"
+stage_program "$pumpd_bin" "$g" pumpd
 cp Boards/simulated.json "$g/hil/simulated.json"
 cat > "$g/hil/rx.json" <<'RX'
 {"drug": {"name": "baclofen", "concentration_ug_per_ml": 50},
