@@ -28,6 +28,12 @@ struct BoardTests {
         #expect(pi.fuelGauge?.address == 0x36 && pi.watchdogDevice == "/dev/watchdog")
         #expect(pi.bolusButton == Board.Line(name: "GPIO6", active: .low))
 
+        // The Pi 5's header is on RP1: found by label and line names only (its chip number moved
+        // between kernels); the wiring is the Pi 4's.
+        let pi5 = try Board.load(path: boardsFolder.appendingPathComponent("rpi5-bench.json").path)
+        #expect(pi5.kind == .linux && pi5.gpioChipLabel == "pinctrl-rp1" && pi5.i2cBus == 1)
+        #expect(pi5.stepper == pi.stepper && pi5.pressureADC == pi.pressureADC && pi5.bolusButton == pi.bolusButton)
+
         let hil = try Board.load(path: boardsFolder.appendingPathComponent("hil-kernel-sim.json").path)
         #expect(hil.i2cAdapterName == "SMBus stub driver" && hil.i2cBus == nil && hil.gpioChipLabel == "pump-sim")
         #expect(hil.hilJig == .kernelSimulators && hil.lineNames == ["STEP", "DIR", "EN", "nFAULT", "ENC", "BUZZER", "BOLUS"])
