@@ -3,19 +3,9 @@
 enum { PUMP_GPIO_API = 1 };
 static inline const char *pump_gpio_library_version(void) { return gpiod_version_string(); }
 
-struct pump_gpio_chip { struct gpiod_chip *chip; };
 struct pump_gpio_line { struct gpiod_line *line; };
 
-static inline struct pump_gpio_chip *pump_gpio_chip_open_by_label(const char *label) {
-    struct gpiod_chip *c = gpiod_chip_open_by_label(label);
-    if (!c) return NULL;
-    struct pump_gpio_chip *p = malloc(sizeof *p);
-    if (!p) { gpiod_chip_close(c); errno = ENOMEM; return NULL; }
-    p->chip = c;
-    return p;
-}
-
-static inline void pump_gpio_chip_close(struct pump_gpio_chip *p) { gpiod_chip_close(p->chip); free(p); }
+static inline int pump_gpio_label_is(struct gpiod_chip *c, const char *label) { return strcmp(gpiod_chip_label(c), label) == 0; }
 
 static inline int pump_gpio_line_info(struct pump_gpio_chip *p, const char *name, struct pump_gpio_line_info *out) {
     struct gpiod_line *l = gpiod_chip_find_line(p->chip, name);
@@ -77,12 +67,15 @@ static inline int pump_gpio_get(struct pump_gpio_line *p) { return gpiod_line_ge
 
 /// The next queued edge: 1 with `out` filled, 0 when none came within the timeout, -1 on error.
 static inline int pump_gpio_next_edge(struct pump_gpio_line *p, int64_t timeout_ns, struct pump_gpio_edge *out) {
+    // A negative timeout waits for ever, as libgpiod 2 does.
     struct timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
-    int w = gpiod_line_event_wait(p->line, &ts);
+    int w = gpiod_line_event_wait(p->line, timeout_ns < 0 ? NULL : &ts);
     if (w != 1) return w;
     struct gpiod_line_event event;
     if (gpiod_line_event_read(p->line, &event) != 0) return -1;
     out->rising = event.event_type == GPIOD_LINE_EVENT_RISING_EDGE;
+    // The v1 interface numbers nothing: a lost edge shows only as a count deficit.
+    out->numbered = 0;
     out->line_seqno = 0;
     return 1;
 }

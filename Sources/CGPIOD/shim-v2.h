@@ -1,13 +1,9 @@
 // libgpiod 2.x (the v2 API): a chip is found by walking /dev/gpiochip* for its label, a line by
 // its name's offset, and lines are requested through settings / line config / request config.
 
-#include <dirent.h>
-#include <stdio.h>
-
 enum { PUMP_GPIO_API = 2 };
 static inline const char *pump_gpio_library_version(void) { return gpiod_api_version(); }
 
-struct pump_gpio_chip { struct gpiod_chip *chip; };
 /// A one-line request and its edge buffer; edges read in a batch are handed out one at a time.
 struct pump_gpio_line {
     struct gpiod_line_request *request;
@@ -18,32 +14,13 @@ struct pump_gpio_line {
 
 enum { PUMP_GPIO_EDGE_BATCH = 64 };
 
-static inline struct pump_gpio_chip *pump_gpio_chip_open_by_label(const char *label) {
-    DIR *dir = opendir("/dev");
-    if (!dir) return NULL;
-    struct gpiod_chip *found = NULL;
-    struct dirent *e;
-    while (!found && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, "gpiochip", 8) != 0) continue;
-        char path[300];
-        snprintf(path, sizeof path, "/dev/%s", e->d_name);
-        if (!gpiod_is_gpiochip_device(path)) continue;
-        struct gpiod_chip *c = gpiod_chip_open(path);
-        if (!c) continue;
-        struct gpiod_chip_info *info = gpiod_chip_get_info(c);
-        if (info && strcmp(gpiod_chip_info_get_label(info), label) == 0) found = c;
-        if (info) gpiod_chip_info_free(info);
-        if (!found) gpiod_chip_close(c);
-    }
-    closedir(dir);
-    if (!found) { errno = ENOENT; return NULL; }
-    struct pump_gpio_chip *p = malloc(sizeof *p);
-    if (!p) { gpiod_chip_close(found); errno = ENOMEM; return NULL; }
-    p->chip = found;
-    return p;
+static inline int pump_gpio_label_is(struct gpiod_chip *c, const char *label) {
+    struct gpiod_chip_info *info = gpiod_chip_get_info(c);
+    if (!info) return 0;
+    int same = strcmp(gpiod_chip_info_get_label(info), label) == 0;
+    gpiod_chip_info_free(info);
+    return same;
 }
-
-static inline void pump_gpio_chip_close(struct pump_gpio_chip *p) { gpiod_chip_close(p->chip); free(p); }
 
 static inline int pump_gpio_line_info(struct pump_gpio_chip *p, const char *name, struct pump_gpio_line_info *out) {
     int offset = gpiod_chip_get_line_offset_from_name(p->chip, name);
@@ -153,6 +130,8 @@ static inline int pump_gpio_next_edge(struct pump_gpio_line *p, int64_t timeout_
     struct gpiod_edge_event *event = gpiod_edge_event_buffer_get_event(p->buffer, (unsigned long)p->next++);
     if (!event) return -1;
     out->rising = gpiod_edge_event_get_event_type(event) == GPIOD_EDGE_EVENT_RISING_EDGE;
-    out->line_seqno = gpiod_edge_event_get_line_seqno(event);
+    out->numbered = 1;
+    // The kernel's counter is 32 bits wide and wraps; libgpiod widens it to unsigned long.
+    out->line_seqno = (uint32_t)gpiod_edge_event_get_line_seqno(event);
     return 1;
 }

@@ -35,19 +35,21 @@ extension InputLine {
     public var droppedEdges: Int64 { 0 }
 }
 
-/// Counts the edges missing from a run of per-line event sequence numbers (the kernel numbers a
-/// line's events 1, 2, 3, … from the request; a gap is edges its buffer dropped). 0 means the
-/// interface gives no numbers.
+/// Counts the edges missing from a run of per-line event sequence numbers: the kernel numbers a
+/// line's events 1, 2, 3, … from the request in a 32-bit counter that wraps, and a gap is edges
+/// its buffer dropped. Events must be observed in the order they were read (under the line's lock).
 public struct EdgeSequence: Sendable, Equatable {
-    public private(set) var last: UInt = 0
+    /// The last number seen; nil before the first numbered event.
+    public private(set) var last: UInt32?
     public private(set) var dropped: Int64 = 0
     public init() {}
-    /// Takes the next event's number; returns the edges dropped just before it.
+    /// Takes the next event's number (nil: the interface numbers nothing, as libgpiod 1.6);
+    /// returns the edges dropped just before it.
     @discardableResult
-    public mutating func observe(_ sequenceNumber: UInt) -> Int64 {
-        guard sequenceNumber != 0 else { return 0 }
-        let gap = sequenceNumber > last ? Int64(clamping: sequenceNumber - last - 1) : 0
-        last = max(last, sequenceNumber)
+    public mutating func observe(_ sequenceNumber: UInt32?) -> Int64 {
+        guard let n = sequenceNumber else { return 0 }
+        let gap = Int64(n &- (last ?? 0) &- 1)
+        last = n
         dropped += gap
         return gap
     }

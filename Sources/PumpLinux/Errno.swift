@@ -5,7 +5,7 @@ import PumpHAL
 public enum LinuxErrno {
     public static let EPERM: Int32 = 1, ENOENT: Int32 = 2, EIO: Int32 = 5, ENXIO: Int32 = 6, EAGAIN: Int32 = 11
     public static let EACCES: Int32 = 13, EBUSY: Int32 = 16, ENODEV: Int32 = 19, EINVAL: Int32 = 22
-    public static let EOPNOTSUPP: Int32 = 95, ETIMEDOUT: Int32 = 110, EREMOTEIO: Int32 = 121
+    public static let EOPNOTSUPP: Int32 = 95, ETIMEDOUT: Int32 = 110, EREMOTEIO: Int32 = 121, ENOTUNIQ: Int32 = 76
 
     public static func kind(of errno: Int32) -> HALError.Kind {
         switch errno {

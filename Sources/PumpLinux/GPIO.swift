@@ -23,7 +23,13 @@ public final class GPIOChip: @unchecked Sendable {
 
     public init(label: String, consumer: String = "pumpd") throws(HALError) {
         guard let c = pump_gpio_chip_open_by_label(label) else {
-            throw LinuxErrno.error(pump_gpio_errno(), "no GPIO chip labelled '\(label)'")
+            let e = pump_gpio_errno()
+            switch e {
+            case LinuxErrno.ENOTUNIQ: throw LinuxErrno.error(e, "more than one GPIO chip labelled '\(label)': which one the board means is unknown")
+            case LinuxErrno.EACCES, LinuxErrno.EPERM:
+                throw LinuxErrno.error(e, "no GPIO chip labelled '\(label)' among those this user may open (permission denied on a /dev/gpiochip*: the gpio group?)")
+            default: throw LinuxErrno.error(e, "no GPIO chip labelled '\(label)'")
+            }
         }
         chip = c
         self.label = label
@@ -74,8 +80,8 @@ public final class GPIOChip: @unchecked Sendable {
     }
 
     /// Requests an input line with edge events. Request only the edges you count: with both
-    /// edges, the kernel's v1 interface labels an event by reading the line's level when its
-    /// interrupt thread runs, so a short pulse can come out as two falling edges (seen in the HIL
+    /// edges, the kernel (v1 and v2 interfaces alike) labels an event by reading the line's level
+    /// when its interrupt thread runs, so a short pulse can come out as two falling edges (seen in the HIL
     /// VM); with one edge requested, every event is that edge.
     public func input(named name: String, edges: Edges, bias: Bias = .asIs) throws(HALError) -> GPIOInputLine {
         let e = switch edges {
@@ -159,15 +165,19 @@ public final class GPIOInputLine: InputLine {
     }
 
     nonisolated(nonsending) public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
+        let sequence = self.sequence
         let (status, edge, e): (Int32, pump_gpio_edge, Int32) = try line.with { l in
             var edge = pump_gpio_edge()
             let s = pump_gpio_next_edge(l, timeoutNanoseconds, &edge)
-            return (s, edge, pump_gpio_errno())
+            let e = pump_gpio_errno()
+            // Numbers are taken in the order read, under the line's lock: two readers cannot
+            // swap them into a false gap.
+            if s == 1 { sequence.withLock { _ = $0.observe(edge.numbered != 0 ? edge.line_seqno : nil) } }
+            return (s, edge, e)
         }
         switch status {
         case 0: return nil
         case 1:
-            sequence.withLock { _ = $0.observe(edge.line_seqno) }
             return edge.rising != 0 ? .rising : .falling
         default: throw LinuxErrno.error(e, "cannot read edges of '\(name)'")
         }

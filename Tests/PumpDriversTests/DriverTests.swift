@@ -120,16 +120,21 @@ struct StepperTests {
         #expect(encoder.remaining == 0)
     }
 
-    /// libgpiod 2 numbers each line's events 1, 2, 3, …: a gap is edges the kernel dropped.
+    /// libgpiod 2 numbers each line's events 1, 2, 3, … (the kernel's 32-bit counter, which
+    /// wraps): a gap is edges the kernel dropped.
     @Test func sequenceGapsCountDroppedEdges() {
         var s = EdgeSequence()
         #expect(s.observe(1) == 0 && s.observe(2) == 0)
         #expect(s.observe(6) == 3)          // 3, 4, 5 lost
         #expect(s.observe(7) == 0)
-        #expect(s.observe(0) == 0)          // an interface without numbers (libgpiod 1.6)
+        #expect(s.observe(nil) == 0)        // an interface without numbers (libgpiod 1.6)
         #expect(s.dropped == 3)
         var late = EdgeSequence()
         #expect(late.observe(5) == 4)       // lost before the first read
+        var wrapping = EdgeSequence()
+        #expect(wrapping.observe(UInt32.max - 1) == Int64(UInt32.max) - 2)
+        #expect(wrapping.observe(UInt32.max) == 0 && wrapping.observe(0) == 0 && wrapping.observe(1) == 0)
+        #expect(wrapping.observe(4) == 2)   // 2, 3 lost after the wrap
     }
 
     @Test func droppedEdgesReachTheMotorFeedback() async throws {
@@ -170,9 +175,9 @@ struct StepperTests {
 
 /// An encoder line whose events carry the kernel's sequence numbers (as libgpiod 2's do).
 final class NumberedInputLine: InputLine, @unchecked Sendable {
-    private var events: [(Edge, UInt)]
+    private var events: [(Edge, UInt32)]
     private var sequence = EdgeSequence()
-    init(_ events: [(Edge, UInt)]) { self.events = events }
+    init(_ events: [(Edge, UInt32)]) { self.events = events }
     /// As a fault line: high, nFAULT's inactive level.
     nonisolated(nonsending) func get() async throws(HALError) -> Bool { true }
     nonisolated(nonsending) func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
