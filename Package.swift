@@ -22,7 +22,10 @@ let package = Package(
         .trait(
             name: "LinuxBackend",
             description: "The Linux backend (libgpiod v1 and i2c-dev). On by default; where libgpiod-dev and libi2c-dev are not installed, build with --disable-default-traits."),
-        .default(enabledTraits: ["LinuxBackend"]),
+        .trait(
+            name: "Systemd",
+            description: "systemd service notification (READY, WATCHDOG, STOPPING) through libsystemd's sd_notify. On by default; off for static builds (Debian ships no libsystemd.a) and where libsystemd-dev is missing."),
+        .default(enabledTraits: ["LinuxBackend", "Systemd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +54,7 @@ let package = Package(
         // System libraries: libgpiod (pkg-config) and libi2c (no .pc file: the module map links it).
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CI2C", providers: [.apt(["libi2c-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // The Linux backend: GPIO lines by name, /dev/i2c-N, errno → HALError, hardware watchdog.
         .target(
             name: "PumpLinux",
@@ -100,6 +104,7 @@ let package = Package(
             dependencies: [
                 "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
+                .target(name: "CSystemd", condition: .when(platforms: [.linux], traits: ["Systemd"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,7 +130,7 @@ let package = Package(
         .target(
             name: "PumpHIL",
             dependencies: [
-                "PumpCore", "PumpHAL", "PumpConfig", "PumpFakes", "Controller", "PumpSync",
+                "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "Controller", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),

@@ -18,7 +18,7 @@ rm -rf "$pc"; mkdir -p "$pc/stage"
 pumpd_bin="$bin/pumpd"
 if [ "$negative" = yes ]; then
   echo "== power cuts: NEGATIVE CONTROL: a pumpd whose journal commits skip fsync (never shipped)"
-  swift build -c release --scratch-path .build/hil-nosync -Xswiftc -static-executable -Xswiftc -DNEGATIVE_CONTROL_NO_SYNC \
+  swift build -c release --traits LinuxBackend --scratch-path .build/hil-nosync -Xswiftc -static-executable -Xswiftc -DNEGATIVE_CONTROL_NO_SYNC \
     --product pumpd 2>&1 | grep -vE "statically linked applications requires at runtime|the use of .mktemp. is dangerous" || true
   [ -x .build/hil-nosync/release/pumpd ] || { echo "power cuts: the negative-control pumpd did not build" >&2; exit 1; }
   pumpd_bin=.build/hil-nosync/release/pumpd

@@ -321,9 +321,17 @@ public struct Board: Sendable, Equatable {
     }
 
     /// Every GPIO line of the board proper, by name (what a simulated chip must offer).
-    public var lineNames: [String] {
+    public var lineNames: [String] { lineFields.map(\.name) }
+
+    /// The controller's lines with the board-file fields that name them (the board check reports
+    /// by field). The HIL jig's lines are the plant's, not listed.
+    public var lineFields: [(field: String, name: String)] {
         guard let s = stepper else { return [] }
-        return [s.stepLine, s.directionLine, s.enableLine, s.faultLine, s.encoderLine] + [alarmOutput?.name, bolusButton?.name].compactMap { $0 }
+        var fields = [("motor.step_line", s.stepLine), ("motor.dir_line", s.directionLine), ("motor.enable_line", s.enableLine),
+                      ("motor.fault_line", s.faultLine), ("motor.encoder_line", s.encoderLine)]
+        if let a = alarmOutput { fields.append(("alarm_output.line", a.name)) }
+        if let b = bolusButton { fields.append(("bolus_button.line", b.name)) }
+        return fields
     }
 }
 

@@ -1,6 +1,7 @@
 #if LinuxBackend && os(Linux)
 import Glibc
 import PumpConfig
+import PumpDrivers
 import PumpHAL
 import PumpLinux
 
@@ -23,6 +24,18 @@ public enum KernelSimulators {
             try SysFile.write("\(dir)/bank0/line\(i)/name", n)
         }
         try SysFile.write("\(dir)/live", "1")
+    }
+
+    /// Gives the stub's chips the registers that identify the real ones at power-on (the ADS1115's
+    /// config 0x8583, the MAX17048's VERSION 0x0012), which the board check reads.
+    public static func seedChipIdentities(for board: Board) async throws(HALError) {
+        let bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
+        if let adc = board.pressureADC {
+            try await bus.writeWord(address: adc.address, register: ADS1115.Register.config.rawValue, value: ADS1115.powerOnConfig.byteSwapped)
+        }
+        if let gauge = board.fuelGauge {
+            try await bus.writeWord(address: gauge.address, register: MAX17048.Register.version.rawValue, value: UInt16(0x0012).byteSwapped)
+        }
     }
 
     /// The i2c-stub `chip_addr` module parameter for the board's chips ("0x48,0x36").

@@ -33,7 +33,7 @@ public final class Suite {
         public enum Outcome: String, Sendable { case passed, failed, skipped }
     }
 
-    public static let caseNames = ["lines", "slip", "pressure-chip", "battery", "delivery"]
+    public static let caseNames = ["board-check", "lines", "slip", "pressure-chip", "battery", "delivery"]
 
     let settings: Settings
     let board: Board
@@ -41,6 +41,9 @@ public final class Suite {
     /// Numbers the closing report quotes (hazard → enable low at the pin, and so on).
     public private(set) var measurements: [(String, String)] = []
     private let log: (String) -> Void
+    /// Halt decision (pumpd's `halt decision monotonic_ns=`) → ENABLE low seen at the pin (the
+    /// plant's `enable 0 … t=`), ms, one per hazard that halted.
+    public private(set) var haltToPin: [Double] = []
     /// The case's processes, whose last output a failed check prints.
     private var current: [ChildProcess] = []
 
@@ -57,6 +60,7 @@ public final class Suite {
             current = []
             let before = checks.count
             switch name {
+            case "board-check": boardCheck()
             case "lines": lines()
             case "slip": slip()
             case "pressure-chip": pressureChip()
@@ -68,6 +72,45 @@ public final class Suite {
     }
 
     // MARK: Cases
+
+    /// `pumpd --check-board` against the live devices, first (before any pumpd has configured the
+    /// ADC): the board passes item by item, chips identified by their registers; a board with a
+    /// miswired line name and a wrong address fails, naming both fields, and the rest still pass.
+    private func boardCheck() {
+        func check(_ path: String) -> (status: Int32?, lines: [String]) {
+            guard let p = try? ChildProcess(name: "pumpd --check-board", executable: settings.pumpdPath,
+                                            arguments: ["--board", path, "--check-board"]) else { return (nil, []) }
+            current = [p]
+            _ = p.waitFor("board check ", timeout: 30)
+            let status = p.waitForExit(timeout: 10)
+            return (status, p.lines.map(\.text))
+        }
+        let good = check(settings.boardPath)
+        let fields = ["gpio.chip_label"] + board.lineFields.map(\.field) + ["pressure_sensor.address", "battery_gauge.address"]
+        let missing = fields.filter { f in !good.lines.contains { $0.hasPrefix("ok   \(f): ") } }
+        record("board-check/board-passes", good.status == 0 && missing.isEmpty,
+               "exit \(good.status.map(String.init) ?? "none"); \(missing.isEmpty ? "every field ok" : "not ok: \(missing.joined(separator: ", "))"); "
+               + (good.lines.first { $0.contains("battery_gauge.address") } ?? ""))
+        let adcIdentified = good.lines.contains { $0.contains("pressure_sensor.address") && $0.contains("ADS1115 (config 0x8583") }
+        let gaugeIdentified = good.lines.contains { $0.contains("battery_gauge.address") && $0.contains("MAX17048/49 (VERSION 0x0012)") }
+        record("board-check/chips-identified", adcIdentified && gaugeIdentified,
+               good.lines.filter { $0.contains(".address") }.joined(separator: " | "))
+        guard let s = board.stepper,
+              let variant = try? boardVariant(named: "miswired", edit: { root in
+                  var motor = root["motor"] as? [String: Any] ?? [:]
+                  motor["step_line"] = "\(s.stepLine)-MISWIRED"
+                  root["motor"] = motor
+                  var sensor = root["pressure_sensor"] as? [String: Any] ?? [:]
+                  sensor["address"] = "0x4b"
+                  root["pressure_sensor"] = sensor
+              }) else { record("board-check/board", false, "cannot write the board variant"); return }
+        let bad = check(variant)
+        let namesLine = bad.lines.contains { $0.hasPrefix("FAIL motor.step_line: no line '\(s.stepLine)-MISWIRED'") }
+        let namesAddress = bad.lines.contains { $0.hasPrefix("FAIL pressure_sensor.address: 0x4b does not answer") }
+        let restOK = bad.lines.contains { $0.hasPrefix("ok   motor.enable_line: ") } && bad.lines.contains { $0.hasPrefix("ok   battery_gauge.address: ") }
+        record("board-check/miswired-board-fails", bad.status == 1 && namesLine && namesAddress && restOK,
+               "exit \(bad.status.map(String.init) ?? "none"); " + bad.lines.filter { $0.hasPrefix("FAIL") || $0.hasPrefix("board check") }.joined(separator: " | "))
+    }
 
     /// Lines are found by name and held by pumpd; ENABLE never reaches its active level while no
     /// stroke is due, and SIGTERM leaves it inactive.
@@ -108,6 +151,7 @@ public final class Suite {
         let low = plant.waitFor("enable 0 holder=pumpd", after: mark, timeout: 10)
         // pumpd logs the halt from its event stream, which may reach the pipe after ENABLE fell.
         let halted = pumpd.waitFor("delivery halted: motion_mismatch", timeout: 10)
+        measureHaltToPin(pumpd, low: low)
         let strokes = plant.lines.dropFirst(mark).filter { $0.text.hasPrefix("stroke ") }.count
         record("slip/motion-mismatch-halts", alarm != nil && low != nil && halted != nil,
                "alarm \(alarm == nil ? "missing" : "raised"), halt \(halted == nil ? "not logged" : "logged"), ENABLE \(low == nil ? "not low" : "low (pumpd still holding it)") after \(strokes) slipped strokes")
@@ -150,6 +194,7 @@ public final class Suite {
         let eos = pumpd.waitFor("alarm raised: battery_end_of_service", timeout: 30)
         let low = plant.waitFor("enable 0 holder=pumpd", after: mark2, timeout: 10)
         let halted = pumpd.waitFor("delivery halted: battery_end_of_service", timeout: 10)
+        measureHaltToPin(pumpd, low: low)
         record("battery/end-of-service", eos != nil && low != nil && halted != nil,
                "alarm \(eos == nil ? "missing" : "raised"), halt \(halted == nil ? "not logged" : "logged"), ENABLE \(low == nil ? "not low" : "low")")
         _ = terminate(pumpd)
@@ -217,6 +262,7 @@ public final class Suite {
             measurements.append(("kinked_strokes", "\(kinkedStrokes)"))
         }
         record("occlusion/alarm-and-enable-low", alarm != nil && low != nil, detail)
+        measureHaltToPin(pumpd, low: low)
 
         let exit = terminate(pumpd)
         let totals = pumpd.lines.first { $0.text.contains("shutdown: totals") }?.text ?? ""
@@ -286,15 +332,39 @@ public final class Suite {
     }
 
     private func boardVariant(pressureAddress: String) throws -> String {
+        try boardVariant(named: "pressure-absent") { root in
+            var sensor = root["pressure_sensor"] as? [String: Any] ?? [:]
+            sensor["address"] = pressureAddress
+            root["pressure_sensor"] = sensor
+        }
+    }
+
+    /// The suite's board file with `edit` applied, written to the work folder.
+    private func boardVariant(named name: String, edit: (inout [String: Any]) -> Void) throws -> String {
         let data = try Data(contentsOf: URL(fileURLWithPath: settings.boardPath))
-        guard var root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              var sensor = root["pressure_sensor"] as? [String: Any] else { throw SuiteError(message: "board is not an object") }
-        sensor["address"] = pressureAddress
-        root["pressure_sensor"] = sensor
-        root["name"] = "\(board.name)-pressure-absent"
-        let path = "\(settings.workDirectory)/board-pressure-absent.json"
+        guard var root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw SuiteError(message: "board is not an object") }
+        edit(&root)
+        root["name"] = "\(board.name)-\(name)"
+        let path = "\(settings.workDirectory)/board-\(name).json"
         try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
         return path
+    }
+
+    /// The last halt decision pumpd logged → the plant's sample of ENABLE low (same clock, same
+    /// guest). Includes the plant's pin polling interval.
+    private func measureHaltToPin(_ pumpd: ChildProcess, low: ChildProcess.Line?) {
+        guard let lowAt = low.flatMap({ Self.time($0.text) }),
+              let decision = pumpd.waitFor("halt decision", timeout: 5),
+              let decidedAt = Self.field("monotonic_ns", in: decision.text) else { return }
+        haltToPin.append(Double(lowAt - Int64(decidedAt)) / 1e6)
+    }
+
+    /// "n=3 p50=12 p99=30 max=30" (ms) of the halt decision → pin times.
+    public var haltToPinSummary: String? {
+        guard !haltToPin.isEmpty else { return nil }
+        let sorted = haltToPin.sorted()
+        func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((q * Double(sorted.count)).rounded(.up)) - 1)] }
+        return String(format: "n=%d p50=%.1f p99=%.1f max=%.1f", sorted.count, quantile(0.5), quantile(0.99), sorted.last ?? 0)
     }
 
     private func record(_ name: String, _ passed: Bool?, _ detail: String) {

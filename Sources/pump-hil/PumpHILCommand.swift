@@ -46,6 +46,7 @@ struct SuiteCommand: ParsableCommand {
         let passed = suite.checks.filter { $0.outcome == .passed }.count, failed = suite.checks.filter { $0.outcome == .failed }.count
         let skipped = suite.checks.filter { $0.outcome == .skipped }.count
         for (k, v) in suite.measurements { say("hil measured: \(k)=\(v)") }
+        if let h = suite.haltToPinSummary { say("hil measured: halt_decision_to_enable_low_ms \(h)") }
         say(String(format: "hil: %d passed, %d failed, %d skipped (%.0f s)", passed, failed, skipped, Date().timeIntervalSince(started)))
         if failed > 0 || passed == 0 { throw ExitCode(1) }
     }
@@ -91,10 +92,14 @@ struct PlantCommand: AsyncParsableCommand {
     }
 }
 
-struct KernelSimCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kernel-sim", abstract: "Create the board's gpio-sim chip (configfs mounted, gpio-sim loaded).")
+struct KernelSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernel-sim", abstract: "Create the board's gpio-sim chip and give the i2c-stub chips their identity registers (configfs mounted, gpio-sim and i2c-stub loaded).")
     @Option(help: "Board file.") var board: String
-    func run() throws { try KernelSimulators.createChip(for: try loadBoard(board)) }
+    func run() async throws {
+        let board = try loadBoard(self.board)
+        try KernelSimulators.createChip(for: board)
+        try await KernelSimulators.seedChipIdentities(for: board)
+    }
 }
 
 struct StubAddressesCommand: ParsableCommand {

@@ -18,11 +18,14 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Board file (Boards/*.json).")
     var board: String
 
-    @Option(help: "Prescription file: {\"drug\": …, \"prescription\": …, \"reservoir\": …}.")
-    var prescription: String
+    @Option(help: "Prescription file: {\"drug\": …, \"prescription\": …, \"reservoir\": …}. Required unless --check-board.")
+    var prescription: String?
 
-    @Option(help: "The journal (SQLite), provisioned by `pumpctl journal init` or --new-journal. A restart continues from it: nothing delivered is repeated. One missing or damaged is a loss: kept aside, a new one, the journal_lost alarm.")
-    var journal: String
+    @Option(help: "The journal (SQLite), provisioned by `pumpctl journal init` or --new-journal. A restart continues from it: nothing delivered is repeated. One missing or damaged is a loss: kept aside, a new one, the journal_lost alarm. Required unless --check-board.")
+    var journal: String?
+
+    @Flag(help: "Check the board file against the live rig and exit (0: all present): the chip by label, every named line and who holds it, every I²C chip answering and identified where it can be, the watchdog device. Drives no output.")
+    var checkBoard = false
 
     @Flag(help: "First start only: provision the journal at --journal (refused if anything is there), then run.")
     var newJournal = false
@@ -39,7 +42,15 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    func validate() throws {
+        guard !checkBoard else { return }
+        if prescription == nil { throw ValidationError("Missing expected argument '--prescription <prescription>'") }
+        if journal == nil { throw ValidationError("Missing expected argument '--journal <journal>'") }
+    }
+
     func run() async throws {
+        if checkBoard { await runBoardCheck() }
+        guard let prescription, let journal else { fail("--prescription and --journal are required", status: 2) }
         // SIGUSR1 is the simulated board's bolus button; until its handler is up, a press is
         // dropped instead of ending the process (the signal's default action).
         signal(SIGUSR1, SIG_IGN)
@@ -122,6 +133,17 @@ struct PumpDaemon: AsyncParsableCommand {
             start.journal.close(confirmedStrokes: nil, utcNanoseconds: SystemWallClock().utcNanoseconds())
             fail(e.message, status: 1)
         }
+    }
+
+    /// `--check-board`: one line per item to stdout, a summary, and exit 1 if anything failed.
+    private func runBoardCheck() async -> Never {
+        let board: Board
+        do throws(ValidationErrors) { board = try Board.load(path: self.board) } catch { fail(error.description, status: 2) }
+        let items = await BoardCheck.run(board: board)
+        for item in items { print(item.line) }
+        let failed = items.filter { !$0.ok }.count
+        print("board check \(board.name): \(items.count - failed) ok, \(failed) failed")
+        Foundation.exit(failed == 0 ? 0 : 1)
     }
 
     private func readFile(_ path: String) throws(ValidationErrors) -> Data {

@@ -67,7 +67,13 @@ enum Daemon {
                                            counters: c.counters, now: now, logger: logger))
         }
         if let feed = extras.feedWatchdog {
-            services.append(WatchdogFeedService(controller: controller, feed: feed, now: now, logger: logger))
+            services.append(WatchdogFeedService(controller: controller, what: "the hardware watchdog", period: .seconds(1), feed: feed,
+                                                now: now, logger: logger))
+        }
+        if let interval = SystemdNotify.watchdogInterval {
+            // Twice per interval, as sd_watchdog_enabled(3) advises.
+            services.append(WatchdogFeedService(controller: controller, what: "systemd's watchdog", period: interval / 2,
+                                                feed: { SystemdNotify.send("WATCHDOG=1") }, now: now, logger: logger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         defer { extras.closeWatchdog?() }
@@ -87,10 +93,18 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
         // Logged from inside the group: its signal handlers are installed before services start,
         // so from this line on SIGTERM and SIGINT lead to the safe state.
         logger.notice("pumpd running")
+        SystemdNotify.send("READY=1")
         let lateness = WakeLateness()
         await cancelWhenGracefulShutdown {
-            await controller.run(clock: clock, wallClock: SystemWallClock(), epoch: epoch, onWake: { lateness.add($0, $1) })
+            await controller.run(clock: clock, wallClock: SystemWallClock(), epoch: epoch, onWake: { lateness.add($0, $1) },
+                                 onHaltDecision: { [logger] in
+                                     // Stamped now, logged off the watchdog's path (the HIL measures
+                                     // decision → ENABLE low at the pin against CLOCK_MONOTONIC).
+                                     let at = MonotonicClock.nanoseconds()
+                                     Task { logger.notice("halt decision", metadata: ["monotonic_ns": "\(at)"]) }
+                                 })
         }
+        SystemdNotify.send("STOPPING=1")
         if await controller.safeStop() {
             logger.notice("shutdown: motor disabled (safe state)")
         } else {
@@ -227,6 +241,9 @@ struct BolusButtonService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: S
 /// task are healthy: if either stops, the board resets into its safe hardware state.
 struct WatchdogFeedService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
     let controller: PumpController<M, P, B>
+    /// "the hardware watchdog" or "systemd's watchdog", for the log.
+    let what: String
+    let period: Duration
     let feed: @Sendable () throws(HALError) -> Void
     let now: @Sendable () -> MonotonicInstant
     let logger: Logger
@@ -236,12 +253,12 @@ struct WatchdogFeedService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: 
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let t = now()
             if controller.withCore({ $0.isHealthy(at: t) }) {
-                do { try feed(); warned = false } catch { logger.error("hardware watchdog: \(error)") }
+                do { try feed(); warned = false } catch { logger.error("\(what): \(error)") }
             } else if !warned {
-                logger.critical("not feeding the hardware watchdog: a loop has stopped")
+                logger.critical("not feeding \(what): a loop has stopped")
                 warned = true
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: period)
         }
     }
 }
@@ -275,5 +292,14 @@ final class WakeLateness: Sendable {
         func p(_ q: Double) -> String { v.isEmpty ? "-" : String(format: "%.3f", Double(v[min(v.count - 1, Int(Double(v.count) * q))]) / 1e6) }
         return ["loop": "\(loop.rawValue)", "wakes": "\(v.count)", "p50_ms": "\(p(0.5))", "p99_ms": "\(p(0.99))",
                 "p999_ms": "\(p(0.999))", "max_ms": "\(v.last.map { String(format: "%.3f", Double($0) / 1e6) } ?? "-")"]
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds, the time base the HIL's plant stamps pin changes with.
+enum MonotonicClock {
+    static func nanoseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

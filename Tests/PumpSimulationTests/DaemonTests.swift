@@ -66,5 +66,28 @@ struct DaemonTests {
         #expect(r.err.contains("rpi4-bench") && r.err.contains("pinctrl-bcm2711"), "\(r.err)")
     }
 
+    /// `--check-board` reports each board-file field it could not find, exits 1, and needs no
+    /// prescription or journal (on this machine there is no Pi: every item fails, typed).
+    @Test func boardCheckNamesEachMissingFieldAndExitsOne() throws {
+        let p = Process()
+        p.executableURL = Daemon.binary
+        p.arguments = ["--board", Daemon.path("Boards/rpi4-bench.json"), "--check-board"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("FAIL gpio.chip_label: no GPIO chip labelled 'pinctrl-bcm2711'") }, "\(text)")
+        #expect(lines.contains { $0.hasPrefix("FAIL i2c.bus: cannot open /dev/i2c-1") }, "\(text)")
+        #expect(lines.contains { $0.hasPrefix("FAIL watchdog_device: /dev/watchdog") }, "\(text)")
+        #expect(lines.last == "board check rpi4-bench: 0 ok, 3 failed", "\(text)")
+        // Without --check-board the prescription and journal are still required (usage error).
+        let r = try run(["--board", Daemon.path("Boards/simulated.json")])
+        #expect(r.status == 64 && r.err.contains("--prescription"), "\(r.err)")
+    }
+
     private func run(_ args: [String]) throws -> (status: Int32, err: String) { try Daemon.runToEnd(args) }
 }

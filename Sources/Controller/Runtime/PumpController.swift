@@ -146,7 +146,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// `utcNanoseconds`: the wall clock, for the journal's event times (without it, events reach
     /// the journal at the dose loop's next wake).
     @discardableResult
-    @inlinable nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant, utcNanoseconds: Int64? = nil) async -> StepOutcome {
+    /// `onHaltDecision`: called the moment this tick decides to stop a running motor, before the
+    /// driver is told (a daemon timestamps it: halt decision → ENABLE at the pin).
+    @inlinable nonisolated(nonsending) public func watchdogStep(now: MonotonicInstant, utcNanoseconds: Int64? = nil,
+                                                               onHaltDecision: (@Sendable () -> Void)? = nil) async -> StepOutcome {
         // Two conversions back to back: the pressure cannot move between them, so their
         // difference is the sensor's own noise (SensorHealthMonitor), unless a stroke fell in
         // between, which the mark taken before them tells the core.
@@ -164,7 +167,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             let stop = g.core.watchdogTick(at: now, readings: readings)
             return (stop, g.motorEnabled, StepOutcome(g.core))
         }
-        if stop, enabled { await safeState() }
+        if stop, enabled {
+            onHaltDecision?()
+            await safeState()
+        }
         if journal != nil, let utcNanoseconds { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return outcome
     }
@@ -220,8 +226,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// health alongside passes the same one.
     /// `onWake`: how late each wake came after its deadline, per loop (for the benchmark's
     /// lateness percentiles; the loops do not depend on it).
+    /// `onHaltDecision`: see `watchdogStep`.
     nonisolated(nonsending) public func run<C: Clock<Duration>>(clock: C, wallClock: any WallClock, epoch: C.Instant? = nil,
-                                                               onWake: (@Sendable (WakeLoop, Nanoseconds) -> Void)? = nil) async {
+                                                               onWake: (@Sendable (WakeLoop, Nanoseconds) -> Void)? = nil,
+                                                               onHaltDecision: (@Sendable () -> Void)? = nil) async {
         let start = epoch ?? clock.now
         func monotonic(_ i: C.Instant) -> MonotonicInstant {
             let d = start.duration(to: i)
@@ -239,7 +247,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             group.addTask {
                 var next = monotonic(clock.now)
                 while !Task.isCancelled {
-                    await self.watchdogStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds())
+                    await self.watchdogStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds(), onHaltDecision: onHaltDecision)
                     next = next + self.limits.watchdogPeriod
                     try? await clock.sleep(until: instant(next), tolerance: nil)
                     if let onWake { onWake(.watchdog, monotonic(clock.now) - next) }

@@ -1,0 +1,106 @@
+import Glibc
+import PumpConfig
+import PumpDrivers
+import PumpHAL
+#if canImport(PumpLinux)
+import PumpLinux
+#endif
+
+/// `pumpd --board F --check-board`: the board file against the live rig before anything moves.
+/// It looks and never drives: no line is requested (the kernel's line info says who holds each),
+/// the I²C chips are only read, and the watchdog device is not opened (opening it starts it).
+/// One line per item, each naming the board-file field it checks.
+enum BoardCheck {
+    struct Item: Equatable {
+        var field: String
+        var ok: Bool
+        var detail: String
+        var line: String { "\(ok ? "ok  " : "FAIL") \(field): \(detail)" }
+    }
+
+    /// The consumer name pumpd requests its lines under (GPIOChip's default).
+    static let ownConsumer = "pumpd"
+
+    static func run(board: Board) async -> [Item] {
+        guard board.kind == .linux else {
+            return [Item(field: "kind", ok: true, detail: "simulated: nothing on the rig to check")]
+        }
+        #if canImport(PumpLinux)
+        var items: [Item] = []
+        items += checkLines(board)
+        items += await checkBus(board)
+        if let w = board.watchdogDevice { items.append(checkWatchdog(w)) }
+        return items
+        #else
+        return [Item(field: "kind", ok: false, detail: "this build has no Linux backend (built without the LinuxBackend trait)")]
+        #endif
+    }
+
+    #if canImport(PumpLinux)
+    private static func checkLines(_ board: Board) -> [Item] {
+        guard let label = board.gpioChipLabel else { return [Item(field: "gpio.chip_label", ok: false, detail: "missing")] }
+        let chip: GPIOChip
+        do { chip = try GPIOChip(label: label, consumer: "pumpd-board-check") } catch {
+            return [Item(field: "gpio.chip_label", ok: false, detail: "no GPIO chip labelled '\(label)' (\(error.kind), errno \(error.errno ?? 0); `gpioinfo` lists the chips)")]
+        }
+        var items = [Item(field: "gpio.chip_label", ok: true, detail: "chip '\(label)' found (libgpiod \(GPIOLibrary.version))")]
+        for (field, name) in board.lineFields {
+            guard let info = chip.info(named: name) else {
+                items.append(Item(field: field, ok: false, detail: "no line '\(name)' on chip '\(label)'"))
+                continue
+            }
+            let direction = info.isOutput ? "output" : "input"
+            switch (info.used, info.consumer) {
+            case (false, _):
+                items.append(Item(field: field, ok: true, detail: "'\(name)' present, free (\(direction))"))
+            case (true, ownConsumer?):
+                items.append(Item(field: field, ok: true, detail: "'\(name)' present, held by pumpd (\(direction): pumpd is running)"))
+            case (true, let holder):
+                items.append(Item(field: field, ok: false, detail: "'\(name)' present but held by '\(holder ?? "the kernel")' (\(direction)): pumpd could not request it"))
+            }
+        }
+        return items
+    }
+
+    private static func checkBus(_ board: Board) async -> [Item] {
+        let field = board.i2cBus != nil ? "i2c.bus" : "i2c.adapter_name"
+        let bus: LinuxI2CBus
+        do { bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName) } catch {
+            return [Item(field: field, ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0))")]
+        }
+        var items = [Item(field: field, ok: true, detail: "\(bus.path) open")]
+        if let adc = board.pressureADC {
+            items.append(await chip("pressure_sensor.address", adc.address) { () async throws(HALError) -> ChipIdentity in
+                try await ADS1115.identify(bus: bus, address: adc.address)
+            })
+        }
+        if let gauge = board.fuelGauge {
+            items.append(await chip("battery_gauge.address", gauge.address) { () async throws(HALError) -> ChipIdentity in
+                try await MAX17048.identify(bus: bus, address: gauge.address)
+            })
+        }
+        return items
+    }
+
+    private static func chip(_ field: String, _ address: UInt8, _ identify: () async throws(HALError) -> ChipIdentity) async -> Item {
+        let hex = "0x" + String(address, radix: 16)
+        do {
+            let id = try await identify()
+            return Item(field: field, ok: id.matches, detail: "\(hex) answers: \(id.detail)")
+        } catch {
+            return Item(field: field, ok: false, detail: "\(hex) does not answer (\(error.kind), errno \(error.errno ?? 0))")
+        }
+    }
+
+    private static func checkWatchdog(_ path: String) -> Item {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            return Item(field: "watchdog_device", ok: false, detail: "\(path): \(String(cString: strerror(errno))) (on a Pi: dtparam=watchdog=on, then reboot)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFCHR else { return Item(field: "watchdog_device", ok: false, detail: "\(path) is not a character device") }
+        let access = Glibc.access(path, R_OK | W_OK) == 0 ? "" : " but not writable by this user"
+        return Item(field: "watchdog_device", ok: access.isEmpty,
+                    detail: "\(path) is a character device\(access) (not opened: opening starts it)")
+    }
+    #endif
+}
