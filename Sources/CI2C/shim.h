@@ -4,9 +4,19 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/i2c-dev.h>
+#include <linux/watchdog.h>
 #include <i2c/smbus.h>
 
 // ioctl is variadic, which Swift cannot call: one small wrapper per request we use.
 static inline int pump_i2c_set_address(int fd, int address) { return ioctl(fd, I2C_SLAVE, address); }
 static inline int pump_errno(void) { return errno; }
 static inline int pump_open_rdwr(const char *path) { return open(path, O_RDWR | O_CLOEXEC); }
+
+// The hardware watchdog's timeout: set, then the value the driver granted (it may round).
+static inline int pump_wdt_set_timeout(int fd, int seconds) {
+    int t = seconds;
+    if (ioctl(fd, WDIOC_SETTIMEOUT, &t) != 0) return -1;
+    int granted = 0;
+    if (ioctl(fd, WDIOC_GETTIMEOUT, &granted) != 0) return -1;
+    return granted;
+}

@@ -103,6 +103,10 @@ public struct Board: Sendable, Equatable {
     public var bolusButton: Line?
     /// A hardware watchdog device (e.g. /dev/watchdog), fed only while both tasks are healthy.
     public var watchdogDevice: String?
+    /// The timeout pumpd sets on it (WDIOC_SETTIMEOUT), seconds; nil keeps the driver's. At least
+    /// three of pumpd's 1 s feeds, so one late wake never resets the board.
+    public var watchdogTimeoutSeconds: Int?
+    public static let watchdogTimeoutRange = 3...60
     /// How the hardware-in-the-loop plant reaches this board's pins (docs/hil.md); nil: no HIL.
     public var hilJig: HILJig?
 
@@ -272,6 +276,8 @@ public struct Board: Sendable, Equatable {
         let button = optionalLine("bolus_button")
         let watchdog = f.text(&r, "watchdog_device", required: false)
         if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
+        let watchdogTimeout = f.integer(&r, "watchdog_timeout_s", Self.watchdogTimeoutRange, required: false)
+        if watchdogTimeout != nil, watchdog == nil { f.fail("watchdog_timeout_s", "needs watchdog_device") }
 
         var jig: HILJig?
         if var j = f.object(&r, "hil_jig", required: false) {
@@ -317,7 +323,7 @@ public struct Board: Sendable, Equatable {
         guard f.problems.count == before, let kind else { return nil }
         return Board(name: name, kind: kind, strokeVolume: stroke, encoderCountsPerStroke: counts, gpioChipLabel: chip,
                      i2cBus: bus, i2cAdapterName: adapter, stepper: stepper, pressureADC: adc, fuelGauge: gauge, alarmOutput: alarm,
-                     bolusButton: button, watchdogDevice: watchdog, hilJig: jig)
+                     bolusButton: button, watchdogDevice: watchdog, watchdogTimeoutSeconds: watchdogTimeout, hilJig: jig)
     }
 
     /// Every GPIO line of the board proper, by name (what a simulated chip must offer).

@@ -86,6 +86,17 @@ public final class HardwareWatchdog: @unchecked Sendable {
         fd = Locked(f)
     }
 
+    /// Sets the timeout (WDIOC_SETTIMEOUT) and returns what the driver granted, read back
+    /// (WDIOC_GETTIMEOUT): drivers round to what their hardware can count.
+    public func setTimeout(seconds: Int) throws(HALError) -> Int {
+        let (granted, e): (Int32, Int32) = fd.withLock { f in
+            let g = pump_wdt_set_timeout(f, Int32(seconds))
+            return (g, g < 0 ? pump_errno() : 0)
+        }
+        if granted < 0 { throw LinuxErrno.error(e, "cannot set the timeout of \(path)") }
+        return Int(granted)
+    }
+
     public func feed() throws(HALError) {
         let (r, e): (Int, Int32) = fd.withLock { f in
             var k: UInt8 = UInt8(ascii: "k")

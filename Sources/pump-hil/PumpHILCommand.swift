@@ -30,11 +30,14 @@ struct SuiteCommand: ParsableCommand {
     @Option(help: "Comma-separated cases (\(Suite.caseNames.joined(separator: ", "))); default all.") var only: String?
     @Option(help: "A journal holding this plant's learned line (pumpctl simulate --journal-out): the delivery case starts armed from a copy instead of learning for 10 minutes.")
     var learnedJournal: String?
+    @Option(help: "A folder on a filesystem the suite may freeze (busybox fsfreeze): the watchdog case hangs pumpd's dose loop with its journal there.")
+    var freezableDir: String?
 
     func run() throws {
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
         var settings = Suite.Settings(boardPath: board, pumpdPath: pumpd, plantCommand: [me, "plant"], workDirectory: workDir)
         settings.learnedJournal = learnedJournal
+        settings.freezableDirectory = freezableDir
         if let only {
             settings.only = Set(only.split(separator: ",").map(String.init))
             if let bad = settings.only.first(where: { !Suite.caseNames.contains($0) }) { throw ValidationError("--only: no case '\(bad)'") }

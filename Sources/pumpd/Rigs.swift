@@ -147,6 +147,14 @@ enum LinuxRig {
             }
             if let path = board.watchdogDevice {
                 let wd = try HardwareWatchdog(path: path)
+                if let asked = board.watchdogTimeoutSeconds {
+                    let granted = try wd.setTimeout(seconds: asked)
+                    guard granted >= Board.watchdogTimeoutRange.lowerBound else {
+                        wd.close()
+                        throw HALError(.unsupported, "\(path) granted a \(granted) s timeout for \(asked) s: under three 1 s feeds (watchdog_timeout_s)")
+                    }
+                    logger.notice("hardware watchdog \(path): timeout \(granted) s (board asked \(asked) s)")
+                }
                 extras.feedWatchdog = { () throws(HALError) in try wd.feed() }
                 extras.closeWatchdog = { wd.close() }
             }

@@ -38,6 +38,7 @@ struct BoardTests {
         #expect(hil.i2cAdapterName == "SMBus stub driver" && hil.i2cBus == nil && hil.gpioChipLabel == "pump-sim")
         #expect(hil.hilJig == .kernelSimulators && hil.lineNames == ["STEP", "DIR", "EN", "nFAULT", "ENC", "BUZZER", "BOLUS"])
         #expect(pi.hilJig == nil)
+        #expect(hil.watchdogDevice == "/dev/watchdog" && hil.watchdogTimeoutSeconds == 3 && pi.watchdogTimeoutSeconds == nil)
 
         let rig = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-hil.json").path)
         #expect(rig.hilJig == .loopback(Board.Loopback(stepIn: "GPIO16", directionIn: "GPIO19", enableIn: "GPIO20", encoderOut: "GPIO21",
@@ -94,6 +95,10 @@ struct BoardTests {
         ("calibration field missing", "pressure_sensor.calibration[1].mmhg", { m in var x = m["pressure_sensor"] as! [String: Any]; x["calibration"] = [["mv": 500, "mmhg": 0], ["mv": 4500]]; m["pressure_sensor"] = x }),
         ("wrong chip model", "pressure_sensor.model", { m in var x = m["pressure_sensor"] as! [String: Any]; x["model"] = "mcp3008"; m["pressure_sensor"] = x }),
         ("watchdog outside /dev", "watchdog_device", { $0["watchdog_device"] = "/tmp/wd" }),
+        // Under three of pumpd's 1 s feeds, one late wake would reset the board.
+        ("watchdog timeout too short", "watchdog_timeout_s", { $0["watchdog_timeout_s"] = 2 }),
+        ("watchdog timeout too long", "watchdog_timeout_s", { $0["watchdog_timeout_s"] = 61 }),
+        ("watchdog timeout without a device", "watchdog_timeout_s", { m in m["watchdog_timeout_s"] = 10; m["watchdog_device"] = nil }),
         ("unknown field", "colour", { $0["colour"] = "green" }),
         ("unknown nested field", "motor.gear_ratio", { m in var x = m["motor"] as! [String: Any]; x["gear_ratio"] = 3; m["motor"] = x }),
     ]
