@@ -355,6 +355,12 @@ private struct Fields {
             return nil
         }
         if s.isEmpty { fail(r.child(key), "must not be empty"); return nil }
+        // Names and paths go to C (a NUL would cut them short) and to terminals and logs.
+        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            fail(r.child(key), "must not contain control characters")
+            return nil
+        }
+        if s.utf8.count > 255 { fail(r.child(key), "is longer than 255 bytes"); return nil }
         return s
     }
 

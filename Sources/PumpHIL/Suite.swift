@@ -36,7 +36,7 @@ public final class Suite {
         public enum Outcome: String, Sendable { case passed, failed, skipped }
     }
 
-    public static let caseNames = ["board-check", "watchdog", "lines", "slip", "pressure-chip", "battery", "delivery"]
+    public static let caseNames = ["board-check", "watchdog", "lines", "kill", "slip", "pressure-chip", "battery", "delivery"]
 
     let settings: Settings
     let board: Board
@@ -66,6 +66,7 @@ public final class Suite {
             case "board-check": boardCheck()
             case "watchdog": watchdog()
             case "lines": lines()
+            case "kill": kill()
             case "slip": slip()
             case "pressure-chip": pressureChip()
             case "battery": battery()
@@ -239,6 +240,24 @@ public final class Suite {
         let enables = plant.lines.filter { $0.text.hasPrefix("enable 1") }.count
         record("lines/enable-off-after-sigterm", exit == 0 && enables == 0 && pumpd.lines.contains { $0.text.contains("shutdown: motor disabled") },
                "exit status \(exit.map(String.init) ?? "none"), ENABLE active \(enables) times")
+    }
+
+    /// pumpd killed (SIGKILL: no safe stop runs) while ENABLE is active between strokes: once the
+    /// process is gone the kernel releases its lines, and ENABLE must fall to its inactive level
+    /// by itself (the pin's pull; on a Pi, `dtparam=strict_gpiod` and the board's pull resistor,
+    /// docs/board-files.md). In the VM gpio-sim returns a released line to its pull.
+    private func kill() {
+        guard let (plant, pumpd) = start(case: "kill", prescription: Prescriptions.fast) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        guard plant.waitFor("stroke n=2 enabled=1", timeout: 30) != nil else { record("kill/strokes", false, "no enabled strokes within 30 s"); return }
+        let mark = plant.lines.count
+        pumpd.stop()
+        let low = plant.waitFor("enable 0 ", after: mark, timeout: 5)
+        Thread.sleep(forTimeInterval: 1)
+        let after = plant.lines.dropFirst(mark).map(\.text)
+        let raisedAgain = after.drop { !$0.hasPrefix("enable 0 ") }.contains { $0.hasPrefix("enable 1") }
+        record("kill/enable-inactive-after-sigkill", low != nil && !raisedAgain && !pumpd.isRunning,
+               low.map { "ENABLE fell once pumpd was gone: \($0.text)" } ?? "ENABLE still active 5 s after SIGKILL")
     }
 
     /// Encoder edges stop (a slipping coupling): motion mismatch, delivery halted, ENABLE low.

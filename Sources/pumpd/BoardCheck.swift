@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import PumpConfig
 import PumpDrivers
@@ -29,7 +30,11 @@ enum BoardCheck {
         var items: [Item] = []
         items += checkLines(board)
         items += await checkBus(board)
-        if let w = board.watchdogDevice { items.append(checkWatchdog(w)) }
+        if let w = board.watchdogDevice {
+            items.append(checkWatchdog(w))
+        } else {
+            items.append(Item(field: "watchdog_device", ok: true, detail: "none in the board file: no hardware watchdog is used"))
+        }
         return items
         #else
         return [Item(field: "kind", ok: false, detail: "this build has no Linux backend (built without the LinuxBackend trait)")]
@@ -41,7 +46,8 @@ enum BoardCheck {
         guard let label = board.gpioChipLabel else { return [Item(field: "gpio.chip_label", ok: false, detail: "missing")] }
         let chip: GPIOChip
         do { chip = try GPIOChip(label: label, consumer: "pumpd-board-check") } catch {
-            return [Item(field: "gpio.chip_label", ok: false, detail: "no GPIO chip labelled '\(label)' (\(error.kind), errno \(error.errno ?? 0); `gpioinfo` lists the chips)")]
+            return [Item(field: "gpio.chip_label", ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0); `gpioinfo` lists the chips)")]
+                + board.lineFields.map { Item(field: $0.field, ok: false, detail: "'\($0.name)' not checked: no chip (gpio.chip_label)") }
         }
         var items = [Item(field: "gpio.chip_label", ok: true, detail: "chip '\(label)' found (libgpiod \(GPIOLibrary.version))")]
         for (field, name) in board.lineFields {
@@ -66,7 +72,9 @@ enum BoardCheck {
         let field = board.i2cBus != nil ? "i2c.bus" : "i2c.adapter_name"
         let bus: LinuxI2CBus
         do { bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName) } catch {
+            let chips = [board.pressureADC.map { ("pressure_sensor.address", $0.address) }, board.fuelGauge.map { ("battery_gauge.address", $0.address) }]
             return [Item(field: field, ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0))")]
+                + chips.compactMap { $0 }.map { Item(field: $0.0, ok: false, detail: "0x\(String($0.1, radix: 16)) not checked: no bus (\(field))") }
         }
         var items = [Item(field: field, ok: true, detail: "\(bus.path) open")]
         if let adc = board.pressureADC {
@@ -98,6 +106,13 @@ enum BoardCheck {
             return Item(field: "watchdog_device", ok: false, detail: "\(path): \(String(cString: strerror(errno))) (on a Pi: dtparam=watchdog=on, then reboot)")
         }
         guard (st.st_mode & S_IFMT) == S_IFCHR else { return Item(field: "watchdog_device", ok: false, detail: "\(path) is not a character device") }
+        // A watchdog is the misc device 10:130 (/dev/watchdog) or one of the watchdog class
+        // (/dev/watchdogN): anything else (/dev/zero, a tty) is the wrong device.
+        let major = (st.st_rdev >> 8) & 0xFFF, minor = (st.st_rdev & 0xFF) | ((st.st_rdev >> 12) & 0xFFF00)
+        let subsystem = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/dev/char/\(major):\(minor)/subsystem")) ?? ""
+        guard (major == 10 && minor == 130) || subsystem.hasSuffix("/watchdog") else {
+            return Item(field: "watchdog_device", ok: false, detail: "\(path) is the character device \(major):\(minor), not a watchdog")
+        }
         let access = Glibc.access(path, R_OK | W_OK) == 0 ? "" : " but not writable by this user"
         return Item(field: "watchdog_device", ok: access.isEmpty,
                     detail: "\(path) is a character device\(access) (not opened: opening starts it)")

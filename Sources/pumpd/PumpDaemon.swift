@@ -43,7 +43,15 @@ struct PumpDaemon: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard !checkBoard else { return }
+        if checkBoard {
+            // It checks the board file and the rig only; anything else given would look checked.
+            let others = [("--prescription", prescription != nil), ("--journal", journal != nil), ("--new-journal", newJournal),
+                          ("--socket", socket != nil), ("--keys", keys != nil), ("--simulated-balance", simulatedBalance != nil)]
+            if let given = others.first(where: \.1) {
+                throw ValidationError("--check-board checks the board file against the rig only; it takes no \(given.0)")
+            }
+            return
+        }
         if prescription == nil { throw ValidationError("Missing expected argument '--prescription <prescription>'") }
         if journal == nil { throw ValidationError("Missing expected argument '--journal <journal>'") }
     }

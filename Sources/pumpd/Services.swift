@@ -71,8 +71,11 @@ enum Daemon {
                                                 now: now, logger: logger))
         }
         if let interval = SystemdNotify.watchdogInterval {
-            // Twice per interval, as sd_watchdog_enabled(3) advises.
-            services.append(WatchdogFeedService(controller: controller, what: "systemd's watchdog", period: interval / 2,
+            // Twice per interval, as sd_watchdog_enabled(3) advises; never more often than every
+            // 100 ms (a tiny WatchdogSec would only spin).
+            let period = max(interval / 2, .milliseconds(100))
+            logger.notice("systemd watchdog: WATCHDOG=1 every \(period) while both loops are healthy (WatchdogSec \(interval))")
+            services.append(WatchdogFeedService(controller: controller, what: "systemd's watchdog", period: period,
                                                 feed: { SystemdNotify.send("WATCHDOG=1") }, now: now, logger: logger))
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -95,6 +95,10 @@ struct BoardTests {
         ("calibration field missing", "pressure_sensor.calibration[1].mmhg", { m in var x = m["pressure_sensor"] as! [String: Any]; x["calibration"] = [["mv": 500, "mmhg": 0], ["mv": 4500]]; m["pressure_sensor"] = x }),
         ("wrong chip model", "pressure_sensor.model", { m in var x = m["pressure_sensor"] as! [String: Any]; x["model"] = "mcp3008"; m["pressure_sensor"] = x }),
         ("watchdog outside /dev", "watchdog_device", { $0["watchdog_device"] = "/tmp/wd" }),
+        // A NUL would cut the name short in C ("/dev/zero" checked, "junk" ignored).
+        ("NUL in a path", "watchdog_device", { $0["watchdog_device"] = "/dev/zero\u{0}junk" }),
+        ("control character in a line name", "motor.step_line", { m in var x = m["motor"] as! [String: Any]; x["step_line"] = "GPIO17\u{1B}[2J"; m["motor"] = x }),
+        ("overlong line name", "motor.dir_line", { m in var x = m["motor"] as! [String: Any]; x["dir_line"] = String(repeating: "G", count: 256); m["motor"] = x }),
         // Under three of pumpd's 1 s feeds, one late wake would reset the board.
         ("watchdog timeout too short", "watchdog_timeout_s", { $0["watchdog_timeout_s"] = 2 }),
         ("watchdog timeout too long", "watchdog_timeout_s", { $0["watchdog_timeout_s"] = 61 }),

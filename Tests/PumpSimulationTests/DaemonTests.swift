@@ -83,7 +83,13 @@ struct DaemonTests {
         #expect(lines.contains { $0.hasPrefix("FAIL gpio.chip_label: no GPIO chip labelled 'pinctrl-bcm2711'") }, "\(text)")
         #expect(lines.contains { $0.hasPrefix("FAIL i2c.bus: cannot open /dev/i2c-1") }, "\(text)")
         #expect(lines.contains { $0.hasPrefix("FAIL watchdog_device: /dev/watchdog") }, "\(text)")
-        #expect(lines.last == "board check rpi4-bench: 0 ok, 3 failed", "\(text)")
+        // Fields behind a missing chip or bus are listed as not checked, never left out.
+        #expect(lines.contains { $0.hasPrefix("FAIL motor.enable_line: 'GPIO22' not checked: no chip") }, "\(text)")
+        #expect(lines.contains { $0.hasPrefix("FAIL battery_gauge.address: 0x36 not checked: no bus") }, "\(text)")
+        #expect(lines.last == "board check rpi4-bench: 0 ok, 12 failed", "\(text)")
+        // It checks the board only: other configuration given with it is refused, not ignored.
+        let mixed = try run(["--board", Daemon.path("Boards/simulated.json"), "--check-board", "--prescription", Daemon.path("docs/examples/baclofen-prescription.json")])
+        #expect(mixed.status == 64 && mixed.err.contains("takes no --prescription"), "\(mixed.err)")
         // Without --check-board the prescription and journal are still required (usage error).
         let r = try run(["--board", Daemon.path("Boards/simulated.json")])
         #expect(r.status == 64 && r.err.contains("--prescription"), "\(r.err)")
