@@ -54,7 +54,9 @@ let package = Package(
         // System libraries: libgpiod (pkg-config) and libi2c (no .pc file: the module map links it).
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CI2C", providers: [.apt(["libi2c-dev"])]),
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // No pkgConfig: SwiftPM would pass libsystemd.pc's -L/usr/lib/x86_64-linux-gnu ahead of the
+        // unpacked libgpiod 2's -L, and -lgpiod would then find the system's 1.6. The module map links it.
+        .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         // The Linux backend: GPIO lines by name, /dev/i2c-N, errno → HALError, hardware watchdog.
         .target(
             name: "PumpLinux",
