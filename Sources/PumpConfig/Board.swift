@@ -60,12 +60,18 @@ public struct Board: Sendable, Equatable {
         public var dataRateSPS: Int
         /// Two points, in any order, with different voltages.
         public var calibration: [CalibrationPoint]
-        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint]) {
+        /// The voltages a working transducer can give; outside them it is a sensor fault, not a
+        /// pressure (a broken supply or signal wire reads 0 V or the supply, which the calibration
+        /// would turn into a plausible pressure). nil: every reading is taken.
+        public var validMillivolts: ClosedRange<Double>?
+        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint],
+                    validMillivolts: ClosedRange<Double>? = nil) {
             self.address = address
             self.channel = channel
             self.fullScaleMillivolts = fullScaleMillivolts
             self.dataRateSPS = dataRateSPS
             self.calibration = calibration
+            self.validMillivolts = validMillivolts
         }
     }
 
@@ -242,8 +248,15 @@ public struct Board: Sendable, Equatable {
                 if let rate, !dataRates.contains(rate) {
                     f.fail("pressure_sensor.data_rate_sps", "must be one of \(dataRates.map(String.init).joined(separator: ", "))")
                 }
+                var window: ClosedRange<Double>?
+                if var w = f.object(&p, "valid_mv", required: false) {
+                    if let low = f.real(&w, "min", -6144...6144), let high = f.real(&w, "max", -6144...6144) {
+                        if low < high { window = low...high } else { f.fail("pressure_sensor.valid_mv", "min must be below max") }
+                    }
+                    w.rejectUnknown(&f.problems)
+                }
                 adc = ADS1115(address: f.address(&p, "address") ?? 0, channel: f.integer(&p, "channel", 0...3, required: true) ?? 0,
-                              fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points)
+                              fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points, validMillivolts: window)
             case (.simulated, "simulated"?), (nil, _), (_, nil):
                 break
             case (_, let m?):

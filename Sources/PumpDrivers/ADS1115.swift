@@ -10,17 +10,23 @@ public enum ADS1115 {
         public var dataRateSPS: Int
         /// Two (millivolts, mmHg) points of the transducer's linear calibration.
         public var calibration: ((millivolts: Double, mmHg: Double), (millivolts: Double, mmHg: Double))
+        /// A working transducer's output range; a reading outside it is `invalidData` (a sensor
+        /// fault), never a pressure. nil: no check.
+        public var validMillivolts: ClosedRange<Double>?
         public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int,
-                    calibration: ((millivolts: Double, mmHg: Double), (millivolts: Double, mmHg: Double))) {
+                    calibration: ((millivolts: Double, mmHg: Double), (millivolts: Double, mmHg: Double)),
+                    validMillivolts: ClosedRange<Double>? = nil) {
             self.address = address
             self.channel = channel
             self.fullScaleMillivolts = fullScaleMillivolts
             self.dataRateSPS = dataRateSPS
             self.calibration = calibration
+            self.validMillivolts = validMillivolts
         }
         public static func == (a: Self, b: Self) -> Bool {
             a.address == b.address && a.channel == b.channel && a.fullScaleMillivolts == b.fullScaleMillivolts
                 && a.dataRateSPS == b.dataRateSPS && a.calibration.0 == b.calibration.0 && a.calibration.1 == b.calibration.1
+                && a.validMillivolts == b.validMillivolts
         }
     }
 
@@ -69,12 +75,19 @@ public struct ADS1115PressureSensor<Bus: I2CBus>: PressureSensor {
         }
         guard ready else { throw HALError(.timeout, "ADS1115 at 0x\(String(a, radix: 16)): conversion did not complete") }
         let raw = Int16(bitPattern: UInt16(bigEndianWire: try await bus.readWord(address: a, register: ADS1115.Register.conversion.rawValue)))
-        return CentiMMHg(mmHg: mmHg(fromRaw: raw))
+        let mv = millivolts(fromRaw: raw)
+        if let valid = configuration.validMillivolts, !valid.contains(mv) {
+            throw HALError(.invalidData, "ADS1115 at 0x\(String(a, radix: 16)): \(Int(mv.rounded())) mV is outside the transducer's \(Int(valid.lowerBound))–\(Int(valid.upperBound)) mV (a broken wire or a failed transducer)")
+        }
+        return CentiMMHg(mmHg: mmHg(fromMillivolts: mv))
     }
 
+    public func millivolts(fromRaw raw: Int16) -> Double { Double(raw) * Double(configuration.fullScaleMillivolts) / 32_768 }
+
     /// Raw code → millivolts → mmHg through the two-point calibration.
-    public func mmHg(fromRaw raw: Int16) -> Double {
-        let millivolts = Double(raw) * Double(configuration.fullScaleMillivolts) / 32_768
+    public func mmHg(fromRaw raw: Int16) -> Double { mmHg(fromMillivolts: millivolts(fromRaw: raw)) }
+
+    public func mmHg(fromMillivolts millivolts: Double) -> Double {
         let (p0, p1) = configuration.calibration
         return p0.mmHg + (millivolts - p0.millivolts) * (p1.mmHg - p0.mmHg) / (p1.millivolts - p0.millivolts)
     }

@@ -129,7 +129,8 @@ enum LinuxRig {
             let pressure = ADS1115PressureSensor(
                 bus: bus, configuration: ADS1115.Configuration(
                     address: adc.address, channel: adc.channel, fullScaleMillivolts: adc.fullScaleMillivolts, dataRateSPS: adc.dataRateSPS,
-                    calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg))),
+                    calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg)),
+                    validMillivolts: adc.validMillivolts),
                 sleeper: sleeper)
             let battery = MAX17048Gauge(bus: bus, address: gauge.address)
             var extras = RigExtras()

@@ -24,7 +24,8 @@ struct BoardTests {
         #expect(pi.kind == .linux && pi.gpioChipLabel == "pinctrl-bcm2711" && pi.i2cBus == 1)
         #expect(pi.stepper?.enableLine == "GPIO22" && pi.stepper?.enableActive == .low)
         #expect(pi.pressureADC == Board.ADS1115(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
-                                                calibration: [.init(millivolts: 500, mmHg: 0), .init(millivolts: 4500, mmHg: 300)]))
+                                                calibration: [.init(millivolts: 500, mmHg: 0), .init(millivolts: 4500, mmHg: 300)],
+                                                validMillivolts: 250...4750))
         #expect(pi.fuelGauge?.address == 0x36 && pi.watchdogDevice == "/dev/watchdog")
         #expect(pi.bolusButton == Board.Line(name: "GPIO6", active: .low))
 
@@ -96,6 +97,8 @@ struct BoardTests {
         ("wrong chip model", "pressure_sensor.model", { m in var x = m["pressure_sensor"] as! [String: Any]; x["model"] = "mcp3008"; m["pressure_sensor"] = x }),
         ("watchdog outside /dev", "watchdog_device", { $0["watchdog_device"] = "/tmp/wd" }),
         // A NUL would cut the name short in C ("/dev/zero" checked, "junk" ignored).
+        ("transducer window upside down", "pressure_sensor.valid_mv", { m in var x = m["pressure_sensor"] as! [String: Any]; x["valid_mv"] = ["min": 4750, "max": 250]; m["pressure_sensor"] = x }),
+        ("transducer window without max", "pressure_sensor.valid_mv.max", { m in var x = m["pressure_sensor"] as! [String: Any]; x["valid_mv"] = ["min": 250]; m["pressure_sensor"] = x }),
         ("NUL in a path", "watchdog_device", { $0["watchdog_device"] = "/dev/zero\u{0}junk" }),
         ("control character in a line name", "motor.step_line", { m in var x = m["motor"] as! [String: Any]; x["step_line"] = "GPIO17\u{1B}[2J"; m["motor"] = x }),
         ("overlong line name", "motor.dir_line", { m in var x = m["motor"] as! [String: Any]; x["dir_line"] = String(repeating: "G", count: 256); m["motor"] = x }),

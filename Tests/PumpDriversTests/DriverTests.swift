@@ -38,6 +38,28 @@ struct ADS1115Tests {
         #expect(sleeper.waits == [8_693_750, 2_173_437])          // one conversion at 128 SPS, then a quarter
     }
 
+    /// A broken wire reads 0 V (−37.5 mmHg through this calibration) or the supply: with the
+    /// board's valid window (250–4750 mV) those are sensor faults, never pressures.
+    @Test(arguments: [(Int16(0), false), (Int16(1_600), false), (Int16(2_000), true), (Int16(20_000), true), (Int16(32_767), true)])
+    func readingsOutsideTheTransducersWindowAreInvalidData(code: Int16, valid: Bool) async throws {
+        var windowed = config
+        windowed.validMillivolts = 250...4750
+        // Codes at ±4.096 V: 1600 → 200 mV, 2000 → 250 mV, 20000 → 2500 mV, 32767 → 4095.9 mV.
+        let word = UInt16(bitPattern: code).byteSwapped
+        let bus = ExpectationI2CBus([
+            .writeWord(address: 0x48, register: 0x01, value: 0x83C3),
+            .readWord(address: 0x48, register: 0x01, result: .success(0x83C3)),
+            .readWord(address: 0x48, register: 0x00, result: .success(word)),
+        ])
+        let s = ADS1115PressureSensor(bus: bus, configuration: windowed, sleeper: RecordingSleeper())
+        do {
+            let p = try await s.read()
+            #expect(valid, "read \(p) from \(code)")
+        } catch {
+            #expect(!valid && error.kind == .invalidData && error.detail.contains("250–4750 mV"), "\(error)")
+        }
+    }
+
     @Test func negativeCodesAndCalibration() {
         let s = ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: config, sleeper: RecordingSleeper())
         #expect(s.mmHg(fromRaw: 0) == -37.5)                     // 0 mV is below the 500 mV zero
