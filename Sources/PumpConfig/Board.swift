@@ -110,9 +110,11 @@ public struct Board: Sendable, Equatable {
     /// A hardware watchdog device (e.g. /dev/watchdog), fed only while both tasks are healthy.
     public var watchdogDevice: String?
     /// The timeout pumpd sets on it (WDIOC_SETTIMEOUT), seconds; nil keeps the driver's. At least
-    /// three of pumpd's 1 s feeds, so one late wake never resets the board.
+    /// three of pumpd's feeds, so one late wake never resets the board.
     public var watchdogTimeoutSeconds: Int?
-    public static let watchdogTimeoutRange = 3...60
+    /// How often pumpd feeds the hardware watchdog (while both loops are healthy).
+    public static let watchdogFeedSeconds = 1
+    public static let watchdogTimeoutRange = (3 * watchdogFeedSeconds)...60
     /// How the hardware-in-the-loop plant reaches this board's pins (docs/hil.md); nil: no HIL.
     public var hilJig: HILJig?
 

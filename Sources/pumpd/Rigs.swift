@@ -152,7 +152,7 @@ enum LinuxRig {
                     let granted = try wd.setTimeout(seconds: asked)
                     guard granted >= Board.watchdogTimeoutRange.lowerBound else {
                         wd.close()
-                        throw HALError(.unsupported, "\(path) granted a \(granted) s timeout for \(asked) s: under three 1 s feeds (watchdog_timeout_s)")
+                        throw HALError(.unsupported, "\(path) granted a \(granted) s timeout for \(asked) s: under the shortest the board allows, \(Board.watchdogTimeoutRange.lowerBound) s (watchdog_timeout_s)")
                     }
                     logger.notice("hardware watchdog \(path): timeout \(granted) s (board asked \(asked) s)")
                 }

@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import Logging
 import PumpCommands
+import PumpConfig
 import PumpCore
 import PumpHAL
 import PumpJournal
@@ -67,7 +68,7 @@ enum Daemon {
                                            counters: c.counters, now: now, logger: logger))
         }
         if let feed = extras.feedWatchdog {
-            services.append(WatchdogFeedService(controller: controller, what: "the hardware watchdog", period: .seconds(1), feed: feed,
+            services.append(WatchdogFeedService(controller: controller, what: "the hardware watchdog", period: .seconds(Board.watchdogFeedSeconds), feed: feed,
                                                 now: now, logger: logger))
         }
         if let interval = SystemdNotify.watchdogInterval {
