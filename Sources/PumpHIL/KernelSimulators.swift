@@ -98,7 +98,7 @@ final class PolledAttribute: @unchecked Sendable {
 public final class KernelSimulatorIO: PlantIO, @unchecked Sendable {
     // Attributes are only used by the plant's single loop.
     private let step: PolledAttribute, direction: PolledAttribute, enable: PolledAttribute
-    private let encoder: PolledAttribute, fault: PolledAttribute, button: PolledAttribute?
+    private let encoder: PolledAttribute, fault: PolledAttribute, button: PolledAttribute?, alarm: PolledAttribute?
     private let bus: LinuxI2CBus
     private let chip: GPIOChip
     private let board: Board
@@ -122,6 +122,7 @@ public final class KernelSimulatorIO: PlantIO, @unchecked Sendable {
         encoder = try attribute(s.encoderLine, "pull")
         fault = try attribute(s.faultLine, "pull")
         button = try board.bolusButton.map { b throws(HALError) in try attribute(b.name, "pull") }
+        alarm = try board.alarmOutput.map { a throws(HALError) in try attribute(a.name, "value") }
         bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
         chip = try GPIOChip(label: label)
         self.board = board
@@ -132,6 +133,7 @@ public final class KernelSimulatorIO: PlantIO, @unchecked Sendable {
     nonisolated(nonsending) public func sampleMotor() async throws(HALError) -> MotorPins {
         MotorPins(step: try step.readBit(), direction: try direction.readBit(), enable: try enable.readBit())
     }
+    nonisolated(nonsending) public func sampleAlarm() async throws(HALError) -> Bool? { try alarm?.readBit() }
     nonisolated(nonsending) public func setEncoder(_ high: Bool) async throws(HALError) { try encoder.write(high ? "pull-up" : "pull-down") }
     nonisolated(nonsending) public func setFault(_ high: Bool) async throws(HALError) { try fault.write(high ? "pull-up" : "pull-down") }
     nonisolated(nonsending) public func setButton(_ high: Bool) async throws(HALError) { try button?.write(high ? "pull-up" : "pull-down") }

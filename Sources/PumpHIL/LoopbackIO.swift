@@ -36,6 +36,8 @@ public final class LoopbackIO: PlantIO, @unchecked Sendable {
     nonisolated(nonsending) public func sampleMotor() async throws(HALError) -> MotorPins {
         MotorPins(step: try await step.get(), direction: try await direction.get(), enable: try await enable.get())
     }
+    /// The loopback jig has no wire from the alarm output (docs/hil.md).
+    nonisolated(nonsending) public func sampleAlarm() async throws(HALError) -> Bool? { nil }
     nonisolated(nonsending) public func setEncoder(_ high: Bool) async throws(HALError) { try await encoder.set(high) }
     nonisolated(nonsending) public func setFault(_ high: Bool) async throws(HALError) { try await fault.set(high) }
     nonisolated(nonsending) public func setButton(_ high: Bool) async throws(HALError) { try await button?.set(high) }

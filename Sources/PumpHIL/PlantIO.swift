@@ -17,6 +17,8 @@ public struct MotorPins: Sendable, Equatable {
 /// a loopback jig on a real rig. Levels are physical (`true` is high).
 public protocol PlantIO: Sendable {
     nonisolated(nonsending) func sampleMotor() async throws(HALError) -> MotorPins
+    /// The controller's alarm output, physical level (nil where the jig has no wire to it).
+    nonisolated(nonsending) func sampleAlarm() async throws(HALError) -> Bool?
     nonisolated(nonsending) func setEncoder(_ high: Bool) async throws(HALError)
     nonisolated(nonsending) func setFault(_ high: Bool) async throws(HALError)
     nonisolated(nonsending) func setButton(_ high: Bool) async throws(HALError)

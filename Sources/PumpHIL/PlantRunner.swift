@@ -11,7 +11,8 @@ import PumpHAL
 ///
 /// Event lines: `ready`, `enable 0|1` (ENABLE left/reached its active level), `stroke n=…
 /// enabled=0|1`, `kink`, `hazard-stroke` (first stroke into the kinked line), `encoder n=…` (a count done), `hazard-sample`
-/// (first pressure written after it), `status …`, `holder <line> <consumer>:<in|out>`,
+/// (first pressure written after it), `status …`, `levels enable=0|1 alarm=0|1|-`,
+/// `holder <line> <consumer>:<in|out>`,
 /// `error …`; each ends with ` t=<ns>`.
 public final class PlantRunner<IO: PlantIO> {
     public struct Timing: Sendable {
@@ -27,6 +28,7 @@ public final class PlantRunner<IO: PlantIO> {
     public let plant: Plant
     private let stepper: Board.Stepper
     private let buttonActiveHigh: Bool
+    private let alarmActiveHigh: Bool
     private let timing: Timing
     private let emit: (String) -> Void
 
@@ -50,6 +52,7 @@ public final class PlantRunner<IO: PlantIO> {
         self.plant = plant
         stepper = s
         buttonActiveHigh = board.bolusButton?.active == .high
+        alarmActiveHigh = board.alarmOutput?.active != .low
         self.timing = timing
         self.emit = emit
     }
@@ -130,6 +133,11 @@ public final class PlantRunner<IO: PlantIO> {
         case "status"?:
             let c = counters
             emit("status strokes=\(c.strokes) strokes_disabled=\(c.strokesDisabled) samples=\(c.samples) enable_active_samples=\(c.enableActiveSamples) encoder_counts=\(c.encoderCounts) t=\(t)")
+        case "levels"?:
+            // The outputs at this instant, as active (1) or not (0); `-` where the jig cannot see.
+            let pins = try await io.sampleMotor()
+            let alarm = try await io.sampleAlarm().map { $0 == alarmActiveHigh ? "1" : "0" } ?? "-"
+            emit("levels enable=\(pins.enable == (stepper.enableActive == .high) ? 1 : 0) alarm=\(alarm) t=\(t)")
         case "holders"?:
             for name in words.dropFirst() {
                 emit("holder \(name) \(io.holder(ofLine: name).map(String.init(describing:)) ?? "unknown") t=\(t)")

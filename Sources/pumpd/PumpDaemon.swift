@@ -27,6 +27,9 @@ struct PumpDaemon: AsyncParsableCommand {
     @Flag(help: "Check the board file against the live rig and exit (0: all present): the chip by label, every named line and who holds it, every I²C chip answering and identified where it can be, the watchdog device. Drives no output.")
     var checkBoard = false
 
+    @Flag(help: "Hold ENABLE inactive and the alarm output active until stopped, and nothing else: what runs when pumpd has failed for good (Scripts/pumpd-failsafe.service, pumpd.service's OnFailure=). Exits 1 if a running pumpd holds the lines.")
+    var holdSafe = false
+
     @Flag(help: "First start only: provision the journal at --journal (refused if anything is there), then run.")
     var newJournal = false
 
@@ -43,12 +46,15 @@ struct PumpDaemon: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        if checkBoard {
-            // It checks the board file and the rig only; anything else given would look checked.
-            let others = [("--prescription", prescription != nil), ("--journal", journal != nil), ("--new-journal", newJournal),
-                          ("--socket", socket != nil), ("--keys", keys != nil), ("--simulated-balance", simulatedBalance != nil)]
+        if checkBoard && holdSafe { throw ValidationError("--check-board and --hold-safe are separate modes: give one") }
+        if checkBoard || holdSafe {
+            // Each reads the board file only; anything else given would look used.
+            let mode = checkBoard ? "--check-board checks the board file against the rig only" : "--hold-safe holds the board's safe levels only"
+            let others = [("--prescription", prescription != nil), ("--journal", journal != nil),
+                          ("--new-journal", newJournal), ("--socket", socket != nil), ("--keys", keys != nil),
+                          ("--simulated-balance", simulatedBalance != nil)]
             if let given = others.first(where: \.1) {
-                throw ValidationError("--check-board checks the board file against the rig only; it takes no \(given.0)")
+                throw ValidationError("\(mode); it takes no \(given.0)")
             }
             return
         }
@@ -58,6 +64,9 @@ struct PumpDaemon: AsyncParsableCommand {
 
     func run() async throws {
         if checkBoard { await runBoardCheck() }
+        if holdSafe {
+            do throws(ValidationErrors) { FailSafeHold.run(board: try Board.load(path: self.board)) } catch { fail(error.description, status: 2) }
+        }
         guard let prescription, let journal else { fail("--prescription and --journal are required", status: 2) }
         // SIGUSR1 is the simulated board's bolus button; until its handler is up, a press is
         // dropped instead of ending the process (the signal's default action).

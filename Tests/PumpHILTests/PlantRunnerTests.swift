@@ -16,11 +16,13 @@ func hilBoard() throws -> Board { try Board.load(path: boards.appendingPathCompo
 final class RecordingIO: PlantIO, Sendable {
     struct State {
         var pins = MotorPins(step: false, direction: true, enable: false)
+        var alarm: Bool? = false
         var encoder: [Bool] = [], fault: [Bool] = [], button: [Bool] = []
         var pressure: [Double] = [], battery: [(Double, Double)] = []
     }
     let state = Locked(State())
     nonisolated(nonsending) func sampleMotor() async throws(HALError) -> MotorPins { state.withLock { $0.pins } }
+    nonisolated(nonsending) func sampleAlarm() async throws(HALError) -> Bool? { state.withLock { $0.alarm } }
     nonisolated(nonsending) func setEncoder(_ high: Bool) async throws(HALError) { state.withLock { $0.encoder.append(high) } }
     nonisolated(nonsending) func setFault(_ high: Bool) async throws(HALError) { state.withLock { $0.fault.append(high) } }
     nonisolated(nonsending) func setButton(_ high: Bool) async throws(HALError) { state.withLock { $0.button.append(high) } }
@@ -158,6 +160,23 @@ struct PlantRunnerTests {
         #expect(try await rig.runner.handle("fly", at: rig.t))
         #expect(rig.events("error ").count == 2)
         #expect(try await rig.runner.handle("quit", at: rig.t) == false)
+    }
+
+    /// `levels` reports ENABLE and the alarm output as active or not from the board's polarity
+    /// (hil-kernel-sim: both active high), and `-` where the jig cannot see the alarm line.
+    @Test func levelsReportActiveFromTheBoardsPolarity() async throws {
+        let rig = try Rig()
+        try await rig.runner.begin(at: rig.t)
+        rig.io.set(enable: false)
+        rig.io.state.withLock { $0.alarm = true }
+        #expect(try await rig.runner.handle("levels", at: rig.t))
+        rig.io.set(enable: true)
+        rig.io.state.withLock { $0.alarm = false }
+        #expect(try await rig.runner.handle("levels", at: rig.t))
+        rig.io.state.withLock { $0.alarm = nil }
+        #expect(try await rig.runner.handle("levels", at: rig.t))
+        #expect(rig.events("levels ").map { $0.components(separatedBy: " t=")[0] }
+                == ["levels enable=0 alarm=1", "levels enable=1 alarm=0", "levels enable=1 alarm=-"])
     }
 }
 

@@ -95,5 +95,20 @@ struct DaemonTests {
         #expect(r.status == 64 && r.err.contains("--prescription"), "\(r.err)")
     }
 
+    /// `--hold-safe` (the fail-safe holder) takes only a board: on the simulated board it refuses
+    /// (exit 2, nothing to hold), without the board's chip it names `gpio.chip_label` and exits 1
+    /// (systemd's `Restart=` then retries), and it refuses every other option and `--check-board`.
+    /// Holding the pins is checked on real lines in the HIL (`kill/hold-safe-*`).
+    @Test func holdSafeTakesOnlyALinuxBoard() throws {
+        let simulated = try run(["--board", Daemon.path("Boards/simulated.json"), "--hold-safe"])
+        #expect(simulated.status == 2 && simulated.err.contains("only for a linux board"), "\(simulated.err)")
+        let noChip = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--hold-safe"])
+        #expect(noChip.status == 1 && noChip.err.contains("gpio.chip_label 'pinctrl-bcm2711'"), "\(noChip.err)")
+        let both = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--hold-safe", "--check-board"])
+        #expect(both.status == 64 && both.err.contains("separate modes"), "\(both.err)")
+        let mixed = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--hold-safe", "--journal", Daemon.journal()])
+        #expect(mixed.status == 64 && mixed.err.contains("takes no --journal"), "\(mixed.err)")
+    }
+
     private func run(_ args: [String]) throws -> (status: Int32, err: String) { try Daemon.runToEnd(args) }
 }
