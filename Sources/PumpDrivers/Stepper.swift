@@ -43,10 +43,12 @@ public final class StepperMotorDriver<Output: OutputLine, Input: InputLine>: Mot
     private let stepLine: Output, directionLine: Output, enableLine: Output
     private let faultLine: Input, encoderLine: Input
     private let sleeper: any Sleeper
+    private let clock: any MonotonicClock
     private let counts = Atomic<Int64>(0)
 
+    /// `clock`: what the encoder timeout is measured on (a deadline, however late the sleeps wake).
     public init(configuration: Stepper.Configuration, step: Output, direction: Output, enable: Output, fault: Input, encoder: Input,
-                sleeper: any Sleeper) {
+                sleeper: any Sleeper, clock: any MonotonicClock) {
         self.configuration = configuration
         stepLine = step
         directionLine = direction
@@ -54,6 +56,7 @@ public final class StepperMotorDriver<Output: OutputLine, Input: InputLine>: Mot
         faultLine = fault
         encoderLine = encoder
         self.sleeper = sleeper
+        self.clock = clock
     }
 
     nonisolated(nonsending) public func enable() async throws(HALError) {
@@ -94,18 +97,19 @@ public final class StepperMotorDriver<Output: OutputLine, Input: InputLine>: Mot
 
     /// Reads queued encoder edges without blocking. With `waitingUpTo` 0 it only takes what is
     /// queued; otherwise it polls every millisecond (through the sleeper, so no thread is held)
-    /// until `until` counts are reached or the time is used up.
+    /// until `until` counts are reached or the timeout has passed on the clock (a deadline: late
+    /// wakes under load never stretch it).
     nonisolated(nonsending) private func drainEncoder(waitingUpTo timeout: Int64, until target: Int64 = .max) async throws(HALError) {
-        var budget = timeout
+        let deadline = timeout > 0 ? clock.monotonicNanoseconds() + timeout : 0
         while counts.load(ordering: .relaxed) < target {
             if let edge = try await encoderLine.waitForEdge(timeoutNanoseconds: 0) {
                 if edge == .rising { counts.add(1, ordering: .relaxed) }
                 continue
             }
-            guard budget > 0 else { return }
-            let nap = min(Stepper.encoderPollNanoseconds, budget)
-            await sleeper.sleep(nanoseconds: nap)
-            budget -= nap
+            guard timeout > 0 else { return }
+            let left = deadline - clock.monotonicNanoseconds()
+            guard left > 0 else { return }
+            await sleeper.sleep(nanoseconds: min(Stepper.encoderPollNanoseconds, left))
         }
     }
 }

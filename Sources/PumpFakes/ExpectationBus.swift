@@ -150,10 +150,16 @@ public final class ScriptedInputLine: InputLine {
     public var remaining: Int { steps.withLock { $0.count } }
 }
 
-/// Records the waits a driver asks for, and returns at once (tests never sleep).
-public final class RecordingSleeper: Sleeper {
-    private let log = Locked<[Int64]>([])
-    public init() {}
-    nonisolated(nonsending) public func sleep(nanoseconds: Int64) async { log.withLock { $0.append(nanoseconds) } }
-    public var waits: [Int64] { log.withLock { $0 } }
+/// Records the waits a driver asks for, and returns at once (tests never sleep). Its clock is
+/// virtual: each wait moves it on by what was asked times `overshoot` (a loaded system, where
+/// every sleep wakes late, is an overshoot above 1).
+public final class RecordingSleeper: Sleeper, MonotonicClock {
+    private let log = Locked<(waits: [Int64], now: Int64)>(([], 0))
+    private let overshoot: Double
+    public init(overshoot: Double = 1) { self.overshoot = overshoot }
+    nonisolated(nonsending) public func sleep(nanoseconds: Int64) async {
+        log.withLock { $0.waits.append(nanoseconds); $0.now += Int64((Double(nanoseconds) * overshoot).rounded()) }
+    }
+    public func monotonicNanoseconds() -> Int64 { log.withLock { $0.now } }
+    public var waits: [Int64] { log.withLock { $0.waits } }
 }

@@ -123,7 +123,7 @@ enum LinuxRig {
                     stepPeriodNanoseconds: 1_000_000_000 / Int64(s.maxStepRateHz),
                     encoderCountsPerStep: board.encoderCountsPerStroke,
                     encoderTimeoutNanoseconds: Int64(s.encoderTimeoutMilliseconds) * 1_000_000),
-                step: step, direction: direction, enable: enable, fault: fault, encoder: encoder, sleeper: sleeper)
+                step: step, direction: direction, enable: enable, fault: fault, encoder: encoder, sleeper: sleeper, clock: sleeper)
             let bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
             let points = (adc.calibration[0], adc.calibration[1])
             let pressure = ADS1115PressureSensor(

@@ -112,11 +112,13 @@ struct MAX17048Tests {
 struct StepperTests {
     let config = Stepper.Configuration(enableActiveHigh: false, faultActiveHigh: false, stepPulseNanoseconds: 20_000,
                                        stepPeriodNanoseconds: 5_000_000, encoderCountsPerStep: 2, encoderTimeoutNanoseconds: 50_000_000)
+    /// Waits nothing in these tests reach.
+    let idle = RecordingSleeper()
 
     @Test func enableIsActiveLowAndDisableIsTheSafeLevel() async throws {
         let en = ExpectationOutputLine("EN", [.set(false), .set(true)])
         let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", []), direction: ExpectationOutputLine("DIR", []),
-                                   enable: en, fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: RecordingSleeper())
+                                   enable: en, fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: idle, clock: idle)
         try await d.enable()
         try await d.disable()
         try en.done()
@@ -131,7 +133,7 @@ struct StepperTests {
                                          .edge(nil)])                 // feedback(): nothing new
         let sleeper = RecordingSleeper()
         let d = StepperMotorDriver(configuration: config, step: step, direction: dir, enable: ExpectationOutputLine("EN", []),
-                                   fault: ScriptedInputLine([.level(true)]), encoder: encoder, sleeper: sleeper)
+                                   fault: ScriptedInputLine([.level(true)]), encoder: encoder, sleeper: sleeper, clock: sleeper)
         try await d.step(count: 2, direction: .forward)
         try step.done()
         try dir.done()
@@ -164,7 +166,7 @@ struct StepperTests {
         let encoder = NumberedInputLine([(.rising, 1), (.rising, 2), (.rising, 5)])
         let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", []), direction: ExpectationOutputLine("DIR", []),
                                    enable: ExpectationOutputLine("EN", []), fault: NumberedInputLine([]), encoder: encoder,
-                                   sleeper: RecordingSleeper())
+                                   sleeper: idle, clock: idle)
         let fb = try await d.feedback()
         #expect(fb == MotorFeedback(encoderCounts: 3, driverFault: false, droppedEncoderEdges: 2))
     }
@@ -178,7 +180,7 @@ struct StepperTests {
         let sleeper = RecordingSleeper()
         let d = StepperMotorDriver(configuration: short, step: ExpectationOutputLine("STEP", [.set(true), .set(false)]),
                                    direction: ExpectationOutputLine("DIR", [.set(false)]), enable: ExpectationOutputLine("EN", []),
-                                   fault: ScriptedInputLine([.level(false)]), encoder: encoder, sleeper: sleeper)
+                                   fault: ScriptedInputLine([.level(false)]), encoder: encoder, sleeper: sleeper, clock: sleeper)
         try await d.step(count: 1, direction: .reverse)
         #expect(sleeper.waits == [1_000, 20_000, 4_980_000, 1_000_000, 1_000_000])
         let fb = try await d.feedback()
@@ -187,10 +189,30 @@ struct StepperTests {
         #expect(encoder.remaining == 0)
     }
 
+    /// Under load every sleep wakes late. The encoder timeout is a deadline on the clock, not a
+    /// count of the polls asked for: with each 1 ms poll waking after 5 ms, a silent encoder is
+    /// given up on after the configured 50 ms (within one late poll), not after 50 polls (250 ms,
+    /// as before: the HIL guest under load stretched a 1 s timeout to about 5 s, and strokes in
+    /// flight that long hid a slipping motor from the watchdog).
+    @Test func encoderTimeoutIsADeadlineHoweverLateTheSleepsWake() async throws {
+        let encoder = ScriptedInputLine(Array(repeating: .edge(nil), count: 100))
+        let late = RecordingSleeper(overshoot: 5)
+        let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", [.set(true), .set(false)]),
+                                   direction: ExpectationOutputLine("DIR", [.set(true)]), enable: ExpectationOutputLine("EN", []),
+                                   fault: ScriptedInputLine([]), encoder: encoder, sleeper: late, clock: late)
+        try await d.step(count: 1, direction: .forward)
+        // The pulse: direction setup, width, the rest of the period (1 µs, 20 µs, 4.98 ms asked, 5 µs, 100 µs, 24.9 ms taken).
+        let pulse: Int64 = 5 * (1_000 + 20_000 + 4_980_000)
+        let waited = late.monotonicNanoseconds() - pulse
+        #expect(waited >= config.encoderTimeoutNanoseconds && waited <= config.encoderTimeoutNanoseconds + 5 * Stepper.encoderPollNanoseconds,
+                "waited \(waited) ns for the encoder against a 50 ms timeout")
+        #expect(late.waits.count - 3 <= 10)
+    }
+
     @Test func lineErrorsPropagate() async {
         let d = StepperMotorDriver(configuration: config, step: ExpectationOutputLine("STEP", [.set(true, error: HALError(.bus, errno: 5))]),
                                    direction: ExpectationOutputLine("DIR", [.set(true)]), enable: ExpectationOutputLine("EN", []),
-                                   fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: RecordingSleeper())
+                                   fault: ScriptedInputLine([]), encoder: ScriptedInputLine([]), sleeper: idle, clock: idle)
         await #expect(throws: HALError(.bus, errno: 5)) { try await d.step(count: 1, direction: .forward) }
     }
 }
