@@ -3,6 +3,7 @@ import RealModule
 import PumpCore
 import PumpHAL
 import PumpFakes
+import PumpSync
 @testable import Controller
 
 func at(_ seconds: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(seconds * 1e9)) }
@@ -412,6 +413,41 @@ struct ControllerShellTests {
         #expect(c.snapshot().state == .delivering)
     }
 
+    /// Under load a dose loop that has fallen behind strokes back to back, and every watchdog tick
+    /// can land while a stroke is in flight, when the tick judges no motion (a half-counted step
+    /// is no reference). Here every tick runs in the middle of a step, as in the HIL guest under
+    /// host load: a slipping motor (no encoder counts) must still halt within two strokes of the
+    /// slip, judged as each stroke is confirmed, and the motor ends disabled. Before the motion
+    /// was judged at completion it stroked on unjudged (HIL: 26 strokes, no alarm).
+    @Test func aSlipIsJudgedWhenEveryTickLandsMidStroke() async throws {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let inner = FakeMotorDriver(plant: plant)
+        let clock = Locked(0.0)
+        let hook = Locked<(@Sendable () async -> Void)?>(nil)
+        let config = ControllerConfiguration(prescription: prescription(.continuous(.microgramsPerDay(250))),
+                                             strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(20), reservoirFill: .millilitres(20))
+        let c = PumpController(configuration: config, motor: MidStrokeTicks(inner: inner, duringStep: hook), pressure: FakePressureSensor(plant: plant),
+                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: wall)
+        hook.withLock { $0 = { [c] in await c.watchdogStep(now: at(clock.withLock { $0 })) } }
+        var t = 0.0, nextDose = 0.0, slipAt: Int64?
+        while t < 6 * 3600, c.snapshot().halts.isEmpty {
+            clock.withLock { $0 = t }
+            plant.advance(to: at(t).nanoseconds)
+            let strokes = c.snapshot().scheduler.commandedStrokes
+            if slipAt == nil, strokes >= 20 {
+                plant.setSlip(fraction: 1)
+                slipAt = strokes
+            }
+            if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
+            t += 1
+        }
+        let s = c.snapshot()
+        let slip = try #require(slipAt)
+        #expect(s.halts.map(\.reason) == [.motionMismatch])
+        #expect(s.scheduler.commandedStrokes - slip <= 2, "\(s.scheduler.commandedStrokes - slip) strokes after the slip")
+        #expect(!inner.isEnabled)
+    }
+
     @Test func clinicianClearThenResumeNothingByItself() async {
         let (c, _, _) = rig()
         _ = await c.handle(.suspend, now: at(1), utcNanoseconds: wall)
@@ -462,4 +498,17 @@ struct OcclusionCeilingTests {
         let highest = resistance * flow + 1000.0 / 50 + 25 + 150
         #expect(highest < limits.occlusionCeilingMMHg, "\(highest)")
     }
+}
+
+/// A motor during each step of which `duringStep` runs (a watchdog tick landing mid-stroke).
+struct MidStrokeTicks: MotorDriver {
+    let inner: FakeMotorDriver
+    let duringStep: Locked<(@Sendable () async -> Void)?>
+    nonisolated(nonsending) func enable() async throws(HALError) { try await inner.enable() }
+    nonisolated(nonsending) func disable() async throws(HALError) { try await inner.disable() }
+    nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
+        if let tick = duringStep.withLock({ $0 }) { await tick() }
+        try await inner.step(count: count, direction: direction)
+    }
+    nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { try await inner.feedback() }
 }

@@ -306,11 +306,22 @@ public struct ControllerCore: Sendable {
     public var strokeMark: StrokeMark { StrokeMark(confirmed: scheduler.commandedStrokes, inFlight: strokesInFlight > 0) }
 
     /// The motor confirmed `count` strokes.
-    public mutating func strokesCompleted(_ count: Int64, at now: MonotonicInstant) {
+    /// `feedback`: the motor's encoder read as the strokes were confirmed. The motion is judged
+    /// here as well as at watchdog ticks, because a tick judges only when no stroke is in flight
+    /// (a half-counted step is no reference), and under load a dose loop that has fallen behind
+    /// strokes back to back: every tick then lands in flight and a slipping motor went unjudged
+    /// (HIL slip under host load: 26 strokes, no alarm). Returns true when this judgement halted
+    /// delivery (motion_mismatch), so the dose loop disables the motor at once.
+    @discardableResult
+    public mutating func strokesCompleted(_ count: Int64, at now: MonotonicInstant, feedback: MotorFeedback? = nil) -> Bool {
         strokesInFlight = 0
         scheduler.recordStrokes(count)
         ledger.recordCommanded(configuration.strokeVolume * count)
         for _ in 0..<count { occlusion.stroke(at: now) }
+        guard let fb = feedback, state == .delivering,
+              motion.observe(commandedStrokes: scheduler.commandedStrokes, encoderCounts: fb.encoderCounts, limits: limits) else { return false }
+        raise(.motionMismatch, at: now)
+        return state != .delivering
     }
 
     /// The motor refused a command: the driver is not trustworthy.

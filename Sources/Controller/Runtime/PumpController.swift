@@ -63,11 +63,15 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     public func withCore<R: Sendable>(_ body: (inout ControllerCore) -> R) -> R { state.withLock { body(&$0.core) } }
 
     /// One wake of the dose loop: plan, stroke, record. Returns the absolute deadline of the next wake.
-    @inlinable nonisolated(nonsending) public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64) async -> MonotonicInstant {
-        await doseLoopStepOutcome(now: now, utcNanoseconds: utcNanoseconds).deadline
+    /// `onHaltDecision`: see `watchdogStep` (the dose loop halts on the motion of strokes it has
+    /// just confirmed).
+    @inlinable nonisolated(nonsending) public func doseLoopStep(now: MonotonicInstant, utcNanoseconds: Int64,
+                                                               onHaltDecision: (@Sendable () -> Void)? = nil) async -> MonotonicInstant {
+        await doseLoopStepOutcome(now: now, utcNanoseconds: utcNanoseconds, onHaltDecision: onHaltDecision).deadline
     }
 
-    @inlinable nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
+    @inlinable nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64,
+                                                                      onHaltDecision: (@Sendable () -> Void)? = nil) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
         let (strokes, enabled, commanded, ahead) = state.withLock { g in
             (g.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), g.motorEnabled, g.core.scheduler.commandedStrokes,
              journal == nil ? 0 : g.core.scheduler.strokesExpected(within: limits.journalLookahead))
@@ -80,7 +84,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                     state.withLock { $0.motorEnabled = true }
                 }
                 try await motor.step(count: Int(strokes), direction: .forward)
-                state.withLock { $0.core.strokesCompleted(strokes, at: now) }
+                // The motion of these strokes, judged now that they are confirmed (strokesCompleted).
+                let fb = try? await motor.feedback()
+                if state.withLock({ $0.core.strokesCompleted(strokes, at: now, feedback: fb) }) {
+                    onHaltDecision?()
+                    await safeState()
+                }
             } catch {
                 state.withLock { $0.core.motorCommandFailed(error, at: now) }
                 await safeState()
@@ -239,7 +248,8 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
-                    let deadline = await self.doseLoopStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds())
+                    let deadline = await self.doseLoopStep(now: monotonic(clock.now), utcNanoseconds: wallClock.utcNanoseconds(),
+                                                           onHaltDecision: onHaltDecision)
                     try? await clock.sleep(until: instant(deadline), tolerance: nil)
                     if let onWake { onWake(.doseLoop, monotonic(clock.now) - deadline) }
                 }
