@@ -210,8 +210,10 @@ public final class Suite {
             record("watchdog/hung-dose-loop-expires", frozen && seconds <= Double(granted) + 1,
                    String(format: "journal filesystem frozen; pumpd stopped feeding; expired %.2f s after it said so (timeout %d s)", seconds, granted))
         } else {
+            // Said apart: a silent pumpd whose feeding stopped anyway (the kernel saw the expiry)
+            // is a different finding from one that kept feeding.
             record("watchdog/hung-dose-loop-expires", false,
-                   "frozen \(frozen); \(stopped == nil ? "pumpd kept feeding" : "no expiry in the kernel's log") within the wait")
+                   "frozen \(frozen); \(stopped == nil ? "pumpd never said it stopped feeding" : "no expiry in the kernel's log") within the wait; kernel: \(fired.map { "\($0.record.text) at \(Double($0.record.microseconds) / 1e6) s" } ?? "no expiry")")
         }
         _ = terminate(pumpd)
     }
@@ -535,7 +537,22 @@ public final class Suite {
             for p in current {
                 log("   last output of \(p.name):")
                 for l in p.lines.suffix(25) { log("   | \(l.text)") }
+                // Where each of its threads is (a silent process: blocked, or not scheduled).
+                if p.isRunning { for t in Self.threads(of: p.pid) { log("   thread \(t)") } }
             }
+        }
+    }
+
+    /// Each thread of `pid`: its name, scheduler state and the kernel function it waits in.
+    static func threads(of pid: pid_t) -> [String] {
+        let dir = "/proc/\(pid)/task"
+        let tids = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+        return tids.map { tid in
+            func read(_ f: String) -> String { ((try? String(contentsOfFile: "\(dir)/\(tid)/\(f)", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines) }
+            let stat = read("stat")
+            // "tid (comm) S ...": the state follows the closing parenthesis.
+            let state = stat.split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "?"
+            return "\(tid) \(read("comm")) state=\(state) wchan=\(read("wchan"))"
         }
     }
 
