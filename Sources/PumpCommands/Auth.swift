@@ -26,6 +26,8 @@ public enum Signer {
         if let stateFile, let d = FileManager.default.contents(atPath: stateFile) {
             last = Int64(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
+        // A saved counter pumpd would refuse as ahead of its clock (CounterRule) is not carried on.
+        if last >= CounterRule.ceiling(utcNanoseconds: utcNanoseconds) { last = 0 }
         let next = max(utcNanoseconds / 1000, last + 1)
         if let stateFile { try? Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: stateFile)) }
         return next
@@ -46,15 +48,35 @@ public enum CounterVerdict: Equatable, Sendable {
     case unavailable
 }
 
-/// An in-memory counter store (tests, fuzzing).
+/// Counters against pumpd's clock. A counter is the signer's wall clock in microseconds (or one
+/// more than its last): a counter further ahead of pumpd's clock than a request may live cannot
+/// be a fresh request, and once accepted it refused every later one (2^53−1 locked the clinician
+/// role for good, `resume` after a stop alarm included). So:
+/// - `Gate.admit` refuses a counter above `ceiling` (pumpd's clock + `Wire.maximumExpiry`);
+/// - a stored last counter no clock can reach (from 2200 on, as 2^53−1 µs, stored before this rule)
+///   is replaced by pumpd's clock by the store (`repaired`): what was signed before stays refused,
+///   the next request signed is accepted. A last counter ahead of the clock by less (the wall
+///   clock went back) is kept: commands wait until the clock passes it, since treating it as
+///   wrong would let requests signed before the step be replayed.
+public enum CounterRule {
+    /// The largest counter pumpd accepts now.
+    public static func ceiling(utcNanoseconds: Int64) -> Int64 { utcNanoseconds / 1000 + Wire.maximumExpiry.value / 1000 }
+    /// 2200-01-01T00:00:00Z in µs: no wall clock pumpd accepts reaches it.
+    public static let impossible: Int64 = 7_258_118_400 * 1_000_000
+    /// The last accepted counter to compare with: a stored one from 2200 on becomes pumpd's clock.
+    public static func repaired(last: Int64, utcNanoseconds: Int64) -> Int64 { last >= impossible ? utcNanoseconds / 1000 : last }
+}
+
+/// An in-memory counter store (tests, fuzzing). `last`: counters accepted before (a journal's).
 public final class MemoryCounterStore: CounterStore, @unchecked Sendable {
     private let lock = NSLock()
-    private var last: [Role: Int64] = [:]
-    public init() {}
+    private var last: [Role: Int64]
+    public init(last: [Role: Int64] = [:]) { self.last = last }
     public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
         lock.lock()
         defer { lock.unlock() }
-        let l = last[role] ?? 0
+        let l = CounterRule.repaired(last: last[role] ?? 0, utcNanoseconds: utcNanoseconds)
+        last[role] = l
         guard counter > l else { return .stale(last: l) }
         last[role] = counter
         return .advanced
@@ -103,6 +125,11 @@ public struct Gate: Sendable {
         }
         guard command.allowed(for: body.role) else {
             return .failure(Refusal(error: WireError("body.command.type", "out of role: a \(body.role.rawValue) may not \(command.name)"),
+                                    role: body.role, command: command.name))
+        }
+        let ceiling = CounterRule.ceiling(utcNanoseconds: utcNanoseconds)
+        guard body.counter <= ceiling else {
+            return .failure(Refusal(error: WireError("body.counter", "\(body.counter) is more than \(Int(Wire.maximumExpiry.seconds)) s ahead of pumpd's clock (a counter is the signer's clock in µs; check the signer's clock)"),
                                     role: body.role, command: command.name))
         }
         switch counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds) {

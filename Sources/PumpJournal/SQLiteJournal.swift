@@ -276,10 +276,18 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// Moves a role's counter to `counter` if that is above the last accepted one, durably.
     /// Returns the last accepted counter when it is not (a replay or a reordering), and
     /// `.unavailable` when the write failed.
-    public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64) -> CounterAdvance {
+    /// `repair`: the last counter to compare with, given the stored one (the command interface's
+    /// rule: a stored counter no clock can reach becomes the clock, durably).
+    public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64,
+                                      repair: (Int64) -> Int64 = { $0 }) -> CounterAdvance {
         do {
             return try pool.write { db -> CounterAdvance in
-                let last = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
+                let stored = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
+                let last = repair(stored)
+                if last != stored {
+                    try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
+                                   arguments: [role, last, utcNanoseconds])
+                }
                 guard counter > last else { return .stale(last: last) }
                 try db.execute(sql: "INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns) VALUES (?, ?, ?)",
                                arguments: [role, counter, utcNanoseconds])

@@ -49,6 +49,49 @@ struct GateTests {
         if case .failure(let f) = admit(gate, c) { Issue.record("\(f.error)") }
     }
 
+    /// A counter is the signer's clock in µs: one more than 300 s ahead of pumpd's clock is refused
+    /// and consumes nothing, so no value locks a role (2^53−1 used to: every later request was "not
+    /// above" it, `resume` included). Int64.max is refused as a number JSON cannot carry exactly.
+    @Test func aCounterAheadOfTheClockIsRefusedAndLocksNothing() {
+        let store = MemoryCounterStore()
+        let gate = Gate(ring: ring, counters: store)
+        let nowMicros = Self.now / 1000
+        for c in [Int64(9_007_199_254_740_991), nowMicros + 300_000_001, Int64.max] {
+            let e = refusal(admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: c), key: clinician)))
+            #expect(e?.field == "body.counter", "counter \(c): \(String(describing: e))")
+        }
+        #expect(store.snapshot.isEmpty)
+        // Exactly 300 s ahead is still a counter pumpd's clock can vouch for; then one signed now
+        // is reordered behind it, as any counter below the last.
+        let edge = admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros + 300_000_000), key: clinician))
+        if case .failure(let f) = edge { Issue.record("\(f.error)") }
+        // A signer whose saved counter is ahead of its own clock by more than that starts again
+        // from its clock instead of carrying it on.
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("counter-\(UUID().uuidString)").path
+        try? Data("9007199254740991\n".utf8).write(to: URL(fileURLWithPath: state))
+        #expect(Signer.nextCounter(stateFile: state, utcNanoseconds: Self.now) == nowMicros)
+    }
+
+    /// A journal that accepted 2^53−1 before the rule above: the store replaces a last counter no
+    /// clock reaches (2200 on) by pumpd's clock, durably. What was signed before stays refused
+    /// (no replay); the next request signed is accepted. A last counter ahead by less (the wall
+    /// clock went back an hour) is kept: commands wait for the clock rather than risk replays.
+    @Test func aStoredImpossibleCounterIsRepairedToTheClock() {
+        let nowMicros = Self.now / 1000
+        let store = MemoryCounterStore(last: [.clinician: 9_007_199_254_740_991])
+        let gate = Gate(ring: ring, counters: store)
+        let before = refusal(admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros - 1_000_000), key: clinician)))
+        #expect(before?.field == "body.counter" && before!.reason.contains("not above the last accepted \(nowMicros)"), "\(String(describing: before))")
+        #expect(store.snapshot[.clinician] == nowMicros)
+        let after = admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros + 2_000_000), key: clinician),
+                          at: Self.now + 2_000_000_000)
+        if case .failure(let f) = after { Issue.record("\(f.error)") }
+        let back = MemoryCounterStore(last: [.clinician: nowMicros + 3_600_000_000])
+        let e = refusal(admit(Gate(ring: ring, counters: back), Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros), key: clinician)))
+        #expect(e?.field == "body.counter")
+        #expect(back.snapshot[.clinician] == nowMicros + 3_600_000_000)
+    }
+
     /// A counter the journal cannot record is not run: after a restart it could be replayed.
     @Test func aCounterThatCannotBeRecordedIsNotRun() {
         struct Broken: CounterStore {

@@ -55,4 +55,20 @@ struct ProgramJournalTests {
         #expect(again.journal.lastCommandCounter(role: "clinician") == 5 && again.journal.lastCommandCounter(role: "patient") == 1)
         again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 2)
     }
+
+    /// The store's repair (the command interface passes CounterRule.repaired) is written in the same
+    /// transaction, so a stored 2^53−1 is gone for good even when the request in hand is refused.
+    @Test func aRepairedCounterIsDurable() throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "t", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 9_007_199_254_740_991, utcNanoseconds: CrashBench.utc0) == .advanced)
+        let clock: Int64 = 1_000
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 999, utcNanoseconds: CrashBench.utc0,
+                                                repair: { $0 > 1_000_000 ? clock : $0 }) == .stale(last: clock))
+        #expect(s.journal.lastCommandCounter(role: "clinician") == clock)
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 1_001, utcNanoseconds: CrashBench.utc0,
+                                                repair: { $0 > 1_000_000 ? clock : $0 }) == .advanced)
+        s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0)
+    }
 }
