@@ -107,12 +107,14 @@ let package = Package(
                 "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .target(name: "CSystemd", condition: .when(platforms: [.linux], traits: ["Systemd"])),
+                "CSignalMask",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // pumpd's signals, blocked by a constructor before main (pumpd's SignalIntake takes them).
+        .target(name: "CSignalMask"),
         // The crash-safe dose journal and event log in SQLite (GRDB).
         .target(
             name: "PumpJournal",
@@ -151,7 +153,7 @@ let package = Package(
         .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
-            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "pumpctl"],
+            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "PumpSync", "pumpctl"],
             // Replayable swarm failures, read from the source tree by #filePath.
             exclude: ["Regressions"],
             swiftSettings: strict),

@@ -46,7 +46,7 @@ enum BoardCheck {
         guard let label = board.gpioChipLabel else { return [Item(field: "gpio.chip_label", ok: false, detail: "missing")] }
         let chip: GPIOChip
         do { chip = try GPIOChip(label: label, consumer: "pumpd-board-check") } catch {
-            return [Item(field: "gpio.chip_label", ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0); `gpioinfo` lists the chips)")]
+            return [Item(field: "gpio.chip_label", ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0); `gpiodetect` lists the chips and their labels)")]
                 + board.lineFields.map { Item(field: $0.field, ok: false, detail: "'\($0.name)' not checked: no chip (gpio.chip_label)") }
         }
         var items = [Item(field: "gpio.chip_label", ok: true, detail: "chip '\(label)' found (libgpiod \(GPIOLibrary.version))")]

@@ -7,13 +7,13 @@ import PumpHAL
 import PumpJournal
 import ServiceLifecycle
 import PumpSync
-import UnixSignals
 
 /// The journal keeps the last accepted counter per role, so a restart does not reopen replays.
 struct JournalCounters: CounterStore {
     let journal: SQLiteJournal
     func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
-        switch journal.advanceCommandCounter(role: role.rawValue, to: counter, utcNanoseconds: utcNanoseconds) {
+        switch journal.advanceCommandCounter(role: role.rawValue, to: counter, utcNanoseconds: utcNanoseconds,
+                                             repair: { CounterRule.repaired(last: $0, utcNanoseconds: utcNanoseconds) }) {
         case .advanced: .advanced
         case .stale(let last): .stale(last: last)
         case .unavailable: .unavailable
@@ -23,7 +23,7 @@ struct JournalCounters: CounterStore {
 
 /// Serves the command socket: every request goes through the `Gate` (signature, device, expiry,
 /// role, fields, counter), is recorded in the event log accepted or refused, and only then
-/// reaches the controller. SIGHUP reloads the key folder (rotation).
+/// reaches the controller. SIGHUP reloads the key folder (rotation: `CommandInterface.reloadKeys`).
 struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
     let controller: PumpController<M, P, B>
     let socket: CommandSocket
@@ -47,18 +47,8 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         }
         socket.start(handler)
         logger.notice("command socket \(socket.path): device \(ring.withLock { $0.device })")
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in hangups {
-                do {
-                    let new = try KeyRing.load(folder: keysFolder)
-                    ring.withLock { $0 = new }
-                    logger.notice("keys reloaded from \(keysFolder): clinician \(new.keys[.clinician]?.keyID ?? "-"), patient \(new.keys[.patient]?.keyID ?? "-")")
-                } catch {
-                    logger.error("keys not reloaded, the old ones stay: \(error)")
-                }
-            }
-        }
+        // Until the graceful shutdown (SIGHUP's key reload: CommandInterface.reloadKeys).
+        try? await gracefulShutdown()
         socket.stop()
     }
 

@@ -12,7 +12,8 @@ import PumpLinux
 /// resistor, and a buzzer sounding instead of silence. `Scripts/pumpd-failsafe.service` runs it
 /// from pumpd.service's `OnFailure=`; starting pumpd stops it (`Conflicts=`), so it never holds
 /// a line pumpd needs. It only requests lines no one holds: while a pumpd runs it exits 1 and
-/// changes nothing (the kernel refuses a second request of a held line).
+/// changes nothing (the kernel refuses a second request of a held line). It feeds the board's
+/// hardware watchdog while it holds and disarms it when stopped.
 enum FailSafeHold {
     static let consumer = "pumpd-failsafe"
 
@@ -20,9 +21,6 @@ enum FailSafeHold {
         guard board.kind == .linux else { fail("--hold-safe: only for a linux board (board \(board.name) is simulated)", status: 2) }
         #if canImport(PumpLinux)
         guard let label = board.gpioChipLabel, let s = board.stepper else { fail("--hold-safe: board \(board.name) has no motor lines", status: 2) }
-        // SIGTERM (systemd stopping it, or pumpd starting) and SIGINT end it at once: the kernel
-        // releases both lines with the process. Installed before any line is requested.
-        for sig in [SIGTERM, SIGINT, SIGHUP] { signal(sig) { _ in _exit(0) } }
         let chip: GPIOChip
         do { chip = try GPIOChip(label: label, consumer: consumer) } catch {
             fail("--hold-safe: gpio.chip_label '\(label)': \(error)", status: 1)
@@ -31,26 +29,52 @@ enum FailSafeHold {
         let enableHigh = s.enableActive == .low
         let enable: GPIOOutputLine
         do { enable = try chip.output(named: s.enableLine, initial: enableHigh) } catch {
-            fail("--hold-safe: motor.enable_line '\(s.enableLine)': \(error) (a running pumpd holds it)", status: 1)
+            fail("--hold-safe: motor.enable_line '\(s.enableLine)': \(error) (a running pumpd, or another program, holds it)", status: 1)
         }
         var held = ["motor.enable_line '\(s.enableLine)' inactive (\(enableHigh ? "high" : "low"))"]
+        // The alarm is wanted but not at ENABLE's price: without it, ENABLE is still held.
         var alarm: GPIOOutputLine?
         if let a = board.alarmOutput {
-            do { alarm = try chip.output(named: a.name, initial: a.active == .high) } catch {
-                enable.close()
-                fail("--hold-safe: alarm_output.line '\(a.name)': \(error)", status: 1)
+            do {
+                alarm = try chip.output(named: a.name, initial: a.active == .high)
+                held.append("alarm_output.line '\(a.name)' active (\(a.active.rawValue))")
+            } catch {
+                warn("alarm_output.line '\(a.name)': \(error): it does not sound; ENABLE is still held")
             }
-            held.append("alarm_output.line '\(a.name)' active (\(a.active.rawValue))")
         } else {
             held.append("no alarm_output in the board file: nothing sounds")
         }
+        // A pumpd that died with the hardware watchdog open left it armed: unfed, it would reset
+        // the board within its timeout and end this hold (then pumpd starts again at boot, with a
+        // fresh start limit: a crash-and-reboot loop). The holder feeds it while it holds, and
+        // disarms it (magic close) when stopped, before pumpd opens it again.
+        var watchdog: HardwareWatchdog?
+        if let path = board.watchdogDevice {
+            do {
+                let wd = try HardwareWatchdog(path: path)
+                if let asked = board.watchdogTimeoutSeconds { _ = try? wd.setTimeout(seconds: asked) }
+                watchdog = wd
+                held.append("\(path) fed")
+            } catch {
+                warn("watchdog_device \(path): \(error): not fed (if a dead pumpd left it armed, the board resets)")
+            }
+        }
+        let wd = watchdog
+        SignalIntake.shared.setMode(.exitOnStop(clean: true), beforeExit: { wd?.close() })
         FileHandle.standardOutput.write(Data("pumpd --hold-safe: holding \(held.joined(separator: ", ")) until stopped\n".utf8))
         SystemdNotify.send("READY=1")
-        // Until a signal ends the process (the handlers above exit at once).
-        while true { withExtendedLifetime((chip, enable, alarm)) { _ = pause() } }
+        // Until a stop signal ends the process (SignalIntake's thread disarms the watchdog, exits).
+        while true {
+            withExtendedLifetime((chip, enable, alarm)) { try? wd?.feed() }
+            _ = sleep(UInt32(Board.watchdogFeedSeconds))
+        }
         #else
         fail("--hold-safe: this build has no Linux backend (built without the LinuxBackend trait)", status: 1)
         #endif
+    }
+
+    private static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("pumpd: --hold-safe: \(message)\n".utf8))
     }
 
     private static func fail(_ message: String, status: Int32) -> Never {

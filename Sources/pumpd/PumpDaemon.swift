@@ -62,15 +62,27 @@ struct PumpDaemon: AsyncParsableCommand {
         if journal == nil { throw ValidationError("Missing expected argument '--journal <journal>'") }
     }
 
+    /// Signals first: the constructor caught them before main (CSignalMask); the intake thread
+    /// acts on them from here on, before anything is parsed, opened or touched.
+    static func main() async {
+        if !SignalIntake.caughtBeforeMain {
+            FileHandle.standardError.write(Data("pumpd: signal handlers could not be installed: a stray signal may end pumpd without its safe stop\n".utf8))
+        }
+        SignalIntake.shared.start()
+        await main(nil)
+    }
+
     func run() async throws {
+        // Modes that drive nothing a stop must undo end at once on one: the check as the signal
+        // would have ended it (128 + its number), the holder with 0 (its lines are released with
+        // the process, which is what stopping it asks).
+        if checkBoard { SignalIntake.shared.setMode(.exitOnStop(clean: false)) }
+        if holdSafe { SignalIntake.shared.setMode(.exitOnStop(clean: true)) }   // FailSafeHold adds the watchdog's disarming
         if checkBoard { await runBoardCheck() }
         if holdSafe {
             do throws(ValidationErrors) { FailSafeHold.run(board: try Board.load(path: self.board)) } catch { fail(error.description, status: 2) }
         }
         guard let prescription, let journal else { fail("--prescription and --journal are required", status: 2) }
-        // SIGUSR1 is the simulated board's bolus button; until its handler is up, a press is
-        // dropped instead of ending the process (the signal's default action).
-        signal(SIGUSR1, SIG_IGN)
         // Everything from outside is checked before any hardware is touched.
         let board: Board, therapy: Therapy, therapyText: String
         do throws(ValidationErrors) {

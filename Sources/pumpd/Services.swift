@@ -7,7 +7,6 @@ import PumpCore
 import PumpHAL
 import PumpJournal
 import PumpSync
-import UnixSignals
 import ServiceLifecycle
 
 struct SystemWallClock: WallClock {
@@ -34,9 +33,21 @@ struct CommandInterface: Sendable {
     var keysFolder: String
     var ring: KeyRingBox
     var counters: any CounterStore
+
+    /// SIGHUP after a key rotation: the folder read again whole; a bad folder keeps the old keys.
+    func reloadKeys(logger: Logger) {
+        do {
+            let new = try KeyRing.load(folder: keysFolder)
+            ring.withLock { $0 = new }
+            logger.notice("keys reloaded from \(keysFolder): clinician \(new.keys[.clinician]?.keyID ?? "-"), patient \(new.keys[.patient]?.keyID ?? "-")")
+        } catch {
+            logger.error("keys not reloaded, the old ones stay: \(error)")
+        }
+    }
 }
 
-/// Runs the controller and its companions until SIGTERM/SIGINT, then the safe state.
+/// Runs the controller and its companions until a stop signal (SignalIntake: SIGTERM, SIGINT,
+/// SIGQUIT), then the safe state.
 enum Daemon {
     static func serve<M: MotorDriver, P: PressureSensor, B: BatteryGauge>(
         _ controller: PumpController<M, P, B>, clock: ContinuousClock, epoch: ContinuousClock.Instant, extras: RigExtras,
@@ -60,9 +71,6 @@ enum Daemon {
         if let button = extras.bolusButton {
             services.append(BolusButtonService(controller: controller, line: button, activeHigh: extras.bolusActiveHigh, now: now, logger: logger))
         }
-        if extras.signalBolusButton {
-            services.append(SignalBolusService(controller: controller, now: now, logger: logger))
-        }
         if let c = extras.commands {
             services.append(CommandService(controller: controller, socket: c.socket, keysFolder: c.keysFolder, ring: c.ring,
                                            counters: c.counters, now: now, logger: logger))
@@ -79,9 +87,55 @@ enum Daemon {
             services.append(WatchdogFeedService(controller: controller, what: "systemd's watchdog", period: period,
                                                 feed: { SystemdNotify.send("WATCHDOG=1") }, now: now, logger: logger))
         }
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // No signal handling of the group's own: SignalIntake has had every signal since before
+        // main, and a stop that came during start-up is acted on as soon as the group runs.
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [], logger: logger)
         defer { extras.closeWatchdog?() }
-        try await group.run()
+        var button: (@Sendable () async -> Void)?
+        if extras.signalBolusButton {
+            button = { @Sendable in _ = await controller.handle(.patientBolus, now: now(), utcNanoseconds: SystemWallClock().utcNanoseconds()) }
+        }
+        var reload: (@Sendable () -> Void)?
+        if let c = extras.commands { reload = { @Sendable in c.reloadKeys(logger: logger) } }
+        let pressButton = button, reloadKeys = reload
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask { await Self.dispatchSignals(stop: { await group.triggerGracefulShutdown() }, reload: reloadKeys, button: pressButton, logger: logger) }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+    }
+
+    /// What each signal does once the daemon runs (SignalIntake.meaning): a stop starts the safe
+    /// stop, SIGHUP reloads the keys, SIGUSR1 presses the simulated board's button; the rest, and
+    /// those with nothing to act on, are logged (the first of each kind, then once a minute).
+    static func dispatchSignals(stop: @Sendable () async -> Void, reload: (@Sendable () -> Void)?, button: (@Sendable () async -> Void)?,
+                                logger: Logger) async {
+        let intake = SignalIntake.shared
+        if let sig = intake.stopRequested {
+            logger.notice("\(SignalIntake.name(of: sig)) before pumpd was running: safe stop now")
+            await stop()
+        }
+        var lastLogged: [Int32: ContinuousClock.Instant] = [:]
+        func ignored(_ sig: Int32, _ why: String) {
+            let now = ContinuousClock.now
+            if let l = lastLogged[sig], l.duration(to: now) < .seconds(60) { return }
+            lastLogged[sig] = now
+            logger.warning("\(SignalIntake.name(of: sig)) ignored: \(why) (only SIGTERM, SIGINT and SIGQUIT stop pumpd)")
+        }
+        for await sig in intake.signals {
+            switch SignalIntake.meaning(of: sig) {
+            case .stop:
+                logger.notice("\(SignalIntake.name(of: sig)): safe stop")
+                await stop()
+            case .reloadKeys:
+                if let reload { reload() } else { ignored(sig, "no key folder to reload (pumpd runs without --socket/--keys)") }
+            case .bolusButton:
+                if let button { await button() } else { ignored(sig, "SIGUSR1 is the simulated board's bolus button") }
+            case .ignore:
+                ignored(sig, "it is no request pumpd knows")
+            }
+        }
     }
 }
 
@@ -94,8 +148,7 @@ struct ControllerService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Se
     let logger: Logger
 
     func run() async throws {
-        // Logged from inside the group: its signal handlers are installed before services start,
-        // so from this line on SIGTERM and SIGINT lead to the safe state.
+        // Signals have been taken since before main (SignalIntake); this line says the loops start.
         logger.notice("pumpd running")
         SystemdNotify.send("READY=1")
         let lateness = WakeLateness()
@@ -263,22 +316,6 @@ struct WatchdogFeedService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: 
                 warned = true
             }
             try? await Task.sleep(for: period)
-        }
-    }
-}
-
-/// The simulated board's bolus button: each SIGUSR1 is a press (a bench script's finger).
-struct SignalBolusService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
-    let controller: PumpController<M, P, B>
-    let now: @Sendable () -> MonotonicInstant
-    let logger: Logger
-
-    func run() async throws {
-        let presses = await UnixSignalsSequence(trapping: .sigusr1)
-        await cancelWhenGracefulShutdown {
-            for await _ in presses {
-                _ = await controller.handle(.patientBolus, now: now(), utcNanoseconds: SystemWallClock().utcNanoseconds())
-            }
         }
     }
 }
