@@ -37,9 +37,9 @@ ensure_gpiod2() {
   dir="$(pwd)/.build/gpiod2"
   if [ ! -f "$dir/done" ]; then
     rm -rf "$dir"; apt="$dir/apt"
-    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dir/debs" "$dir/pkgconfig"
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources.list.d" "$dir/debs" "$dir/pkgconfig"
     echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main" > "$apt/sources.list"
-    opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$apt/lists"
+    opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources.list.d" -o "Dir::State::Lists=$apt/lists"
           -o "Dir::Cache=$apt/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
     apt-get -qq "${opts[@]}" update >&2 || { echo "gpiod2: apt-get update of bookworm-backports failed" >&2; return 1; }
     (cd "$dir/debs" && apt-get -qq "${opts[@]}" download libgpiod-dev libgpiod3 >&2) \

@@ -79,8 +79,10 @@ disk="$pc/disk.img"
 truncate -s 64M "$disk"
 mkfs.ext4 -q -F "$disk"
 
+# One vCPU: the campaign runs beside the sanitizer builds (Scripts/test), and a 2-vCPU guest starved
+# of host CPU spun on its other vCPU at boot (soft lockups, pumpd never up in 90 s).
 boot() {  # mode seed console balance
-  qemu-system-x86_64 -accel "$accel" -m 512 -smp 2 -display none -monitor none -no-reboot -net none \
+  qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 -display none -monitor none -no-reboot -net none \
     -kernel "$kdir/vmlinux" -initrd "$pc/initramfs.cpio" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init pc_mode=$1 pc_seed=$2" \
     -drive file="$disk",format=raw,if=virtio,cache=writeback \
