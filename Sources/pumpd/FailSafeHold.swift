@@ -10,8 +10,8 @@ import PumpLinux
 /// ENABLE at its inactive level and the alarm output at its active level and keeps them until it
 /// is stopped, so a dead pumpd leaves the motor held off by a driven level, not only by a pull
 /// resistor, and a buzzer sounding instead of silence. `Scripts/pumpd-failsafe.service` runs it
-/// from pumpd.service's `OnFailure=`; starting pumpd stops it (`Conflicts=`), so it never holds
-/// a line pumpd needs. It only requests lines no one holds: while a pumpd runs it exits 1 and
+/// from pumpd.service's `OnFailure=`; pumpd.service's `ExecStartPre` stops it before pumpd starts,
+/// so it never holds a line pumpd needs. It only requests lines no one holds: while a pumpd runs it exits 1 and
 /// changes nothing (the kernel refuses a second request of a held line). It feeds the board's
 /// hardware watchdog while it holds and disarms it when stopped.
 enum FailSafeHold {

@@ -18,7 +18,7 @@ final class SignalIntake: Sendable {
         case reloadKeys
         /// SIGUSR1: the simulated board's bolus button (nothing on a linux board).
         case bolusButton
-        /// Everything else blocked: stopping delivery on a stray signal is itself a hazard
+        /// Every other caught signal: stopping delivery on a stray signal is itself a hazard
         /// (abrupt baclofen withdrawal), so it is logged and delivery goes on.
         case ignore
     }
