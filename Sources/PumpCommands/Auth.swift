@@ -193,6 +193,10 @@ public struct Gate: Sendable {
         let nowMs = utcNanoseconds / 1_000_000
         let expiresMs = Int64(expires)
         if expiresMs < nowMs { return refuse("body.expires_utc_ms", "expired \(nowMs - expiresMs) ms ago", role) }
+        let marginMs = Wire.answerMargin.value / 1_000_000
+        if expiresMs - nowMs < marginMs {
+            return refuse("body.expires_utc_ms", "expires in \(expiresMs - nowMs) ms: too late to run and answer before the client stops waiting (at least \(marginMs) ms must be left)", role)
+        }
         if expiresMs > nowMs + Wire.maximumExpiry.value / 1_000_000 {
             return refuse("body.expires_utc_ms", "more than \(Int(Wire.maximumExpiry.seconds)) s ahead", role)
         }

@@ -15,8 +15,20 @@ public enum Wire {
     public static let maximumFrame = 65_536
     /// How far in the future an expiry may lie: bounds the window a captured command lives.
     public static let maximumExpiry = Nanoseconds.minutes(5)
-    /// What `pumpctl` uses by default.
-    public static let defaultLifetime = Nanoseconds.seconds(30)
+    /// What `pumpctl` uses by default. It is also how long `pumpctl` waits for the answer.
+    public static let defaultLifetime = Nanoseconds.seconds(10)
+    /// At most once, never after the client gave up (docs/commands.md, "When a command runs"):
+    /// pumpd admits a request only while at least this much of its life is left, and a client waits
+    /// for the answer at least until the request expires (`CommandClient.answerWait`). A request
+    /// admitted at or before `expiry - answerMargin` therefore starts, and is answered, while its
+    /// client still waits; one that arrives later is refused and never runs. (Was: requests lived
+    /// 30 s, pumpctl waited 10 s, and a bolus reported as failed ran 8 s later.)
+    public static let answerMargin = Nanoseconds.seconds(2)
+    /// The least left of a request's life at the moment pumpd runs it (checked again after
+    /// admission), so its answer still has time to reach the waiting client.
+    public static let runMargin = Nanoseconds.seconds(1)
+    /// How long a client waits for the refusal of a request that has already expired.
+    public static let refusalWait = Nanoseconds.seconds(3)
 
     /// A frame's header for `payload`.
     public static func frame(_ payload: Data) -> Data {

@@ -52,8 +52,8 @@ struct KeysCommand: ParsableCommand {
 struct ClientOptions: ParsableArguments {
     @Option(help: "pumpd's command socket.") var socket: String = ProcessInfo.processInfo.environment["PUMPD_SOCKET"] ?? "/run/pumpd/pumpd.sock"
     @Option(help: "Your key file (its role decides what you may do).") var key: String = ProcessInfo.processInfo.environment["PUMPD_KEY"] ?? ""
-    @Option(help: "Seconds the request stays valid (at most 300; a negative value makes an expired request, to test the daemon).")
-    var expiresIn: Int64 = 30
+    @Option(help: "Seconds the request stays valid, and pumpctl waits for its answer (at most 300; pumpd needs 2 s of it left; a negative value makes an expired request, to test the daemon).")
+    var expiresIn: Int64 = Wire.defaultLifetime.value / 1_000_000_000
     @Option(help: "Also write the signed request to this file (send it again with `pumpctl send-raw`).") var saveRequest: String?
     @Flag(help: "Print the daemon's answer as JSON.") var json = false
 
@@ -269,7 +269,11 @@ struct SendRawCommand: ParsableCommand {
     func run() throws {
         guard let d = FileManager.default.contents(atPath: file), !d.isEmpty else { throw ValidationError("\(file): cannot read") }
         let answer: Data
-        do { answer = try CommandClient.exchange(d, socket: socket) } catch {
+        // Waits at least until the request expires (Wire.answerMargin): a replayed request reported
+        // as unanswered can never run afterwards.
+        let utc = Int64((Date().timeIntervalSince1970 * 1e9).rounded())
+        let wait = CommandClient.answerWait(expiresUTCMilliseconds: CommandClient.claimedExpiry(ofEnvelope: d) ?? 0, utcNanoseconds: utc)
+        do { answer = try CommandClient.exchange(d, socket: socket, wait: wait) } catch {
             FileHandle.standardError.write(Data("pumpctl: \(error)\n".utf8))
             throw ExitCode(2)
         }

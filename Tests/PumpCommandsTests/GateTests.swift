@@ -134,6 +134,31 @@ struct GateTests {
         if case .failure(let f) = admit(gate, fresh) { Issue.record("\(f.error)") }
     }
 
+    /// At most once, never after the client gave up: pumpd admits a request only with
+    /// `Wire.answerMargin` (2 s) of its life left, and a client waits at least until the expiry, so
+    /// whatever pumpd admits it admits while its client still waits. The finding: requests lived
+    /// 30 s, pumpctl waited 10 s, and a bolus reported as failed ran 8 s later.
+    @Test func aRequestIsAdmittedOnlyWhileItsClientStillWaits() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        let late = Signer.envelope(body(["type": .string("suspend")], key: clinician, counter: 1, expiresIn: 1_999), key: clinician)
+        let e = refusal(admit(gate, late))
+        #expect(e?.field == "body.expires_utc_ms" && e!.reason.contains("1999 ms") && e!.reason.contains("stops waiting"), "\(String(describing: e))")
+        // 2 s left exactly: admitted.
+        let inTime = Signer.envelope(body(["type": .string("suspend")], key: clinician, counter: 1, expiresIn: 2_000), key: clinician)
+        if case .failure(let f) = admit(gate, inTime) { Issue.record("\(f.error)") }
+        // The client's side, for every lifetime pumpctl accepts (-3600...300 s) and beyond: it waits
+        // at least until the expiry, so pumpd's last admission instant (expiry - 2 s) lies inside.
+        for lifetimeS: Int64 in [-3600, -1, 0, 1, 2, 3, 10, 30, 299, 300, 100_000] {
+            let expiresMs = Self.now / 1_000_000 + lifetimeS * 1000
+            let wait = CommandClient.answerWait(expiresUTCMilliseconds: expiresMs, utcNanoseconds: Self.now)
+            #expect(wait.value >= lifetimeS * 1_000_000_000 && wait.value >= 3_000_000_000, "lifetime \(lifetimeS) s: waits \(wait.value) ns")
+        }
+        #expect(CommandClient.answerWait(expiresUTCMilliseconds: .max, utcNanoseconds: Self.now).value == .max)
+        // pumpctl's default: 10 s of life, 10 s of waiting (was 30 and 10).
+        #expect(Wire.defaultLifetime == CommandClient.answerWait(expiresUTCMilliseconds: Self.now / 1_000_000 + 10_000, utcNanoseconds: Self.now))
+        #expect(CommandClient.claimedExpiry(ofEnvelope: inTime) == Self.now / 1_000_000 + 2_000)
+    }
+
     @Test func outOfRoleAndOtherDevice() {
         let gate = Gate(ring: ring, counters: MemoryCounterStore())
         for type in ["suspend", "resume", "clear_alarms", "clinician_bolus", "program", "refill", "set_low_reservoir"] {

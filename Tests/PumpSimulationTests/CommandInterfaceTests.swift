@@ -163,6 +163,26 @@ struct CommandInterfaceTests {
         #expect(late.status == 1 && (late.out.contains("replayed") || late.out.contains("expired")), "\(late)")
     }
 
+    /// The finding "a command the client reported as failed ran later": pumpctl waited 10 s for a
+    /// request that lived 30 s; a bolus it reported as failed ran 8 s later. Now pumpctl waits at
+    /// least until the request expires and pumpd admits nothing with under 2 s of life left. pumpd
+    /// is held (SIGSTOP) past the request's 3 s life: pumpctl gives up, and the request, read once
+    /// pumpd runs again, is refused and never runs.
+    @Test func aCommandReportedAsFailedNeverRunsLater() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        kill(d.process.processIdentifier, SIGSTOP)
+        let gaveUp = try d.ctl(["suspend", "--expires-in", "3"], key: d.clinician)
+        kill(d.process.processIdentifier, SIGCONT)
+        #expect(gaveUp.status == 2 && gaveUp.err.contains("no answer from pumpd within 3 s"), "\(gaveUp)")
+        #expect(d.waitFor("clinician ?: refused, body.expires_utc_ms: expired"), "\(d.log)")
+        #expect((try d.status())["state"] as? String == "delivering")
+        // In time, the same command runs (the refusal consumed no counter).
+        #expect(try d.ctl(["suspend"], key: d.clinician).status == 0)
+        #expect((try d.status())["state"] as? String == "suspended")
+    }
+
     @Test func noSocketWithoutProvisionedKeys() throws {
         let d = try RunningDaemon()
         let p = Process()
