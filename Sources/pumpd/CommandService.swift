@@ -34,22 +34,17 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     let logger: Logger
 
     func run() async throws {
-        let handler: @Sendable (Data) -> Data = { [controller, ring, counters, now, logger] payload in
-            let gate = Gate(ring: ring.withLock { $0 }, counters: counters)
-            let box = ResultBox()
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                box.set(await Self.handle(payload, gate: gate, controller: controller, now: now, logger: logger))
-                done.signal()
-            }
-            done.wait()
-            return box.get()
+        let serve: @Sendable (Data) async -> Data = { [controller, ring, counters, now, logger] payload in
+            await Self.handle(payload, gate: Gate(ring: ring.withLock { $0 }, counters: counters), controller: controller, now: now, logger: logger)
         }
-        socket.start(handler)
+        do { try socket.start(serve) } catch {
+            logger.critical("command socket \(socket.path): cannot serve (\(error)); the command interface is unavailable")
+            throw error
+        }
         logger.notice("command socket \(socket.path): device \(ring.withLock { $0.device })")
         // Until the graceful shutdown (SIGHUP's key reload: CommandInterface.reloadKeys).
         try? await gracefulShutdown()
-        socket.stop()
+        await socket.stop()
     }
 
     static func handle(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, now: @Sendable () -> MonotonicInstant,
@@ -123,12 +118,4 @@ final class KeyRingBox: Sendable {
     private let m: Locked<KeyRing>
     init(_ r: KeyRing) { m = Locked(r) }
     func withLock<R: Sendable>(_ body: (inout KeyRing) -> R) -> R { m.withLock { body(&$0) } }
-}
-
-/// Carries the answer from the async handler to the socket thread.
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = Data()
-    func set(_ d: Data) { lock.lock(); value = d; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return value }
 }

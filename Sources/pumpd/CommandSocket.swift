@@ -1,18 +1,13 @@
 import Foundation
 import PumpCommands
+import PumpSync
 
-/// The command interface's Unix socket: owner-only (0600, made under umask 0177), one thread
-/// that accepts and serves one connection at a time, frames of at most 64 KiB, a 2 s timeout on
-/// every read and write and 10 s per connection, so a stalled or trickling client cannot hold it. Nothing it reads can
-/// reach the controller without passing the `Gate`.
-final class CommandSocket: @unchecked Sendable {
+/// The command interface's Unix socket path: owner-only (0600, made under umask 0177), never a
+/// live socket taken over, a stale one replaced. Served by `CommandServer`.
+final class CommandSocket: Sendable {
     let path: String
     private let fd: Int32
-    private var thread: Thread?
-    /// Only touched by the serving thread.
-    private var connectionDeadline: UInt64 = 0
-    private let stopped = NSLock()
-    private var isStopped = false
+    private let server = Locked<CommandServer?>(nil)
 
     init(path: String) throws(RigError) {
         var addr = sockaddr_un()
@@ -43,7 +38,7 @@ final class CommandSocket: @unchecked Sendable {
             throw RigError(message: "--socket \(path): bind failed (errno \(e))")
         }
         chmod(path, 0o600)
-        guard listen(fd, 8) == 0 else {
+        guard listen(fd, 128) == 0 else {
             close(fd)
             throw RigError(message: "--socket \(path): listen failed (errno \(errno))")
         }
@@ -70,85 +65,16 @@ final class CommandSocket: @unchecked Sendable {
         unlink(path)
     }
 
-    /// Serves on its own thread until `stop`. `handle` gets a frame's payload and returns the answer's.
-    func start(_ handle: @escaping @Sendable (Data) -> Data) {
-        let t = Thread { [self] in
-            while true {
-                let c = accept(fd, nil, nil)
-                if c < 0 {
-                    if errno == EINTR { continue }
-                    if stopping() { return }
-                    continue
-                }
-                serve(connection: c, handle)
-                close(c)
-            }
-        }
-        t.name = "pumpd-commands"
-        t.start()
-        thread = t
+    /// Serves until `stop` (`CommandServer`: SwiftNIO). `serve` gets a frame's payload and returns the answer's.
+    func start(_ serve: @escaping @Sendable (Data) async -> Data) throws {
+        server.withLock { $0 = nil }
+        let s = try CommandServer(listeningSocket: fd, serve: serve)
+        server.withLock { $0 = s }
     }
 
-    private func stopping() -> Bool {
-        stopped.lock()
-        defer { stopped.unlock() }
-        return isStopped
-    }
-
-    /// Longest one connection may take, however slowly it trickles bytes (one thread serves all).
-    static let connectionSeconds: UInt64 = 10
-
-    private func serve(connection c: Int32, _ handle: (Data) -> Data) {
-        connectionDeadline = DispatchTime.now().uptimeNanoseconds + Self.connectionSeconds * 1_000_000_000
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        while true {
-            guard let header = readExactly(c, 4) else { return }
-            switch Wire.length(ofHeader: header) {
-            case .failure(let e):
-                _ = writeAll(c, Wire.frame(Response.refused(e).data()))
-                return
-            case .success(let n):
-                guard let payload = readExactly(c, n) else {
-                    _ = writeAll(c, Wire.frame(Response.refused(WireError("frame", "truncated: fewer than \(n) bytes")).data()))
-                    return
-                }
-                guard writeAll(c, Wire.frame(handle(Data(payload)))) else { return }
-            }
-        }
-    }
-
-    private func readExactly(_ c: Int32, _ n: Int) -> [UInt8]? {
-        var buf = [UInt8](repeating: 0, count: n)
-        var got = 0
-        while got < n {
-            if DispatchTime.now().uptimeNanoseconds > connectionDeadline { return nil }
-            let r = buf.withUnsafeMutableBytes { read(c, $0.baseAddress! + got, n - got) }
-            if r < 0, errno == EINTR { continue }
-            if r <= 0 { return nil }
-            got += r
-        }
-        return buf
-    }
-
-    private func writeAll(_ c: Int32, _ d: Data) -> Bool {
-        var sent = 0
-        while sent < d.count {
-            let r = d.withUnsafeBytes { send(c, $0.baseAddress! + sent, d.count - sent, Int32(MSG_NOSIGNAL)) }
-            if r < 0, errno == EINTR { continue }
-            if r <= 0 { return false }
-            sent += r
-        }
-        return true
-    }
-
-    func stop() {
-        stopped.lock()
-        isStopped = true
-        stopped.unlock()
-        shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
+    /// Stops serving (the server closes the socket) and removes the path.
+    func stop() async {
+        if let s = server.withLock({ $0 }) { await s.stop() } else { close(fd) }
         unlink(path)
     }
 }

@@ -183,6 +183,39 @@ struct CommandInterfaceTests {
         #expect((try d.status())["state"] as? String == "suspended")
     }
 
+    /// The finding "one thread serves every connection and an idle one costs 2 s": with 12 idle
+    /// connections open, a clinician bolus timed out. Now (SwiftNIO) 100 idle connections and a
+    /// client trickling a frame delay no one, and pumpd holds at most 64 connections: a newcomer
+    /// closes the oldest one with nothing in flight. The answer time is printed, not judged
+    /// (README "Command interface": measured under 50 idle connections).
+    @Test func idleAndSlowClientsDelayNoOne() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        let pid = d.process.processIdentifier
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1 }
+        let before = openDescriptors()
+        for idle in [50, 100] {
+            var held = (0..<idle).compactMap { _ in rawConnect(d.socket) }
+            #expect(held.count == idle)
+            // A slow sender: a header announcing 100 bytes, then one byte.
+            if let slow = rawConnect(d.socket) {
+                held.append(slow)
+                _ = [UInt8]([0, 0, 0, 100, 0x7b]).withUnsafeBytes { Glibc.send(slow, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let r = try d.ctl(["suspend"], key: d.clinician)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            #expect(r.status == 0, "\(idle) idle connections: \(r)")
+            let extra = openDescriptors() - before
+            #expect(extra <= 64, "pumpd holds \(extra) more descriptors with \(idle + 1) connections open")
+            print("command socket: suspend answered in \(String(format: "%.0f", ms)) ms (pumpctl's whole run) with \(idle) idle connections and a slow sender open; pumpd holds \(extra) of them")
+            #expect(try d.ctl(["resume"], key: d.clinician).status == 0)
+            held.forEach { close($0) }
+        }
+        #expect((try d.status())["state"] as? String == "delivering")
+    }
+
     @Test func noSocketWithoutProvisionedKeys() throws {
         let d = try RunningDaemon()
         let p = Process()
@@ -259,6 +292,17 @@ struct CommandInterfaceTests {
         #expect((after["reservoir"] as? [String: Any])?["low_alarm_ml"] as? Double == 2)
         #expect((after["refills"] as? [Any])?.isEmpty == true)
         print("socket fuzz: \(sent) inputs, \(answered) answered, \(accepted) accepted; pumpd alive")
+    }
+
+    /// A connection that sends nothing (nil if connect failed).
+    private func rawConnect(_ path: String) -> Int32? {
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.utf8.enumerated() { p[i] = b } }
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard ok == 0 else { close(fd); return nil }
+        return fd
     }
 
     /// One connection: write everything, read until the daemon closes (nil: no answer frame).

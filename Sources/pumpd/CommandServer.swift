@@ -1,0 +1,191 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PumpCommands
+
+/// Serves the command socket with SwiftNIO: every connection on its own, so an idle or slow
+/// client never delays another (with one hand-written thread, 12 idle connections made a
+/// clinician bolus time out, then run 8 s later). Bounds, each with its reason:
+/// - at most `maximumConnections` open; a newcomer beyond that closes the oldest connection
+///   with no request in flight (an idle flood cannot lock a clinician out), or is itself closed
+///   when all of them are being answered;
+/// - `idleSeconds` without a byte while no request is in flight closes a connection (a frame
+///   left half-sent is answered `frame: truncated` first);
+/// - `connectionSeconds` in all per connection, however slowly it trickles;
+/// - a connection with a request in flight is never closed before its answer is written, so a
+///   client that sees its connection closed without an answer knows the request did not run.
+/// Nothing read reaches the controller except through `serve` (pumpd's `Gate`).
+final class CommandServer: Sendable {
+    static let maximumConnections = 64
+    static let idleSeconds: Int64 = 2
+    static let connectionSeconds: Int64 = 10
+
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+
+    /// Starts serving on `listeningSocket` (bound and listening; the server owns it from here).
+    init(listeningSocket fd: Int32, serve: @escaping @Sendable (Data) async -> Data) throws {
+        // One event loop: connections only read, frame and write; requests run as tasks.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let table = ConnectionTable(limit: Self.maximumConnections)
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 128)
+                // A client's end of input (shutdown(SHUT_WR) after its frame) must not close a
+                // connection whose request is running: its answer is still owed.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .childChannelInitializer { child in
+                    child.eventLoop.makeCompletedFuture {
+                        let framer = FrameHandler(serve: serve, table: table)
+                        try child.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: .seconds(Self.idleSeconds)), framer,
+                        ])
+                    }
+                }
+                .withBoundSocket(fd).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        self.group = group
+    }
+
+    /// Stops accepting and closes every connection.
+    func stop() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// The open connections, touched only on the server's one event loop.
+private final class ConnectionTable: @unchecked Sendable {
+    private let limit: Int
+    /// In the order they were opened.
+    private var open: [FrameHandler] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Admits `h`, closing the oldest connection with nothing in flight if the table is full;
+    /// false when every open connection is being answered (the newcomer is then closed).
+    func admit(_ h: FrameHandler) -> Bool {
+        if open.count >= limit {
+            guard let victim = open.first(where: { !$0.busy }) else { return false }
+            victim.closeNow()
+            remove(victim)
+        }
+        open.append(h)
+        return true
+    }
+
+    func remove(_ h: FrameHandler) { open.removeAll { $0 === h } }
+}
+
+/// One connection: frames in (4-byte length, then the payload), one request at a time, answers out.
+private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let serve: @Sendable (Data) async -> Data
+    private let table: ConnectionTable
+    private var context: ChannelHandlerContext?
+    private var pending: ByteBuffer?
+    /// A request of this connection is being served: the connection is kept until it is answered.
+    private(set) var busy = false
+    private var closeWhenAnswered = false
+    private var deadline: Scheduled<Void>?
+
+    init(serve: @escaping @Sendable (Data) async -> Data, table: ConnectionTable) {
+        self.serve = serve
+        self.table = table
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        guard table.admit(self) else { context.close(promise: nil); return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .seconds(CommandServer.connectionSeconds)) {
+            loopBound.value.closeWhenIdle()
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        table.remove(self)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
+        // A client may send its next frame before the answer; more than two frames' worth unread is not a client.
+        if pending!.readableBytes > 2 * (Wire.maximumFrame + 4) { closeNow(); return }
+        nextRequest()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read, !busy {
+            endOfInput("no byte for \(CommandServer.idleSeconds) s")
+        } else if let e = event as? ChannelEvent, e == .inputClosed {
+            if busy { closeWhenAnswered = true } else { endOfInput("the client closed its end") }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// No more bytes will come: a frame left half-sent is answered as truncated, then the connection closes.
+    private func endOfInput(_ why: String) {
+        if let p = pending, p.readableBytes > 0 {
+            pending = nil
+            answer(Response.refused(WireError("frame", "truncated: \(why)")).data(), thenClose: true)
+        } else {
+            closeNow()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        closeNow()
+    }
+
+    func closeNow() {
+        context?.close(promise: nil)
+    }
+
+    private func closeWhenIdle() {
+        if busy { closeWhenAnswered = true } else { closeNow() }
+    }
+
+    /// Takes the next whole frame, if any and if none is in flight, and serves it.
+    private func nextRequest() {
+        guard !busy, let context, var buffer = pending, let header = buffer.getBytes(at: buffer.readerIndex, length: 4) else { return }
+        switch Wire.length(ofHeader: header) {
+        case .failure(let e):
+            pending = nil
+            answer(Response.refused(e).data(), thenClose: true)
+        case .success(let n):
+            guard buffer.readableBytes >= 4 + n else { return }
+            buffer.moveReaderIndex(forwardBy: 4)
+            let payload = Data(buffer.readBytes(length: n)!)
+            buffer.discardReadBytes()
+            pending = buffer
+            busy = true
+            let promise = context.eventLoop.makePromise(of: Data.self)
+            promise.completeWithTask { [serve] in await serve(payload) }
+            promise.futureResult.assumeIsolated().whenSuccess { [self] answer in
+                busy = false
+                self.answer(answer, thenClose: closeWhenAnswered)
+                if !closeWhenAnswered { nextRequest() }
+            }
+        }
+    }
+
+    private func answer(_ payload: Data, thenClose: Bool) {
+        guard let context else { return }
+        let frame = context.channel.allocator.buffer(bytes: Wire.frame(payload))
+        let written = context.writeAndFlush(wrapOutboundOut(frame))
+        if thenClose {
+            written.assumeIsolated().whenComplete { [self] _ in closeNow() }
+        }
+    }
+}
