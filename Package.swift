@@ -93,7 +93,9 @@ let package = Package(
             name: "PumpCommands",
             dependencies: ["PumpCore", "PumpConfig", "Controller", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller", "PumpFakes"], swiftSettings: strict),
+        .testTarget(
+            name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller", "PumpFakes", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
             dependencies: [

@@ -9,14 +9,15 @@ public enum Signer {
     public static func envelope(_ body: RequestBody, key: KeyFile) -> Data {
         let text = bodyText(body)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key.key)
-        let o: [String: Any] = ["v": Wire.version, "body": text, "mac": Hex.encode(Array(mac))]
-        return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data()
+        let e: JSONValue = .object(["v": .number(Double(Wire.version)), "body": .string(text), "mac": .string(Hex.encode(Array(mac)))])
+        return Data(e.canonicalText.utf8)
     }
 
+    /// The body in its canonical form (`JSONValue.canonicalText`), the bytes the MAC covers.
     static func bodyText(_ b: RequestBody) -> String {
-        let o: [String: Any] = ["device": b.device, "role": b.role.rawValue, "key_id": b.keyID, "counter": b.counter,
-                                "expires_utc_ms": b.expiresUTCMilliseconds, "command": b.command.foundation]
-        return String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+        JSONValue.object(["device": .string(b.device), "role": .string(b.role.rawValue), "key_id": .string(b.keyID),
+                          "counter": .number(Double(b.counter)), "expires_utc_ms": .number(Double(b.expiresUTCMilliseconds)),
+                          "command": b.command]).canonicalText
     }
 
     /// A counter that only grows for this client: the wall clock in microseconds, or one more than
@@ -174,6 +175,14 @@ public struct Gate: Sendable {
         guard let keyID = r.string("key_id", &problems), keyID == key.keyID else {
             return refuse("body.key_id", "unknown key (rotated, or for another device)")
         }
+        // One byte form for the envelope and the body (JSONValue.canonicalText): no duplicate
+        // keys, no second spelling of what is signed.
+        guard Data(env.canonicalText.utf8) == payload else {
+            return refuse("envelope", "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)")
+        }
+        guard bodyValue.canonicalText == text else {
+            return refuse("body", "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)")
+        }
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(text.utf8), using: key.key) else {
             return refuse("envelope.mac", "forged: the signature does not match the body")
         }
@@ -203,19 +212,5 @@ public struct Gate: Sendable {
         guard let command else { return refuse("body.command", "is required", role) }
         return .success(RequestBody(device: ring.device, role: role, keyID: keyID, counter: Int64(counter),
                                     expiresUTCMilliseconds: expiresMs, command: command))
-    }
-}
-
-extension JSONValue {
-    /// As Foundation objects, for JSONSerialization.
-    public var foundation: Any {
-        switch self {
-        case .null: NSNull()
-        case .bool(let b): b
-        case .number(let d): d == d.rounded() && abs(d) < 9e15 ? Int64(d) as Any : d as Any
-        case .string(let s): s
-        case .array(let a): a.map(\.foundation)
-        case .object(let o): o.mapValues(\.foundation)
-        }
     }
 }

@@ -52,14 +52,24 @@ public struct KeyFile: Sendable, Equatable {
         }
     }
 
-    /// Reads a key file, refusing one that others could read (group or world bits set).
+    /// Reads a key file, refusing one that others could read or replace: a symbolic link (a link
+    /// into a world-writable folder was accepted), not a regular file, owned by another user,
+    /// group or world bits set; and a key with under 16 distinct byte values (all zeros was
+    /// accepted; 32 random bytes have ~30).
     public static func read(path: String) throws(WireError) -> KeyFile {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw WireError(path, "is a symbolic link; a key file must be the file itself") }
+            throw WireError(path, "cannot read the key file (errno \(errno))")
+        }
+        defer { close(fd) }
         var st = stat()
-        guard stat(path, &st) == 0 else { throw WireError(path, "cannot read the key file (errno \(errno))") }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WireError(path, "is not a regular file") }
+        guard st.st_uid == geteuid() else { throw WireError(path, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))") }
         guard st.st_mode & 0o077 == 0 else {
             throw WireError(path, "permissions \(String(st.st_mode & 0o777, radix: 8)) let others read the key; must be 0600")
         }
-        guard let data = FileManager.default.contents(atPath: path),
+        guard st.st_size <= 4096, let data = try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).readToEnd(),
               let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw WireError(path, "not a key file (JSON object expected)")
         }
@@ -67,6 +77,9 @@ public struct KeyFile: Sendable, Equatable {
         guard let r = o["role"] as? String, let role = Role(rawValue: r) else { throw WireError("\(path): role", "must be clinician or patient") }
         guard let hex = o["key_hex"] as? String, let bytes = Hex.decode(hex), bytes.count == 32 else {
             throw WireError("\(path): key_hex", "must be 64 hex digits (256 bits)")
+        }
+        guard Set(bytes).count >= 16 else {
+            throw WireError("\(path): key_hex", "\(Set(bytes).count) distinct byte values: not a random key (make one with `pumpctl keys init` or `keys rotate`)")
         }
         let k = KeyFile(device: device, role: role, key: SymmetricKey(data: bytes))
         if let id = o["key_id"] as? String, id != k.keyID { throw WireError("\(path): key_id", "does not match the key") }
@@ -87,13 +100,19 @@ public struct KeyRing: Sendable {
     /// Loads `clinician.key` and `patient.key` from `folder`; both must name the same device.
     public static func load(folder: String) throws(WireError) -> KeyRing {
         var st = stat()
-        guard stat(folder, &st) == 0 else { throw WireError(folder, "no key folder (run `pumpctl keys init --dir \(folder)`)") }
+        guard lstat(folder, &st) == 0 else { throw WireError(folder, "no key folder (run `pumpctl keys init --dir \(folder)`)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw WireError(folder, "is not a folder (a symbolic link is refused: name the folder itself)") }
+        guard st.st_uid == geteuid() else { throw WireError(folder, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))") }
         guard st.st_mode & 0o077 == 0 else { throw WireError(folder, "permissions \(String(st.st_mode & 0o777, radix: 8)); the key folder must be 0700") }
         var keys: [Role: KeyFile] = [:]
         for role in Role.allCases {
             let k = try KeyFile.read(path: "\(folder)/\(KeyFile.fileName(role))")
             guard k.role == role else { throw WireError("\(folder)/\(KeyFile.fileName(role)): role", "says \(k.role.rawValue)") }
             keys[role] = k
+        }
+        // One key for both roles would let a patient sign as a clinician.
+        if let c = keys[.clinician], let p = keys[.patient], c.keyBytes == p.keyBytes {
+            throw WireError(folder, "the clinician and patient keys are the same bytes; each role needs its own key (`pumpctl keys rotate`)")
         }
         let devices = Set(keys.values.map(\.device))
         guard devices.count == 1, let device = devices.first else { throw WireError(folder, "the keys name different devices") }

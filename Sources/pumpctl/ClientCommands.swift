@@ -83,7 +83,7 @@ struct ClientOptions: ParsableArguments {
             show(r.result)
         }
         if !r.ok {
-            if !json { FileHandle.standardError.write(Data("refused: \(r.error?.description ?? "?")\n".utf8)) }
+            if !json { FileHandle.standardError.write(Data("refused: \(Printable.escaped(r.error?.description ?? "?"))\n".utf8)) }
             throw ExitCode(1)
         }
     }
@@ -100,8 +100,8 @@ func show(_ v: Any?) -> String {
     case nil, is NSNull: "—"
     case let d as Double: d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(format: "%.3f", d)
     case let n as NSNumber: n.stringValue
-    case let s as String: s
-    default: "\(v!)"
+    case let s as String: Printable.escaped(s)
+    default: Printable.escaped("\(v!)")
     }
 }
 

@@ -36,10 +36,16 @@ struct LogCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else if csv {
+            // Rows may quote what a client sent: control characters escaped (Printable), one row per line.
             print("id,session,time_utc,type,detail")
-            for e in entries { print([String(e.id), String(e.session), Self.iso(e.utcNanoseconds), e.type, e.detail].map(Self.csvField).joined(separator: ",")) }
+            for e in entries {
+                print([String(e.id), String(e.session), Self.iso(e.utcNanoseconds), Printable.escaped(e.type), Printable.escaped(e.detail)]
+                    .map(Self.csvField).joined(separator: ","))
+            }
         } else {
-            for e in entries { print("\(Self.iso(e.utcNanoseconds))  #\(e.session)  \(e.type.padding(toLength: 20, withPad: " ", startingAt: 0))  \(e.detail)") }
+            for e in entries {
+                print("\(Self.iso(e.utcNanoseconds))  #\(e.session)  \(Printable.escaped(e.type).padding(toLength: 20, withPad: " ", startingAt: 0))  \(Printable.escaped(e.detail))")
+            }
         }
     }
 

@@ -14,6 +14,13 @@ struct PumpCtl: AsyncParsableCommand {
                       PatientBolusCommand.self, ClinicianBolusCommand.self, SuspendCommand.self, ResumeCommand.self,
                       AcknowledgeCommand.self, ClearAlarmsCommand.self, SetLowReservoirCommand.self, ProgramCommand.self,
                       RefillCommand.self, SendRawCommand.self])
+
+    /// Everything pumpctl creates (journals, keys, counters, saved requests, reports) is
+    /// owner-only: journals and saved requests are health data (they were created 0644).
+    static func main() async {
+        umask(0o077)
+        await main(nil)
+    }
 }
 
 /// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (SCENARIOS.md).

@@ -51,7 +51,11 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
                        logger: Logger) async -> Data {
         let utc = SystemWallClock().utcNanoseconds()
         let t = now()
-        let record: (RemoteCommandRecord) -> Void = { r in
+        // Reasons and names may quote what the client sent: escaped before the journal keeps them.
+        let record: (RemoteCommandRecord) -> Void = { raw in
+            var r = raw
+            r.command = r.command.map(Printable.escaped)
+            r.reason = r.reason.map(Printable.escaped)
             controller.withCore { $0.recordRemote(r, at: t) }
             controller.flushJournal(now: t, utcNanoseconds: utc)
         }

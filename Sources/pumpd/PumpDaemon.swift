@@ -65,6 +65,9 @@ struct PumpDaemon: AsyncParsableCommand {
     /// Signals first: the constructor caught them before main (CSignalMask); the intake thread
     /// acts on them from here on, before anything is parsed, opened or touched.
     static func main() async {
+        // Everything pumpd creates (journal and its -wal/-shm, evidence copies, the socket) is
+        // owner-only: the journal is health data (it was created 0644).
+        umask(0o077)
         if !SignalIntake.caughtBeforeMain {
             FileHandle.standardError.write(Data("pumpd: signal handlers could not be installed: a stray signal may end pumpd without its safe stop\n".utf8))
         }
@@ -105,7 +108,7 @@ struct PumpDaemon: AsyncParsableCommand {
             do { ring = try KeyRing.load(folder: folder) } catch { fail("--keys: \(error)", status: 2) }
         }
         LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
+            var h = EscapingLogHandler(inner: StreamLogHandler.standardError(label: label))
             h.logLevel = level
             return h
         }

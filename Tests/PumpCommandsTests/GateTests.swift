@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PumpConfig
 import PumpCore
@@ -232,5 +233,84 @@ struct GateTests {
         chmod("\(dir)/patient.key", 0o600)
         chmod(dir, 0o755)
         #expect(throws: WireError.self) { try KeyRing.load(folder: dir) }
+    }
+
+    /// The findings "a symlinked key file pointing into a world-writable folder, an all-zero key,
+    /// and a patient key with the clinician key's bytes were all accepted": each refused, naming
+    /// the file and why.
+    @Test func keyFilesThatOthersControlOrThatAreNotRandomAreRefused() throws {
+        let fm = FileManager.default
+        let base = fm.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        let dir = base + "/keys", open = base + "/open"
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(atPath: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        chmod(open, 0o1777)
+        defer { try? fm.removeItem(atPath: base) }
+        func verdict(_ why: String) -> String {
+            do { _ = try KeyRing.load(folder: dir); return "accepted" } catch { return error.description }
+        }
+        try clinician.write(to: "\(dir)/clinician.key")
+        try patient.write(to: "\(dir)/patient.key")
+        #expect(verdict("") == "accepted")
+        // 1. The patient key a link into a world-writable folder.
+        try patient.write(to: "\(open)/patient.key")
+        unlink("\(dir)/patient.key")
+        symlink("\(open)/patient.key", "\(dir)/patient.key")
+        #expect(verdict("link").contains("patient.key: is a symbolic link"), "\(verdict("link"))")
+        unlink("\(dir)/patient.key")
+        // 2. An all-zero key, and one of only 15 byte values.
+        for bytes in [[UInt8](repeating: 0, count: 32), (0..<32).map { UInt8($0 % 15) }] {
+            try KeyFile(device: "pump-test", role: .patient, key: SymmetricKey(data: bytes)).write(to: "\(dir)/patient.key")
+            #expect(verdict("weak").contains("patient.key: key_hex") && verdict("weak").contains("not a random key"), "\(verdict("weak"))")
+        }
+        // 3. The patient key with the clinician key's bytes.
+        try KeyFile(device: "pump-test", role: .patient, key: clinician.key).write(to: "\(dir)/patient.key")
+        #expect(verdict("same").contains("the clinician and patient keys are the same bytes"), "\(verdict("same"))")
+        try patient.write(to: "\(dir)/patient.key")
+        // 4. A key owned by another user, and a folder that is a link.
+        if geteuid() == 0 {
+            chown("\(dir)/patient.key", 4321, 4321)
+            #expect(verdict("owner").contains("owned by uid 4321"), "\(verdict("owner"))")
+            chown("\(dir)/patient.key", 0, 0)
+        }
+        let linked = base + "/linked"
+        symlink(dir, linked)
+        #expect(throws: WireError.self) { try KeyRing.load(folder: linked) }
+        #expect(verdict("") == "accepted")
+    }
+
+    /// The finding "a signed body with a duplicate key is accepted and the first value used, where
+    /// most tools read the last; the envelope accepts several byte forms": one byte form for both
+    /// (JSONValue.canonicalText), checked before the signature.
+    @Test func duplicateKeysAndOtherByteFormsAreRefused() {
+        let gate = Gate(ring: ring, counters: MemoryCounterStore())
+        func signed(_ text: String, key: KeyFile) -> Data {
+            let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key.key)
+            return Data(JSONValue.object(["v": .number(1), "body": .string(text), "mac": .string(Hex.encode(Array(mac)))]).canonicalText.utf8)
+        }
+        let good = Signer.bodyText(body(["type": .string("clinician_bolus"), "dose_ug": .number(1), "over": .string("10m")], key: clinician))
+        #expect(good.contains(#""dose_ug":1,"#))
+        // A duplicate key, correctly signed: refused, whichever value a reader would take.
+        let dup = good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug":1,"dose_ug":5,"#)
+        #expect(refusal(admit(gate, signed(dup, key: clinician)))?.field == "body", "\(dup)")
+        // Other spellings of the same body, each correctly signed.
+        for variant in [good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug":1.0,"#),
+                        good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug": 1,"#),
+                        good.replacingOccurrences(of: #""type":"clinician_bolus""#, with: #""type":"clinician\u005fbolus""#),
+                        " " + good] {
+            #expect(variant != good)
+            #expect(refusal(admit(gate, signed(variant, key: clinician)))?.field == "body", "\(variant)")
+        }
+        // The envelope: other spellings of a valid one.
+        let env = String(decoding: signed(good, key: clinician), as: UTF8.self)
+        for variant in [env.replacingOccurrences(of: #""v":1"#, with: #""v":1.0"#), env.replacingOccurrences(of: #""v":1"#, with: #""v":1,"v":1"#),
+                        env + "\n", env.replacingOccurrences(of: ",", with: ", ")] {
+            #expect(refusal(admit(gate, Data(variant.utf8)))?.field == "envelope", "\(variant)")
+        }
+        if case .failure(let f) = admit(gate, Data(env.utf8)) { Issue.record("\(f.error)") }
+        // The encoder: escapes, key order by UTF-8 bytes, integers; and what it writes parses back to itself.
+        let v: JSONValue = .object(["b": .string("a\"\\\n\u{1}é/"), "a": .array([.number(0.5), .number(-3), .number(1e300), .bool(true), .null]), "B": .number(2)])
+        #expect(v.canonicalText == #"{"B":2,"a":[0.5,-3,1e+300,true,null],"b":"a\"\\\n\u0001é/"}"#, "\(v.canonicalText)")
+        #expect((try? JSONValue.parse(Data(v.canonicalText.utf8))) == v)
     }
 }

@@ -216,6 +216,35 @@ struct CommandInterfaceTests {
         #expect((try d.status())["state"] as? String == "delivering")
     }
 
+    /// The findings "log injection" (an unknown envelope key's newline forged a line in
+    /// `pumpctl log`; an escape sequence could rewrite a terminal) and "the journal and
+    /// --save-request files are created 0644".
+    @Test func untrustedTextIsEscapedAndFilesAreOwnerOnly() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        let forged = "x\n2026-01-01T00:00:00Z  #1  alarm_raised          occlusion forged\u{1b}[2J\u{9b}"
+        let env = JSONValue.object(["v": .number(1), "body": .string("{}"), "mac": .string("00"), forged: .number(1)]).canonicalText
+        let answer = rawExchange(Wire.frame(Data(env.utf8)), socket: d.socket).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(answer.contains("unknown field"), "\(answer)")
+        #expect(d.waitFor("unknown field"))
+        let saved = d.folder.appendingPathComponent("status.req").path
+        #expect(try d.ctl(["status", "--save-request", saved], key: d.clinician).status == 0)
+        d.stop()
+        let log = try CLI.run(["log", "--journal", d.journal, "--type", "remote_command"])
+        for (name, text) in [("pumpd's log", d.log), ("pumpctl log", log.out)] {
+            #expect(!text.contains("\u{1b}") && !text.contains("\u{9b}"), "\(name): a raw control character")
+            #expect(!text.contains("\n2026-01-01T00:00:00Z"), "\(name): a forged line")
+            #expect(text.contains("x\\u{A}2026-01-01T00:00:00Z"), "\(name): \(text)")
+        }
+        for path in [d.journal, d.journal + "-wal", saved, d.clinician + ".counter", d.keys + "/patient.key"] where FileManager.default.fileExists(atPath: path) {
+            var st = stat()
+            stat(path, &st)
+            #expect(st.st_mode & 0o077 == 0, "\(path): mode \(String(st.st_mode & 0o777, radix: 8))")
+        }
+        #expect(FileManager.default.fileExists(atPath: saved) && FileManager.default.fileExists(atPath: d.journal))
+    }
+
     @Test func noSocketWithoutProvisionedKeys() throws {
         let d = try RunningDaemon()
         let p = Process()
