@@ -21,7 +21,7 @@ public enum CommandClient {
             let now = DispatchTime.now().uptimeNanoseconds
             return now >= deadline ? 0 : Int64(min(deadline - now, UInt64(Int64.max)))
         }
-        let gaveUp = WireError("--socket", "no answer from pumpd within \(wait.value / 1_000_000_000) s, the request's life: pumpd will not run it from now on (`pumpctl log` shows whether it ran before)")
+        let gaveUp = WireError("--socket", "no answer from pumpd within \(wait.value / 1_000_000_000) s, the request's life: it can no longer be admitted (`pumpctl log` shows whether it was, in time)")
         let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw WireError("--socket", "socket() failed (errno \(errno))") }
         defer { close(fd) }

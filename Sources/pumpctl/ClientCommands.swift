@@ -52,7 +52,7 @@ struct KeysCommand: ParsableCommand {
 struct ClientOptions: ParsableArguments {
     @Option(help: "pumpd's command socket.") var socket: String = ProcessInfo.processInfo.environment["PUMPD_SOCKET"] ?? "/run/pumpd/pumpd.sock"
     @Option(help: "Your key file (its role decides what you may do).") var key: String = ProcessInfo.processInfo.environment["PUMPD_KEY"] ?? ""
-    @Option(help: "Seconds the request stays valid, and pumpctl waits for its answer (at most 300; pumpd needs 2 s of it left; a negative value makes an expired request, to test the daemon).")
+    @Option(help: "Seconds the request stays valid, and pumpctl waits for its answer (at most 300; pumpd needs 2 s of it left; a negative value, written --expires-in=-5, makes an expired request, to test the daemon).")
     var expiresIn: Int64 = Wire.defaultLifetime.value / 1_000_000_000
     @Option(help: "Also write the signed request to this file (send it again with `pumpctl send-raw`).") var saveRequest: String?
     @Flag(help: "Print the daemon's answer as JSON.") var json = false
@@ -61,7 +61,10 @@ struct ClientOptions: ParsableArguments {
         guard !key.isEmpty else { throw ValidationError("--key: required (or PUMPD_KEY)") }
         let k: KeyFile
         do { k = try KeyFile.read(path: key) } catch { throw ValidationError(error.description) }
-        guard (-3600...300).contains(expiresIn) else { throw ValidationError("--expires-in: must be from -3600 to 300") }
+        let least = (Wire.answerMargin.value + 999_999_999) / 1_000_000_000 + 1
+        guard (-3600...(-1)).contains(expiresIn) || (least...300).contains(expiresIn) else {
+            throw ValidationError("--expires-in: must be from \(least) to 300 (pumpd needs \(Wire.answerMargin.value / 1_000_000_000) s of it left), or from -3600 to -1 to make an expired request (written --expires-in=-5)")
+        }
         let utc = Int64((Date().timeIntervalSince1970 * 1e9).rounded())
         do {
             return try CommandClient.send(.object(command), key: k, socket: socket, counterFile: key + ".counter", utcNanoseconds: utc,

@@ -12,8 +12,14 @@ import PumpCommands
 /// - `idleSeconds` without a byte while no request is in flight closes a connection (a frame
 ///   left half-sent is answered `frame: truncated` first);
 /// - `connectionSeconds` in all per connection, however slowly it trickles;
-/// - a connection with a request in flight is never closed before its answer is written, so a
-///   client that sees its connection closed without an answer knows the request did not run.
+/// - one request at a time per connection: the next frame is not read until the answer to the
+///   last is written into the client's socket (a pipelining or non-reading client only fills its
+///   own socket buffer);
+/// - a connection is never closed between taking a request and writing its answer (written
+///   into a Unix socket, an answer stays readable after the close), so a client that sees its
+///   connection closed without an answer knows the request did not run. The one exception: a
+///   client that reads no answer for `connectionSeconds` after the connection's time is up
+///   (its socket buffer full) is closed at twice that, answered or not.
 /// Nothing read reaches the controller except through `serve` (pumpd's `Gate`).
 final class CommandServer: Sendable {
     static let maximumConnections = 64
@@ -93,6 +99,7 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     private(set) var busy = false
     private var closeWhenAnswered = false
     private var deadline: Scheduled<Void>?
+    private var hardDeadline: Scheduled<Void>?
 
     init(serve: @escaping @Sendable (Data) async -> Data, table: ConnectionTable) {
         self.serve = serve
@@ -106,11 +113,15 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
         deadline = context.eventLoop.scheduleTask(in: .seconds(CommandServer.connectionSeconds)) {
             loopBound.value.closeWhenIdle()
         }
+        hardDeadline = context.eventLoop.scheduleTask(in: .seconds(2 * CommandServer.connectionSeconds)) {
+            loopBound.value.closeNow()
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
+        hardDeadline?.cancel()
         table.remove(self)
         self.context = nil
         context.fireChannelInactive()
@@ -119,8 +130,9 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
-        // A client may send its next frame before the answer; more than two frames' worth unread is not a client.
-        if pending!.readableBytes > 2 * (Wire.maximumFrame + 4) { closeNow(); return }
+        // Reading stops while a request is served (below), so what one read brought is all that
+        // waits; beyond two frames' worth with none in flight is not a client.
+        if !busy, pending!.readableBytes > 2 * (Wire.maximumFrame + 4) { closeNow(); return }
         nextRequest()
     }
 
@@ -170,22 +182,28 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
             buffer.discardReadBytes()
             pending = buffer
             busy = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             let promise = context.eventLoop.makePromise(of: Data.self)
             promise.completeWithTask { [serve] in await serve(payload) }
             promise.futureResult.assumeIsolated().whenSuccess { [self] answer in
-                busy = false
-                self.answer(answer, thenClose: closeWhenAnswered)
-                if !closeWhenAnswered { nextRequest() }
+                // Busy until the answer is in the client's socket: only then may the connection close.
+                guard let written = self.answer(answer, thenClose: false) else { busy = false; return }
+                written.whenComplete { [self] _ in
+                    busy = false
+                    if closeWhenAnswered { closeNow(); return }
+                    self.context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                    nextRequest()
+                }
             }
         }
     }
 
-    private func answer(_ payload: Data, thenClose: Bool) {
-        guard let context else { return }
+    @discardableResult
+    private func answer(_ payload: Data, thenClose: Bool) -> EventLoopFuture<Void>.Isolated? {
+        guard let context else { return nil }
         let frame = context.channel.allocator.buffer(bytes: Wire.frame(payload))
-        let written = context.writeAndFlush(wrapOutboundOut(frame))
-        if thenClose {
-            written.assumeIsolated().whenComplete { [self] _ in closeNow() }
-        }
+        let written = context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated()
+        if thenClose { written.whenComplete { [self] _ in closeNow() } }
+        return written
     }
 }

@@ -68,6 +68,18 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         }
         let c = admitted.command
         let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true, reason: nil)
+        // A command that changes something is checked again after admission (which wrote its
+        // counter durably, taking some of Wire.answerMargin), before it is recorded as accepted:
+        // nothing runs once its client may have stopped waiting, and the log never shows
+        // "accepted" then "refused" for one request.
+        if c.operatorCommand != nil {
+            let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
+            guard leftMs >= Wire.runMargin.value / 1_000_000 else {
+                let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
+                record(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description))
+                return Response.refused(late).data()
+            }
+        }
         record(who)
         let device = gate.ring.device
         switch c {
@@ -94,14 +106,6 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             return Response(ok: true, result: result).data()
         default:
             guard let op = c.operatorCommand else { return Response(ok: false, error: WireError("body.command", "not executable")).data() }
-            // Admitted with Wire.answerMargin left; recording it took some of that. Checked again at
-            // the last moment, so nothing runs once its client may have stopped waiting.
-            let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
-            guard leftMs >= Wire.runMargin.value / 1_000_000 else {
-                let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
-                record(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description))
-                return Response.refused(late).data()
-            }
             let outcome = await controller.handle(op, now: t, utcNanoseconds: utc)
             var result: [String: Any] = ["accepted": outcome.accepted, "reason": outcome.reason ?? NSNull()]
             if case .refill = c, outcome.accepted, let rec = controller.withCore({ $0.refills.last }) { result["refill"] = Views.refill(rec) }

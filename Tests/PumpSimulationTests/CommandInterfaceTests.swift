@@ -245,6 +245,60 @@ struct CommandInterfaceTests {
         #expect(FileManager.default.fileExists(atPath: saved) && FileManager.default.fileExists(atPath: d.journal))
     }
 
+    /// The outside attack on the SwiftNIO server: a client that pipelined a suspend and hundreds of
+    /// status requests in one write and read nothing for over 2 s had its suspend run and its
+    /// connection closed with the answers unwritten. Now one request at a time, the next frame
+    /// read only once the last answer is in the client's socket: every request that ran is
+    /// answered, in order.
+    @Test func aPipeliningClientThatReadsLateGetsEveryAnswer() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        let key = try KeyFile.read(path: d.clinician)
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = nowMs * 1000
+        var frames = Data()
+        let n = 400
+        for i in 0...n {
+            let command: JSONValue = .object(["type": .string(i == 0 ? "suspend" : "status")])
+            let body = RequestBody(device: key.device, role: .clinician, keyID: key.keyID, counter: start + Int64(i),
+                                   expiresUTCMilliseconds: nowMs + 60_000, command: command)
+            frames.append(Wire.frame(Signer.envelope(body, key: key)))
+        }
+        guard let fd = rawConnect(d.socket) else { Issue.record("no connection"); return }
+        defer { close(fd) }
+        let all = frames
+        let sender = Thread {
+            let frames = all
+            var sent = 0
+            while sent < frames.count {
+                let r = frames.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, frames.count - sent, Int32(MSG_NOSIGNAL)) }
+                if r <= 0 { return }
+                sent += r
+            }
+        }
+        sender.start()
+        Thread.sleep(forTimeInterval: 2.5)   // longer than the server's 2 s idle limit: real time is what is attacked
+        var got = Data()
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        var answers: [Response] = []
+        while answers.count < n + 1 {
+            let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65_536) }
+            if r <= 0 { break }
+            got.append(contentsOf: buf[0..<r])
+            while got.count >= 4 {
+                let len = Int(got[got.startIndex]) << 24 | Int(got[got.startIndex + 1]) << 16 | Int(got[got.startIndex + 2]) << 8 | Int(got[got.startIndex + 3])
+                guard got.count >= 4 + len else { break }
+                answers.append(try Response.parse(Data(got[(got.startIndex + 4)..<(got.startIndex + 4 + len)])))
+                got = Data(got.dropFirst(4 + len))
+            }
+        }
+        #expect(answers.count == n + 1, "\(answers.count) answers to \(n + 1) requests")
+        let refused = answers.filter { !$0.ok }.map { $0.error?.description ?? "?" }
+        #expect(refused.isEmpty, "\(refused.prefix(3))")
+        #expect((try d.status())["state"] as? String == "suspended")
+    }
+
     @Test func noSocketWithoutProvisionedKeys() throws {
         let d = try RunningDaemon()
         let p = Process()
