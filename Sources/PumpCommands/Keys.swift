@@ -56,7 +56,9 @@ public struct KeyFile: Sendable, Equatable {
     /// into a world-writable folder was accepted), not a regular file, owned by another user,
     /// group or world bits set; and a key with under 16 distinct byte values (all zeros was
     /// accepted; 32 random bytes have ~30).
-    public static func read(path: String) throws(WireError) -> KeyFile {
+    /// `rootMayUseAnyOwners`: for `pumpctl` run by root (the rig's `sudo pumpctl --key
+    /// /etc/pumpd/keys/clinician.key`, a file owned by pumpd's user); pumpd itself never.
+    public static func read(path: String, rootMayUseAnyOwners: Bool = false) throws(WireError) -> KeyFile {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ELOOP { throw WireError(path, "is a symbolic link; a key file must be the file itself") }
@@ -65,7 +67,9 @@ public struct KeyFile: Sendable, Equatable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WireError(path, "is not a regular file") }
-        guard st.st_uid == geteuid() else { throw WireError(path, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))") }
+        guard st.st_uid == geteuid() || (rootMayUseAnyOwners && geteuid() == 0) else {
+            throw WireError(path, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))")
+        }
         guard st.st_mode & 0o077 == 0 else {
             throw WireError(path, "permissions \(String(st.st_mode & 0o777, radix: 8)) let others read the key; must be 0600")
         }

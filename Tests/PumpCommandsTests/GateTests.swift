@@ -271,6 +271,8 @@ struct GateTests {
         if geteuid() == 0 {
             chown("\(dir)/patient.key", 4321, 4321)
             #expect(verdict("owner").contains("owned by uid 4321"), "\(verdict("owner"))")
+            // pumpctl run by root may use it (the rig: `sudo pumpctl --key /etc/pumpd/keys/...`, owned by pump).
+            #expect((try? KeyFile.read(path: "\(dir)/patient.key", rootMayUseAnyOwners: true)) == patient)
             chown("\(dir)/patient.key", 0, 0)
         }
         let linked = base + "/linked"
