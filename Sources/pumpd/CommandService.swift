@@ -22,8 +22,8 @@ struct JournalCounters: CounterStore {
 }
 
 /// Serves the command socket: every request goes through the `Gate` (signature, device, expiry,
-/// role, fields, counter), is recorded in the event log accepted or refused, and only then
-/// reaches the controller. SIGHUP reloads the key folder (rotation: `CommandInterface.reloadKeys`).
+/// role, fields, counter), is recorded in the event log accepted or refused (refusals beyond an
+/// interval's share counted: `RefusalDigest`), and only then reaches the controller.
 struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Service {
     let controller: PumpController<M, P, B>
     let socket: CommandSocket
@@ -34,21 +34,36 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     let logger: Logger
 
     func run() async throws {
+        let digest = Locked(RefusalDigest())
         let serve: @Sendable (Data) async -> Data = { [controller, ring, counters, now, logger] payload in
-            await Self.handle(payload, gate: Gate(ring: ring.withLock { $0 }, counters: counters), controller: controller, now: now, logger: logger)
+            await Self.handle(payload, gate: Gate(ring: ring.withLock { $0 }, counters: counters), controller: controller, digest: digest,
+                              now: now, logger: logger)
         }
         do { try socket.start(serve) } catch {
             logger.critical("command socket \(socket.path): cannot serve (\(error)); the command interface is unavailable")
             throw error
         }
         logger.notice("command socket \(socket.path): device \(ring.withLock { $0.device })")
-        // Until the graceful shutdown (SIGHUP's key reload: CommandInterface.reloadKeys).
-        try? await gracefulShutdown()
+        // Until the graceful shutdown: a flood's counted refusals are summarised when their
+        // interval ends even if no further request comes, and the open interval at the stop.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            Self.closeDigest(digest, controller: controller, now: now, final: false)
+        }
         await socket.stop()
+        Self.closeDigest(digest, controller: controller, now: now, final: true)
     }
 
-    static func handle(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, now: @Sendable () -> MonotonicInstant,
-                       logger: Logger) async -> Data {
+    static func closeDigest(_ digest: Locked<RefusalDigest>, controller: PumpController<M, P, B>, now: @Sendable () -> MonotonicInstant,
+                            final: Bool) {
+        let t = now()
+        guard let summary = digest.withLock({ $0.close(at: t, final: final) }) else { return }
+        controller.withCore { $0.recordRemoteRefusals(summary, at: t) }
+        controller.flushJournal(now: t, utcNanoseconds: SystemWallClock().utcNanoseconds())
+    }
+
+    static func handle(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
+                       now: @Sendable () -> MonotonicInstant, logger: Logger) async -> Data {
         let utc = SystemWallClock().utcNanoseconds()
         let t = now()
         // Reasons and names may quote what the client sent: escaped before the journal keeps them.
@@ -59,11 +74,21 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             controller.withCore { $0.recordRemote(r, at: t) }
             controller.flushJournal(now: t, utcNanoseconds: utc)
         }
+        // A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
+        let refuse: (RemoteCommandRecord, WireError) -> Data = { r, error in
+            let (closed, verdict) = digest.withLock { $0.refused(field: error.field, at: t) }
+            if let closed { controller.withCore { $0.recordRemoteRefusals(closed, at: t) } }
+            if verdict == .record {
+                record(r)
+            } else if closed != nil {
+                controller.flushJournal(now: t, utcNanoseconds: utc)
+            }
+            return Response.refused(error).data()
+        }
         let admitted: Authenticated
         switch gate.admit(payload, utcNanoseconds: utc) {
         case .failure(let f):
-            record(RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description))
-            return Response.refused(f.error).data()
+            return refuse(RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description), f.error)
         case .success(let a): admitted = a
         }
         let c = admitted.command
@@ -76,8 +101,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
             guard leftMs >= Wire.runMargin.value / 1_000_000 else {
                 let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
-                record(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description))
-                return Response.refused(late).data()
+                return refuse(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description), late)
             }
         }
         record(who)

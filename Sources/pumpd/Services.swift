@@ -194,13 +194,21 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
     func run() async throws {
         var seen = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let events = controller.withCore { Array($0.events.dropFirst(seen)) }
-            seen += events.count
-            for e in events { log(e) }
+            take(&seen)
             try? await Task.sleep(for: .milliseconds(500))
         }
         // What happened in the last half second before shutdown.
-        for e in controller.withCore({ Array($0.events.dropFirst(seen)) }) { log(e) }
+        take(&seen)
+    }
+
+    private func take(_ seen: inout Int) {
+        let (events, lost, next) = controller.withCore { c in
+            let (e, lost) = c.events.since(seen)
+            return (Array(e), lost, c.events.endSequence)
+        }
+        seen = next
+        if lost > 0 { logger.error("\(lost) events left memory before they were logged (over \(EventLog.retained) in half a second); the journal has them") }
+        for e in events { log(e) }
     }
 
     private func log(_ e: ControllerEvent) {
@@ -237,6 +245,7 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
             logger.log(level: r.accepted ? .info : .warning,
                        "command interface: \(r.role ?? "unauthenticated") \(r.command ?? "?"): \(r.accepted ? "accepted" : "refused")\(r.reason.map { ", \($0)" } ?? "")",
                        metadata: at)
+        case .remoteRefusals(let r): logger.warning("command interface: \(r.description)", metadata: at)
         }
     }
 }

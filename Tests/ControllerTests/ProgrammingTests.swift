@@ -107,11 +107,34 @@ struct ProgrammingTests {
         }
     }
 
+    /// Finding (issue 18, floods): the event list grew with every request, ~450 B each, for as long
+    /// as pumpd ran. Now the recent past only: a reader that keeps up sees every event once, in
+    /// order; one that fell behind is told how many it missed.
+    @Test func theEventListIsBoundedAndReadersSeeEveryEventOnce() {
+        var c = core()
+        let n = 50_000
+        var read = 0, seen = 0, lastCounter: Int64 = -1, inOrder = true
+        for i in 0..<n {
+            c.recordRemote(RemoteCommandRecord(role: nil, command: nil, counter: Int64(i), accepted: false, reason: "frame: empty"), at: .zero)
+            if i % 1000 == 999 {
+                let (events, lost) = c.events.since(read)
+                #expect(lost == 0)
+                for e in events { if case .remoteCommand(let r) = e.kind { inOrder = inOrder && r.counter == lastCounter + 1; lastCounter = r.counter! } }
+                seen += events.count
+                read = c.events.endSequence
+            }
+            #expect(c.events.count < 2 * EventLog.retained)
+        }
+        #expect(seen == n && inOrder && c.events.endSequence == n)
+        let (late, lost) = c.events.since(0)
+        #expect(lost == n - c.events.count && late.count == c.events.count)
+    }
+
     @Test func badRefillFieldsAreRefusedAndChangeNothing() {
         var c = core()
         var t = MonotonicInstant.zero
         run(&c, from: &t, until: at(86_400))
-        let ledger = c.ledger, p = c.prescription, events = c.events.count
+        let ledger = c.ledger, p = c.prescription, events = c.events.endSequence
         let bad: [(RefillRequest, String)] = [
             (RefillRequest(withdrawn: Nanolitres(-1), added: .millilitres(20)), "withdrawn_ml"),
             (RefillRequest(withdrawn: .millilitres(19), added: .millilitres(21)), "added_ml"),
@@ -124,7 +147,7 @@ struct ProgrammingTests {
             #expect(!o.accepted && o.reason!.hasPrefix(field), "\(o.reason ?? "")")
         }
         #expect(c.ledger.expected == ledger.expected && c.prescription == p && c.refills.isEmpty)
-        #expect(c.events.count == events + bad.count)          // only the refusals were recorded
+        #expect(c.events.endSequence == events + bad.count)    // only the refusals were recorded
     }
 
     /// 500 → 2000 µg/mL at 250 µg/day: the stroke plan falls to a quarter, and the 0.25 mL of old

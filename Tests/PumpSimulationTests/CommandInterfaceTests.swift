@@ -279,24 +279,67 @@ struct CommandInterfaceTests {
         }
         sender.start()
         Thread.sleep(forTimeInterval: 2.5)   // longer than the server's 2 s idle limit: real time is what is attacked
-        var got = Data()
+        let answers = readAnswers(fd, count: n + 1)
+        #expect(answers.count == n + 1, "\(answers.count) answers to \(n + 1) requests")
+        let refused = answers.filter { !$0.ok }.map { $0.error?.description ?? "?" }
+        #expect(refused.isEmpty, "\(refused.prefix(3))")
+        #expect((try d.status())["state"] as? String == "suspended")
+    }
+
+    /// Finding (issue 18, floods): every refused request, unauthenticated junk included, was an
+    /// event in memory, a journal row and a log line (~1 MB/s of journal at 5 000 junk/s). Now the
+    /// first `RefusalDigest.recordedPerInterval` refusals of an interval are recorded one by one and
+    /// the rest counted into one summary: every refusal the client saw is accounted for, by count.
+    @Test func aFloodOfJunkIsCountedNotRecordedOneByOne() throws {
+        let d = try RunningDaemon()
+        try d.start()
+        defer { d.stop() }
+        let n = 3_000
+        var frames = Data()
+        for i in 0..<n { frames.append(Wire.frame(Data(#"{"v":1,"junk":\#(i)}"#.utf8))) }
+        guard let fd = rawConnect(d.socket) else { Issue.record("no connection"); return }
+        defer { close(fd) }
+        let all = frames
+        Thread {
+            var sent = 0
+            while sent < all.count {
+                let r = all.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, all.count - sent, Int32(MSG_NOSIGNAL)) }
+                if r <= 0 { return }
+                sent += r
+            }
+        }.start()
+        let answers = readAnswers(fd, count: n)
+        #expect(answers.count == n && answers.allSatisfy { !$0.ok }, "\(answers.count) answers")
+        #expect(try d.ctl(["status"], key: d.clinician).status == 0)   // a real request still served
+        d.stop()
+        let rows = try JSONSerialization.jsonObject(with: Data(try CLI.run(["log", "--journal", d.journal, "--json",
+                                                                            "--type", "remote_command,remote_refusals"]).out.utf8)) as? [[String: Any]] ?? []
+        let refused = rows.filter { $0["type"] as? String == "remote_command" && ($0["detail"] as? String ?? "").contains("refused") }
+        let summaries = rows.filter { $0["type"] as? String == "remote_refusals" }
+        let counted = summaries.compactMap { ($0["detail"] as? String)?.split(separator: " ").first.flatMap { Int($0) } }.reduce(0, +)
+        #expect(refused.count + counted == n, "\(refused.count) recorded + \(counted) counted, \(n) refused")
+        #expect(refused.count <= RefusalDigest.recordedPerInterval * max(1, summaries.count), "\(refused.count) recorded one by one")
+        #expect(summaries.allSatisfy { ($0["detail"] as? String ?? "").contains("envelope") }, "\(summaries)")
+        let logLines = d.log.split(separator: "\n").filter { $0.contains("command interface:") && $0.contains("refused") }
+        #expect(logLines.count <= refused.count + summaries.count, "\(logLines.count) log lines")
+    }
+
+    /// Reads `count` answer frames (fewer if the daemon closes first).
+    private func readAnswers(_ fd: Int32, count: Int) -> [Response] {
+        var got = Data(), answers: [Response] = []
         var buf = [UInt8](repeating: 0, count: 65_536)
-        var answers: [Response] = []
-        while answers.count < n + 1 {
+        while answers.count < count {
             let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65_536) }
             if r <= 0 { break }
             got.append(contentsOf: buf[0..<r])
             while got.count >= 4 {
                 let len = Int(got[got.startIndex]) << 24 | Int(got[got.startIndex + 1]) << 16 | Int(got[got.startIndex + 2]) << 8 | Int(got[got.startIndex + 3])
                 guard got.count >= 4 + len else { break }
-                answers.append(try Response.parse(Data(got[(got.startIndex + 4)..<(got.startIndex + 4 + len)])))
+                if let a = try? Response.parse(Data(got[(got.startIndex + 4)..<(got.startIndex + 4 + len)])) { answers.append(a) }
                 got = Data(got.dropFirst(4 + len))
             }
         }
-        #expect(answers.count == n + 1, "\(answers.count) answers to \(n + 1) requests")
-        let refused = answers.filter { !$0.ok }.map { $0.error?.description ?? "?" }
-        #expect(refused.isEmpty, "\(refused.prefix(3))")
-        #expect((try d.status())["state"] as? String == "suspended")
+        return answers
     }
 
     @Test func noSocketWithoutProvisionedKeys() throws {

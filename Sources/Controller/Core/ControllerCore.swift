@@ -82,7 +82,7 @@ public struct ControllerCore: Sendable {
     public private(set) var strokesInFlight: Int64 = 0
     public private(set) var battery = BatteryMonitor()
     public private(set) var state: TherapyState = .delivering
-    public private(set) var events: [ControllerEvent] = []
+    public private(set) var events = EventLog()
     public private(set) var halts: [HaltRecord] = []
     public private(set) var lastHeartbeat: MonotonicInstant
     /// When the watchdog last ran (the hardware watchdog is fed only while both are recent).
@@ -236,6 +236,12 @@ public struct ControllerCore: Sendable {
     public mutating func journalFailed(_ why: String, at now: MonotonicInstant) {
         if !alarms.isActive(.journalFault) { record(.journalError(why), at: now) }
         raise(.journalFault, at: now)
+    }
+
+    /// A reader of the event log (`EventLog.since`) fell more than `EventLog.retained` events
+    /// behind, so some never reached it: recorded, so the gap itself is on the record.
+    public mutating func eventsLost(_ count: Int, by reader: String, at now: MonotonicInstant) {
+        record(.journalError("\(count) events left memory before \(reader) took them"), at: now)
     }
 
     /// The journal this start expected was lost and a new one begun (`JournalStorage`): the
@@ -459,6 +465,7 @@ public struct ControllerCore: Sendable {
 
     /// Records a request on the command interface (the shell authenticates; the log keeps it).
     public mutating func recordRemote(_ r: RemoteCommandRecord, at now: MonotonicInstant) { record(.remoteCommand(r), at: now) }
+    public mutating func recordRemoteRefusals(_ s: RemoteRefusalSummary, at now: MonotonicInstant) { record(.remoteRefusals(s), at: now) }
 
     /// Measured motion the monitor holds, as volume.
     private var measuredMotion: Nanolitres {

@@ -27,6 +27,8 @@ public struct ControllerEvent: Hashable, Sendable {
         case programmed(old: Prescription, new: Prescription)
         /// A request on the command interface, authenticated or not (who, what, the verdict).
         case remoteCommand(RemoteCommandRecord)
+        /// Refused requests counted, not recorded one by one, over an interval (a flood: `RefusalDigest`).
+        case remoteRefusals(RemoteRefusalSummary)
     }
     public var at: MonotonicInstant
     public var kind: Kind
@@ -105,6 +107,33 @@ public struct BolusEnd: Hashable, Sendable {
     public init(programmed: Nanolitres, total: Nanolitres) {
         self.programmed = programmed
         self.total = total
+    }
+}
+
+/// Refused requests on the command interface over one interval beyond the first few, which were
+/// recorded one by one: how many, and by the field their reason named.
+public struct RemoteRefusalSummary: Hashable, Sendable {
+    public struct FieldCount: Hashable, Sendable {
+        public var field: String
+        public var count: Int
+        public init(field: String, count: Int) {
+            self.field = field
+            self.count = count
+        }
+    }
+    /// How long the interval ran (from its first refusal).
+    public var interval: Nanoseconds
+    public var count: Int
+    /// Most frequent first; ties by name.
+    public var byField: [FieldCount]
+    public init(interval: Nanoseconds, count: Int, byField: [FieldCount]) {
+        self.interval = interval
+        self.count = count
+        self.byField = byField
+    }
+    public var description: String {
+        "\(count) more refused in \(interval.value / 1_000_000_000) s, not recorded one by one: "
+            + byField.map { "\($0.field) \($0.count)" }.joined(separator: ", ")
     }
 }
 

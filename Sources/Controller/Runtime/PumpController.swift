@@ -24,7 +24,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         /// Whether the shell believes the motor is enabled (only the shell touches the driver).
         @usableFromInline var motorEnabled = false
         @usableFromInline var nextBatteryRead: MonotonicInstant
-        /// Core events already handed to the journal.
+        /// The sequence number of the next core event to hand to the journal.
         @usableFromInline var journaledEvents = 0
         /// When the occlusion learner's memory last went to the journal.
         @usableFromInline var lineMemoryAt: MonotonicInstant?
@@ -124,14 +124,15 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     @usableFromInline func journalize(now: MonotonicInstant, utcNanoseconds: Int64) {
         guard let journal else { return }
         let (checkpoint, events) = state.withLock { g -> (JournalCheckpoint, [ControllerEvent]) in
-            let new = Array(g.core.events[g.journaledEvents...])
-            g.journaledEvents = g.core.events.count
+            let (new, lost) = g.core.events.since(g.journaledEvents)
+            g.journaledEvents = g.core.events.endSequence
+            if lost > 0 { g.core.eventsLost(lost, by: "the journal", at: now) }
             var checkpoint = g.core.checkpoint(now: now, utcNanoseconds: utcNanoseconds)
             if g.lineMemoryAt.map({ now - $0 >= OcclusionDetector.lineMemoryPeriod }) ?? true, let m = g.core.occlusion.lineMemory {
                 checkpoint.lineMemory = m
                 g.lineMemoryAt = now
             }
-            return (checkpoint, new)
+            return (checkpoint, Array(new))
         }
         journal.record(checkpoint, events: events.map { JournalEvent(event: $0, utcNanoseconds: utcNanoseconds - (now - $0.at).value) })
     }

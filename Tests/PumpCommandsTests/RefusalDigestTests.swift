@@ -1,0 +1,50 @@
+import Controller
+import PumpCore
+import Testing
+@testable import PumpCommands
+
+/// Floods of refused requests (issue 18, part 5): counted, not recorded one by one.
+@Suite("Refusal digest")
+struct RefusalDigestTests {
+    func at(_ s: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(s * 1e9)) }
+
+    /// 1 000 refusals/s for ten minutes (virtual time): 10 recorded one by one and one summary per
+    /// minute, 110 events in all, and every refusal accounted for in the summaries' counts.
+    @Test func aTenMinuteFloodWritesElevenEventsAMinute() {
+        var d = RefusalDigest()
+        var recorded = 0, summaries: [RemoteRefusalSummary] = []
+        for i in 0..<600_000 {
+            let (closed, verdict) = d.refused(field: i % 3 == 0 ? "frame" : "envelope.mac", at: at(Double(i) / 1000))
+            if let closed { summaries.append(closed) }
+            if verdict == .record { recorded += 1 }
+        }
+        if let last = d.close(at: at(600), final: true) { summaries.append(last) }
+        #expect(recorded == 10 * 10)
+        #expect(summaries.count == 10)
+        #expect(summaries.map(\.count).reduce(0, +) + recorded == 600_000)
+        // Each minute: 60 000 refusals, 10 recorded; of the 59 990 counted, one in three was "frame".
+        let first = summaries[0]
+        #expect(first.count == 59_990 && first.byField.map(\.field) == ["envelope.mac", "frame"], "\(first)")
+        #expect(first.byField.first { $0.field == "frame" }?.count == 20_000 - 4)   // 20 000 "frame", 4 of them among the first 10
+    }
+
+    /// A lone mistake is recorded in full and closes with no summary (nothing was only counted).
+    @Test func aFewRefusalsAreAllRecorded() {
+        var d = RefusalDigest()
+        for i in 0..<10 { #expect(d.refused(field: "body.counter", at: at(Double(i))).verdict == .record) }
+        #expect(d.close(at: at(70)) == nil)
+        #expect(d.refused(field: "body.counter", at: at(71)).verdict == .record)   // a new interval
+    }
+
+    /// Field names are the client's to choose (an unknown key is named): at most 16 kept apart,
+    /// the rest under "other", each cut to 48 characters and escaped.
+    @Test func fieldNamesFromTheClientAreBoundedAndEscaped() {
+        var d = RefusalDigest()
+        for i in 0..<10 { _ = d.refused(field: "x", at: at(Double(i) / 100)) }
+        for i in 0..<1000 { _ = d.refused(field: "envelope.k\(i)\n" + String(repeating: "y", count: 100), at: at(1 + Double(i) / 100)) }
+        let s = d.close(at: at(61))!
+        #expect(s.count == 1000 && s.byField.count == 17)
+        #expect(s.byField.first == .init(field: "other", count: 1000 - 16))
+        #expect(s.byField.allSatisfy { !$0.field.contains("\n") && $0.field.count <= 48 + 5 })
+    }
+}
