@@ -21,8 +21,27 @@ public enum JournalReader {
         try check(abs(r.measuredSinceFill.value) <= most * 1000, "progress.measured_since_fill_nl", r.measuredSinceFill.value)
     }
 
-    /// The state at the last record, or nil for a journal that never ran a session.
-    static func restoredState(_ db: Database, utcNanoseconds: Int64) throws -> RestoredState? {
+    /// Where the timeline stands at a start on boot `bootID` with its clock at `bootNanoseconds`
+    /// (docs/journal.md, "Time across a restart"). The same boot: the last session's timeline
+    /// plus exactly what the boot clock says passed since it began. Another boot (or a boot clock
+    /// behind the last record): the timeline resumes at the last record, the time down counted
+    /// as none, since no clock that survived measured it. 0 for a journal without a v6 session.
+    static func timeline(_ db: Database, bootID: String, bootNanoseconds now: Int64) throws -> Int64 {
+        guard let s = try Row.fetchOne(db, sql: """
+            SELECT id, boot_id, boot_ns, timeline_ns FROM session WHERE timeline_ns IS NOT NULL AND boot_ns IS NOT NULL ORDER BY id DESC LIMIT 1
+            """) else { return 0 }
+        let id: Int64 = s["id"], start: Int64 = s["boot_ns"], timeline: Int64 = s["timeline_ns"]
+        let lastBoot = max(start, try Int64.fetchOne(db, sql: """
+            SELECT MAX(b) FROM (SELECT MAX(boot_ns) AS b FROM event WHERE session_id = ? UNION ALL SELECT boot_ns FROM progress WHERE session_id = ?)
+            """, arguments: [id, id]) ?? start)
+        let atLastRecord = timeline + (lastBoot - start)
+        if s["boot_id"] as String? == bootID, now >= lastBoot { return timeline + (now - start) }
+        return atLastRecord
+    }
+
+    /// The state at the last record, or nil for a journal that never ran a session. `timelineNanoseconds`:
+    /// where the timeline stands now (`timeline`), which past boluses are aged on.
+    static func restoredState(_ db: Database, utcNanoseconds: Int64, timelineNanoseconds: Int64) throws -> RestoredState? {
         guard let progress = try Row.fetchOne(db, sql: "SELECT * FROM progress ORDER BY session_id DESC LIMIT 1") else {
             // A first start has no session; sessions without progress are a journal that lost rows.
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0 > 0 { throw JournalError("progress: no row, but sessions ran") }
@@ -71,15 +90,22 @@ public enum JournalReader {
             default: break
             }
         }
-        // Accepted boluses of the last day keep their lockout and count.
+        // Accepted boluses of the last day keep their lockout, count and share of the cap: the
+        // day on the timeline (rows from before v6: on the wall clock, as then).
         let day = Nanoseconds.days(1).value
         let boluses = try Row.fetchAll(db, sql: """
-            SELECT utc_ns, bolus_kind, bolus_dose_ng, bolus_duration_ns FROM event
-            WHERE type = 'bolus' AND accepted = 1 AND utc_ns > ? ORDER BY id
-            """, arguments: [utcNanoseconds - day]).compactMap { r -> RestoredState.Bolus? in
+            SELECT e.utc_ns, e.bolus_kind, e.bolus_dose_ng, e.bolus_duration_ns, s.timeline_ns + (e.boot_ns - s.boot_ns) AS t
+            FROM event e JOIN session s ON s.id = e.session_id
+            WHERE e.type = 'bolus' AND e.accepted = 1
+              AND (CASE WHEN e.boot_ns IS NOT NULL AND s.timeline_ns IS NOT NULL AND s.boot_ns IS NOT NULL
+                        THEN s.timeline_ns + (e.boot_ns - s.boot_ns) > ? ELSE e.utc_ns > ? END)
+            ORDER BY e.id
+            """, arguments: [timelineNanoseconds - day, utcNanoseconds - day]).compactMap { r -> RestoredState.Bolus? in
             guard let kind = (r["bolus_kind"] as String?).flatMap(BolusKind.init(rawValue:)) else { return nil }
-            return RestoredState.Bolus(kind: kind, dose: Nanograms(r["bolus_dose_ng"]), duration: Nanoseconds(r["bolus_duration_ns"]),
-                                       requestedUTCNanoseconds: r["utc_ns"])
+            var b = RestoredState.Bolus(kind: kind, dose: Nanograms(r["bolus_dose_ng"]), duration: Nanoseconds(r["bolus_duration_ns"]),
+                                        requestedUTCNanoseconds: r["utc_ns"])
+            b.age = (r["t"] as Int64?).map { Nanoseconds(max(0, timelineNanoseconds - $0)) }
+            return b
         }
         let last = try Int64.fetchOne(db, sql: """
             SELECT MAX(t) FROM (SELECT MAX(utc_ns) AS t FROM event UNION ALL SELECT MAX(utc_ns) FROM intent UNION ALL SELECT MAX(utc_ns) FROM progress)

@@ -53,6 +53,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     public let mode: Mode
     let pool: DatabasePool
     let session: Int64
+    /// What events and checkpoints are stamped with for the timeline (`BootClock`).
+    let boot: BootClock
     private let durable = Atomic<Int64>(0)
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -87,11 +89,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         public var count = 0
     }
 
-    private init(path: String, mode: Mode, pool: DatabasePool, session: Int64, intended: Int64) {
+    private init(path: String, mode: Mode, pool: DatabasePool, session: Int64, intended: Int64, boot: BootClock) {
         self.path = path
         self.mode = mode
         self.pool = pool
         self.session = session
+        self.boot = boot
         durable.store(intended, ordering: .relaxed)
         work.intentThrough = intended
     }
@@ -100,32 +103,33 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// and reads what a restart continues from.
     /// - therapy: the prescription file's text; a different text than the last one is a program change.
     /// - reservoirFill: used only by a fresh journal (a restart keeps the journal's ledger).
+    /// - boot: the clock bolus limits are aged on across restarts (pumpd: `.system`).
     public static func open(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
-                            mode: Mode, provisioning: Provisioning = .createIfMissing) throws(JournalError) -> Start {
+                            mode: Mode, provisioning: Provisioning = .createIfMissing, boot: BootClock = .wallClock) throws(JournalError) -> Start {
         guard provisioning == .required else {
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
-                                mode: mode, loss: nil)
+                                mode: mode, loss: nil, boot: boot)
         }
         if let problem = JournalStorage.problem(path: path) {
             let loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
-                                mode: mode, loss: loss)
+                                mode: mode, loss: loss, boot: boot)
         }
         do {
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
-                                mode: mode, loss: nil)
+                                mode: mode, loss: nil, boot: boot)
         } catch {
             // Whatever an intact file holds that cannot be restored (a migration that does not
             // apply, a stored prescription or counter out of range) is a loss too: never an exit,
             // which would stop basal at every start.
             let loss = try JournalStorage.replaceLost(path: path, reason: "cannot be restored: \(error.message)", utcNanoseconds: utcNanoseconds)
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
-                                mode: mode, loss: loss)
+                                mode: mode, loss: loss, boot: boot)
         }
     }
 
     private static func openOnce(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
-                                 mode: Mode, loss: JournalStorage.Loss?) throws(JournalError) -> Start {
+                                 mode: Mode, loss: JournalStorage.Loss?, boot: BootClock) throws(JournalError) -> Start {
         do {
             var config = Configuration()
             config.busyMode = .timeout(5)   // another process's transaction is waited for, not a loss
@@ -150,39 +154,41 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             }
             try Schema.migrator.migrate(pool)
             let (session, restored) = try pool.write { db -> (Int64, RestoredState?) in
-                let restored = try JournalReader.restoredState(db, utcNanoseconds: utcNanoseconds)
-                try db.execute(sql: "INSERT INTO session (started_utc_ns, board, restored) VALUES (?, ?, ?)",
-                               arguments: [utcNanoseconds, board, restored != nil])
+                let bootNow = boot.now(utcNanoseconds: utcNanoseconds)
+                let timeline = try JournalReader.timeline(db, bootID: boot.id, bootNanoseconds: bootNow)
+                let restored = try JournalReader.restoredState(db, utcNanoseconds: utcNanoseconds, timelineNanoseconds: timeline)
+                try db.execute(sql: "INSERT INTO session (started_utc_ns, board, restored, boot_id, boot_ns, timeline_ns) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [utcNanoseconds, board, restored != nil, boot.id, bootNow, timeline])
                 let session = db.lastInsertedRowID
                 let last = try Row.fetchOne(db, sql: "SELECT therapy, reservoir_fill_nl, filled_at_stroke, prescription FROM program ORDER BY id DESC LIMIT 1")
                 if (last?["prescription"] as String?) != nil, (last?["therapy"] as String?) != therapy {
                     // A clinician programmed the pump by command: that program stays in force; the
                     // start's prescription file is only for a fresh journal.
-                    try insert(db, session: session, utc: utcNanoseconds,
+                    try insert(db, session: session, utc: utcNanoseconds, boot: bootNow,
                                EventRow(type: "program", detail: "prescription file ignored: the program a clinician set by command stays in force"))
                 } else if last == nil || (last?["therapy"] as String?) != therapy {
                     let fill: Int64 = last?["reservoir_fill_nl"] ?? reservoirFill.value
                     let filledAt: Int64 = last?["filled_at_stroke"] ?? 0
                     try db.execute(sql: "INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke) VALUES (?, ?, ?, ?, ?)",
                                    arguments: [session, utcNanoseconds, therapy, fill, filledAt])
-                    try insert(db, session: session, utc: utcNanoseconds,
+                    try insert(db, session: session, utc: utcNanoseconds, boot: bootNow,
                                EventRow(type: "program", detail: last == nil ? "first prescription" : "prescription changed"))
                 }
                 let how = loss.map { "a new journal after a loss: \($0.reason)\($0.evidence.map { "; remains kept at \($0)" } ?? "")" }
-                try insert(db, session: session, utc: utcNanoseconds,
+                try insert(db, session: session, utc: utcNanoseconds, boot: bootNow,
                            EventRow(type: "session", detail: "started on \(board), " + (how ?? (restored == nil ? "fresh journal" : "restoring"))))
                 try db.execute(sql: """
                     INSERT INTO progress (session_id, utc_ns, confirmed_strokes, programmed_nl, measured_since_fill_nl, state, bridge_remaining_nl,
-                                          occlusion_resting_mmhg, battery_lowest_permille, stopped_since_utc_ns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          occlusion_resting_mmhg, battery_lowest_permille, stopped_since_utc_ns, boot_ns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [session, utcNanoseconds, restored?.confirmedStrokes ?? 0, restored?.programmed.value ?? 0,
                                      restored?.measuredSinceFill.value ?? 0, restored?.state.rawValue ?? TherapyState.delivering.rawValue,
                                      // A session that dies before its first checkpoint must still hand the bridge on.
                                      restored?.bridge?.remaining.value, restored?.occlusionRestingMMHg, restored?.batteryLowest?.value,
-                                     restored?.stoppedSinceUTCNanoseconds])
+                                     restored?.stoppedSinceUTCNanoseconds, bootNow])
                 return (session, restored)
             }
-            let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0)
+            let j = SQLiteJournal(path: path, mode: mode, pool: pool, session: session, intended: restored?.intendedStrokes ?? 0, boot: boot)
             if mode == .daemon { j.startWriter() }
             return Start(journal: j, restored: restored, loss: loss)
         } catch let e as JournalError {
@@ -221,7 +227,17 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         }
     }
 
-    public func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent]) {
+    public func record(_ taken: JournalCheckpoint, events taking: [JournalEvent]) {
+        // Stamped on the boot clock now: the events' ages come from the one wall-clock reading
+        // they and the checkpoint share, so a step of the wall clock moves none of them.
+        var checkpoint = taken
+        let bootNow = boot.now(utcNanoseconds: checkpoint.utcNanoseconds)
+        checkpoint.bootNanoseconds = bootNow
+        let events = taking.isEmpty ? taking : taking.map { e in
+            var stamped = e
+            stamped.bootNanoseconds = bootNow - (checkpoint.utcNanoseconds - e.utcNanoseconds)
+            return stamped
+        }
         condition.lock()
         work.checkpoint = checkpoint
         work.events += events
@@ -363,16 +379,16 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                     try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
                                    arguments: [session, intentUTC, intent])
                 }
-                for e in events { try Self.insert(db, session: session, utc: e.utcNanoseconds, EventRow(e.event.kind)) }
+                for e in events { try Self.insert(db, session: session, utc: e.utcNanoseconds, boot: e.bootNanoseconds, EventRow(e.event.kind)) }
                 if let c = checkpoint {
                     try db.execute(sql: """
                         UPDATE progress SET utc_ns = ?, confirmed_strokes = ?, programmed_nl = ?, measured_since_fill_nl = ?, state = ?,
                                             bridge_remaining_nl = ?, occlusion_resting_mmhg = ?, battery_lowest_permille = ?,
-                                            stopped_since_utc_ns = ?
+                                            stopped_since_utc_ns = ?, boot_ns = ?
                         WHERE session_id = ?
                         """, arguments: [c.utcNanoseconds, c.confirmedStrokes, c.programmed.value, c.measuredSinceFill.value,
                                          c.state.rawValue, c.bridgeRemaining?.value, c.occlusionRestingMMHg, c.batteryLowest?.value,
-                                         c.stoppedSinceUTCNanoseconds, session])
+                                         c.stoppedSinceUTCNanoseconds, c.bootNanoseconds, session])
                 }
                 if let lineJSON {
                     try db.execute(sql: "UPDATE progress SET line_memory = ? WHERE session_id = ?", arguments: [lineJSON, session])
@@ -406,11 +422,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         }
     }
 
-    static func insert(_ db: Database, session: Int64, utc: Int64, _ r: EventRow) throws {
+    static func insert(_ db: Database, session: Int64, utc: Int64, boot: Int64?, _ r: EventRow) throws {
         try db.execute(sql: """
-            INSERT INTO event (session_id, utc_ns, type, detail, alarm, bolus_kind, bolus_dose_ng, bolus_duration_ns, accepted)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [session, utc, r.type, r.detail, r.alarm, r.bolusKind, r.bolusDoseNanograms, r.bolusDurationNanoseconds, r.accepted])
+            INSERT INTO event (session_id, utc_ns, boot_ns, type, detail, alarm, bolus_kind, bolus_dose_ng, bolus_duration_ns, accepted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [session, utc, boot, r.type, r.detail, r.alarm, r.bolusKind, r.bolusDoseNanograms, r.bolusDurationNanoseconds, r.accepted])
     }
 
     /// A clean shutdown: flushes what is pending and stops the writer. With `confirmedStrokes`

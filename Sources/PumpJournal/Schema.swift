@@ -15,6 +15,8 @@ import GRDB
 /// - `progress.line_memory` (v3): the occlusion learner's memory, every 10 minutes.
 /// - `provision` (v5): when the journal was provisioned, and if it replaced a lost one, why and
 ///   where the remains went.
+/// - `session.boot_id`, `boot_ns`, `timeline_ns`, `event.boot_ns`, `progress.boot_ns` (v6): the
+///   timeline bolus limits run on across restarts (`BootClock`).
 /// - `event`: the event log (alarms, acknowledgements, clears, boluses, commands, halts,
 ///   restarts), append-only: triggers refuse updates and deletes.
 enum Schema {
@@ -90,8 +92,21 @@ enum Schema {
                 INSERT INTO provision (utc_ns) SELECT MIN(started_utc_ns) FROM session HAVING COUNT(*) > 0;
                 """)
         }
+        // v6: the timeline bolus limits run on (`BootClock`, docs/journal.md "Time across a
+        // restart"). Each session records its boot, the boot clock at its start and the timeline
+        // there; each event and checkpoint its boot-clock reading. A row's time on the timeline is
+        // its session's timeline_ns + (its boot_ns - the session's boot_ns).
+        m.registerMigration("v6") { db in
+            try db.execute(sql: """
+                ALTER TABLE session ADD COLUMN boot_id TEXT;
+                ALTER TABLE session ADD COLUMN boot_ns INTEGER;
+                ALTER TABLE session ADD COLUMN timeline_ns INTEGER;
+                ALTER TABLE event ADD COLUMN boot_ns INTEGER;
+                ALTER TABLE progress ADD COLUMN boot_ns INTEGER;
+                """)
+        }
         return m
     }
 
-    static let version = "v5"
+    static let version = "v6"
 }

@@ -136,7 +136,7 @@ struct PumpDaemon: AsyncParsableCommand {
         let start: SQLiteJournal.Start
         do {
             start = try SQLiteJournal.open(path: journal, board: board.name, therapy: therapyText, reservoirFill: therapy.reservoirFill,
-                                           utcNanoseconds: SystemWallClock().utcNanoseconds(), mode: .daemon, provisioning: .required)
+                                           utcNanoseconds: SystemWallClock().utcNanoseconds(), mode: .daemon, provisioning: .required, boot: .system)
         } catch {
             commandSocket?.remove()
             fail(error.description, status: 1)

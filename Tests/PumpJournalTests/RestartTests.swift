@@ -4,6 +4,7 @@ import PumpCore
 import PumpFakes
 import PumpHAL
 import PumpJournal
+import Synchronization
 import Testing
 
 typealias Rig = PumpController<FakeMotorDriver, FakePressureSensor, FakeBatteryGauge>
@@ -36,8 +37,9 @@ final class CrashBench {
     }
 
     /// Starts (or restarts) at `utc`; monotonic time starts at zero as in a new process.
-    func start(utc: Int64) throws -> (Rig, SQLiteJournal, RestoredState?) {
-        let s = try SQLiteJournal.open(path: path, board: "test", therapy: "rx", reservoirFill: .millilitres(20), utcNanoseconds: utc, mode: .inline)
+    func start(utc: Int64, boot: BootClock = .wallClock) throws -> (Rig, SQLiteJournal, RestoredState?) {
+        let s = try SQLiteJournal.open(path: path, board: "test", therapy: "rx", reservoirFill: .millilitres(20), utcNanoseconds: utc, mode: .inline,
+                                       boot: boot)
         let rig = Rig(configuration: configuration, motor: FakeMotorDriver(plant: plant), pressure: FakePressureSensor(plant: plant),
                       battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: utc, journal: s.journal, restoring: s.restored)
         return (rig, s.journal, s.restored)
@@ -47,11 +49,14 @@ final class CrashBench {
     @discardableResult
     /// `plantOffset`: the plant's time at the rig's monotonic zero (a restarted rig starts at zero
     /// while the plant's physics went on).
-    func run(_ rig: Rig, from: Int64 = 0, seconds: Int64, utcAtZero: Int64, plantOffset: Int64 = 0) async -> Int64 {
+    /// `boot`: a test boot clock kept at `bootAtZero + t` as the run goes.
+    func run(_ rig: Rig, from: Int64 = 0, seconds: Int64, utcAtZero: Int64, plantOffset: Int64 = 0, boot: TestBootClock? = nil,
+             bootAtZero: Int64 = 0) async -> Int64 {
         var t = from
         var deadline = Int64(0)
         let end = from + seconds * 1_000_000_000
         while t < end {
+            boot?.set(bootAtZero + t)
             plant.advance(to: plantOffset + t)
             if t >= deadline {
                 deadline = await rig.doseLoopStep(now: MonotonicInstant(nanoseconds: t), utcNanoseconds: utcAtZero + t).nanoseconds
@@ -63,8 +68,85 @@ final class CrashBench {
     }
 }
 
+/// A boot clock the test moves (CLOCK_BOOTTIME's stand-in).
+final class TestBootClock: Sendable {
+    private let value: Atomic<Int64>
+    let id: String
+    init(id: String, at: Int64) {
+        self.id = id
+        value = Atomic(at)
+    }
+    func set(_ v: Int64) { value.store(v, ordering: .relaxed) }
+    var clock: BootClock { BootClock(id: id, nanoseconds: { [self] in value.load(ordering: .relaxed) }) }
+}
+
 @Suite("Journal and restart rule")
 struct RestartTests {
+    /// Finding (issue 18, clock across a restart): past boluses were restored by the wall clock, so
+    /// a clock stepped forward across a restart erased their lockout, count and 24 h cap, and one
+    /// stepped back stretched them by the step. Now they are aged on the journal's timeline
+    /// (`BootClock`): a patient bolus at t = 60 s, the session ends at 120 s, the restart comes
+    /// 30 s later on the same boot: 90 s have passed whatever the wall clock says, so the 1 h
+    /// lockout has 3 510 s left. After a reboot the time down counts as none: 60 s have passed
+    /// (from the bolus to the last record), 3 540 s left.
+    @Test func bolusLimitsSurviveAWallClockSteppedAcrossARestart() async throws {
+        let s = Int64(1_000_000_000)
+        let cases: [(name: String, wallStep: Int64, sameBoot: Bool, left: Int64)] = [
+            ("forward 2 days", 2 * 86_400 * s, true, 3_510), ("back 1 day", -86_400 * s, true, 3_510),
+            ("none", 0, true, 3_510), ("forward 3 days across a reboot", 3 * 86_400 * s, false, 3_540),
+            ("back 1 day across a reboot", -86_400 * s, false, 3_540),
+        ]
+        for c in cases {
+            let bench = try CrashBench(microgramsPerDay: 500,
+                                       bolus: PatientBolusRule(dose: .micrograms(20), lockout: .hours(1), maxPerDay: 4, duration: .minutes(10)))
+            let boot = TestBootClock(id: "boot-a", at: 5_000 * s)
+            let (rig, journal, _) = try bench.start(utc: CrashBench.utc0, boot: boot.clock)
+            await bench.run(rig, seconds: 60, utcAtZero: CrashBench.utc0, boot: boot, bootAtZero: 5_000 * s)
+            boot.set(5_060 * s)
+            #expect(await rig.handle(.patientBolus, now: MonotonicInstant(nanoseconds: 60 * s), utcNanoseconds: CrashBench.utc0 + 60 * s).accepted)
+            await bench.run(rig, from: 60 * s, seconds: 60, utcAtZero: CrashBench.utc0, boot: boot, bootAtZero: 5_000 * s)
+            boot.set(5_120 * s)
+            _ = await rig.safeStop()
+            rig.flushJournal(now: MonotonicInstant(nanoseconds: 120 * s), utcNanoseconds: CrashBench.utc0 + 120 * s)
+            journal.close(confirmedStrokes: rig.snapshot().scheduler.commandedStrokes, utcNanoseconds: CrashBench.utc0 + 120 * s)
+
+            let after = c.sameBoot ? TestBootClock(id: "boot-a", at: 5_150 * s) : TestBootClock(id: "boot-b", at: 20 * s)
+            let restartUTC = CrashBench.utc0 + 150 * s + c.wallStep
+            let (rig2, journal2, restored) = try bench.start(utc: restartUTC, boot: after.clock)
+            defer { journal2.close(confirmedStrokes: nil, utcNanoseconds: restartUTC) }
+            #expect(restored?.boluses.count == 1, "\(c.name)")
+            let status = rig2.snapshot().status(at: .zero)
+            #expect(status.nextPatientBolusIn == .seconds(c.left), "\(c.name): \(status.nextPatientBolusIn.map { "\($0.seconds) s" } ?? "no lockout")")
+            let again = await rig2.handle(.patientBolus, now: .zero, utcNanoseconds: restartUTC)
+            #expect(!again.accepted && again.reason?.contains("lockout") == true, "\(c.name): \(again.reason ?? "accepted")")
+        }
+    }
+
+    /// Four boluses a day: the count carries across a wall clock stepped forward a day on the same
+    /// boot (the old rule forgot all four), and it frees up exactly 24 h of timeline after the first.
+    @Test func theDailyCountSurvivesAWallClockSteppedForward() async throws {
+        let s = Int64(1_000_000_000)
+        let bench = try CrashBench(microgramsPerDay: 500,
+                                   bolus: PatientBolusRule(dose: .micrograms(20), lockout: .minutes(15), maxPerDay: 4, duration: .minutes(1)))
+        let boot = TestBootClock(id: "boot-a", at: 0)
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0, boot: boot.clock)
+        for k in Int64(0)..<4 {
+            let t = k * 1_200 * s
+            await bench.run(rig, from: t, seconds: 1_200, utcAtZero: CrashBench.utc0, boot: boot)
+            boot.set(t + 1_200 * s)
+            #expect(await rig.handle(.patientBolus, now: MonotonicInstant(nanoseconds: t + 1_200 * s), utcNanoseconds: CrashBench.utc0 + t + 1_200 * s).accepted)
+        }
+        // Boluses at 1 200, 2 400, 3 600 and 4 800 s; the session ends at 4 800 s.
+        rig.flushJournal(now: MonotonicInstant(nanoseconds: 4_800 * s), utcNanoseconds: CrashBench.utc0 + 4_800 * s)
+        journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 4_800 * s)
+        let later = TestBootClock(id: "boot-a", at: 6_000 * s)
+        let (rig2, journal2, _) = try bench.start(utc: CrashBench.utc0 + 6_000 * s + 86_400 * s, boot: later.clock)
+        defer { journal2.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0) }
+        let next = rig2.snapshot().status(at: .zero).nextPatientBolusIn
+        #expect(next == .seconds(1_200 + 86_400 - 6_000), "\(next.map { "\($0.seconds) s" } ?? "none")")
+    }
+
+
     /// 2000 µg/day at 2000 µg/mL: 1 mL/day, a stroke every 21.6 s.
     @Test func cleanRestartContinuesEveryCounterAndFindsNothingUncertain() async throws {
         let bench = try CrashBench()

@@ -171,9 +171,10 @@ public struct ControllerCore: Sendable {
             assumeHistory(before: now - Nanoseconds(max(0, utcNanoseconds - r.lastRecordUTCNanoseconds)), boluses: r.boluses,
                           endUTCNanoseconds: r.lastRecordUTCNanoseconds)
         }
-        // Bolus times move into this run's monotonic frame through the wall clock.
+        // Bolus times move into this run's monotonic frame by their age on the journal's
+        // timeline (a wall-clock step across the restart moves neither lockout nor cap).
         boluses.restore(r.boluses.map {
-            BolusRecord(kind: $0.kind, requestedAt: now - Nanoseconds(utcNanoseconds - $0.requestedUTCNanoseconds),
+            BolusRecord(kind: $0.kind, requestedAt: now - ($0.age ?? Nanoseconds(utcNanoseconds - $0.requestedUTCNanoseconds)),
                         dose: $0.dose, duration: $0.duration, refusal: nil)
         })
         let interrupted = r.boluses.contains { $0.requestedUTCNanoseconds + $0.duration.value > r.lastRecordUTCNanoseconds }

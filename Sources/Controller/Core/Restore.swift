@@ -23,6 +23,10 @@ public struct RestoredState: Sendable, Equatable {
         public var dose: Nanograms
         public var duration: Nanoseconds
         public var requestedUTCNanoseconds: Int64
+        /// How long ago it was requested on the journal's timeline (which no wall-clock step
+        /// moves): what its lockout, count and 24 h cap run on. nil: a record from before the
+        /// timeline (journal v5), aged by the wall clock.
+        public var age: Nanoseconds?
         public init(kind: BolusKind, dose: Nanograms, duration: Nanoseconds, requestedUTCNanoseconds: Int64) {
             self.kind = kind
             self.dose = dose

@@ -61,6 +61,8 @@ public struct JournalCheckpoint: Sendable, Equatable {
     public var batteryLowest: PerMille?
     /// When delivery stopped (nil: delivering): a restart keeps counting towards `delivery_stopped`.
     public var stoppedSinceUTCNanoseconds: Int64?
+    /// The journal's boot-clock reading for this checkpoint (set by the journal as it takes it).
+    public var bootNanoseconds: Int64?
     public init(confirmedStrokes: Int64, programmed: Nanolitres, measuredSinceFill: Nanolitres, state: TherapyState, utcNanoseconds: Int64,
                 bridgeRemaining: Nanolitres? = nil, occlusionRestingMMHg: Double? = nil) {
         self.bridgeRemaining = bridgeRemaining
@@ -77,6 +79,8 @@ public struct JournalCheckpoint: Sendable, Equatable {
 public struct JournalEvent: Sendable, Equatable {
     public var event: ControllerEvent
     public var utcNanoseconds: Int64
+    /// The journal's boot-clock reading for the event (set by the journal as it takes it).
+    public var bootNanoseconds: Int64?
     public init(event: ControllerEvent, utcNanoseconds: Int64) {
         self.event = event
         self.utcNanoseconds = utcNanoseconds
