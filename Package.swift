@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "pumpd", targets: ["pumpd"]),
         .executable(name: "pump-hil", targets: ["pump-hil"]),
         .executable(name: "pump-bench", targets: ["pump-bench"]),
+        .executable(name: "pump-fuzz", targets: ["pump-fuzz"]),
         .library(name: "Controller", targets: ["Controller"]),
         .library(name: "PumpSimulation", targets: ["PumpSimulation"]),
     ],
@@ -125,6 +126,15 @@ let package = Package(
             dependencies: ["PumpCore", "PumpSync", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal"], swiftSettings: strict),
+        // Coverage-guided fuzzing of every decoder that takes outside bytes (libFuzzer through
+        // Scripts/fuzz, built with -D FUZZING -sanitize=fuzzer); in the ordinary build it replays
+        // the kept corpus (Tests/Fuzz/corpus).
+        .executableTarget(
+            name: "pump-fuzz",
+            dependencies: [
+                "PumpCommands", "PumpConfig", "PumpSimulation", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         // Measurements for Scripts/bench.
         .executableTarget(
             name: "pump-bench",
