@@ -29,8 +29,16 @@ final class CommandServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
 
+    /// What serving one payload gives: the answer now, decided on the event loop without waiting
+    /// (a refusal: a flood of junk never reaches the task pool the dose loop runs on), or work to
+    /// run as a task (an admitted request).
+    enum Served: Sendable {
+        case now(Data)
+        case later(@Sendable () async -> Data)
+    }
+
     /// Starts serving on `listeningSocket` (bound and listening; the server owns it from here).
-    init(listeningSocket fd: Int32, serve: @escaping @Sendable (Data) async -> Data) throws {
+    init(listeningSocket fd: Int32, serve: @escaping @Sendable (Data) -> Served) throws {
         // One event loop: connections only read, frame and write; requests run as tasks.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let table = ConnectionTable(limit: Self.maximumConnections)
@@ -91,7 +99,7 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let serve: @Sendable (Data) async -> Data
+    private let serve: @Sendable (Data) -> CommandServer.Served
     private let table: ConnectionTable
     private var context: ChannelHandlerContext?
     private var pending: ByteBuffer?
@@ -101,7 +109,7 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     private var deadline: Scheduled<Void>?
     private var hardDeadline: Scheduled<Void>?
 
-    init(serve: @escaping @Sendable (Data) async -> Data, table: ConnectionTable) {
+    init(serve: @escaping @Sendable (Data) -> CommandServer.Served, table: ConnectionTable) {
         self.serve = serve
         self.table = table
     }
@@ -184,7 +192,10 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
             busy = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             let promise = context.eventLoop.makePromise(of: Data.self)
-            promise.completeWithTask { [serve] in await serve(payload) }
+            switch serve(payload) {
+            case .now(let answer): promise.succeed(answer)
+            case .later(let work): promise.completeWithTask { await work() }
+            }
             promise.futureResult.assumeIsolated().whenSuccess { [self] answer in
                 // Busy until the answer is in the client's socket: only then may the connection close.
                 guard let written = self.answer(answer, thenClose: false) else { busy = false; return }

@@ -35,9 +35,8 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
 
     func run() async throws {
         let digest = Locked(RefusalDigest())
-        let serve: @Sendable (Data) async -> Data = { [controller, ring, counters, now, logger] payload in
-            await Self.handle(payload, gate: Gate(ring: ring.withLock { $0 }, counters: counters), controller: controller, digest: digest,
-                              now: now, logger: logger)
+        let serve: @Sendable (Data) -> CommandServer.Served = { [controller, ring, counters, now] payload in
+            Self.serve(payload, gate: Gate(ring: ring.withLock { $0 }, counters: counters), controller: controller, digest: digest, now: now)
         }
         do { try socket.start(serve) } catch {
             logger.critical("command socket \(socket.path): cannot serve (\(error)); the command interface is unavailable")
@@ -62,35 +61,45 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         controller.flushJournal(now: t, utcNanoseconds: SystemWallClock().utcNanoseconds())
     }
 
-    static func handle(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
-                       now: @Sendable () -> MonotonicInstant, logger: Logger) async -> Data {
-        let utc = SystemWallClock().utcNanoseconds()
-        let t = now()
-        // Reasons and names may quote what the client sent: escaped before the journal keeps them.
-        let record: (RemoteCommandRecord) -> Void = { raw in
-            var r = raw
-            r.command = r.command.map(Printable.escaped)
-            r.reason = r.reason.map(Printable.escaped)
-            controller.withCore { $0.recordRemote(r, at: t) }
+    /// Reasons and names may quote what the client sent: escaped before the journal keeps them.
+    static func record(_ raw: RemoteCommandRecord, controller: PumpController<M, P, B>, at t: MonotonicInstant, utc: Int64) {
+        var r = raw
+        r.command = r.command.map(Printable.escaped)
+        r.reason = r.reason.map(Printable.escaped)
+        controller.withCore { $0.recordRemote(r, at: t) }
+        controller.flushJournal(now: t, utcNanoseconds: utc)
+    }
+
+    /// A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
+    static func refuse(_ r: RemoteCommandRecord, _ error: WireError, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
+                       at t: MonotonicInstant, utc: Int64) -> Data {
+        let (closed, verdict) = digest.withLock { $0.refused(field: error.field, at: t) }
+        if let closed { controller.withCore { $0.recordRemoteRefusals(closed, at: t) } }
+        if verdict == .record {
+            record(r, controller: controller, at: t, utc: utc)
+        } else if closed != nil {
             controller.flushJournal(now: t, utcNanoseconds: utc)
         }
-        // A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
-        let refuse: (RemoteCommandRecord, WireError) -> Data = { r, error in
-            let (closed, verdict) = digest.withLock { $0.refused(field: error.field, at: t) }
-            if let closed { controller.withCore { $0.recordRemoteRefusals(closed, at: t) } }
-            if verdict == .record {
-                record(r)
-            } else if closed != nil {
-                controller.flushJournal(now: t, utcNanoseconds: utc)
-            }
-            return Response.refused(error).data()
-        }
-        let admitted: Authenticated
+        return Response.refused(error).data()
+    }
+
+    /// The gate's verdict on the event loop: a refusal is answered there and then (junk never
+    /// occupies the task pool the dose loop runs on); an admitted request runs as a task.
+    static func serve(_ payload: Data, gate: Gate, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
+                      now: @Sendable () -> MonotonicInstant) -> CommandServer.Served {
+        let utc = SystemWallClock().utcNanoseconds()
+        let t = now()
         switch gate.admit(payload, utcNanoseconds: utc) {
         case .failure(let f):
-            return refuse(RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description), f.error)
-        case .success(let a): admitted = a
+            let r = RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description)
+            return .now(refuse(r, f.error, controller: controller, digest: digest, at: t, utc: utc))
+        case .success(let admitted):
+            return .later { await run(admitted, device: gate.ring.device, controller: controller, digest: digest, at: t, utc: utc) }
         }
+    }
+
+    static func run(_ admitted: Authenticated, device: String, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
+                    at t: MonotonicInstant, utc: Int64) async -> Data {
         let c = admitted.command
         let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true, reason: nil)
         // A command that changes something is checked again after admission (which wrote its
@@ -101,11 +110,11 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
             guard leftMs >= Wire.runMargin.value / 1_000_000 else {
                 let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
-                return refuse(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description), late)
+                return refuse(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description), late,
+                              controller: controller, digest: digest, at: t, utc: utc)
             }
         }
-        record(who)
-        let device = gate.ring.device
+        record(who, controller: controller, at: t, utc: utc)
         switch c {
         case .status:
             return Response(ok: true, result: Views.status(controller.withCore { $0.status(at: t) }, utcNanoseconds: utc, device: device)).data()

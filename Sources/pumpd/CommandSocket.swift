@@ -65,8 +65,8 @@ final class CommandSocket: Sendable {
         unlink(path)
     }
 
-    /// Serves until `stop` (`CommandServer`: SwiftNIO). `serve` gets a frame's payload and returns the answer's.
-    func start(_ serve: @escaping @Sendable (Data) async -> Data) throws {
+    /// Serves until `stop` (`CommandServer`: SwiftNIO). `serve` gets a frame's payload and gives the answer's (`CommandServer.Served`).
+    func start(_ serve: @escaping @Sendable (Data) -> CommandServer.Served) throws {
         server.withLock { $0 = nil }
         let s = try CommandServer(listeningSocket: fd, serve: serve)
         server.withLock { $0 = s }
