@@ -30,13 +30,17 @@ public enum JournalReader {
         guard let s = try Row.fetchOne(db, sql: """
             SELECT id, boot_id, boot_ns, timeline_ns FROM session WHERE timeline_ns IS NOT NULL AND boot_ns IS NOT NULL ORDER BY id DESC LIMIT 1
             """) else { return 0 }
-        let id: Int64 = s["id"], start: Int64 = s["boot_ns"], timeline: Int64 = s["timeline_ns"]
-        let lastBoot = max(start, try Int64.fetchOne(db, sql: """
-            SELECT MAX(b) FROM (SELECT MAX(boot_ns) AS b FROM event WHERE session_id = ? UNION ALL SELECT boot_ns FROM progress WHERE session_id = ?)
-            """, arguments: [id, id]) ?? start)
-        let atLastRecord = timeline + (lastBoot - start)
-        if s["boot_id"] as String? == bootID, now >= lastBoot { return timeline + (now - start) }
-        return atLastRecord
+        let id: Int64 = try s.get("id", in: "session"), start: Int64 = try s.get("boot_ns", in: "session")
+        let timeline: Int64 = try s.get("timeline_ns", in: "session")
+        let stamps = try Row.fetchAll(db, sql: """
+            SELECT boot_ns FROM event WHERE session_id = ? AND boot_ns IS NOT NULL UNION ALL SELECT boot_ns FROM progress WHERE session_id = ? AND boot_ns IS NOT NULL
+            """, arguments: [id, id]).map { (r: Row) throws -> Int64 in try r.get("boot_ns", in: "event") }
+        let lastBoot = max(start, stamps.max() ?? start)
+        let sameBoot: String? = try s.get("boot_id", in: "session")
+        if sameBoot == bootID, now >= lastBoot, let t = TimelineMath.position(base: timeline, start: start, at: now) { return t }
+        // Damaged values that overflow count as a timeline begun afresh: bolus ages then fall back
+        // to the wall clock's, and restore takes the shorter of the two anyway.
+        return TimelineMath.position(base: timeline, start: start, at: lastBoot) ?? 0
     }
 
     /// The state at the last record, or nil for a journal that never ran a session. `timelineNanoseconds`:
@@ -53,34 +57,34 @@ public enum JournalReader {
             SELECT reservoir_fill_nl, filled_at_stroke, prescription, low_reservoir_nl, bridge_concentration_ng_per_ml
             FROM program ORDER BY id DESC LIMIT 1
             """)
-        let prescription = try (program?["prescription"] as String?).map { text throws(JournalError) in try PrescriptionCodec.prescription(from: text) }
+        let prescription = try ((try program?.get("prescription", in: "program")) as String?).map { text throws(JournalError) in try PrescriptionCodec.prescription(from: text) }
         var bridge: RestoredState.Bridge?
-        if let c = program?["bridge_concentration_ng_per_ml"] as Int64? {
-            var left = progress["bridge_remaining_nl"] as Int64?
-            if left == nil, let ns = progress["bridge_remaining_ns"] as Int64?, ns > 0,
+        if let c = (try program?.get("bridge_concentration_ng_per_ml", in: "program")) as Int64? {
+            var left = (try progress.get("bridge_remaining_nl", in: "progress")) as Int64?
+            if left == nil, let ns = (try progress.get("bridge_remaining_ns", in: "progress")) as Int64?, ns > 0,
                let plan = try Row.fetchOne(db, sql: "SELECT bridge_volume_nl, bridge_duration_ns FROM refill WHERE bridge_volume_nl IS NOT NULL ORDER BY id DESC LIMIT 1"),
-               let volume = plan["bridge_volume_nl"] as Int64?, let duration = plan["bridge_duration_ns"] as Int64?, duration > 0 {
+               let volume = (try plan.get("bridge_volume_nl", in: "refill")) as Int64?, let duration = (try plan.get("bridge_duration_ns", in: "refill")) as Int64?, duration > 0 {
                 left = Int64(Int128(volume) * Int128(min(ns, duration)) / Int128(duration))   // a v3 journal's time left
             }
             if let left, left > 0 { bridge = RestoredState.Bridge(concentration: NanogramsPerMillilitre(c), remaining: Nanolitres(left)) }
         }
         let refills = try Row.fetchAll(db, sql: "SELECT * FROM refill ORDER BY id").map { r in
-            RefillRecord(expected: Nanolitres(r["expected_nl"]), withdrawn: Nanolitres(r["withdrawn_nl"]), added: Nanolitres(r["added_nl"]),
-                         consumed: Nanolitres(r["consumed_nl"]), tolerance: Nanolitres(r["tolerance_nl"]),
-                         oldConcentration: NanogramsPerMillilitre(r["old_concentration_ng_per_ml"]),
-                         newConcentration: NanogramsPerMillilitre(r["new_concentration_ng_per_ml"]),
-                         bridge: (r["bridge_volume_nl"] as Int64?).map {
-                             BridgePlan(concentration: NanogramsPerMillilitre(r["old_concentration_ng_per_ml"]), volume: Nanolitres($0),
-                                        duration: Nanoseconds(r["bridge_duration_ns"] ?? 0))
+            RefillRecord(expected: Nanolitres(try r.get("expected_nl", in: "refill")), withdrawn: Nanolitres(try r.get("withdrawn_nl", in: "refill")), added: Nanolitres(try r.get("added_nl", in: "refill")),
+                         consumed: Nanolitres(try r.get("consumed_nl", in: "refill")), tolerance: Nanolitres(try r.get("tolerance_nl", in: "refill")),
+                         oldConcentration: NanogramsPerMillilitre(try r.get("old_concentration_ng_per_ml", in: "refill")),
+                         newConcentration: NanogramsPerMillilitre(try r.get("new_concentration_ng_per_ml", in: "refill")),
+                         bridge: try ((try r.get("bridge_volume_nl", in: "refill")) as Int64?).map {
+                             BridgePlan(concentration: NanogramsPerMillilitre(try r.get("old_concentration_ng_per_ml", in: "refill")), volume: Nanolitres($0),
+                                        duration: Nanoseconds((try r.get("bridge_duration_ns", in: "refill")) ?? 0))
                          })
         }
         // Alarms: replay the alarm book's own operations in the order they happened.
         // (Each replayed at its wall-clock time, so an acknowledgement keeps its time.)
         var book = AlarmBook()
         for row in try Row.fetchAll(db, sql: "SELECT type, alarm, utc_ns FROM event WHERE type IN ('alarm_raised', 'alarm_reannounced', 'alarm_cause_gone', 'alarms_acknowledged', 'alarm_cleared') ORDER BY id") {
-            let t = MonotonicInstant(nanoseconds: row["utc_ns"])
-            let type: String = row["type"]
-            let alarm = (row["alarm"] as String?).flatMap(AlarmType.init(rawValue:))
+            let t = MonotonicInstant(nanoseconds: (try row.get("utc_ns", in: "event")))
+            let type: String = (try row.get("type", in: "event"))
+            let alarm = ((try row.get("alarm", in: "event")) as String?).flatMap(AlarmType.init(rawValue:))
             switch (type, alarm) {
             case ("alarm_raised", let a?): book.raise(a, at: t)
             case ("alarm_reannounced", let a?): book.reannounce(a, at: t)
@@ -90,31 +94,40 @@ public enum JournalReader {
             default: break
             }
         }
-        // Accepted boluses of the last day keep their lockout, count and share of the cap: the
-        // day on the timeline (rows from before v6: on the wall clock, as then).
+        // Accepted boluses of the last day keep their lockout, count and share of the cap. Each is
+        // aged on the timeline and on the wall clock, and the shorter age counts (docs/journal.md,
+        // "Time across a restart"): a wall clock stepped forward cannot erase a lockout, a damaged
+        // or edited timeline cannot either; only both wrong together could.
         let day = Nanoseconds.days(1).value
         let boluses = try Row.fetchAll(db, sql: """
-            SELECT e.utc_ns, e.bolus_kind, e.bolus_dose_ng, e.bolus_duration_ns, s.timeline_ns + (e.boot_ns - s.boot_ns) AS t
+            SELECT e.utc_ns, e.bolus_kind, e.bolus_dose_ng, e.bolus_duration_ns, e.boot_ns, s.boot_ns AS session_boot_ns, s.timeline_ns
             FROM event e JOIN session s ON s.id = e.session_id
-            WHERE e.type = 'bolus' AND e.accepted = 1
-              AND (CASE WHEN e.boot_ns IS NOT NULL AND s.timeline_ns IS NOT NULL AND s.boot_ns IS NOT NULL
-                        THEN s.timeline_ns + (e.boot_ns - s.boot_ns) > ? ELSE e.utc_ns > ? END)
-            ORDER BY e.id
-            """, arguments: [timelineNanoseconds - day, utcNanoseconds - day]).compactMap { r -> RestoredState.Bolus? in
-            guard let kind = (r["bolus_kind"] as String?).flatMap(BolusKind.init(rawValue:)) else { return nil }
-            var b = RestoredState.Bolus(kind: kind, dose: Nanograms(r["bolus_dose_ng"]), duration: Nanoseconds(r["bolus_duration_ns"]),
-                                        requestedUTCNanoseconds: r["utc_ns"])
-            b.age = (r["t"] as Int64?).map { Nanoseconds(max(0, timelineNanoseconds - $0)) }
+            WHERE e.type = 'bolus' AND e.accepted = 1 ORDER BY e.id DESC LIMIT 10000
+            """).reversed().compactMap { (r: Row) throws -> RestoredState.Bolus? in
+            let kindText: String? = try r.get("bolus_kind", in: "event")
+            guard let kind = kindText.flatMap(BolusKind.init(rawValue:)) else { return nil }
+            let utc: Int64 = try r.get("utc_ns", in: "event")
+            var b = RestoredState.Bolus(kind: kind, dose: Nanograms(try r.get("bolus_dose_ng", in: "event")),
+                                        duration: Nanoseconds(try r.get("bolus_duration_ns", in: "event")), requestedUTCNanoseconds: utc)
+            let wallAge = max(0, utcNanoseconds.subtractingReportingOverflow(utc).overflow ? 0 : utcNanoseconds - utc)
+            var age = wallAge
+            if let eb: Int64 = try r.get("boot_ns", in: "event"), let sb: Int64 = try r.get("session_boot_ns", in: "session"),
+               let st: Int64 = try r.get("timeline_ns", in: "session"), let at = TimelineMath.position(base: st, start: sb, at: eb),
+               !timelineNanoseconds.subtractingReportingOverflow(at).overflow {
+                age = min(age, max(0, timelineNanoseconds - at))
+            }
+            guard age < day else { return nil }
+            b.age = Nanoseconds(age)
             return b
         }
         let last = try Int64.fetchOne(db, sql: """
             SELECT MAX(t) FROM (SELECT MAX(utc_ns) AS t FROM event UNION ALL SELECT MAX(utc_ns) FROM intent UNION ALL SELECT MAX(utc_ns) FROM progress)
             """) ?? utcNanoseconds
         var restored = RestoredState(
-            confirmedStrokes: progress["confirmed_strokes"], intendedStrokes: intended, programmed: Nanolitres(progress["programmed_nl"]),
-            reservoirFilled: Nanolitres(program?["reservoir_fill_nl"] ?? 0), measuredSinceFill: Nanolitres(progress["measured_since_fill_nl"]),
-            commandedBeforeFill: program?["filled_at_stroke"] ?? 0,
-            state: try TherapyState(rawValue: progress["state"]).orThrow(JournalError("progress.state: '\(progress["state"] as String? ?? "")' is no therapy state")),
+            confirmedStrokes: (try progress.get("confirmed_strokes", in: "progress")), intendedStrokes: intended, programmed: Nanolitres(try progress.get("programmed_nl", in: "progress")),
+            reservoirFilled: Nanolitres((try program?.get("reservoir_fill_nl", in: "program")) ?? 0), measuredSinceFill: Nanolitres(try progress.get("measured_since_fill_nl", in: "progress")),
+            commandedBeforeFill: (try program?.get("filled_at_stroke", in: "program")) ?? 0,
+            state: try TherapyState(rawValue: (try progress.get("state", in: "progress"))).orThrow(JournalError("progress.state: '\((try progress.get("state", in: "progress")) as String? ?? "")' is no therapy state")),
             activeAlarms: book.active.map {
                 var a = RestoredState.Alarm(type: $0.type, acknowledged: $0.acknowledgedAt != nil, causePresent: $0.causePresent)
                 a.acknowledgedUTCNanoseconds = $0.acknowledgedAt?.nanoseconds
@@ -122,12 +135,12 @@ public enum JournalReader {
             },
             boluses: boluses, lastRecordUTCNanoseconds: last)
         restored.prescription = prescription
-        restored.lowReservoir = (program?["low_reservoir_nl"] as Int64?).map(Nanolitres.init)
+        restored.lowReservoir = ((try program?.get("low_reservoir_nl", in: "program")) as Int64?).map(Nanolitres.init)
         restored.refills = refills
         restored.bridge = bridge
-        restored.occlusionRestingMMHg = progress["occlusion_resting_mmhg"]
-        restored.batteryLowest = (progress["battery_lowest_permille"] as Int64?).map { PerMille(Int32($0)) }
-        restored.stoppedSinceUTCNanoseconds = progress["stopped_since_utc_ns"]
+        restored.occlusionRestingMMHg = (try progress.get("occlusion_resting_mmhg", in: "progress"))
+        restored.batteryLowest = ((try progress.get("battery_lowest_permille", in: "progress")) as Int64?).map { PerMille(Int32($0)) }
+        restored.stoppedSinceUTCNanoseconds = (try progress.get("stopped_since_utc_ns", in: "progress"))
         // A journal that replaced a lost one knows the reservoir only once a refill recorded it,
         // and its loss stays to be reviewed until a clinician cleared `journal_lost` (even if the
         // alarm's own rows went with an unsynced tail).
@@ -178,7 +191,7 @@ public enum JournalReader {
                 if !types.isEmpty { sql += " AND type IN (\(types.map { _ in "?" }.joined(separator: ",")))"; args += types }
                 sql += " ORDER BY id"
                 return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map {
-                    Entry(id: $0["id"], session: $0["session_id"], utcNanoseconds: $0["utc_ns"], type: $0["type"], detail: $0["detail"])
+                    Entry(id: (try $0.get("id", in: "event")), session: (try $0.get("session_id", in: "event")), utcNanoseconds: (try $0.get("utc_ns", in: "event")), type: (try $0.get("type", in: "event")), detail: (try $0.get("detail", in: "event")))
                 }
             }
         } catch {
@@ -210,7 +223,7 @@ public enum JournalReader {
                 let rows = try Row.fetchAll(db, sql: "SELECT confirmed_strokes, programmed_nl FROM progress ORDER BY session_id")
                 var monotonic = true
                 for (a, b) in zip(rows, rows.dropFirst()) {
-                    if (b["confirmed_strokes"] as Int64) < (a["confirmed_strokes"] as Int64) || (b["programmed_nl"] as Int64) < (a["programmed_nl"] as Int64) {
+                    if try (try b.get("confirmed_strokes", in: "progress") as Int64) < (try a.get("confirmed_strokes", in: "progress") as Int64) || (try b.get("programmed_nl", in: "progress") as Int64) < (try a.get("programmed_nl", in: "progress") as Int64) {
                         monotonic = false
                     }
                 }
@@ -221,7 +234,7 @@ public enum JournalReader {
                 return Audit(
                     integrity: integrity, sessions: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0,
                     intendedStrokes: try Int64.fetchOne(db, sql: "SELECT MAX(through_stroke) FROM intent") ?? 0,
-                    confirmedStrokes: rows.last?["confirmed_strokes"] ?? 0, programmed: Nanolitres(rows.last?["programmed_nl"] ?? 0),
+                    confirmedStrokes: (try rows.last?.get("confirmed_strokes", in: "progress")) ?? 0, programmed: Nanolitres((try rows.last?.get("programmed_nl", in: "progress")) ?? 0),
                     countersMonotonic: monotonic,
                     acceptedBoluses: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE type = 'bolus' AND accepted = 1") ?? 0,
                     lockoutViolations: violations, restarts: restarts.count, uncertainStrokes: uncertain)

@@ -161,14 +161,14 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                                arguments: [utcNanoseconds, board, restored != nil, boot.id, bootNow, timeline])
                 let session = db.lastInsertedRowID
                 let last = try Row.fetchOne(db, sql: "SELECT therapy, reservoir_fill_nl, filled_at_stroke, prescription FROM program ORDER BY id DESC LIMIT 1")
-                if (last?["prescription"] as String?) != nil, (last?["therapy"] as String?) != therapy {
+                if ((try last?.get("prescription", in: "program")) as String?) != nil, ((try last?.get("therapy", in: "program")) as String?) != therapy {
                     // A clinician programmed the pump by command: that program stays in force; the
                     // start's prescription file is only for a fresh journal.
                     try insert(db, session: session, utc: utcNanoseconds, boot: bootNow,
                                EventRow(type: "program", detail: "prescription file ignored: the program a clinician set by command stays in force"))
-                } else if last == nil || (last?["therapy"] as String?) != therapy {
-                    let fill: Int64 = last?["reservoir_fill_nl"] ?? reservoirFill.value
-                    let filledAt: Int64 = last?["filled_at_stroke"] ?? 0
+                } else if try last == nil || ((try last?.get("therapy", in: "program")) as String?) != therapy {
+                    let fill: Int64 = (try last?.get("reservoir_fill_nl", in: "program")) ?? reservoirFill.value
+                    let filledAt: Int64 = (try last?.get("filled_at_stroke", in: "program")) ?? 0
                     try db.execute(sql: "INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke) VALUES (?, ?, ?, ?, ?)",
                                    arguments: [session, utcNanoseconds, therapy, fill, filledAt])
                     try insert(db, session: session, utc: utcNanoseconds, boot: bootNow,
@@ -266,7 +266,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                     INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke, prescription, low_reservoir_nl,
                                          bridge_concentration_ng_per_ml)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [session, p.utcNanoseconds, (last?["therapy"] as String?) ?? "", p.reservoirFill.value, p.filledAtStroke,
+                    """, arguments: [session, p.utcNanoseconds, ((try last?.get("therapy", in: "program")) as String?) ?? "", p.reservoirFill.value, p.filledAtStroke,
                                      PrescriptionCodec(p.prescription).text(), p.lowReservoir.value, p.bridgeConcentration?.value])
                 if let r = p.refill {
                     try db.execute(sql: """

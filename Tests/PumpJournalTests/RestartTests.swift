@@ -85,16 +85,17 @@ struct RestartTests {
     /// Finding (issue 18, clock across a restart): past boluses were restored by the wall clock, so
     /// a clock stepped forward across a restart erased their lockout, count and 24 h cap, and one
     /// stepped back stretched them by the step. Now they are aged on the journal's timeline
-    /// (`BootClock`): a patient bolus at t = 60 s, the session ends at 120 s, the restart comes
-    /// 30 s later on the same boot: 90 s have passed whatever the wall clock says, so the 1 h
-    /// lockout has 3 510 s left. After a reboot the time down counts as none: 60 s have passed
-    /// (from the bolus to the last record), 3 540 s left.
+    /// (`BootClock`) and on the wall clock, the shorter age counting: a patient bolus at t = 60 s,
+    /// the session ends at 120 s, the restart comes 30 s later on the same boot: 90 s have passed
+    /// on the timeline, so the 1 h lockout has 3 510 s left with the wall clock stepped forward.
+    /// After a reboot the time down counts as none: 60 s have passed (bolus to last record), 3 540 s
+    /// left. A wall clock stepped back makes the bolus look newer than that: the full 3 600 s.
     @Test func bolusLimitsSurviveAWallClockSteppedAcrossARestart() async throws {
         let s = Int64(1_000_000_000)
         let cases: [(name: String, wallStep: Int64, sameBoot: Bool, left: Int64)] = [
-            ("forward 2 days", 2 * 86_400 * s, true, 3_510), ("back 1 day", -86_400 * s, true, 3_510),
+            ("forward 2 days", 2 * 86_400 * s, true, 3_510), ("back 1 day", -86_400 * s, true, 3_600),
             ("none", 0, true, 3_510), ("forward 3 days across a reboot", 3 * 86_400 * s, false, 3_540),
-            ("back 1 day across a reboot", -86_400 * s, false, 3_540),
+            ("back 1 day across a reboot", -86_400 * s, false, 3_600),
         ]
         for c in cases {
             let bench = try CrashBench(microgramsPerDay: 500,
@@ -120,6 +121,39 @@ struct RestartTests {
             let again = await rig2.handle(.patientBolus, now: .zero, utcNanoseconds: restartUTC)
             #expect(!again.accepted && again.reason?.contains("lockout") == true, "\(c.name): \(again.reason ?? "accepted")")
         }
+    }
+
+    /// From the outside attack on the timeline: editing `session.timeline_ns` moved a bolus hours
+    /// into the past (its lockout gone, no warning), and values near Int64.max, or text, made
+    /// pumpd trap at every start. Now the shorter of the timeline's and the wall clock's age
+    /// counts, overflow is a damaged row, and a value of the wrong type is a named journal error
+    /// (pumpd: a loss that keeps basal). The bolus is 140 s old by the honest wall clock.
+    @Test(arguments: ["UPDATE session SET timeline_ns = 10000000000000 WHERE id = 2", "UPDATE session SET timeline_ns = 9223372036854775807 WHERE id = 2",
+                      "UPDATE session SET boot_ns = -9223372036854775808 WHERE id = 2", "UPDATE session SET timeline_ns = -10000000000000 WHERE id = 1",
+                      "UPDATE session SET timeline_ns = 'x' WHERE id = 2", "UPDATE progress SET confirmed_strokes = 'x'"])
+    func anEditedTimelineNeitherErasesALockoutNorCrashes(_ edit: String) async throws {
+        let s = Int64(1_000_000_000)
+        let bench = try CrashBench(microgramsPerDay: 500,
+                                   bolus: PatientBolusRule(dose: .micrograms(20), lockout: .hours(1), maxPerDay: 4, duration: .minutes(10)))
+        let boot = TestBootClock(id: "boot-a", at: 5_000 * s)
+        let (rig, journal, _) = try bench.start(utc: CrashBench.utc0, boot: boot.clock)
+        boot.set(5_060 * s)
+        #expect(await rig.handle(.patientBolus, now: MonotonicInstant(nanoseconds: 60 * s), utcNanoseconds: CrashBench.utc0 + 60 * s).accepted)
+        rig.flushJournal(now: MonotonicInstant(nanoseconds: 60 * s), utcNanoseconds: CrashBench.utc0 + 60 * s)
+        journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 60 * s)
+        let second = TestBootClock(id: "boot-a", at: 5_170 * s)
+        let (_, journal2, _) = try bench.start(utc: CrashBench.utc0 + 170 * s, boot: second.clock)
+        journal2.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 170 * s)
+        try JournalTestAccess.execute(path: bench.path, sql: edit)
+        let third = TestBootClock(id: "boot-a", at: 5_200 * s)
+        if edit.contains("'x'") {
+            #expect(throws: JournalError.self) { _ = try bench.start(utc: CrashBench.utc0 + 200 * s, boot: third.clock) }
+            return
+        }
+        let (rig3, journal3, _) = try bench.start(utc: CrashBench.utc0 + 200 * s, boot: third.clock)
+        defer { journal3.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 200 * s) }
+        let left = rig3.snapshot().status(at: .zero).nextPatientBolusIn
+        #expect((left?.value ?? 0) >= 3_460 * s, "\(edit): \(left.map { "\($0.seconds) s" } ?? "no lockout") left; 3460 s is the truth")
     }
 
     /// Four boluses a day: the count carries across a wall clock stepped forward a day on the same
