@@ -48,6 +48,23 @@ struct UnitsTests {
     }
 }
 
+/// From the outside attack: `low_reservoir_ml`, `withdrawn_ml` and `dead_space_ml` of 1e-300 or
+/// 5e-324 passed the three-decimals rule (as zero) where 0.0005 was refused.
+@Suite("Decimal inputs")
+struct DecimalInputTests {
+    @Test(arguments: [1e-300, Double.leastNonzeroMagnitude, 1e-10, 0.0004])
+    func aNonZeroAmountThatRoundsToZeroIsRefused(_ v: Double) {
+        for allowZero in [true, false] {
+            var problems: [FieldError] = []
+            #expect(FixedPointInput.thousandths(v, path: "x_ml", max: 100, allowZero: allowZero, into: &problems) == nil)
+            #expect(problems.first?.path == "x_ml", "\(v) allowZero \(allowZero): \(problems)")
+        }
+        var none: [FieldError] = []
+        #expect(FixedPointInput.thousandths(0, path: "x_ml", max: 100, allowZero: true, into: &none) == 0 && none.isEmpty)
+        #expect(FixedPointInput.thousandths(0.001, path: "x_ml", max: 100, allowZero: true, into: &none) == 1 && none.isEmpty)
+    }
+}
+
 @Suite("Time of day across offset changes")
 struct NextOccurrenceTests {
     // 2026-03-29: Europe/Berlin springs forward at 01:00 UTC (02:00 CET -> 03:00 CEST).

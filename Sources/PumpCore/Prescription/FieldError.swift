@@ -42,9 +42,10 @@ public enum FixedPointInput {
             problems.append(FieldError(path, "has more than three decimals"))
             return nil
         }
-        // A positive amount too small to show in thousandths (1e-10) would become zero.
-        if !allowZero, scaled == 0 {
-            problems.append(FieldError(path, "must be greater than \(min)"))
+        // A positive amount too small to show in thousandths (1e-10, 1e-300) would become zero,
+        // where zero is allowed too (an outside attack had 1e-300 mL accepted as 0).
+        if scaled == 0, value != 0 {
+            problems.append(FieldError(path, allowZero ? "has more than three decimals" : "must be greater than \(min)"))
             return nil
         }
         return Int64(scaled)
