@@ -5,14 +5,15 @@ import PumpCore
 /// In each interval (from its first refusal, `interval` long) the first `recordedPerInterval`
 /// refusals are recorded one by one, so a clinician's one mistaken request shows its full reason;
 /// the rest are only counted, by the field their reason names, and the interval closes with one
-/// summary (`RemoteRefusalSummary`). A sustained flood therefore writes at most
-/// `recordedPerInterval + 1` events per interval, whatever its rate (docs/commands.md, "Floods").
-/// Accepted requests are never counted away: they need a key.
+/// summary (`RemoteRefusalSummary`). Signed refusals (the signature matched: a replay, an expired
+/// or out-of-role request) and unsigned ones (junk) have a share each, so junk cannot crowd a
+/// signed refusal out of the record. A sustained flood therefore writes at most
+/// `2 × (recordedPerInterval + 1)` events per interval, whatever its rate (docs/commands.md,
+/// "Floods"). Accepted requests are never counted away: they need a key.
 public struct RefusalDigest: Sendable {
     public static let interval = Nanoseconds.seconds(60)
     public static let recordedPerInterval = 10
-    /// Field names kept apart in a summary; the rest are counted under `otherField` (field names
-    /// can quote a client's bytes, so their variety is the client's to choose).
+    /// Field names kept apart in a summary; the rest are counted under `otherField`.
     public static let fieldsPerSummary = 16
     public static let otherField = "other"
     /// Longest field name kept (longer ones are cut, then escaped).
@@ -25,35 +26,59 @@ public struct RefusalDigest: Sendable {
         case counted
     }
 
-    private var start: MonotonicInstant?
-    private var recorded = 0
-    private var counted: [String: Int] = [:]
+    /// One kind of refusal's interval.
+    private struct Share: Sendable {
+        var start: MonotonicInstant?
+        var recorded = 0
+        var counted: [String: Int] = [:]
+    }
+    private var unsigned = Share()
+    private var signed = Share()
 
     public init() {}
 
-    /// The summary of an interval that has ended by `now` (or, `final`, of the open one: pumpd is
-    /// stopping), if any refusal in it was only counted.
-    public mutating func close(at now: MonotonicInstant, final: Bool = false) -> RemoteRefusalSummary? {
-        guard let s = start, final || now - s >= Self.interval else { return nil }
-        defer { start = nil; recorded = 0; counted = [:] }
-        guard !counted.isEmpty else { return nil }
-        let byField = counted.map { RemoteRefusalSummary.FieldCount(field: $0.key, count: $0.value) }
-            .sorted { ($0.count, $1.field) > ($1.count, $0.field) }
-        return RemoteRefusalSummary(interval: now - s, count: counted.values.reduce(0, +), byField: byField)
+    /// The summaries of intervals that have ended by `now` (or, `final`, of the open ones: pumpd
+    /// is stopping), where any refusal in them was only counted.
+    public mutating func close(at now: MonotonicInstant, final: Bool = false) -> [RemoteRefusalSummary] {
+        [Self.close(&unsigned, signed: false, at: now, final: final), Self.close(&signed, signed: true, at: now, final: final)].compactMap { $0 }
     }
 
-    /// A refusal whose reason names `field`: whether to record it; first the summary of the
-    /// interval it ends, if one ended.
-    public mutating func refused(field: String, at now: MonotonicInstant) -> (closed: RemoteRefusalSummary?, verdict: Verdict) {
+    private static func close(_ share: inout Share, signed: Bool, at now: MonotonicInstant, final: Bool) -> RemoteRefusalSummary? {
+        guard let s = share.start, final || now - s >= interval else { return nil }
+        defer { share = Share() }
+        guard !share.counted.isEmpty else { return nil }
+        let byField = share.counted.map { RemoteRefusalSummary.FieldCount(field: $0.key, count: $0.value) }
+            .sorted { ($0.count, $1.field) > ($1.count, $0.field) }
+        return RemoteRefusalSummary(interval: now - s, count: share.counted.values.reduce(0, +), byField: byField, signed: signed)
+    }
+
+    /// A refusal of `error`, `signed` or not: whether to record it; first the summaries of the
+    /// intervals it ends, if any ended.
+    public mutating func refused(_ error: WireError, signed isSigned: Bool, at now: MonotonicInstant) -> (closed: [RemoteRefusalSummary], verdict: Verdict) {
         let closed = close(at: now)
-        if start == nil { start = now }
-        if recorded < Self.recordedPerInterval {
-            recorded += 1
-            return (closed, .record)
+        let verdict = isSigned ? Self.take(&signed, error, at: now) : Self.take(&unsigned, error, at: now)
+        return (closed, verdict)
+    }
+
+    private static func take(_ share: inout Share, _ error: WireError, at now: MonotonicInstant) -> Verdict {
+        if share.start == nil { share.start = now }
+        if share.recorded < recordedPerInterval {
+            share.recorded += 1
+            return .record
         }
-        let name = Printable.escaped(String(field.prefix(Self.fieldLength)))
-        let key = counted[name] != nil || counted.count < Self.fieldsPerSummary ? name : Self.otherField
-        counted[key, default: 0] += 1
-        return (closed, .counted)
+        let name = key(error)
+        let k = share.counted[name] != nil || share.counted.count < fieldsPerSummary ? name : otherField
+        share.counted[k, default: 0] += 1
+        return .counted
+    }
+
+    /// The field a refusal is counted under. An unknown key is the client's own text: counted
+    /// under its parent, so a client cannot mint field names to push real reasons into "other".
+    static func key(_ error: WireError) -> String {
+        if error.reason.hasPrefix("unknown field") {
+            let parent = error.field.split(separator: ".", maxSplits: 1).first.map(String.init) ?? ""
+            return Printable.escaped(String(parent.prefix(fieldLength))) + ".(unknown field)"
+        }
+        return Printable.escaped(String(error.field.prefix(fieldLength)))
     }
 }

@@ -79,11 +79,14 @@ private final class ConnectionTable: @unchecked Sendable {
 
     init(limit: Int) { self.limit = limit }
 
-    /// Admits `h`, closing the oldest connection with nothing in flight if the table is full;
-    /// false when every open connection is being answered (the newcomer is then closed).
+    /// Admits `h` when the table is full by closing the oldest connection with nothing in flight,
+    /// else the oldest whose answer is ready but which has not read it (its socket buffer full: a
+    /// client that does not read forfeits its place; an outside attack held all 64 places with
+    /// connections that wrote junk and never read). False only when every connection has a
+    /// request still running (the newcomer is then closed).
     func admit(_ h: FrameHandler) -> Bool {
         if open.count >= limit {
-            guard let victim = open.first(where: { !$0.busy }) else { return false }
+            guard let victim = open.first(where: { !$0.busy }) ?? open.first(where: { !$0.running }) else { return false }
             victim.closeNow()
             remove(victim)
         }
@@ -105,6 +108,8 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     private var pending: ByteBuffer?
     /// A request of this connection is being served: the connection is kept until it is answered.
     private(set) var busy = false
+    /// The request is still running (its answer not yet computed): never closed under it.
+    private(set) var running = false
     private var closeWhenAnswered = false
     private var deadline: Scheduled<Void>?
     private var hardDeadline: Scheduled<Void>?
@@ -192,11 +197,13 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
             busy = true
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             let promise = context.eventLoop.makePromise(of: Data.self)
+            running = true
             switch serve(payload) {
             case .now(let answer): promise.succeed(answer)
             case .later(let work): promise.completeWithTask { await work() }
             }
             promise.futureResult.assumeIsolated().whenSuccess { [self] answer in
+                running = false
                 // Busy until the answer is in the client's socket: only then may the connection close.
                 guard let written = self.answer(answer, thenClose: false) else { busy = false; return }
                 written.whenComplete { [self] _ in

@@ -56,8 +56,9 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     static func closeDigest(_ digest: Locked<RefusalDigest>, controller: PumpController<M, P, B>, now: @Sendable () -> MonotonicInstant,
                             final: Bool) {
         let t = now()
-        guard let summary = digest.withLock({ $0.close(at: t, final: final) }) else { return }
-        controller.withCore { $0.recordRemoteRefusals(summary, at: t) }
+        let summaries = digest.withLock { $0.close(at: t, final: final) }
+        guard !summaries.isEmpty else { return }
+        controller.withCore { core in for s in summaries { core.recordRemoteRefusals(s, at: t) } }
         controller.flushJournal(now: t, utcNanoseconds: SystemWallClock().utcNanoseconds())
     }
 
@@ -73,11 +74,11 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     /// A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
     static func refuse(_ r: RemoteCommandRecord, _ error: WireError, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
                        at t: MonotonicInstant, utc: Int64) -> Data {
-        let (closed, verdict) = digest.withLock { $0.refused(field: error.field, at: t) }
-        if let closed { controller.withCore { $0.recordRemoteRefusals(closed, at: t) } }
+        let (closed, verdict) = digest.withLock { $0.refused(error, signed: r.role != nil, at: t) }
+        if !closed.isEmpty { controller.withCore { core in for s in closed { core.recordRemoteRefusals(s, at: t) } } }
         if verdict == .record {
             record(r, controller: controller, at: t, utc: utc)
-        } else if closed != nil {
+        } else if !closed.isEmpty {
             controller.flushJournal(now: t, utcNanoseconds: utc)
         }
         return Response.refused(error).data()
@@ -103,9 +104,9 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         let c = admitted.command
         let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true, reason: nil)
         // A command that changes something is checked again after admission (which wrote its
-        // counter durably, taking some of Wire.answerMargin), before it is recorded as accepted:
-        // nothing runs once its client may have stopped waiting, and the log never shows
-        // "accepted" then "refused" for one request.
+        // counter durably, taking some of Wire.answerMargin), before it runs: nothing runs once
+        // its client may have stopped waiting. It is recorded once, with the controller's verdict
+        // (an outside attack found `resume` while delivering logged as accepted).
         if c.operatorCommand != nil {
             let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
             guard leftMs >= Wire.runMargin.value / 1_000_000 else {
@@ -114,7 +115,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
                               controller: controller, digest: digest, at: t, utc: utc)
             }
         }
-        record(who, controller: controller, at: t, utc: utc)
+        if c.operatorCommand == nil { record(who, controller: controller, at: t, utc: utc) }
         switch c {
         case .status:
             return Response(ok: true, result: Views.status(controller.withCore { $0.status(at: t) }, utcNanoseconds: utc, device: device)).data()
@@ -140,6 +141,10 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         default:
             guard let op = c.operatorCommand else { return Response(ok: false, error: WireError("body.command", "not executable")).data() }
             let outcome = await controller.handle(op, now: t, utcNanoseconds: utc)
+            var verdict = who
+            verdict.accepted = outcome.accepted
+            verdict.reason = outcome.accepted ? nil : "body.command: \(outcome.reason ?? "refused by the controller")"
+            record(verdict, controller: controller, at: t, utc: utc)
             var result: [String: Any] = ["accepted": outcome.accepted, "reason": outcome.reason ?? NSNull()]
             if case .refill = c, outcome.accepted, let rec = controller.withCore({ $0.refills.last }) { result["refill"] = Views.refill(rec) }
             if case .patientBolus = c {

@@ -7,6 +7,7 @@ import Testing
 @Suite("Refusal digest")
 struct RefusalDigestTests {
     func at(_ s: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(s * 1e9)) }
+    func junk(_ field: String, _ reason: String = "not a JSON object") -> WireError { WireError(field, reason) }
 
     /// 1 000 refusals/s for ten minutes (virtual time): 10 recorded one by one and one summary per
     /// minute, 110 events in all, and every refusal accounted for in the summaries' counts.
@@ -14,13 +15,13 @@ struct RefusalDigestTests {
         var d = RefusalDigest()
         var recorded = 0, summaries: [RemoteRefusalSummary] = []
         for i in 0..<600_000 {
-            let (closed, verdict) = d.refused(field: i % 3 == 0 ? "frame" : "envelope.mac", at: at(Double(i) / 1000))
-            if let closed { summaries.append(closed) }
+            let (closed, verdict) = d.refused(junk(i % 3 == 0 ? "frame" : "envelope.mac"), signed: false, at: at(Double(i) / 1000))
+            summaries += closed
             if verdict == .record { recorded += 1 }
         }
-        if let last = d.close(at: at(600), final: true) { summaries.append(last) }
+        summaries += d.close(at: at(600), final: true)
         #expect(recorded == 10 * 10)
-        #expect(summaries.count == 10)
+        #expect(summaries.count == 10 && summaries.allSatisfy { !$0.signed })
         #expect(summaries.map(\.count).reduce(0, +) + recorded == 600_000)
         // Each minute: 60 000 refusals, 10 recorded; of the 59 990 counted, one in three was "frame".
         let first = summaries[0]
@@ -31,18 +32,37 @@ struct RefusalDigestTests {
     /// A lone mistake is recorded in full and closes with no summary (nothing was only counted).
     @Test func aFewRefusalsAreAllRecorded() {
         var d = RefusalDigest()
-        for i in 0..<10 { #expect(d.refused(field: "body.counter", at: at(Double(i))).verdict == .record) }
-        #expect(d.close(at: at(70)) == nil)
-        #expect(d.refused(field: "body.counter", at: at(71)).verdict == .record)   // a new interval
+        for i in 0..<10 { #expect(d.refused(junk("body.counter"), signed: true, at: at(Double(i))).verdict == .record) }
+        #expect(d.close(at: at(70)).isEmpty)
+        #expect(d.refused(junk("body.counter"), signed: true, at: at(71)).verdict == .record)   // a new interval
     }
 
-    /// Field names are the client's to choose (an unknown key is named): at most 16 kept apart,
-    /// the rest under "other", each cut to 48 characters and escaped.
+    /// From the outside attack: during a junk flood a replayed or expired signed request showed up
+    /// only as a count. Signed refusals have their own share: the first 10 of a minute are recorded
+    /// whatever the junk does.
+    @Test func junkCannotCrowdSignedRefusalsOutOfTheRecord() {
+        var d = RefusalDigest()
+        for i in 0..<5_000 { _ = d.refused(junk("envelope"), signed: false, at: at(Double(i) / 1000)) }
+        for i in 0..<10 { #expect(d.refused(junk("body.counter", "replayed"), signed: true, at: at(5 + Double(i))).verdict == .record) }
+        #expect(d.refused(junk("body.counter", "replayed"), signed: true, at: at(16)).verdict == .counted)
+        let closed = d.close(at: at(61))
+        #expect(closed.map(\.signed) == [false] && closed.first?.count == 4_990, "\(closed)")
+        #expect(d.close(at: at(70)).map(\.count) == [1])
+    }
+
+    /// Field names are the client's to choose where it names an unknown key: those count under
+    /// their parent, so minted names cannot push real reasons into "other". Other names: at most
+    /// 16 kept apart, the rest under "other", each cut to 48 characters and escaped.
     @Test func fieldNamesFromTheClientAreBoundedAndEscaped() {
         var d = RefusalDigest()
-        for i in 0..<10 { _ = d.refused(field: "x", at: at(Double(i) / 100)) }
-        for i in 0..<1000 { _ = d.refused(field: "envelope.k\(i)\n" + String(repeating: "y", count: 100), at: at(1 + Double(i) / 100)) }
-        let s = d.close(at: at(61))!
+        for i in 0..<10 { _ = d.refused(junk("x"), signed: false, at: at(Double(i) / 100)) }
+        for i in 0..<1000 { _ = d.refused(junk("envelope.k\(i)\n" + String(repeating: "y", count: 100), "unknown field"), signed: false, at: at(1 + Double(i) / 100)) }
+        _ = d.refused(junk("envelope"), signed: false, at: at(20))
+        let minted = d.close(at: at(61))
+        #expect(minted.first?.byField == [.init(field: "envelope.(unknown field)", count: 1000), .init(field: "envelope", count: 1)], "\(minted)")
+        for i in 0..<10 { _ = d.refused(junk("x"), signed: false, at: at(100 + Double(i) / 100)) }
+        for i in 0..<1000 { _ = d.refused(junk("f\(i)\n" + String(repeating: "y", count: 100)), signed: false, at: at(101 + Double(i) / 100)) }
+        let s = d.close(at: at(161)).first!
         #expect(s.count == 1000 && s.byField.count == 17)
         #expect(s.byField.first == .init(field: "other", count: 1000 - 16))
         #expect(s.byField.allSatisfy { !$0.field.contains("\n") && $0.field.count <= 48 + 5 })

@@ -126,13 +126,16 @@ public struct RemoteRefusalSummary: Hashable, Sendable {
     public var count: Int
     /// Most frequent first; ties by name.
     public var byField: [FieldCount]
-    public init(interval: Nanoseconds, count: Int, byField: [FieldCount]) {
+    /// Requests whose signature matched (replays, expired, out of role), or not (junk).
+    public var signed: Bool
+    public init(interval: Nanoseconds, count: Int, byField: [FieldCount], signed: Bool) {
         self.interval = interval
         self.count = count
         self.byField = byField
+        self.signed = signed
     }
     public var description: String {
-        "\(count) more refused in \(interval.value / 1_000_000_000) s, not recorded one by one: "
+        "\(count) more \(signed ? "signed" : "unsigned") refused in \(interval.value / 1_000_000_000) s, not recorded one by one: "
             + byField.map { "\($0.field) \($0.count)" }.joined(separator: ", ")
     }
 }
