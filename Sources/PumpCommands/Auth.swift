@@ -146,6 +146,8 @@ public struct Gate: Sendable {
         return .success(Authenticated(body: body, command: command))
     }
 
+    static let notCanonical = "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)"
+
     static func typeName(_ v: JSONValue) -> String? {
         if case .object(let o) = v, case .string(let t)? = o["type"] { return String(t.prefix(40)) }
         return nil
@@ -178,10 +180,10 @@ public struct Gate: Sendable {
         // One byte form for the envelope and the body (JSONValue.canonicalText): no duplicate
         // keys, no second spelling of what is signed.
         guard Data(env.canonicalText.utf8) == payload else {
-            return refuse("envelope", "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)")
+            return refuse("envelope", Self.notCanonical)
         }
         guard bodyValue.canonicalText == text else {
-            return refuse("body", "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)")
+            return refuse("body", Self.notCanonical)
         }
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(text.utf8), using: key.key) else {
             return refuse("envelope.mac", "forged: the signature does not match the body")

@@ -267,17 +267,7 @@ struct CommandInterfaceTests {
         }
         guard let fd = rawConnect(d.socket) else { Issue.record("no connection"); return }
         defer { close(fd) }
-        let all = frames
-        let sender = Thread {
-            let frames = all
-            var sent = 0
-            while sent < frames.count {
-                let r = frames.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, frames.count - sent, Int32(MSG_NOSIGNAL)) }
-                if r <= 0 { return }
-                sent += r
-            }
-        }
-        sender.start()
+        sendInBackground(frames, to: fd)
         Thread.sleep(forTimeInterval: 2.5)   // longer than the server's 2 s idle limit: real time is what is attacked
         let answers = readAnswers(fd, count: n + 1)
         #expect(answers.count == n + 1, "\(answers.count) answers to \(n + 1) requests")
@@ -299,15 +289,7 @@ struct CommandInterfaceTests {
         for i in 0..<n { frames.append(Wire.frame(Data(#"{"v":1,"junk":\#(i)}"#.utf8))) }
         guard let fd = rawConnect(d.socket) else { Issue.record("no connection"); return }
         defer { close(fd) }
-        let all = frames
-        Thread {
-            var sent = 0
-            while sent < all.count {
-                let r = all.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, all.count - sent, Int32(MSG_NOSIGNAL)) }
-                if r <= 0 { return }
-                sent += r
-            }
-        }.start()
+        sendInBackground(frames, to: fd)
         let answers = readAnswers(fd, count: n)
         #expect(answers.count == n && answers.allSatisfy { !$0.ok }, "\(answers.count) answers")
         #expect(try d.ctl(["status"], key: d.clinician).status == 0)   // a real request still served
@@ -355,17 +337,7 @@ struct CommandInterfaceTests {
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
         for _ in 0..<64 { if let fd = rawConnect(d.socket) { fds.append(fd) } }
-        let writers = fds.map { fd in
-            Thread {
-                var sent = 0
-                while sent < junk.count {
-                    let r = junk.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, junk.count - sent, Int32(MSG_NOSIGNAL)) }
-                    if r <= 0 { return }
-                    sent += r
-                }
-            }
-        }
-        writers.forEach { $0.start() }
+        for fd in fds { sendInBackground(junk, to: fd) }
         Thread.sleep(forTimeInterval: 3)   // real time is what is attacked: the answers back up
         var ok = 0
         for _ in 0..<3 where try d.ctl(["status"], key: d.clinician).status == 0 { ok += 1 }
@@ -378,6 +350,18 @@ struct CommandInterfaceTests {
         #else
         false
         #endif
+    }
+
+    /// Writes all of `bytes` to `fd` from a thread of its own (the test reads, or does not, meanwhile).
+    private func sendInBackground(_ bytes: Data, to fd: Int32) {
+        Thread {
+            var sent = 0
+            while sent < bytes.count {
+                let r = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+                if r <= 0 { return }
+                sent += r
+            }
+        }.start()
     }
 
     /// Reads `count` answer frames (fewer if the daemon closes first).
