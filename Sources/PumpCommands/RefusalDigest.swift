@@ -31,6 +31,10 @@ public struct RefusalDigest: Sendable {
         var start: MonotonicInstant?
         var recorded = 0
         var counted: [String: Int] = [:]
+        /// The requests recorded in this interval (by their bytes' hash): the same bytes again (a
+        /// replayed capture) are counted, not recorded, so replaying one captured request cannot
+        /// use up the signed share (an outside attack did, 15 replays).
+        var seen: Set<Int> = []
     }
     private var unsigned = Share()
     private var signed = Share()
@@ -54,16 +58,19 @@ public struct RefusalDigest: Sendable {
 
     /// A refusal of `error`, `signed` or not: whether to record it; first the summaries of the
     /// intervals it ends, if any ended.
-    public mutating func refused(_ error: WireError, signed isSigned: Bool, at now: MonotonicInstant) -> (closed: [RemoteRefusalSummary], verdict: Verdict) {
+    /// `request`: the request's bytes' hash (nil: not known).
+    public mutating func refused(_ error: WireError, signed isSigned: Bool, request: Int? = nil,
+                                 at now: MonotonicInstant) -> (closed: [RemoteRefusalSummary], verdict: Verdict) {
         let closed = close(at: now)
-        let verdict = isSigned ? Self.take(&signed, error, at: now) : Self.take(&unsigned, error, at: now)
+        let verdict = isSigned ? Self.take(&signed, error, request: request, at: now) : Self.take(&unsigned, error, request: request, at: now)
         return (closed, verdict)
     }
 
-    private static func take(_ share: inout Share, _ error: WireError, at now: MonotonicInstant) -> Verdict {
+    private static func take(_ share: inout Share, _ error: WireError, request: Int?, at now: MonotonicInstant) -> Verdict {
         if share.start == nil { share.start = now }
-        if share.recorded < recordedPerInterval {
+        if share.recorded < recordedPerInterval, request.map({ !share.seen.contains($0) }) ?? true {
             share.recorded += 1
+            if let request { share.seen.insert(request) }
             return .record
         }
         let name = key(error)

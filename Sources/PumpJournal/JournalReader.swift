@@ -17,8 +17,26 @@ public enum JournalReader {
         try check((0...most).contains(r.intendedStrokes), "intent.through_stroke", r.intendedStrokes)
         try check((0...(most * 1000)).contains(r.programmed.value), "progress.programmed_nl", r.programmed.value)
         try check((0...r.intendedStrokes).contains(r.commandedBeforeFill), "program.filled_at_stroke", r.commandedBeforeFill)
+        // Boluses and refills feed arithmetic at restore and in every status: bounded here (an
+        // edited Int64.max trapped pumpd at every start, or at the first status).
+        let year2200: Int64 = 7_258_118_400 * 1_000_000_000
+        for b in r.boluses {
+            try check((0...year2200).contains(b.requestedUTCNanoseconds), "event.utc_ns", b.requestedUTCNanoseconds)
+            try check((0...most).contains(b.dose.value), "event.bolus_dose_ng", b.dose.value)
+            try check((0...Nanoseconds.days(1).value).contains(b.duration.value), "event.bolus_duration_ns", b.duration.value)
+        }
+        for f in r.refills {
+            for (field, v) in [("expected_nl", f.expected.value), ("withdrawn_nl", f.withdrawn.value), ("added_nl", f.added.value),
+                               ("consumed_nl", f.consumed.value), ("tolerance_nl", f.tolerance.value),
+                               ("old_concentration_ng_per_ml", f.oldConcentration.value), ("new_concentration_ng_per_ml", f.newConcentration.value),
+                               ("bridge_volume_nl", f.bridge?.volume.value ?? 0)] {
+                try check(v.magnitude <= UInt64(most), "refill.\(field)", v)
+            }
+            let days = f.bridge?.duration.value ?? 0
+            try check((0...(most * 10_000)).contains(days), "refill.bridge_duration_ns", days)
+        }
         try check((0...PumpLimits.maximumReservoir.value).contains(r.reservoirFilled.value), "program.reservoir_fill_nl", r.reservoirFilled.value)
-        try check(abs(r.measuredSinceFill.value) <= most * 1000, "progress.measured_since_fill_nl", r.measuredSinceFill.value)
+        try check(r.measuredSinceFill.value.magnitude <= UInt64(most * 1000), "progress.measured_since_fill_nl", r.measuredSinceFill.value)
     }
 
     /// Where the timeline stands at a start on boot `bootID` with its clock at `bootNanoseconds`
@@ -100,12 +118,17 @@ public enum JournalReader {
         // or edited timeline cannot either; only both wrong together could.
         let day = Nanoseconds.days(1).value
         let boluses = try Row.fetchAll(db, sql: """
-            SELECT e.utc_ns, e.bolus_kind, e.bolus_dose_ng, e.bolus_duration_ns, e.boot_ns, s.boot_ns AS session_boot_ns, s.timeline_ns
+            SELECT e.utc_ns, e.accepted, e.bolus_kind, e.bolus_dose_ng, e.bolus_duration_ns, e.boot_ns, s.boot_ns AS session_boot_ns, s.timeline_ns
             FROM event e JOIN session s ON s.id = e.session_id
-            WHERE e.type = 'bolus' AND e.accepted = 1 ORDER BY e.id DESC LIMIT 10000
+            WHERE e.type = 'bolus' ORDER BY e.id DESC LIMIT 10000
             """).reversed().compactMap { (r: Row) throws -> RestoredState.Bolus? in
+            // A bolus row the journal cannot have written is a damaged journal, never "not a
+            // bolus" (an edited accepted=2 or bolus_kind='x' erased a lockout silently).
+            let accepted: Int64? = try r.get("accepted", in: "event")
+            guard accepted == 0 || accepted == 1 else { throw JournalError("event.accepted: \(accepted.map(String.init) ?? "NULL") on a bolus row") }
             let kindText: String? = try r.get("bolus_kind", in: "event")
-            guard let kind = kindText.flatMap(BolusKind.init(rawValue:)) else { return nil }
+            guard let kind = kindText.flatMap(BolusKind.init(rawValue:)) else { throw JournalError("event.bolus_kind: '\(kindText ?? "NULL")' is no bolus kind") }
+            guard accepted == 1 else { return nil }
             let utc: Int64 = try r.get("utc_ns", in: "event")
             var b = RestoredState.Bolus(kind: kind, dose: Nanograms(try r.get("bolus_dose_ng", in: "event")),
                                         duration: Nanoseconds(try r.get("bolus_duration_ns", in: "event")), requestedUTCNanoseconds: utc)

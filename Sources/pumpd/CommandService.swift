@@ -72,9 +72,9 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     }
 
     /// A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
-    static func refuse(_ r: RemoteCommandRecord, _ error: WireError, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
-                       at t: MonotonicInstant, utc: Int64) -> Data {
-        let (closed, verdict) = digest.withLock { $0.refused(error, signed: r.role != nil, at: t) }
+    static func refuse(_ r: RemoteCommandRecord, _ error: WireError, request: Int?, controller: PumpController<M, P, B>,
+                       digest: Locked<RefusalDigest>, at t: MonotonicInstant, utc: Int64) -> Data {
+        let (closed, verdict) = digest.withLock { $0.refused(error, signed: r.role != nil, request: request, at: t) }
         if !closed.isEmpty { controller.withCore { core in for s in closed { core.recordRemoteRefusals(s, at: t) } } }
         if verdict == .record {
             record(r, controller: controller, at: t, utc: utc)
@@ -93,7 +93,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         switch gate.admit(payload, utcNanoseconds: utc) {
         case .failure(let f):
             let r = RemoteCommandRecord(role: f.role?.rawValue, command: f.command, counter: nil, accepted: false, reason: f.error.description)
-            return .now(refuse(r, f.error, controller: controller, digest: digest, at: t, utc: utc))
+            return .now(refuse(r, f.error, request: payload.hashValue, controller: controller, digest: digest, at: t, utc: utc))
         case .success(let admitted):
             return .later { await run(admitted, device: gate.ring.device, controller: controller, digest: digest, at: t, utc: utc) }
         }
@@ -112,7 +112,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             guard leftMs >= Wire.runMargin.value / 1_000_000 else {
                 let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
                 return refuse(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description), late,
-                              controller: controller, digest: digest, at: t, utc: utc)
+                              request: nil, controller: controller, digest: digest, at: t, utc: utc)
             }
         }
         if c.operatorCommand == nil { record(who, controller: controller, at: t, utc: utc) }

@@ -50,6 +50,17 @@ struct RefusalDigestTests {
         #expect(d.close(at: at(70)).map(\.count) == [1])
     }
 
+    /// The second attack: replaying one captured request 15 times used up the signed share, and
+    /// a clinician's own replay and a patient's out-of-role request were then only counted. The
+    /// same bytes again are counted, not recorded.
+    @Test func replayingOneCaptureDoesNotUseUpTheSignedShare() {
+        var d = RefusalDigest()
+        #expect(d.refused(junk("body.counter", "replayed"), signed: true, request: 42, at: at(0)).verdict == .record)
+        for i in 1...15 { #expect(d.refused(junk("body.counter", "replayed"), signed: true, request: 42, at: at(Double(i))).verdict == .counted) }
+        for i in 0..<9 { #expect(d.refused(junk("body.command.type", "out of role"), signed: true, request: 100 + i, at: at(20)).verdict == .record) }
+        #expect(d.close(at: at(61)).first?.count == 15)
+    }
+
     /// Field names are the client's to choose where it names an unknown key: those count under
     /// their parent, so minted names cannot push real reasons into "other". Other names: at most
     /// 16 kept apart, the rest under "other", each cut to 48 characters and escaped.

@@ -128,9 +128,18 @@ struct RestartTests {
     /// pumpd trap at every start. Now the shorter of the timeline's and the wall clock's age
     /// counts, overflow is a damaged row, and a value of the wrong type is a named journal error
     /// (pumpd: a loss that keeps basal). The bolus is 140 s old by the honest wall clock.
+    /// The second attack: extreme bolus and refill values trapped at restore or at the first
+    /// status, and a bolus row with accepted = 2 or an unknown kind was read as "not a bolus"
+    /// (lockout gone). Those are a damaged journal now ("-- loss": the open throws; pumpd makes it a
+    /// loss that keeps basal).
     @Test(arguments: ["UPDATE session SET timeline_ns = 10000000000000 WHERE id = 2", "UPDATE session SET timeline_ns = 9223372036854775807 WHERE id = 2",
                       "UPDATE session SET boot_ns = -9223372036854775808 WHERE id = 2", "UPDATE session SET timeline_ns = -10000000000000 WHERE id = 1",
-                      "UPDATE session SET timeline_ns = 'x' WHERE id = 2", "UPDATE progress SET confirmed_strokes = 'x'"])
+                      "-- loss\nUPDATE session SET timeline_ns = 'x' WHERE id = 2", "-- loss\nUPDATE progress SET confirmed_strokes = 'x'",
+                      "-- loss\nDROP TRIGGER event_append_only_update; UPDATE event SET bolus_duration_ns = 9223372036854775807 WHERE type = 'bolus'",
+                      "-- loss\nDROP TRIGGER event_append_only_update; UPDATE event SET utc_ns = 9223372036854775807 WHERE type = 'bolus'",
+                      "-- loss\nDROP TRIGGER event_append_only_update; UPDATE event SET accepted = 2 WHERE type = 'bolus'",
+                      "-- loss\nDROP TRIGGER event_append_only_update; UPDATE event SET bolus_kind = 'x' WHERE type = 'bolus'",
+                      "-- loss\nINSERT INTO refill VALUES (2, 1, 0, 9223372036854775807, 1, -9223372036854775808, 1, 1, 1, 1, 0, 1)"])
     func anEditedTimelineNeitherErasesALockoutNorCrashes(_ edit: String) async throws {
         let s = Int64(1_000_000_000)
         let bench = try CrashBench(microgramsPerDay: 500,
@@ -146,7 +155,7 @@ struct RestartTests {
         journal2.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 170 * s)
         try JournalTestAccess.execute(path: bench.path, sql: edit)
         let third = TestBootClock(id: "boot-a", at: 5_200 * s)
-        if edit.contains("'x'") {
+        if edit.hasPrefix("-- loss") {
             #expect(throws: JournalError.self) { _ = try bench.start(utc: CrashBench.utc0 + 200 * s, boot: third.clock) }
             return
         }
