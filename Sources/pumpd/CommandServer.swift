@@ -7,8 +7,9 @@ import PumpCommands
 /// client never delays another (with one hand-written thread, 12 idle connections made a
 /// clinician bolus time out, then run 8 s later). Bounds, each with its reason:
 /// - at most `maximumConnections` open; a newcomer beyond that closes the oldest connection
-///   with no request in flight (an idle flood cannot lock a clinician out), or is itself closed
-///   when all of them are being answered;
+///   with no request in flight (an idle flood cannot lock a clinician out), else the oldest whose
+///   answer is ready but unread (a client that does not read forfeits its place), or is itself
+///   closed when every connection has a request still running;
 /// - `idleSeconds` without a byte while no request is in flight closes a connection (a frame
 ///   left half-sent is answered `frame: truncated` first);
 /// - `connectionSeconds` in all per connection, however slowly it trickles;
@@ -17,9 +18,12 @@ import PumpCommands
 ///   own socket buffer);
 /// - a connection is never closed between taking a request and writing its answer (written
 ///   into a Unix socket, an answer stays readable after the close), so a client that sees its
-///   connection closed without an answer knows the request did not run. The one exception: a
+///   connection closed without an answer knows the request did not run. The exceptions: a
 ///   client that reads no answer for `connectionSeconds` after the connection's time is up
-///   (its socket buffer full) is closed at twice that, answered or not.
+///   (its socket buffer full) is closed at twice that, answered or not; and one whose answer
+///   waits unread when a newcomer needs its place (above);
+/// - a refusal is decided and answered on the event loop (`Served.now`): junk never reaches the
+///   task pool the dose loop and watchdog run on; an admitted request runs as a task.
 /// Nothing read reaches the controller except through `serve` (pumpd's `Gate`).
 final class CommandServer: Sendable {
     static let maximumConnections = 64
