@@ -214,7 +214,12 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
                     busy = false
                     if closeWhenAnswered { closeNow(); return }
                     self.context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-                    nextRequest()
+                    // The next frame on a later turn of the loop, never from inside this callback:
+                    // a refusal's answer (decided on the loop) completes at once, and thousands of
+                    // pipelined junk frames would otherwise recurse until the stack overflowed
+                    // (AddressSanitizer's build did, on 3 000).
+                    let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    context.eventLoop.execute { loopBound.value.nextRequest() }
                 }
             }
         }
