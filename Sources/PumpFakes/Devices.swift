@@ -23,18 +23,20 @@ public final class FakeMotorDriver: MotorDriver {
         guard direction == .forward else { return }
         for _ in 0..<count { plant.stroke() }
     }
-    nonisolated(nonsending) public func feedback() async throws(HALError) -> MotorFeedback { plant.feedback() }
+    /// Inlinable, as the reads below: the simulator calls them several times a tick, and a call
+    /// the simulator's module can inline needs no async frame of its own.
+    @inlinable nonisolated(nonsending) public func feedback() async throws(HALError) -> MotorFeedback { plant.feedback() }
     public var isEnabled: Bool { plant.motorEnabled }
 }
 
 public struct FakePressureSensor: PressureSensor {
     public let plant: Plant
     public init(plant: Plant) { self.plant = plant }
-    nonisolated(nonsending) public func read() async throws(HALError) -> CentiMMHg { try plant.readPressure() }
+    @inlinable nonisolated(nonsending) public func read() async throws(HALError) -> CentiMMHg { try plant.readPressure() }
 }
 
 public struct FakeBatteryGauge: BatteryGauge {
     public let plant: Plant
     public init(plant: Plant) { self.plant = plant }
-    nonisolated(nonsending) public func read() async throws(HALError) -> BatteryReading { try plant.readBattery() }
+    @inlinable nonisolated(nonsending) public func read() async throws(HALError) -> BatteryReading { try plant.readBattery() }
 }

@@ -327,11 +327,13 @@ typealias SimController = PumpController<FakeMotorDriver, TappedPressureSensor, 
 
 /// Remembers each reading the controller took, for the shadow baseline detector.
 final class TappedPressureSensor: PressureSensor {
-    private let inner: any PressureSensor
+    /// Concrete, not `any PressureSensor`: an async call through an existential is not
+    /// specialized and allocates on every read (two reads a tick).
+    private let inner: FakePressureSensor
     /// The last reading's raw value, or `none` after a failed read (one atomic word: cheap per tick).
     private let last = Atomic<Int64>(TappedPressureSensor.none)
     private static let none = Int64.min
-    init(_ inner: any PressureSensor) { self.inner = inner }
+    init(_ inner: FakePressureSensor) { self.inner = inner }
     nonisolated(nonsending) func read() async throws(HALError) -> CentiMMHg {
         do {
             let r = try await inner.read()

@@ -183,40 +183,15 @@ public enum Swarm {
                            scenarioJSON: json, hazard: "-", simulatedSeconds: 0)
         }
         let stroke = scenario.plant.strokeVolume.value
-        var previous: SimulationStep?
-        var firstStepViolation: String?
-        var timeline = Timeline()
         // The motor's 2 mL/h, basal and bolus together, judged on the plant's strokes over every
         // minute (one stroke of quantization and one at the window's edge allowed).
         let strokesPerMinute = Int64((Double(PumpLimits.maximumTotalRateNanolitresPerDay) / 1440 / Double(stroke)).rounded(.up)) + 1
-        var minute: Deque<(at: Int64, strokes: Int64)> = []
-        let result = await Simulator.run(scenario, inspect: { step in
-            defer { previous = step }
-            timeline.observe(step)
-            guard firstStepViolation == nil else { return }
-            minute.append((step.at.value, step.plantStrokes))
-            while let first = minute.first, first.at < step.at.value - 60_000_000_000 { minute.removeFirst() }
-            if let first = minute.first, step.plantStrokes - first.strokes > strokesPerMinute {
-                firstStepViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes - first.strokes) strokes in a minute: faster than the motor's 2 mL/h (\(strokesPerMinute) strokes)"
-            }
-            // Commanded never exceeds programmed + one stroke, across power losses too. A restart
-            // counts strokes intended but never confirmed as delivered (never repeated: the
-            // patient may get less, not more), so the check is on the confirmed ones, and on what
-            // the plant really moved.
-            let confirmed = step.commandedStrokes - step.uncertainStrokes
-            if confirmed * stroke > step.programmed.value + stroke {
-                firstStepViolation = "at \(step.at.seconds) s commanded \(confirmed) confirmed strokes > programmed \(step.programmed.value) nL + 1 stroke"
-            }
-            if step.plantStrokes * stroke > step.programmed.value + step.programmeLostAtRestarts.value + stroke {
-                firstStepViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes) strokes > programmed \(step.programmed.value) nL (+ \(step.programmeLostAtRestarts.value) nL accrued before restarts) + 1 stroke"
-            }
-            // No stroke while halted or suspended.
-            if let p = previous, p.state != .delivering, step.state != .delivering,
-               step.commandedStrokes - step.uncertainStrokes > p.commandedStrokes - p.uncertainStrokes || step.plantStrokes > p.plantStrokes {
-                firstStepViolation = "at \(step.at.seconds) s a stroke while \(step.state.rawValue)"
-            }
-        })
-        if let v = firstStepViolation { fail(v) }
+        // One value the closure captures: each captured variable would cost a runtime
+        // exclusivity check on every step (the closure escapes).
+        var checks = StepChecks(stroke: stroke, strokesPerMinute: strokesPerMinute)
+        let result = await Simulator.run(scenario, inspect: { checks.observe($0) })
+        let previous = checks.previous, timeline = checks.timeline
+        if let v = checks.firstViolation { fail(v) }
         let r = result.report
         let hazards = scenario.events.filter { !$0.kind.isCommand }
         let hazardNames = hazards.map(\.kind.name)
@@ -348,6 +323,49 @@ public enum Swarm {
         }
         let name = hazards.isEmpty ? "-" : hazardNames.joined(separator: "+")
         return Outcome(seed: seed, violations: violations, scenarioJSON: json, hazard: name, simulatedSeconds: r.duration_s)
+    }
+
+    /// The invariants judged at every step (the first violation is kept), and what the checks
+    /// after the run need from the steps.
+    struct StepChecks {
+        let stroke: Int64
+        let strokesPerMinute: Int64
+        private(set) var previous: SimulationStep?
+        private(set) var firstViolation: String?
+        private(set) var timeline = Timeline()
+        private var minute: Deque<(at: Int64, strokes: Int64)> = []
+
+        init(stroke: Int64, strokesPerMinute: Int64) {
+            self.stroke = stroke
+            self.strokesPerMinute = strokesPerMinute
+        }
+
+        mutating func observe(_ step: SimulationStep) {
+            defer { previous = step }
+            timeline.observe(step)
+            guard firstViolation == nil else { return }
+            minute.append((step.at.value, step.plantStrokes))
+            while let first = minute.first, first.at < step.at.value - 60_000_000_000 { minute.removeFirst() }
+            if let first = minute.first, step.plantStrokes - first.strokes > strokesPerMinute {
+                firstViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes - first.strokes) strokes in a minute: faster than the motor's 2 mL/h (\(strokesPerMinute) strokes)"
+            }
+            // Commanded never exceeds programmed + one stroke, across power losses too. A restart
+            // counts strokes intended but never confirmed as delivered (never repeated: the
+            // patient may get less, not more), so the check is on the confirmed ones, and on what
+            // the plant really moved.
+            let confirmed = step.commandedStrokes - step.uncertainStrokes
+            if confirmed * stroke > step.programmed.value + stroke {
+                firstViolation = "at \(step.at.seconds) s commanded \(confirmed) confirmed strokes > programmed \(step.programmed.value) nL + 1 stroke"
+            }
+            if step.plantStrokes * stroke > step.programmed.value + step.programmeLostAtRestarts.value + stroke {
+                firstViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes) strokes > programmed \(step.programmed.value) nL (+ \(step.programmeLostAtRestarts.value) nL accrued before restarts) + 1 stroke"
+            }
+            // No stroke while halted or suspended.
+            if let p = previous, p.state != .delivering, step.state != .delivering,
+               step.commandedStrokes - step.uncertainStrokes > p.commandedStrokes - p.uncertainStrokes || step.plantStrokes > p.plantStrokes {
+                firstViolation = "at \(step.at.seconds) s a stroke while \(step.state.rawValue)"
+            }
+        }
     }
 
     /// What the checker needs of a run's history: the state and the commanded strokes over time,

@@ -163,12 +163,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         // Two conversions back to back: the pressure cannot move between them, so their
         // difference is the sensor's own noise (SensorHealthMonitor), unless a stroke fell in
         // between, which the mark taken before them tells the core.
-        let mark = state.withLock { $0.core.strokeMark }
+        // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock
+        // below, and only this step moves it, so it is read together with the mark.
+        let (mark, batteryDue) = state.withLock { ($0.core.strokeMark, now >= $0.nextBatteryRead) }
         let p: CentiMMHg? = try? await pressure.read()
         let p2: CentiMMHg? = p == nil ? nil : try? await pressure.read()
         let fb: MotorFeedback? = try? await motor.feedback()
-        // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock below.
-        let batteryDue = state.withLock { now >= $0.nextBatteryRead }
         var b: BatteryReading?
         if batteryDue { b = try? await battery.read() }
         let readings = WatchdogReadings(pressure: p, pressureRepeat: p2, strokeMarkBeforePressure: mark, motor: fb, battery: b, batteryDue: batteryDue)
