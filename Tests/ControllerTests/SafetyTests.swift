@@ -83,16 +83,16 @@ struct BolusTests {
 struct LedgerTests {
     @Test func lowAndEmptyFollowTheLargerOfCommandedAndMeasured() {
         var l = ReservoirLedger(capacity: .millilitres(20), filled: .millilitres(3))
-        var limits = SafetyLimits()
-        #expect(!l.isLow(limits: limits))
+        let standard = SafetyLimits().lowReservoir
+        #expect(standard == .millilitres(2))
+        #expect(!l.isLow(level: standard))
         l.recordCommanded(.millilitres(1))
-        #expect(l.isLow(limits: limits))                        // 2 mL left: default threshold
-        limits.lowReservoir = .microlitres(500)
-        #expect(!l.isLow(limits: limits))                       // configurable
+        #expect(l.isLow(level: standard))                       // 2 mL left: default threshold
+        #expect(!l.isLow(level: .microlitres(500)))             // a clinician-set level
         // The mechanism runs away: the encoder saw more than was commanded; the ledger believes it.
         l.recordMeasured(total: Nanolitres.microlitres(2_900))
         #expect(l.expected == .microlitres(100))
-        #expect(l.isLow(limits: limits))
+        #expect(l.isLow(level: .microlitres(500)))
         l.recordMeasured(total: Nanolitres(2_999_800))
         #expect(l.isEmpty(strokeVolume: Nanolitres(250)))        // 200 nL left: not a whole stroke
     }

@@ -289,7 +289,7 @@ public struct ControllerCore: Sendable {
         scheduler.advance(to: now, utcNanoseconds: wallValid ? utcNanoseconds : nil)
         set(.wallClockInvalid, present: !wallValid, at: now)
         scheduler.rateMode = alarms.requiresMinimumRate ? .minimum : .programmed
-        set(.reservoirLow, present: ledger.expected <= lowReservoirLevel, at: now)
+        set(.reservoirLow, present: ledger.isLow(level: lowReservoirLevel), at: now)
         let empty = ledger.isEmpty(strokeVolume: configuration.strokeVolume)
         set(.reservoirEmpty, present: empty, at: now)
         recordEndedBoluses(at: now)

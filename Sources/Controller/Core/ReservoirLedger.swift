@@ -22,5 +22,7 @@ public struct ReservoirLedger: Sendable {
 
     /// True when the next stroke cannot be completely delivered.
     public func isEmpty(strokeVolume: Nanolitres) -> Bool { expected < strokeVolume }
-    public func isLow(limits: SafetyLimits) -> Bool { expected <= limits.lowReservoir }
+    /// The low-reservoir rule (the one home of it): at or under the level in force, which starts
+    /// as `SafetyLimits.lowReservoir` and a clinician may set (`set_low_reservoir`).
+    public func isLow(level: Nanolitres) -> Bool { expected <= level }
 }
