@@ -321,8 +321,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     // MARK: Writing
 
     private func startWriter() {
-        let t = Thread { [self] in writerLoop() }
-        t.name = "journal-writer"
+        // Named from inside: on Linux a name set before start() is not applied, and the thread
+        // would carry its creator's name (a dispatch worker's), which misleads a thread dump.
+        let t = Thread { [self] in
+            Thread.current.name = "journal-writer"
+            writerLoop()
+        }
         thread = t
         t.start()
     }

@@ -83,13 +83,13 @@ final class SignalIntake: Sendable {
     func start() {
         let fd = pump_deferred_signal_fd()
         let thread = Thread { [self] in
+            Thread.current.name = "signals"   // from inside: see SQLiteJournal.startWriter
             var byte: UInt8 = 0
             while true {
                 let n = read(fd, &byte, 1)
                 if n == 1 { take(Int32(byte)) } else if n < 0, errno == EINTR { continue } else { return }
             }
         }
-        thread.name = "signals"
         thread.start()
     }
 
