@@ -202,6 +202,9 @@ public final class Suite {
         let frozen = freeze?.waitForExit(timeout: 10) == 0
         let stopped = pumpd.waitFor("not feeding the hardware watchdog", after: mark, timeout: 60)
         let fired = kernel.waitFor(expiry, timeout: Double(granted + 10))
+        // Where pumpd's threads are while the filesystem is still frozen (a failure's own dump
+        // comes after the thaw, when they have moved on).
+        let frozenThreads = stopped == nil && pumpd.isRunning ? Self.threads(of: pumpd.pid, kernelStacks: true) : []
         let thaw = try? ChildProcess(name: "fsfreeze", executable: "/bin/busybox", arguments: ["fsfreeze", "--unfreeze", directory])
         _ = thaw?.waitForExit(timeout: 10)
         if let stopped, let fired {
@@ -213,7 +216,8 @@ public final class Suite {
             // Said apart: a silent pumpd whose feeding stopped anyway (the kernel saw the expiry)
             // is a different finding from one that kept feeding.
             record("watchdog/hung-dose-loop-expires", false,
-                   "frozen \(frozen); \(stopped == nil ? "pumpd never said it stopped feeding" : "no expiry in the kernel's log") within the wait; kernel: \(fired.map { "\($0.record.text) at \(Double($0.record.microseconds) / 1e6) s" } ?? "no expiry")")
+                   "frozen \(frozen); \(stopped == nil ? "pumpd never said it stopped feeding" : "no expiry in the kernel's log") within the wait; kernel: \(fired.map { "\($0.record.text) at \(Double($0.record.microseconds) / 1e6) s" } ?? "no expiry")"
+                   + frozenThreads.map { "\n   while frozen: thread \($0)" }.joined())
         }
         _ = terminate(pumpd)
     }
@@ -544,7 +548,8 @@ public final class Suite {
     }
 
     /// Each thread of `pid`: its name, scheduler state and the kernel function it waits in.
-    static func threads(of pid: pid_t) -> [String] {
+    /// `kernelStacks`: also the top of each thread's kernel stack (/proc/…/stack, root only).
+    static func threads(of pid: pid_t, kernelStacks: Bool = false) -> [String] {
         let dir = "/proc/\(pid)/task"
         let tids = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
         return tids.map { tid in
@@ -552,7 +557,8 @@ public final class Suite {
             let stat = read("stat")
             // "tid (comm) S ...": the state follows the closing parenthesis.
             let state = stat.split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "?"
-            return "\(tid) \(read("comm")) state=\(state) wchan=\(read("wchan"))"
+            let stack = kernelStacks ? " stack=" + read("stack").split(separator: "\n").prefix(4).map { $0.split(separator: " ").last.map(String.init) ?? "" }.joined(separator: "<") : ""
+            return "\(tid) \(read("comm")) state=\(state) wchan=\(read("wchan"))\(stack)"
         }
     }
 
