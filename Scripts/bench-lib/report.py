@@ -123,7 +123,7 @@ def main(work, out_json, plots):
         w = d["lateness"][loop]
         table.append((f"{loop.replace('_', ' ')} wake lateness p50 / p99 / p99.9 / max ({w['wakes']} wakes)",
                       f"{w['p50_ms']} / {w['p99_ms']} / {w['p999_ms']} / {w['max_ms']} ms"))
-    table.append(("journal commit p50 / p99 / max (one stroke intent, WAL, synchronous=FULL)",
+    table.append(("journal commit p50 / p99 / max (one stroke intent, rollback journal, synchronous=FULL)",
                   f"{res['commit_ms_p50']:.3f} / {res['commit_ms_p99']:.3f} / {res['commit_ms_max']:.3f} ms"))
 
     json.dump(res, open(out_json, "w"), indent=1, sort_keys=True)

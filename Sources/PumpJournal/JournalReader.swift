@@ -180,15 +180,8 @@ public enum JournalReader {
         return restored
     }
 
-    public static func openReadOnly(_ path: String) throws(JournalError) -> DatabasePool {
+    static func mustExist(_ path: String) throws(JournalError) {
         guard FileManager.default.fileExists(atPath: path) else { throw JournalError("journal \(path): no such file") }
-        do {
-            var config = Configuration()
-            config.readonly = true
-            return try DatabasePool(path: path, configuration: config)
-        } catch {
-            throw JournalError("journal \(path): \(error)")
-        }
     }
 
     /// One entry of the event log.
@@ -204,9 +197,10 @@ public enum JournalReader {
 
     /// Events in [from, to) (UTC nanoseconds), of the given types (all if empty), oldest first.
     public static func events(path: String, fromUTC: Int64? = nil, toUTC: Int64? = nil, types: [String] = []) throws(JournalError) -> [Entry] {
-        let pool = try openReadOnly(path)
+        try mustExist(path)
         do {
-            return try pool.read { db in
+            // Read-only (a hot rollback journal is rolled back first: `JournalStorage.reading`).
+            return try JournalStorage.reading(path) { db in
                 var sql = "SELECT id, session_id, utc_ns, type, detail FROM event WHERE 1"
                 var args: [any DatabaseValueConvertible] = []
                 if let fromUTC { sql += " AND utc_ns >= ?"; args.append(fromUTC) }
@@ -239,9 +233,10 @@ public enum JournalReader {
     }
 
     public static func audit(path: String, lockout: Nanoseconds) throws(JournalError) -> Audit {
-        let pool = try openReadOnly(path)
+        try mustExist(path)
         do {
-            return try pool.read { db in
+            // Read-only (a hot rollback journal is rolled back first: `JournalStorage.reading`).
+            return try JournalStorage.reading(path) { db in
                 let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
                 let rows = try Row.fetchAll(db, sql: "SELECT confirmed_strokes, programmed_nl FROM progress ORDER BY session_id")
                 var monotonic = true

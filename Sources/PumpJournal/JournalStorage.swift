@@ -57,10 +57,78 @@ public enum JournalStorage {
         return path
     }
 
+    /// The files SQLite keeps beside a journal: the rollback journal, and a WAL and its index
+    /// (older journals ran in WAL mode; the first open for writing converts them).
+    static let companionSuffixes = ["", "-journal", "-wal", "-shm"]
+
+    /// How hard a commit is pushed to storage.
+    enum Sync: String { case full = "FULL", off = "OFF" }
+
+    /// Where SQLite keeps the old pages of a transaction until it commits.
+    enum RollbackJournal: String {
+        /// `<journal>-journal`, truncated at each commit: a writer that dies mid-commit is rolled
+        /// back by the next open. The daemon's.
+        case file = "TRUNCATE"
+        /// In memory: only for a process that never dies mid-commit with the file still in use
+        /// (the simulator and tests, at `synchronous=OFF`), where a journal file would be I/O
+        /// for nothing (the swarm ran 5% slower with one).
+        case memory = "MEMORY"
+    }
+
+    /// Opens a journal for writing: one connection, SQLite's rollback journal (not WAL), no
+    /// memory map of the file, `synchronous` as asked; each one read back, never assumed.
+    ///
+    /// Why not WAL: its index (`-shm`) is a shared memory map of a file on the journal's own
+    /// storage. When that storage stalls (a failing or full SD card; a frozen filesystem in the
+    /// HIL), a commit's write fault on the map waits inside the kernel holding the process's
+    /// `mmap_lock`; the next mmap or munmap in any thread queues behind it and every page fault
+    /// behind that, so the whole of pumpd stops: dose loop, watchdog task, alarm (found by the
+    /// HIL under AddressSanitizer, docs/hil.md). With no map, a stalled storage holds only the
+    /// writer thread, in its write or fsync, and the watchdog task sees the dose loop stop.
+    /// `TRUNCATE` rather than `DELETE`: SQLite syncs the truncation at `synchronous=FULL`, where
+    /// a deleted journal's directory entry is not synced, so a power cut could roll a commit back.
+    static func openWriter(path: String, synchronous: Sync, rollback: RollbackJournal = .file) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.busyMode = .timeout(5)   // a reader's transaction is waited for, not a loss
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = \(rollback.rawValue)")
+            try db.execute(sql: "PRAGMA mmap_size = 0")
+            let mapped = try Int.fetchOne(db, sql: "PRAGMA mmap_size")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
+            guard mode?.uppercased() == rollback.rawValue, mapped == 0, level == (synchronous == .full ? 2 : 0) else {
+                throw JournalError("journal \(path): SQLite runs with journal_mode \(mode ?? "?"), mmap_size \(mapped.map(String.init) ?? "?"), "
+                                   + "synchronous level \(level.map(String.init) ?? "?"); wanted \(rollback.rawValue), 0, \(synchronous.rawValue)")
+            }
+        }
+        return queue
+    }
+
+    /// Runs `body` on a read-only connection to the journal at `path`. A journal with a hot
+    /// rollback journal beside it (a writer died mid-commit) cannot be read read-only; it is then
+    /// opened read-write so that SQLite rolls the unfinished commit back, the same recovery
+    /// pumpd's next open does.
+    static func reading<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read(body)
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
+            config.readonly = false
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read(body)
+        }
+    }
+
     /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
     /// anything is there (a journal is never replaced by provisioning).
     public static func provision(path: String, utcNanoseconds: Int64) throws(JournalError) {
-        if FileManager.default.fileExists(atPath: path) || FileManager.default.fileExists(atPath: path + "-wal") {
+        if companionSuffixes.contains(where: { FileManager.default.fileExists(atPath: path + $0) }) {
             throw JournalError("journal \(path): already exists; provisioning never replaces a journal")
         }
         try create(path: path, utcNanoseconds: utcNanoseconds, loss: nil)
@@ -79,18 +147,14 @@ public enum JournalStorage {
     static func problem(path: String) -> String? {
         let fm = FileManager.default
         guard fm.fileExists(atPath: path) else {
-            return fm.fileExists(atPath: path + "-wal")
-                ? "the journal file is missing (its -wal is there)"
-                : "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
+            return companionSuffixes.dropFirst().first { fm.fileExists(atPath: path + $0) }
+                .map { "the journal file is missing (its \($0) is there)" }
+                ?? "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
         }
         do {
-            // Read-only: a probe must not check the WAL into a damaged file or delete it (the
-            // evidence is moved aside as it was found).
-            var config = Configuration()
-            config.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            defer { try? queue.close() }
-            return try queue.read { db -> String? in
+            // Read-only where it can be: a probe must not write into a damaged file (the evidence
+            // is moved aside as it was found). A hot rollback journal is the exception (`reading`).
+            return try reading(path) { db -> String? in
                 let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
                 guard check == ["ok"] else { return "integrity_check failed: \(check.prefix(3).joined(separator: "; "))" }
                 let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
@@ -107,7 +171,7 @@ public enum JournalStorage {
         }
     }
 
-    /// The loss policy's storage half: moves whatever is at `path` (and its -wal, -shm) aside to
+    /// The loss policy's storage half: moves whatever is at `path` (and its companions: the rollback journal, an older journal's -wal and -shm) aside to
     /// `<path>.lost-<UTC>` (`-2`, `-3` … if taken) and provisions a new journal that records the
     /// loss. Replay protection survives: every role's last accepted counter starts at the loss
     /// time in microseconds (pumpctl's counters are the signing time in microseconds), so a
@@ -119,12 +183,12 @@ public enum JournalStorage {
         // Never over earlier evidence (two losses in one second, a clock that repeats its boot time).
         var aside = "\(path).lost-\(stamp)"
         var n = 1
-        while ["", "-wal", "-shm"].contains(where: { FileManager.default.fileExists(atPath: aside + $0) }) {
+        while JournalStorage.companionSuffixes.contains(where: { FileManager.default.fileExists(atPath: aside + $0) }) {
             n += 1
             aside = "\(path).lost-\(stamp)-\(n)"
         }
         var kept: String?
-        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+        for suffix in JournalStorage.companionSuffixes where FileManager.default.fileExists(atPath: path + suffix) {
             guard rename(path + suffix, aside + suffix) == 0 else {
                 throw JournalError("journal \(path): lost (\(reason)) and cannot be moved aside to \(aside + suffix) (errno \(errno))")
             }
@@ -140,9 +204,9 @@ public enum JournalStorage {
         do {
             let old = umask(0o077)   // health data: owner only
             defer { umask(old) }
-            let pool = try DatabasePool(path: path)
-            try Schema.migrator.migrate(pool)
-            try pool.write { db in
+            let queue = try openWriter(path: path, synchronous: .full)
+            try Schema.migrator.migrate(queue)
+            try queue.write { db in
                 try db.execute(sql: "INSERT INTO provision (utc_ns, lost_reason, lost_evidence) VALUES (?, ?, ?)",
                                arguments: [utcNanoseconds, loss?.reason, loss?.evidence])
                 if loss != nil {
@@ -152,8 +216,7 @@ public enum JournalStorage {
                     }
                 }
             }
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-            try pool.close()
+            try queue.close()
         } catch {
             throw JournalError("journal \(path): cannot create (\(error))")
         }

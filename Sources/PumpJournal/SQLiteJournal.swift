@@ -11,7 +11,8 @@ public struct JournalError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The dose journal in SQLite (GRDB; WAL, `synchronous=FULL` on the daemon).
+/// The dose journal in SQLite (GRDB; a rollback journal without memory map, `synchronous=FULL`
+/// on the daemon: `JournalStorage.openWriter` says why not WAL).
 ///
 /// Intents are committed by one writer thread as soon as they are asked for; `awaitIntent`
 /// returns once the commit holding them is on stable storage. Checkpoints and events ride along
@@ -51,7 +52,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     public let path: String
     public let mode: Mode
-    let pool: DatabasePool
+    /// One connection (`JournalStorage.openWriter`): reads and writes take turns.
+    let pool: DatabaseQueue
     let session: Int64
     /// What events and checkpoints are stamped with for the timeline (`BootClock`).
     let boot: BootClock
@@ -89,7 +91,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         public var count = 0
     }
 
-    private init(path: String, mode: Mode, pool: DatabasePool, session: Int64, intended: Int64, boot: BootClock) {
+    private init(path: String, mode: Mode, pool: DatabaseQueue, session: Int64, intended: Int64, boot: BootClock) {
         self.path = path
         self.mode = mode
         self.pool = pool
@@ -131,27 +133,15 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     private static func openOnce(path: String, board: String, therapy: String, reservoirFill: Nanolitres, utcNanoseconds: Int64,
                                  mode: Mode, loss: JournalStorage.Loss?, boot: BootClock) throws(JournalError) -> Start {
         do {
-            var config = Configuration()
-            config.busyMode = .timeout(5)   // another process's transaction is waited for, not a loss
             #if NEGATIVE_CONTROL_NO_SYNC
             // Only in the power-cut campaign's negative control (Scripts/hil-vm --negative-control,
             // a separate build that is never shipped): commits without fsync, so the campaign's
             // audit must catch it.
-            let synchronous = "OFF"
+            let synchronous = JournalStorage.Sync.off
             #else
-            let synchronous = mode == .daemon ? "FULL" : "OFF"
+            let synchronous: JournalStorage.Sync = mode == .daemon ? .full : .off
             #endif
-            // Set on the writer after the pool exists: GRDB's WAL set-up runs after
-            // `prepareDatabase` and sets `synchronous = NORMAL` (commits not synced), which a
-            // power cut in the HIL guest exposed (kill -9 cannot: the page cache survives it).
-            let pool = try DatabasePool(path: path, configuration: config)
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-                let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
-                guard level == (synchronous == "FULL" ? 2 : 0) else {
-                    throw JournalError("journal \(path): SQLite runs at synchronous level \(level.map(String.init) ?? "?"), not \(synchronous)")
-                }
-            }
+            let pool = try JournalStorage.openWriter(path: path, synchronous: synchronous, rollback: mode == .daemon ? .file : .memory)
             try Schema.migrator.migrate(pool)
             let (session, restored) = try pool.write { db -> (Int64, RestoredState?) in
                 let bootNow = boot.now(utcNanoseconds: utcNanoseconds)
@@ -452,9 +442,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                                arguments: [session, utcNanoseconds, confirmedStrokes])
             }
         }
-        // A stop leaves the journal self-contained: everything in the main file, the WAL empty
-        // (a lost -wal after a clean stop then loses nothing).
-        try? pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        // A stop leaves the journal self-contained without a checkpoint: with a rollback journal
+        // every commit is in the main file when it returns, and the `-journal` beside it is empty.
     }
 
     /// The simulator's power loss: what is not committed is gone.

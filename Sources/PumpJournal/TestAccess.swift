@@ -25,3 +25,23 @@ extension JournalTestAccess {
         try db.close()
     }
 }
+
+extension JournalTestAccess {
+    /// Runs `body` while a transaction on the journal has spilled into the main file and not
+    /// committed (a tiny page cache forces the spill), then rolls it back: what a writer killed
+    /// mid-commit leaves on disk is there while `body` runs.
+    public static func withSpilledTransaction(path: String, _ body: () throws -> Void) throws {
+        let db = try DatabaseQueue(path: path)
+        defer { try? db.close() }
+        try db.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = TRUNCATE")
+            try db.execute(sql: "PRAGMA cache_size = 2")
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            for _ in 0..<200 {
+                try db.execute(sql: "INSERT INTO provision (utc_ns, lost_reason) VALUES (0, ?)", arguments: [String(repeating: "x", count: 2000)])
+            }
+            try body()
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+}

@@ -13,7 +13,7 @@ struct PumpBench: AsyncParsableCommand {
                                                     subcommands: [JournalBench.self, SpeedBench.self])
 }
 
-/// The per-stroke journal cost: each stroke's intent is one synced commit (WAL, synchronous=FULL)
+/// The per-stroke journal cost: each stroke's intent is one synced commit (rollback journal, synchronous=FULL)
 /// on the folder's file system, with a checkpoint riding along, as pumpd writes them.
 struct JournalBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "journal", abstract: "Commit time of stroke intents (p50/p99/max).")
@@ -24,7 +24,7 @@ struct JournalBench: AsyncParsableCommand {
     func run() async throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = "\(folder)/journal-bench-\(UUID().uuidString).sqlite"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { for suffix in ["", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let start = try SQLiteJournal.open(path: path, board: "bench", therapy: "bench", reservoirFill: .millilitres(20), utcNanoseconds: 0, mode: .daemon)
         let j = start.journal
         let wall = DispatchTime.now().uptimeNanoseconds

@@ -65,7 +65,7 @@ struct PumpDaemon: AsyncParsableCommand {
     /// Signals first: the constructor caught them before main (CSignalMask); the intake thread
     /// acts on them from here on, before anything is parsed, opened or touched.
     static func main() async {
-        // Everything pumpd creates (journal and its -wal/-shm, evidence copies, the socket) is
+        // Everything pumpd creates (journal and its -journal, evidence copies, the socket) is
         // owner-only: the journal is health data (it was created 0644).
         umask(0o077)
         if !SignalIntake.caughtBeforeMain {

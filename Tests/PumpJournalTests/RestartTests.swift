@@ -310,7 +310,7 @@ struct RestartTests {
     }
 
     /// The daemon's journal really syncs every commit: SQLite itself reports FULL (2) on the
-    /// writer. GRDB's WAL set-up had silently lowered it to NORMAL (found by the power-cut
+    /// writer. GRDB's WAL set-up (before the journal left WAL) had silently lowered it to NORMAL (found by the power-cut
     /// campaign in the HIL guest: a cut lost every commit since provisioning).
     @Test func theDaemonsJournalSyncsEveryCommit() throws {
         let bench = try CrashBench()
@@ -318,6 +318,51 @@ struct RestartTests {
                                        utcNanoseconds: CrashBench.utc0, mode: .daemon)
         defer { s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
         #expect(s.journal.synchronousLevel == 2)
+    }
+
+    /// The daemon's journal maps nothing of its storage into memory. With WAL, SQLite's index
+    /// (`-shm`) was a shared map of a file on the journal's filesystem: when that storage stalled,
+    /// a commit's page fault held the process's mmap_lock and the whole of pumpd stopped, feeder
+    /// and alarm included (HIL under ASan, frozen filesystem). Judged by the kernel: no line of
+    /// /proc/self/maps names the journal or a file beside it, and no -wal or -shm exists.
+    @Test func theDaemonsJournalIsNeverMemoryMapped() async throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        defer { s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
+        for stroke in Int64(1)...20 {
+            s.journal.requestIntent(throughStroke: stroke, utcNanoseconds: CrashBench.utc0 + stroke)
+            #expect(await s.journal.awaitIntent(throughStroke: stroke))
+        }
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        #expect(!maps.contains(bench.folder.lastPathComponent), "\(maps.split(separator: "\n").filter { $0.contains(bench.folder.lastPathComponent) })")
+        for suffix in ["-wal", "-shm"] {
+            #expect(!FileManager.default.fileExists(atPath: bench.path + suffix), "\(suffix) exists")
+        }
+    }
+
+    /// A writer that dies mid-commit leaves a hot rollback journal beside the file. That is
+    /// SQLite's normal recovery, never a loss: the probe, `pumpctl log` and the next open roll the
+    /// unfinished commit back and find what was committed before it. The hot pair is made by
+    /// copying the file and its `-journal` while a transaction that has already spilled into the
+    /// main file is open (a process killed at that instant leaves the same two files).
+    @Test func aHotRollbackJournalIsRecoveredNotLost() throws {
+        let bench = try CrashBench()
+        try JournalStorage.provision(path: bench.path, utcNanoseconds: CrashBench.utc0)
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon, provisioning: .required)
+        s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0)
+        let before = try JournalReader.events(path: bench.path).count
+        let copy = bench.folder.appendingPathComponent("copy.sqlite").path
+        try JournalTestAccess.withSpilledTransaction(path: bench.path) {
+            #expect((try? FileManager.default.attributesOfItem(atPath: bench.path + "-journal")[.size] as? Int) ?? 0 > 0, "no hot journal to copy")
+            for suffix in ["", "-journal"] { try FileManager.default.copyItem(atPath: bench.path + suffix, toPath: copy + suffix) }
+        }
+        #expect(try JournalReader.events(path: copy).count == before, "the unfinished commit's rows are gone, the committed ones kept")
+        let again = try SQLiteJournal.open(path: copy, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                           utcNanoseconds: CrashBench.utc0 + 1_000_000_000, mode: .daemon, provisioning: .required)
+        defer { again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 1_000_000_000) }
+        #expect(again.loss == nil && again.restored != nil, "\(String(describing: again.loss))")
     }
 
     /// A second writer's session (pumpd B before issue 16's lock) left a progress row an hour

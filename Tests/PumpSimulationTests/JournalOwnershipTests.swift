@@ -116,7 +116,7 @@ struct JournalOwnershipTests {
         try second.start()
         second.stop()
         let kept = try FileManager.default.contentsOfDirectory(atPath: d.folder.path)
-            .filter { $0.hasPrefix("journal.sqlite.lost-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+            .filter { name in name.hasPrefix("journal.sqlite.lost-") && !["-journal", "-wal", "-shm"].contains { name.hasSuffix($0) } }
         let contents = Set(kept.compactMap { try? String(contentsOfFile: d.folder.appendingPathComponent($0).path, encoding: .utf8) })
         #expect(contents == ["FIRST", "SECOND"], "\(kept)")
     }
@@ -126,9 +126,10 @@ struct JournalOwnershipTests {
         try d.start()
         try programFlex(d)
         d.stop()
-        #expect((fileSize(d.journal + "-wal") ?? 0) == 0, "the WAL still holds data after a clean stop")
-        try? FileManager.default.removeItem(atPath: d.journal + "-wal")
-        try? FileManager.default.removeItem(atPath: d.journal + "-shm")
+        for suffix in ["-journal", "-wal", "-shm"] {
+            #expect((fileSize(d.journal + suffix) ?? 0) == 0, "\(suffix) still holds data after a clean stop")
+            try? FileManager.default.removeItem(atPath: d.journal + suffix)
+        }
         let again = RunningDaemon(after: d)
         try again.start()
         defer { again.stop() }
@@ -190,7 +191,7 @@ struct JournalOwnershipTests {
         defer { again.stop() }
         #expect(again.log.contains("LOST"), "\(again.log)")
         // The evidence is kept beside it (nothing to keep when the file was deleted).
-        let kept = try FileManager.default.contentsOfDirectory(atPath: d.folder.path).filter { $0.hasPrefix("journal.sqlite.lost-") && !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm") }
+        let kept = try FileManager.default.contentsOfDirectory(atPath: d.folder.path).filter { name in name.hasPrefix("journal.sqlite.lost-") && !["-journal", "-wal", "-shm"].contains { name.hasSuffix($0) } }
         #expect(kept.count == (damage == .deleted ? 0 : 1), "\(kept)")
         let s = try again.status()
         let alarms = s["alarms"] as? [[String: Any]] ?? []
