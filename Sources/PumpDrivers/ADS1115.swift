@@ -30,7 +30,7 @@ public enum ADS1115 {
         }
     }
 
-    public enum Register: UInt8 { case conversion = 0x00, config = 0x01 }
+    public enum Register: UInt8 { case conversion = 0x00, config = 0x01, loThreshold = 0x02, hiThreshold = 0x03 }
     static let gains: [Int: UInt16] = [6144: 0b000, 4096: 0b001, 2048: 0b010, 1024: 0b011, 512: 0b100, 256: 0b101]
     static let rates: [Int: UInt16] = [8: 0b000, 16: 0b001, 32: 0b010, 64: 0b011, 128: 0b100, 250: 0b101, 475: 0b110, 860: 0b111]
     /// Polls of the "conversion done" bit before the read is given up as a timeout.

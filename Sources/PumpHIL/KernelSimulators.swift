@@ -27,11 +27,14 @@ public enum KernelSimulators {
     }
 
     /// Gives the stub's chips the registers that identify the real ones at power-on (the ADS1115's
-    /// config 0x8583, the MAX17048's VERSION 0x0012), which the board check reads.
+    /// config 0x8583 and thresholds 0x8000/0x7FFF, the MAX17048's VERSION 0x0012), which the board
+    /// check reads.
     public static func seedChipIdentities(for board: Board) async throws(HALError) {
         let bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
         if let adc = board.pressureADC {
             try await bus.writeWord(address: adc.address, register: ADS1115.Register.config.rawValue, value: ADS1115.powerOnConfig.byteSwapped)
+            try await bus.writeWord(address: adc.address, register: ADS1115.Register.loThreshold.rawValue, value: ADS1115.powerOnThresholds.lo.byteSwapped)
+            try await bus.writeWord(address: adc.address, register: ADS1115.Register.hiThreshold.rawValue, value: ADS1115.powerOnThresholds.hi.byteSwapped)
         }
         if let gauge = board.fuelGauge {
             try await bus.writeWord(address: gauge.address, register: MAX17048.Register.version.rawValue, value: UInt16(0x0012).byteSwapped)

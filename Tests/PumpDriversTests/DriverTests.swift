@@ -86,6 +86,29 @@ struct ADS1115Tests {
         }
         try bus.done()
     }
+
+    /// The board check's identification, against the datasheet's power-on registers (config
+    /// 8583h, Lo_thresh 8000h, Hi_thresh 7FFFh) and a TMP102's (config 60A0h, T_LOW 4B00h = 75 °C,
+    /// T_HIGH 5000h = 80 °C; 0x48 is its default address too), which a config-only check took for
+    /// an ADS1115 configured since power-on.
+    @Test(arguments: [
+        (UInt16(0x8583), UInt16(0x8000), UInt16(0x7FFF), true, "power-on values"),
+        (UInt16(0xC383), UInt16(0x8000), UInt16(0x7FFF), true, "configured since power-on"),
+        (UInt16(0xC380), UInt16(0x0000), UInt16(0x8000), true, "configured since power-on"),   // ALERT/RDY as conversion ready
+        (UInt16(0x60A0), UInt16(0x4B00), UInt16(0x5000), false, "another chip"),                // TMP102
+        (UInt16(0xFFFF), UInt16(0xFFFF), UInt16(0xFFFF), false, "another chip"),
+    ])
+    func identificationByTheThresholds(config: UInt16, lo: UInt16, hi: UInt16, matches: Bool, says: String) async throws {
+        // SMBus words carry the first wire byte (the register's high byte) in their low half.
+        let bus = ExpectationI2CBus([
+            .readWord(address: 0x48, register: 0x01, result: .success(config.byteSwapped)),
+            .readWord(address: 0x48, register: 0x02, result: .success(lo.byteSwapped)),
+            .readWord(address: 0x48, register: 0x03, result: .success(hi.byteSwapped)),
+        ])
+        let id = try await ADS1115.identify(bus: bus, address: 0x48)
+        #expect(id.matches == matches && id.detail.contains(says), "\(id)")
+        try bus.done()
+    }
 }
 
 @Suite("MAX17048 fuel gauge")
