@@ -212,7 +212,7 @@ public enum JournalReader {
                 }
             }
         } catch {
-            throw JournalError("journal \(path): \(error)")
+            throw JournalError("journal \(path): \(JournalStorage.explain(error))", storage: JournalStorage.isStorageFault(error))
         }
     }
 
@@ -258,7 +258,7 @@ public enum JournalReader {
                     lockoutViolations: violations, restarts: restarts.count, uncertainStrokes: uncertain)
             }
         } catch {
-            throw JournalError("journal \(path): \(error)")
+            throw JournalError("journal \(path): \(JournalStorage.explain(error))", storage: JournalStorage.isStorageFault(error))
         }
     }
 }

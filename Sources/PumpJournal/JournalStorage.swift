@@ -87,39 +87,105 @@ public enum JournalStorage {
     /// writer thread, in its write or fsync, and the watchdog task sees the dose loop stop.
     /// `TRUNCATE` rather than `DELETE`: SQLite syncs the truncation at `synchronous=FULL`, where
     /// a deleted journal's directory entry is not synced, so a power cut could roll a commit back.
+    ///
+    /// The daemon's connection (`.file`) also holds the file exclusively from its first write to
+    /// its close (`locking_mode=EXCLUSIVE`). Under a rollback journal a reader's open transaction
+    /// holds off every commit for as long as it lasts (an outside attack held one for 30 s:
+    /// `journal_fault` after 5 s, strokes without durable intents). So no other process reads a
+    /// journal while pumpd runs: `pumpctl status` is the live view, `pumpctl log`/`audit` read
+    /// after pumpd stops. A reader that holds the file as pumpd starts delays it by at most the
+    /// busy timeout, then pumpd refuses to start and changes nothing (a storage refusal, not a loss).
     static func openWriter(path: String, synchronous: Sync, rollback: RollbackJournal = .file) throws -> DatabaseQueue {
         var config = Configuration()
         config.busyMode = .timeout(5)   // a reader's transaction is waited for, not a loss
         let queue = try DatabaseQueue(path: path, configuration: config)
+        let locking = rollback == .file ? "EXCLUSIVE" : "NORMAL"
         try queue.writeWithoutTransaction { db in
+            let held = try String.fetchOne(db, sql: "PRAGMA locking_mode = \(locking)")
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = \(rollback.rawValue)")
             try db.execute(sql: "PRAGMA mmap_size = 0")
             let mapped = try Int.fetchOne(db, sql: "PRAGMA mmap_size")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
             let level = try Int.fetchOne(db, sql: "PRAGMA synchronous")
-            guard mode?.uppercased() == rollback.rawValue, mapped == 0, level == (synchronous == .full ? 2 : 0) else {
-                throw JournalError("journal \(path): SQLite runs with journal_mode \(mode ?? "?"), mmap_size \(mapped.map(String.init) ?? "?"), "
-                                   + "synchronous level \(level.map(String.init) ?? "?"); wanted \(rollback.rawValue), 0, \(synchronous.rawValue)")
+            guard held?.uppercased() == locking, mode?.uppercased() == rollback.rawValue, mapped == 0, level == (synchronous == .full ? 2 : 0) else {
+                // Not the content: another connection can keep a WAL journal from converting.
+                throw JournalError("journal \(path): SQLite runs with locking_mode \(held ?? "?"), journal_mode \(mode ?? "?"), "
+                                   + "mmap_size \(mapped.map(String.init) ?? "?"), synchronous level \(level.map(String.init) ?? "?"); "
+                                   + "wanted \(locking), \(rollback.rawValue), 0, \(synchronous.rawValue)", storage: true)
             }
         }
         return queue
+    }
+
+    /// SQLite's answers that say the storage or another process refused, not that the file's
+    /// content is damaged: I/O errors, a full filesystem, permissions, a file that cannot be
+    /// opened, locks. Everything else (`SQLITE_CORRUPT`, `SQLITE_NOTADB`, content a build cannot
+    /// restore) is the content's, and a loss.
+    static func isStorageFault(_ error: any Error) -> Bool {
+        if let e = error as? JournalError { return e.storage }
+        guard let e = error as? DatabaseError else { return false }
+        let storage: [ResultCode] = [.SQLITE_IOERR, .SQLITE_FULL, .SQLITE_PERM, .SQLITE_CANTOPEN, .SQLITE_BUSY, .SQLITE_LOCKED,
+                                        .SQLITE_READONLY, .SQLITE_NOMEM, .SQLITE_AUTH, .SQLITE_NOLFS, .SQLITE_PROTOCOL]
+        return storage.contains(e.resultCode)
+    }
+
+    /// The error that stops a start on storage that refuses: the journal is kept as it is.
+    static func refusal(_ path: String, _ error: any Error) -> JournalError {
+        let why = (error as? JournalError)?.message ?? explain(error)
+        return JournalError("journal \(path): the storage refused (\(why)); not taken for a lost journal: nothing was moved aside, "
+                            + "and pumpd does not start until the storage answers", storage: true)
+    }
+
+    /// An error in words a bench engineer can act on (the usual ones), else SQLite's own.
+    static func explain(_ error: any Error) -> String {
+        guard let e = error as? DatabaseError else { return "\(error)" }
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return "in use by another process (a running pumpd holds its journal exclusively: read it after pumpd stops; "
+                + "pumpctl status is the live view) (\(e.message ?? "database is locked"))"
+        case .SQLITE_READONLY:
+            return "needs write access (\(e.message ?? "read-only")): a writer died mid-commit and its unfinished commit must be "
+                + "rolled back first; run as the journal's owner, or start pumpd, which does it"
+        case .SQLITE_FULL:
+            return "the filesystem is full (\(e.message ?? "disk is full"))"
+        default:
+            return "\(e)"
+        }
     }
 
     /// Runs `body` on a read-only connection to the journal at `path`. A journal with a hot
     /// rollback journal beside it (a writer died mid-commit) cannot be read read-only; it is then
     /// opened read-write so that SQLite rolls the unfinished commit back, the same recovery
     /// pumpd's next open does.
-    static func reading<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+    ///
+    /// `onACopy`: the rollback is done on a copy of the file and its `-journal` (the start's probe:
+    /// a damaged file is moved aside as it was found, its `-journal` with it).
+    static func reading<T>(_ path: String, onACopy: Bool = false, _ body: (Database) throws -> T) throws -> T {
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(5)
+        config.busyMode = .timeout(2)
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             defer { try? queue.close() }
             return try queue.read(body)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
             config.readonly = false
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            guard onACopy else {
+                let queue = try DatabaseQueue(path: path, configuration: config)
+                defer { try? queue.close() }
+                return try queue.read(body)
+            }
+            let copy = path + ".probe"
+            let fm = FileManager.default
+            func removeCopy() { for suffix in companionSuffixes { try? fm.removeItem(atPath: copy + suffix) } }
+            removeCopy()
+            defer { removeCopy() }
+            for suffix in ["", "-journal"] {
+                do { try fm.copyItem(atPath: path + suffix, toPath: copy + suffix) } catch {
+                    throw JournalError("journal \(path): a writer died mid-commit and a copy to check cannot be made (\(error))", storage: true)
+                }
+            }
+            let queue = try DatabaseQueue(path: copy, configuration: config)
             defer { try? queue.close() }
             return try queue.read(body)
         }
@@ -143,8 +209,9 @@ public enum JournalStorage {
     }
 
     /// Checks the journal at `path` before it is opened for writing. nil: it is a provisioned,
-    /// intact journal of a schema this build knows. Otherwise the reason it is lost.
-    static func problem(path: String) -> String? {
+    /// intact journal of a schema this build knows. Otherwise the reason it is lost. Throws when
+    /// the storage refuses (`isStorageFault`): that is no verdict on the journal, and changes nothing.
+    static func problem(path: String) throws(JournalError) -> String? {
         let fm = FileManager.default
         guard fm.fileExists(atPath: path) else {
             return companionSuffixes.dropFirst().first { fm.fileExists(atPath: path + $0) }
@@ -152,9 +219,9 @@ public enum JournalStorage {
                 ?? "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
         }
         do {
-            // Read-only where it can be: a probe must not write into a damaged file (the evidence
-            // is moved aside as it was found). A hot rollback journal is the exception (`reading`).
-            return try reading(path) { db -> String? in
+            // Read-only: a probe must not write into a damaged file (the evidence is moved aside
+            // as it was found). A hot rollback journal is rolled back on a copy (`reading`).
+            return try reading(path, onACopy: true) { db -> String? in
                 let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
                 guard check == ["ok"] else { return "integrity_check failed: \(check.prefix(3).joined(separator: "; "))" }
                 let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
@@ -166,6 +233,8 @@ public enum JournalStorage {
                 }
                 return nil
             }
+        } catch where isStorageFault(error) {
+            throw refusal(path, error)
         } catch {
             return "unreadable: \(error)"
         }

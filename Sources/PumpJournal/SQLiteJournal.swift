@@ -7,7 +7,13 @@ import Synchronization
 
 public struct JournalError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The storage refused (I/O error, full, no permission, in use by another process), not the
+    /// journal's content: never taken for a loss, nothing is moved aside (`JournalStorage.isStorageFault`).
+    public var storage: Bool
+    public init(_ message: String, storage: Bool = false) {
+        self.message = message
+        self.storage = storage
+    }
     public var description: String { message }
 }
 
@@ -112,7 +118,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: nil, boot: boot)
         }
-        if let problem = JournalStorage.problem(path: path) {
+        if let problem = try JournalStorage.problem(path: path) {
             let loss = try JournalStorage.replaceLost(path: path, reason: problem, utcNanoseconds: utcNanoseconds)
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: loss, boot: boot)
@@ -120,6 +126,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         do {
             return try openOnce(path: path, board: board, therapy: therapy, reservoirFill: reservoirFill, utcNanoseconds: utcNanoseconds,
                                 mode: mode, loss: nil, boot: boot)
+        } catch where error.storage {
+            // The storage refused (full, I/O error, in use): the journal is kept as it is and pumpd
+            // does not start (docs/journal.md, "Storage that refuses").
+            throw error
         } catch {
             // Whatever an intact file holds that cannot be restored (a migration that does not
             // apply, a stored prescription or counter out of range) is a loss too: never an exit,
@@ -182,7 +192,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             if mode == .daemon { j.startWriter() }
             return Start(journal: j, restored: restored, loss: loss)
         } catch let e as JournalError {
-            throw e
+            throw e.storage ? JournalStorage.refusal(path, e) : e
+        } catch where JournalStorage.isStorageFault(error) {
+            throw JournalStorage.refusal(path, error)
         } catch {
             throw JournalError("journal \(path): \(error)")
         }
@@ -444,6 +456,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         }
         // A stop leaves the journal self-contained without a checkpoint: with a rollback journal
         // every commit is in the main file when it returns, and the `-journal` beside it is empty.
+        // The daemon's connection holds the file exclusively (`openWriter`): closing it lets
+        // readers in.
+        if mode == .daemon { try? pool.close() }
     }
 
     /// The simulator's power loss: what is not committed is gone.

@@ -45,3 +45,28 @@ extension JournalTestAccess {
         }
     }
 }
+
+extension JournalTestAccess {
+    /// What an outside reader does (python's `sqlite3`: `BEGIN; SELECT`), on a read-only
+    /// connection that does not wait for locks: the events it sees. Throws when it cannot get in.
+    public static func readTransaction(path: String) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: path, configuration: config)
+        defer { try? db.close() }
+        return try db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM event") ?? 0 }
+    }
+}
+
+extension JournalTestAccess {
+    /// Where a table's b-tree starts in the file: its root page's byte offset and the page size.
+    public static func rootPageOffset(path: String, table: String) throws -> (offset: Int, pageSize: Int) {
+        let db = try DatabaseQueue(path: path)
+        defer { try? db.close() }
+        return try db.read { db in
+            let size = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            let root = try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = ?", arguments: [table]) ?? 1
+            return ((root - 1) * size, size)
+        }
+    }
+}

@@ -27,7 +27,7 @@ struct LogCommand: ParsableCommand {
         let fromUTC = try from.map { try Self.utc($0, option: "--from") }, toUTC = try to.map { try Self.utc($0, option: "--to") }
         let entries: [JournalReader.Entry]
         do { entries = try JournalReader.events(path: journal, fromUTC: fromUTC, toUTC: toUTC, types: types) } catch {
-            throw ValidationError(error.description)
+            exitJournalUnreadable(error)
         }
         if json {
             let objects: [[String: Any]] = entries.map {
@@ -82,7 +82,7 @@ struct AuditCommand: ParsableCommand {
         case .failure(let e): throw ValidationError("--lockout: \(e)")
         }
         let a: JournalReader.Audit
-        do { a = try JournalReader.audit(path: journal, lockout: l) } catch { throw ValidationError(error.description) }
+        do { a = try JournalReader.audit(path: journal, lockout: l) } catch { exitJournalUnreadable(error) }
         print("integrity=\(a.integrity.replacingOccurrences(of: " ", with: "_"))")
         print("sessions=\(a.sessions)")
         print("restarts=\(a.restarts)")
@@ -117,4 +117,11 @@ struct JournalCommand: ParsableCommand {
             print("journal \(journal): provisioned")
         }
     }
+}
+
+/// A journal that cannot be read (in use by a running pumpd, missing, damaged): the reason, no
+/// usage text (the command line was right), exit 1.
+func exitJournalUnreadable(_ error: JournalError) -> Never {
+    FileHandle.standardError.write(Data("pumpctl: \(error.message)\n".utf8))
+    Foundation.exit(1)
 }

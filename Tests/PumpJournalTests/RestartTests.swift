@@ -347,6 +347,39 @@ struct RestartTests {
     /// copying the file and its `-journal` while a transaction that has already spilled into the
     /// main file is open (a process killed at that instant leaves the same two files).
     @Test func aHotRollbackJournalIsRecoveredNotLost() throws {
+        let (bench, copy, before) = try hotPair()
+        #expect(try JournalReader.events(path: copy).count == before, "the unfinished commit's rows are gone, the committed ones kept")
+        let again = try reopen(copy)
+        defer { again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 1_000_000_000); _ = bench }
+        #expect(again.loss == nil && again.restored != nil, "\(String(describing: again.loss))")
+    }
+
+    /// A damaged journal with a hot `-journal` beside it is moved aside as it was found, its
+    /// `-journal` with it (outside attack: the start's probe rolled the unfinished commit into the
+    /// damaged file before moving it aside, and the `-journal` was gone from the evidence).
+    @Test func aDamagedHotJournalIsKeptAsFound() throws {
+        let (bench, copy, _) = try hotPair()
+        // The event table's root page, which the unfinished commit (into `provision`) never
+        // touched, so rolling it back cannot mend it (read from the original: opening the copy
+        // would roll its hot journal back).
+        let (offset, pageSize) = try JournalTestAccess.rootPageOffset(path: bench.path, table: "event")
+        let h = try #require(FileHandle(forUpdatingAtPath: copy))
+        try h.seek(toOffset: UInt64(offset))
+        h.write(Data(repeating: 0xFF, count: min(100, pageSize)))
+        try h.close()
+        let found = try Data(contentsOf: URL(fileURLWithPath: copy)), foundJournal = try Data(contentsOf: URL(fileURLWithPath: copy + "-journal"))
+        let again = try reopen(copy)
+        defer { again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 1_000_000_000); _ = bench }
+        let loss = try #require(again.loss)
+        let kept = try #require(loss.evidence)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: kept)) == found, "the damaged file as it was found")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: kept + "-journal")) == foundJournal, "its -journal with it")
+        #expect(!FileManager.default.fileExists(atPath: copy + ".probe"), "the probe's copy is gone")
+    }
+
+    /// A journal with one clean session, copied with its hot `-journal` while a transaction that
+    /// has spilled into the main file is open: the copy's path, and the events committed before.
+    private func hotPair() throws -> (bench: CrashBench, copy: String, committedEvents: Int) {
         let bench = try CrashBench()
         try JournalStorage.provision(path: bench.path, utcNanoseconds: CrashBench.utc0)
         let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
@@ -358,11 +391,12 @@ struct RestartTests {
             #expect((try? FileManager.default.attributesOfItem(atPath: bench.path + "-journal")[.size] as? Int) ?? 0 > 0, "no hot journal to copy")
             for suffix in ["", "-journal"] { try FileManager.default.copyItem(atPath: bench.path + suffix, toPath: copy + suffix) }
         }
-        #expect(try JournalReader.events(path: copy).count == before, "the unfinished commit's rows are gone, the committed ones kept")
-        let again = try SQLiteJournal.open(path: copy, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
-                                           utcNanoseconds: CrashBench.utc0 + 1_000_000_000, mode: .daemon, provisioning: .required)
-        defer { again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 1_000_000_000) }
-        #expect(again.loss == nil && again.restored != nil, "\(String(describing: again.loss))")
+        return (bench, copy, before)   // the bench keeps its folder while it lives
+    }
+
+    private func reopen(_ path: String) throws -> SQLiteJournal.Start {
+        try SQLiteJournal.open(path: path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                               utcNanoseconds: CrashBench.utc0 + 1_000_000_000, mode: .daemon, provisioning: .required)
     }
 
     /// A second writer's session (pumpd B before issue 16's lock) left a progress row an hour

@@ -18,6 +18,9 @@ struct Daemon {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
+        // A start expected to end that does not (a refusal that became a start) fails the test
+        // instead of hanging it: SIGTERM after 30 s.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { p.terminate() } }
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: e, as: UTF8.self))
