@@ -141,11 +141,10 @@ public enum JournalStorage {
         guard let e = error as? DatabaseError else { return "\(error)" }
         switch e.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return "in use by another process (a running pumpd holds its journal exclusively: read it after pumpd stops; "
+            return "in use by another process (pumpd holds its journal exclusively while it runs: read it after pumpd stops; "
                 + "pumpctl status is the live view) (\(e.message ?? "database is locked"))"
         case .SQLITE_READONLY:
-            return "needs write access (\(e.message ?? "read-only")): a writer died mid-commit and its unfinished commit must be "
-                + "rolled back first; run as the journal's owner, or start pumpd, which does it"
+            return "cannot be written: the file, its folder or its filesystem is read-only for this user (\(e.message ?? "read-only"))"
         case .SQLITE_FULL:
             return "the filesystem is full (\(e.message ?? "disk is full"))"
         default:
@@ -154,13 +153,24 @@ public enum JournalStorage {
     }
 
     /// Runs `body` on a read-only connection to the journal at `path`. A journal with a hot
-    /// rollback journal beside it (a writer died mid-commit) cannot be read read-only; it is then
-    /// opened read-write so that SQLite rolls the unfinished commit back, the same recovery
-    /// pumpd's next open does.
+    /// rollback journal beside it (a writer died mid-commit) cannot be read read-only: the
+    /// unfinished commit is rolled back on a copy of the file and its `-journal` in a private
+    /// temporary folder, so a reader never changes what it reads (outside attack: `pumpctl log` on
+    /// a damaged journal's remains rolled them back and deleted their `-journal`).
     ///
-    /// `onACopy`: the rollback is done on a copy of the file and its `-journal` (the start's probe:
-    /// a damaged file is moved aside as it was found, its `-journal` with it).
-    static func reading<T>(_ path: String, onACopy: Bool = false, _ body: (Database) throws -> T) throws -> T {
+    /// `inPlaceIfNoCopy` (pumpd's probe only): when no copy can be made (no space, no temporary
+    /// folder), roll back in place, as pumpd's own open would next: a nearly full card after a
+    /// crash mid-commit must not stop basal at every start; a damaged file is then kept as it was
+    /// after the rollback.
+    static func reading<T>(_ path: String, inPlaceIfNoCopy: Bool = false, _ body: (Database) throws -> T) throws -> T {
+        // A FIFO or a device where the file or its `-journal` should be would block SQLite's
+        // open for ever (outside attack: a FIFO `-journal` hung pumpd before its first log line).
+        for suffix in ["", "-journal"] {
+            var st = stat()
+            if stat(path + suffix, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                throw JournalError("journal \(path): \(path + suffix) is not a regular file", storage: true)
+            }
+        }
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(2)
@@ -170,25 +180,31 @@ public enum JournalStorage {
             return try queue.read(body)
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
             config.readonly = false
-            guard onACopy else {
+            var made: String?
+            defer { if let made { try? FileManager.default.removeItem(atPath: made) } }
+            do {
+                made = try makeTemporaryFolder()
+                for suffix in ["", "-journal"] { try FileManager.default.copyItem(atPath: path + suffix, toPath: made! + "/journal" + suffix) }
+            } catch {
+                guard inPlaceIfNoCopy else {
+                    throw JournalError("journal \(path): a writer died mid-commit, and the copy to roll it back on cannot be made (\(error))",
+                                       storage: true)
+                }
                 let queue = try DatabaseQueue(path: path, configuration: config)
                 defer { try? queue.close() }
                 return try queue.read(body)
             }
-            let copy = path + ".probe"
-            let fm = FileManager.default
-            func removeCopy() { for suffix in companionSuffixes { try? fm.removeItem(atPath: copy + suffix) } }
-            removeCopy()
-            defer { removeCopy() }
-            for suffix in ["", "-journal"] {
-                do { try fm.copyItem(atPath: path + suffix, toPath: copy + suffix) } catch {
-                    throw JournalError("journal \(path): a writer died mid-commit and a copy to check cannot be made (\(error))", storage: true)
-                }
-            }
-            let queue = try DatabaseQueue(path: copy, configuration: config)
+            let queue = try DatabaseQueue(path: made! + "/journal", configuration: config)
             defer { try? queue.close() }
             return try queue.read(body)
         }
+    }
+
+    /// A new owner-only folder under the temporary directory (`mkdtemp`).
+    private static func makeTemporaryFolder() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/pump-journal-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw JournalError("cannot make a temporary folder (errno \(errno))", storage: true) }
+        return String(cString: made)
     }
 
     /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
@@ -221,7 +237,7 @@ public enum JournalStorage {
         do {
             // Read-only: a probe must not write into a damaged file (the evidence is moved aside
             // as it was found). A hot rollback journal is rolled back on a copy (`reading`).
-            return try reading(path, onACopy: true) { db -> String? in
+            return try reading(path, inPlaceIfNoCopy: true) { db -> String? in
                 let check = try String.fetchAll(db, sql: "PRAGMA integrity_check")
                 guard check == ["ok"] else { return "integrity_check failed: \(check.prefix(3).joined(separator: "; "))" }
                 let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
@@ -257,15 +273,31 @@ public enum JournalStorage {
             n += 1
             aside = "\(path).lost-\(stamp)-\(n)"
         }
-        var kept: String?
+        var moved: [String] = []
+        // A loss whose new journal cannot be made (a full card) changes nothing: the remains go
+        // back where they were, so the next start finds the same damage for the same reason
+        // (outside attack: each retry took the last one's empty new file for a loss of its own,
+        // and the new journal finally pointed the review at an empty file).
+        func putBack() { for suffix in moved { rename(aside + suffix, path + suffix) } }
         for suffix in JournalStorage.companionSuffixes where FileManager.default.fileExists(atPath: path + suffix) {
             guard rename(path + suffix, aside + suffix) == 0 else {
-                throw JournalError("journal \(path): lost (\(reason)) and cannot be moved aside to \(aside + suffix) (errno \(errno))")
+                let e = errno
+                putBack()
+                throw JournalError("journal \(path): lost (\(reason)) and cannot be moved aside to \(aside + suffix) (errno \(e)); left as found",
+                                   storage: true)
             }
-            if suffix.isEmpty || kept == nil { kept = aside }
+            moved.append(suffix)
         }
-        let loss = Loss(reason: reason, evidence: kept, utcNanoseconds: utcNanoseconds)
-        try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss)
+        let loss = Loss(reason: reason, evidence: moved.isEmpty ? nil : aside, utcNanoseconds: utcNanoseconds)
+        do {
+            try create(path: path, utcNanoseconds: utcNanoseconds, loss: loss)
+        } catch {
+            // What stands at a name nothing was moved from is the failed new journal's.
+            for suffix in JournalStorage.companionSuffixes where !moved.contains(suffix) { unlink(path + suffix) }
+            putBack()
+            throw JournalError("journal \(path): lost (\(reason)), and no new journal can be made (\(error.message)); the remains are "
+                               + "left where they were, and pumpd does not start until the storage answers", storage: true)
+        }
         try lockJournalFile(path)
         return loss
     }

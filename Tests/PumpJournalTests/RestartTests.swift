@@ -368,13 +368,18 @@ struct RestartTests {
         h.write(Data(repeating: 0xFF, count: min(100, pageSize)))
         try h.close()
         let found = try Data(contentsOf: URL(fileURLWithPath: copy)), foundJournal = try Data(contentsOf: URL(fileURLWithPath: copy + "-journal"))
+        // A reader (pumpctl log/audit) changes nothing either (outside attack: it rolled the
+        // remains back in place and deleted their -journal).
+        _ = try? JournalReader.events(path: copy)
+        _ = try? JournalReader.audit(path: copy, lockout: .minutes(10))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == found && Data(contentsOf: URL(fileURLWithPath: copy + "-journal")) == foundJournal,
+                "a reader changed the hot pair")
         let again = try reopen(copy)
         defer { again.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0 + 1_000_000_000); _ = bench }
         let loss = try #require(again.loss)
         let kept = try #require(loss.evidence)
         #expect(try Data(contentsOf: URL(fileURLWithPath: kept)) == found, "the damaged file as it was found")
         #expect(try Data(contentsOf: URL(fileURLWithPath: kept + "-journal")) == foundJournal, "its -journal with it")
-        #expect(!FileManager.default.fileExists(atPath: copy + ".probe"), "the probe's copy is gone")
     }
 
     /// A journal with one clean session, copied with its hot `-journal` while a transaction that

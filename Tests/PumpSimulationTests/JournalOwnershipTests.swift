@@ -84,13 +84,20 @@ struct JournalOwnershipTests {
     /// that is a directory gave `LOST (unreadable: disk I/O error)`, and the intact journal was
     /// moved aside). pumpd refuses to start, changes nothing, and continues from the same journal
     /// once the storage answers.
-    @Test func storageThatRefusesIsNotALoss() throws {
+    /// A FIFO there hung pumpd before its first log line, deaf to SIGTERM (second attack).
+    enum Refusing: String, CaseIterable, Sendable { case directory, fifo }
+
+    @Test(arguments: Refusing.allCases)
+    func storageThatRefusesIsNotALoss(_ kind: Refusing) throws {
         let d = try RunningDaemon()
         try d.start()
         d.stop()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: d.journal))
         try? FileManager.default.removeItem(atPath: d.journal + "-journal")   // the empty one a clean stop leaves
-        try FileManager.default.createDirectory(atPath: d.journal + "-journal", withIntermediateDirectories: false)
+        switch kind {
+        case .directory: try FileManager.default.createDirectory(atPath: d.journal + "-journal", withIntermediateDirectories: false)
+        case .fifo: #expect(mkfifo(d.journal + "-journal", 0o600) == 0)
+        }
         let refused = try refusedStart(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
                                         "--journal", d.journal])
         #expect(refused.status == 1 && refused.err.contains("not taken for a lost journal") && !refused.err.contains("LOST"), "\(refused.err)")
