@@ -357,7 +357,7 @@ public struct Board: Sendable, Equatable {
 }
 
 /// Typed field readers that append problems with the field's path.
-private struct Fields {
+struct Fields {
     var problems: [FieldError]
 
     mutating func fail(_ path: String, _ message: String) { problems.append(FieldError(path, message)) }

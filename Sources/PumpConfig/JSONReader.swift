@@ -50,6 +50,8 @@ extension ObjectReader {
     public static func document<T>(_ data: Data, read: (inout ObjectReader, inout [FieldError]) -> T?) throws(ValidationErrors) -> T {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
+        let ambiguous = JSONAmbiguity.problems(in: data)
+        guard ambiguous.isEmpty else { throw ValidationErrors(ambiguous) }
         var problems: [FieldError] = []
         guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
             throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])
@@ -86,7 +88,9 @@ public struct ObjectReader {
 
     /// The path of `key` under this object. An empty key is shown as `""` so that every error
     /// still names a field (the input fuzzer found `: unknown field`).
-    public func child(_ key: String) -> String {
+    public func child(_ key: String) -> String { Self.child(path, key) }
+
+    static func child(_ path: String, _ key: String) -> String {
         let k = key.isEmpty ? "\"\"" : key
         return path.isEmpty ? k : "\(path).\(k)"
     }

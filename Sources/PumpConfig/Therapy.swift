@@ -2,7 +2,7 @@ import Foundation
 import PumpCore
 
 /// The therapy sections shared by scenario files and pumpd's prescription file: `drug`,
-/// `prescription` and `reservoir` (SCENARIOS.md v1 keys).
+/// `prescription` and `reservoir` (docs/scenarios.md v1 keys).
 public struct Therapy: Sendable {
     public var prescription: Prescription
     public var reservoirCapacity: Nanolitres
@@ -34,7 +34,7 @@ public struct Therapy: Sendable {
                     return step
                 }
             }
-            // In continuous mode the steps are not used (the SCENARIOS.md example carries both).
+            // In continuous mode the steps are not used (the docs/scenarios.md example carries both).
             if request.mode == "continuous" { request.steps = nil }
             if var b = p.object("patient_bolus", &problems) {
                 request.patientBolus = PrescriptionRequest.PatientBolus(

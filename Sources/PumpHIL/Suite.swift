@@ -117,6 +117,20 @@ public final class Suite {
         let restOK = bad.lines.contains { $0.hasPrefix("ok   motor.enable_line: ") } && bad.lines.contains { $0.hasPrefix("ok   battery_gauge.address: ") }
         record("board-check/miswired-board-fails", bad.status == 1 && namesLine && namesAddress && restOK,
                "exit \(bad.status.map(String.init) ?? "none"); " + bad.lines.filter { $0.hasPrefix("FAIL") || $0.hasPrefix("board check") }.joined(separator: " | "))
+        // ENABLE's polarity, read at the pin: the board's own passes; flipped, ENABLE rests at what
+        // the file calls active, and the check fails naming motor.enable_active, with nothing else.
+        let flippedLevel = s.enableActive == .high ? "low" : "high"
+        guard let flipped = try? boardVariant(named: "enable-flipped", edit: { root in
+            var motor = root["motor"] as? [String: Any] ?? [:]
+            motor["enable_active"] = flippedLevel
+            root["motor"] = motor
+        }) else { record("board-check/enable-polarity", false, "cannot write the board variant"); return }
+        let wrong = check(flipped)
+        let goodRest = good.lines.first { $0.hasPrefix("ok   motor.enable_active: '\(s.enableLine)' rests ") }
+        let wrongFails = wrong.lines.filter { $0.hasPrefix("FAIL") }.map { String($0.prefix(26)) } == ["FAIL motor.enable_active: "]
+        record("board-check/enable-polarity", goodRest != nil && wrong.status == 1 && wrongFails,
+               "good board: \(goodRest ?? "no ok line for motor.enable_active"); flipped: exit \(wrong.status.map(String.init) ?? "none"); "
+               + wrong.lines.filter { $0.hasPrefix("FAIL") }.joined(separator: " | "))
     }
 
     /// The hardware watchdog on a real kernel (in the VM: softdog with soft_noboot=1, so an expiry
@@ -575,7 +589,7 @@ public struct SuiteError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The suite's prescriptions (SCENARIOS.md's drug, prescription and reservoir sections).
+/// The suite's prescriptions (docs/scenarios.md's drug, prescription and reservoir sections).
 enum Prescriptions {
     /// 0.048 mL/day, the slowest rate: no stroke is due for 450 s.
     static let slow = """

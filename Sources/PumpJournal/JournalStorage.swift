@@ -36,7 +36,15 @@ public enum JournalStorage {
 
     private static func lock(_ path: String, create: Bool, journal: String) throws(JournalError) {
         let fd = create ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o600) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw JournalError("journal \(journal): cannot open \(path) to lock it (errno \(errno))") }
+        guard fd >= 0 else {
+            let e = errno
+            var st = stat()
+            if e == EACCES, stat(path, &st) == 0, st.st_uid != geteuid() {
+                throw JournalError("journal \(journal): cannot open \(path) to lock it: it belongs to uid \(st.st_uid) and this pumpd runs as uid \(geteuid()) (a pumpd run as another user made it; give it to this one: chown)")
+            }
+            throw JournalError("journal \(journal): cannot open \(path) to lock it (errno \(e))")
+        }
+        if create { giveToFolderOwner(path, fd: fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
@@ -47,6 +55,18 @@ public enum JournalStorage {
         }
         // Deliberately left open: the lock ends with the process (closing it would also drop
         // SQLite's own POSIX locks on the journal).
+    }
+
+    /// A file made beside a journal by a process running as root (a bench engineer's `sudo pumpd`,
+    /// a root `pumpctl journal init`) is given to the owner of the journal's folder, as SQLite does
+    /// for its own `-journal`: a root-owned lock or journal locked the service's user out of its own
+    /// journal at the next start. Not root, or a root-owned folder: nothing changes.
+    static func giveToFolderOwner(_ path: String, fd: Int32? = nil) {
+        guard geteuid() == 0 else { return }
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        var st = stat()
+        guard stat(folder, &st) == 0, st.st_uid != 0 else { return }
+        _ = fd.map { fchown($0, st.st_uid, st.st_gid) } ?? chown(path, st.st_uid, st.st_gid)
     }
 
     /// The path with every symlink resolved (of the file if it exists, else of its folder).
@@ -322,6 +342,7 @@ public enum JournalStorage {
         } catch {
             throw JournalError("journal \(path): cannot create (\(error))")
         }
+        giveToFolderOwner(path)
         // On stable storage before anyone relies on it: the file, and its name in the folder (a
         // power cut right after provisioning must not find "no journal": that reads as a loss).
         try syncFileAndFolder(path)

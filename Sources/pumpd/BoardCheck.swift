@@ -8,8 +8,10 @@ import PumpLinux
 #endif
 
 /// `pumpd --board F --check-board`: the board file against the live rig before anything moves.
-/// It looks and never drives: no line is requested (the kernel's line info says who holds each),
-/// the I²C chips are only read, and the watchdog device is not opened (opening it starts it).
+/// It looks and never drives: the kernel's line info says who holds each line; ENABLE alone is
+/// requested, as an input, to read the level it rests at with nothing driving it (the level a dead
+/// pumpd leaves); the I²C chips are only read, and the watchdog device is not opened (opening it
+/// starts it).
 /// One line per item, each naming the board-file field it checks.
 enum BoardCheck {
     struct Item: Equatable {
@@ -28,7 +30,7 @@ enum BoardCheck {
         }
         #if canImport(PumpLinux)
         var items: [Item] = []
-        items += checkLines(board)
+        items += await checkLines(board)
         items += await checkBus(board)
         if let w = board.watchdogDevice {
             items.append(checkWatchdog(w))
@@ -42,12 +44,13 @@ enum BoardCheck {
     }
 
     #if canImport(PumpLinux)
-    private static func checkLines(_ board: Board) -> [Item] {
+    private static func checkLines(_ board: Board) async -> [Item] {
         guard let label = board.gpioChipLabel else { return [Item(field: "gpio.chip_label", ok: false, detail: "missing")] }
         let chip: GPIOChip
         do { chip = try GPIOChip(label: label, consumer: "pumpd-board-check") } catch {
             return [Item(field: "gpio.chip_label", ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0); `gpiodetect` lists the chips and their labels)")]
                 + board.lineFields.map { Item(field: $0.field, ok: false, detail: "'\($0.name)' not checked: no chip (gpio.chip_label)") }
+                + (board.stepper.map { [Item(field: "motor.enable_active", ok: false, detail: "'\($0.enableLine)' at rest not checked: no chip (gpio.chip_label)")] } ?? [])
         }
         var items = [Item(field: "gpio.chip_label", ok: true, detail: "chip '\(label)' found (libgpiod \(GPIOLibrary.version))")]
         for (field, name) in board.lineFields {
@@ -65,7 +68,32 @@ enum BoardCheck {
                 items.append(Item(field: field, ok: false, detail: "'\(name)' present but held by '\(holder ?? "the kernel")' (\(direction)): pumpd could not request it"))
             }
         }
+        if let s = board.stepper, let info = chip.info(named: s.enableLine) {
+            items.append(await restingEnable(chip, s, held: info.used))
+        }
         return items
+    }
+
+    /// ENABLE's level with nothing driving it must be the inactive one: it is what holds the motor
+    /// off whenever pumpd is gone (crash, stop, boot), and the board file's `enable_active` is
+    /// otherwise only trusted. A wrong polarity there, or no pull resistor to the inactive level,
+    /// shows here before the first start, not as a motor that runs when pumpd dies.
+    private static func restingEnable(_ chip: GPIOChip, _ s: Board.Stepper, held: Bool) async -> Item {
+        let field = "motor.enable_active", name = s.enableLine
+        guard !held else { return Item(field: field, ok: true, detail: "'\(name)' is held: its resting level is not measured while pumpd (or another program) runs") }
+        let level: Bool
+        do {
+            let line = try chip.input(named: name, edges: .rising)
+            defer { line.close() }
+            level = try await line.get()
+        } catch {
+            return Item(field: field, ok: false, detail: "'\(name)': cannot read its resting level: \(error.detail) (\(error.kind), errno \(error.errno ?? 0))")
+        }
+        let rest = level ? "high" : "low", inactive = s.enableActive == .high ? "low" : "high"
+        if rest == inactive {
+            return Item(field: field, ok: true, detail: "'\(name)' rests \(rest) with nothing driving it: the inactive level (enable_active \(s.enableActive.rawValue)); the motor is off when pumpd is gone")
+        }
+        return Item(field: field, ok: false, detail: "'\(name)' rests \(rest) with nothing driving it, its active level by enable_active '\(s.enableActive.rawValue)': the driver would be enabled whenever pumpd is gone (enable_active wrong, or no pull resistor to \(inactive): docs/board-files.md, \"Supply and levels\")")
     }
 
     private static func checkBus(_ board: Board) async -> [Item] {

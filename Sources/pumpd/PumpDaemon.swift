@@ -13,7 +13,7 @@ import PumpJournal
 struct PumpDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pumpd", abstract: "The pump controller daemon.",
-        discussion: "Board files: docs/board-files.md. Prescription files hold the drug, prescription and reservoir sections of a scenario (SCENARIOS.md).")
+        discussion: "Board files: docs/board-files.md. Prescription files hold the drug, prescription and reservoir sections of a scenario (docs/scenarios.md).")
 
     @Option(help: "Board file (Boards/*.json).")
     var board: String
@@ -45,7 +45,13 @@ struct PumpDaemon: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    /// Everything the command line alone decides is refused here, as a usage error (exit 64, with
+    /// the usage text), before any file is read: a restart cannot fix it (pumpd.service's
+    /// RestartPreventExitStatus). Exit 2 stays what it says: a bad board or prescription file.
     func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: unknown level '\(logLevel)' (trace, debug, info, notice, warning, error, critical)")
+        }
         if checkBoard && holdSafe { throw ValidationError("--check-board and --hold-safe are separate modes: give one") }
         if checkBoard || holdSafe {
             // Each reads the board file only; anything else given would look used.
@@ -60,6 +66,9 @@ struct PumpDaemon: AsyncParsableCommand {
         }
         if prescription == nil { throw ValidationError("Missing expected argument '--prescription <prescription>'") }
         if journal == nil { throw ValidationError("Missing expected argument '--journal <journal>'") }
+        // No default key anywhere: a socket needs a provisioned key folder.
+        if socket != nil && keys == nil { throw ValidationError("--socket needs --keys (run `pumpctl keys init --dir DIR` first; there is no default key)") }
+        if keys != nil && socket == nil { throw ValidationError("--keys needs --socket") }
     }
 
     /// Signals first: the constructor caught them before main (CSignalMask); the intake thread
@@ -83,7 +92,8 @@ struct PumpDaemon: AsyncParsableCommand {
         if holdSafe { SignalIntake.shared.setMode(.exitOnStop(clean: true)) }   // FailSafeHold adds the watchdog's disarming
         if checkBoard { await runBoardCheck() }
         if holdSafe {
-            do throws(ValidationErrors) { FailSafeHold.run(board: try Board.load(path: self.board)) } catch { fail(error.description, status: 2) }
+            // Only the holder's own fields must be good: a board file pumpd refuses is one reason it runs.
+            do throws(ValidationErrors) { FailSafeHold.run(board: try Board.safeHold(readFile(self.board))) } catch { fail(error.description, status: 2) }
         }
         guard let prescription, let journal else { fail("--prescription and --journal are required", status: 2) }
         // Everything from outside is checked before any hardware is touched.
@@ -97,14 +107,9 @@ struct PumpDaemon: AsyncParsableCommand {
             fail(error.description, status: 2)
         }
         if simulatedBalance != nil, board.kind != .simulated { fail("--simulated-balance: only for the simulated board", status: 2) }
-        guard let level = Logger.Level(rawValue: logLevel) else { fail("--log-level: unknown level '\(logLevel)'", status: 2) }
-        // No default key anywhere: a socket needs a provisioned key folder.
+        let level = Logger.Level(rawValue: logLevel) ?? .info   // checked in validate()
         var ring: KeyRing?
-        switch (socket, keys) {
-        case (nil, nil): break
-        case (_?, nil): fail("--socket needs --keys (run `pumpctl keys init --dir DIR` first; there is no default key)", status: 2)
-        case (nil, _?): fail("--keys needs --socket", status: 2)
-        case (_?, let folder?):
+        if let folder = keys {
             do { ring = try KeyRing.load(folder: folder) } catch { fail("--keys: \(error)", status: 2) }
         }
         LoggingSystem.bootstrap { label in

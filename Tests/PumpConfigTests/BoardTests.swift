@@ -141,6 +141,111 @@ struct BoardTests {
     }
 }
 
+/// Finding 17.A3 (outside attack of the rig path): Foundation's parser kept the first of two equal
+/// keys where jq and Python keep the last, and read `null` as "absent" (the default). Expected
+/// paths are written by hand from the edited text.
+@Suite("Ambiguous file text")
+struct AmbiguousFileTextTests {
+    static let edits: [(name: String, replace: String, with: String, path: String)] = [
+        ("polarity given twice", #""enable_active": "low","#, #""enable_active": "low", "enable_active": "high","#, "motor.enable_active"),
+        ("the same key spelled with an escape", #""enable_active": "low","#, #""enable_active": "low", "\u0065nable_active": "high","#, "motor.enable_active"),
+        ("a top-level key twice", #""watchdog_device": "/dev/watchdog""#, #""watchdog_device": "/dev/watchdog", "kind": "simulated""#, "kind"),
+        ("a key twice inside an array element", #"{ "mv": 4500, "mmhg": 300 }"#, #"{ "mv": 4500, "mmhg": 300, "mmhg": 3 }"#, "pressure_sensor.calibration[1].mmhg"),
+        ("null polarity", #""enable_active": "low","#, #""enable_active": null,"#, "motor.enable_active"),
+        ("null section", #""bolus_button": { "line": "GPIO6", "active": "low" },"#, #""bolus_button": null,"#, "bolus_button"),
+    ]
+
+    @Test(arguments: edits.indices)
+    func ambiguousBoardTextIsRefusedNamingTheField(index: Int) throws {
+        let e = Self.edits[index]
+        let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+        #expect(text.contains(e.replace), "\(e.name): the edit no longer applies")
+        do {
+            _ = try Board.parse(Data(text.replacingOccurrences(of: e.replace, with: e.with).utf8))
+            Issue.record("\(e.name): accepted")
+        } catch {
+            #expect(error.problems.map(\.path) == [e.path], "\(e.name): \(error)")
+        }
+        // The unedited text still reads: the refusal is the edit's.
+        _ = try Board.parse(Data(text.utf8))
+    }
+
+    @Test func ambiguousPrescriptionTextIsRefused() {
+        let duplicate = #"{"drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250, "daily_dose_ug": 2500}}"#
+        let null = #"{"drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250}, "reservoir": null}"#
+        for (text, path) in [(duplicate, "prescription.daily_dose_ug"), (null, "reservoir")] {
+            do {
+                _ = try Therapy.parse(Data(text.utf8))
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.problems.map(\.path) == [path], "\(error)")
+            }
+        }
+        // Keys equal only in a string value, and null inside a string, are not ambiguous.
+        #expect(throws: Never.self) {
+            try Therapy.parse(Data(#"{"name": "null \"name\": x", "drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250}}"#.utf8))
+        }
+    }
+}
+
+/// Finding 17.A1: the fail-safe holder refused a board file pumpd refused, which is one way pumpd
+/// fails for good, so on that rig only the pull resistor held the motor off.
+@Suite("The holder's fields of a board file")
+struct SafeHoldFieldsTests {
+    func rpi4(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+        var json = try boardJSON("rpi4-bench.json")
+        edit(&json)
+        return try JSONSerialization.data(withJSONObject: json)
+    }
+
+    @Test func aGoodFileGivesTheHoldersFields() throws {
+        let h = try Board.safeHold(rpi4 { _ in })
+        #expect(h.boardName == "rpi4-bench" && h.chipLabel == "pinctrl-bcm2711" && h.enableLine == "GPIO22" && h.enableActive == .low)
+        #expect(h.alarmOutput == Board.Line(name: "GPIO5", active: .high) && h.watchdogDevice == "/dev/watchdog")
+        #expect(h.watchdogTimeoutSeconds == nil && h.passedOver.isEmpty)
+        #expect(throws: ValidationErrors.self) { try Board.safeHold(Data(contentsOf: boardsFolder.appendingPathComponent("simulated.json"))) }
+    }
+
+    @Test func problemsElsewhereArePassedOverAndNamed() throws {
+        let data = try rpi4 { m in
+            var p = m["pressure_sensor"] as! [String: Any]; p["channel"] = 9; m["pressure_sensor"] = p
+            m["colour"] = "green"
+        }
+        #expect(throws: ValidationErrors.self) { try Board.parse(data) }   // pumpd refuses it
+        let h = try Board.safeHold(data)
+        #expect(h.enableLine == "GPIO22" && h.enableActive == .low && h.alarmOutput == Board.Line(name: "GPIO5", active: .high))
+        #expect(Set(h.passedOver.map { $0.path }) == ["pressure_sensor.channel", "colour"])
+        // A bad alarm section costs the alarm, not the hold.
+        let noAlarm = try Board.safeHold(rpi4 { m in m["alarm_output"] = ["line": "GPIO5", "active": "loud"] })
+        #expect(noAlarm.alarmOutput == nil && noAlarm.enableLine == "GPIO22")
+        // Given twice elsewhere: passed over too.
+        let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+        let twice = try Board.safeHold(Data(text.replacingOccurrences(of: #""channel": 0,"#, with: #""channel": 0, "channel": 1,"#).utf8))
+        #expect(twice.passedOver.map(\.path) == ["pressure_sensor.channel"] && twice.enableActive == .low)
+    }
+
+    /// Without a sure ENABLE line and polarity the holder cannot know the safe level: refused,
+    /// naming the field.
+    @Test(arguments: [
+        ("motor.enable_active", #""enable_active": "low","#, #""enable_active": "lo","#),
+        ("motor.enable_active", #""enable_active": "low","#, #""enable_active": "low", "enable_active": "high","#),
+        ("motor.enable_active", #""enable_active": "low","#, #""enable_active": null,"#),
+        ("motor.enable_line", #""enable_line": "GPIO22","#, #""enable_line": "22","#),
+        ("gpio.chip_label", #""chip_label": "pinctrl-bcm2711""#, #""chip_label": """#),
+        ("kind", #""kind": "linux""#, #""kind": "simulated""#),
+    ])
+    func aFaultInTheHoldersOwnFieldsIsRefused(path: String, replace: String, with: String) throws {
+        let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+        #expect(text.contains(replace))
+        do {
+            _ = try Board.safeHold(Data(text.replacingOccurrences(of: replace, with: with).utf8))
+            Issue.record("accepted: \(with)")
+        } catch {
+            #expect(error.problems.contains { $0.path == path }, "\(error)")
+        }
+    }
+}
+
 @Suite("Prescription files")
 struct TherapyFileTests {
     @Test func readsTheScenarioSections() throws {

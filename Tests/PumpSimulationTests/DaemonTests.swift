@@ -10,10 +10,11 @@ struct Daemon {
     static func journal() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).sqlite").path }
 
     /// Runs pumpd to its end (a start expected to be refused): exit status and stderr.
-    static func runToEnd(_ args: [String]) throws -> (status: Int32, err: String) {
+    /// `executable` and `prefix` run it through another program (`setpriv … pumpd`).
+    static func runToEnd(_ args: [String], executable: String? = nil, prefix: [String] = []) throws -> (status: Int32, err: String) {
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        p.executableURL = executable.map(URL.init(fileURLWithPath:)) ?? binary
+        p.arguments = prefix + args
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -89,7 +90,8 @@ struct DaemonTests {
         // Fields behind a missing chip or bus are listed as not checked, never left out.
         #expect(lines.contains { $0.hasPrefix("FAIL motor.enable_line: 'GPIO22' not checked: no chip") }, "\(text)")
         #expect(lines.contains { $0.hasPrefix("FAIL battery_gauge.address: 0x36 not checked: no bus") }, "\(text)")
-        #expect(lines.last == "board check rpi4-bench: 0 ok, 12 failed", "\(text)")
+        #expect(lines.contains { $0.hasPrefix("FAIL motor.enable_active: 'GPIO22' at rest not checked: no chip") }, "\(text)")
+        #expect(lines.last == "board check rpi4-bench: 0 ok, 13 failed", "\(text)")
         // It checks the board only: other configuration given with it is refused, not ignored.
         let mixed = try run(["--board", Daemon.path("Boards/simulated.json"), "--check-board", "--prescription", Daemon.path("docs/examples/baclofen-prescription.json")])
         #expect(mixed.status == 64 && mixed.err.contains("takes no --prescription"), "\(mixed.err)")
@@ -111,6 +113,34 @@ struct DaemonTests {
         #expect(both.status == 64 && both.err.contains("separate modes"), "\(both.err)")
         let mixed = try run(["--board", Daemon.path("Boards/rpi4-bench.json"), "--hold-safe", "--journal", Daemon.journal()])
         #expect(mixed.status == 64 && mixed.err.contains("takes no --journal"), "\(mixed.err)")
+    }
+
+    /// Finding 17.A1 as a process: a board file pumpd refuses (exit 2) is held from anyway; on this
+    /// machine the holder then stops at the missing chip (exit 1), past the file.
+    @Test func holdSafeHoldsFromABoardFilePumpdRefuses() throws {
+        var json = try boardJSONForDaemon()
+        var p = json["pressure_sensor"] as! [String: Any]; p["channel"] = 9; json["pressure_sensor"] = p
+        let board = FileManager.default.temporaryDirectory.appendingPathComponent("board-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: json).write(to: board)
+        defer { try? FileManager.default.removeItem(at: board) }
+        let refused = try run(["--board", board.path, "--check-board"])
+        #expect(refused.status == 2 && refused.err.contains("pressure_sensor.channel"), "\(refused.err)")
+        let held = try run(["--board", board.path, "--hold-safe"])
+        #expect(held.status == 1 && held.err.contains("pressure_sensor.channel") && held.err.contains("gpio.chip_label 'pinctrl-bcm2711'"), "\(held.err)")
+    }
+
+    /// Finding 17.A4: a bad --log-level exited 2, the status of a bad file; it is a command-line
+    /// error (64), found before any file is read or created.
+    @Test func aBadLogLevelIsAUsageError() throws {
+        let journal = Daemon.journal()
+        let r = try run(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                         "--journal", journal, "--new-journal", "--log-level", "loud"])
+        #expect(r.status == 64 && r.err.contains("--log-level: unknown level 'loud'"), "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: journal))
+    }
+
+    private func boardJSONForDaemon() throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Daemon.path("Boards/rpi4-bench.json")))) as? [String: Any])
     }
 
     private func run(_ args: [String]) throws -> (status: Int32, err: String) { try Daemon.runToEnd(args) }

@@ -57,6 +57,45 @@ struct JournalOwnershipTests {
         #expect(try audit(a.journal)["sessions"] == "1", "B and C wrote no session into A's journal")
     }
 
+    /// Finding 17.A5 (rig attack): a pumpd run once as root left a root-owned 0600 journal lock,
+    /// and the service's user could no longer start (`cannot open … to lock it (errno 13)`). Files
+    /// a root process makes beside a journal now belong to the folder's owner; one that does not
+    /// is named with its owner. Run as root with `setpriv` standing in for the service's user.
+    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func aRootRunLeavesNothingTheServiceUserCannotOpen() throws {
+        let uid: uid_t = 4321
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("root-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(chown(folder.path, uid, uid) == 0 && chmod(folder.path, 0o700) == 0)
+        let journal = folder.appendingPathComponent("journal.sqlite").path
+        func owner(_ path: String) -> uid_t? {
+            var st = stat()
+            return stat(path, &st) == 0 ? st.st_uid : nil
+        }
+        // Root provisions and starts (the start fails later, at the balance file, past the lock).
+        #expect(try CLI.run(["journal", "init", "--journal", journal]).status == 0)
+        let start = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                     "--journal", journal, "--simulated-balance", "/nonexistent/balance"]
+        let asRoot = try refusedStart(start)
+        #expect(asRoot.status == 1 && !asRoot.err.contains("to lock it"), "\(asRoot.err)")
+        #expect(owner(journal) == uid && owner(JournalStorage.lockPath(for: journal)) == uid)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { owner(folder.appendingPathComponent($0).path) != uid }
+        #expect(leftovers.isEmpty, "root-owned: \(leftovers)")
+        // The service's user starts from it (past the lock, to the same balance failure).
+        func asUser() throws -> (status: Int32, err: String) {
+            try Daemon.runToEnd(start, executable: "/usr/bin/setpriv",
+                                prefix: ["--reuid", "\(uid)", "--regid", "\(uid)", "--clear-groups", Daemon.binary.path])
+        }
+        let user = try asUser()
+        #expect(user.status == 1 && !user.err.contains("to lock it"), "\(user.err)")
+        // A lock some root process left behind is named, with its owner.
+        let lock = JournalStorage.lockPath(for: journal)
+        #expect(chown(lock, 0, 0) == 0)
+        let locked = try asUser()
+        #expect(locked.status == 1 && locked.err.contains("belongs to uid 0 and this pumpd runs as uid \(uid)"), "\(locked.err)")
+    }
+
     /// A reader cannot hold the live journal (outside attack of the rollback journal: a python
     /// `sqlite3` reader holding `BEGIN; SELECT` for 30 s held off every commit: `journal_fault`
     /// after 5 s, strokes without durable intents, a clean stop that lost its last rows). pumpd
