@@ -1,9 +1,9 @@
-"""Scenario files for Scripts/bench (SCENARIOS.md v1 plus our plant keys)."""
+"""Scenario files for Scripts/bench (docs/scenarios.md v1 plus our plant keys)."""
 import json
 
 RATES = [0.048, 0.5, 5.0, 24.0]
 
-# Plants across the valid range (SCENARIOS.md): stroke 50-1000 nL, compliance 50-1000 nL/mmHg,
+# Plants across the valid range (docs/scenarios.md): stroke 50-1000 nL, compliance 50-1000 nL/mmHg,
 # time constant 1-60 s, baseline 0-25 mmHg, noise 0-1 mmHg.
 PLANTS = {
     "default": {},

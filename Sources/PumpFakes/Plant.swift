@@ -4,7 +4,7 @@ import RealModule
 import PumpSync
 
 /// The physical parameters of the simulated rig. Keys and defaults of the first six are fixed by
-/// SCENARIOS.md; the rest are the fake hardware's own and documented in the README.
+/// docs/scenarios.md; the rest are the fake hardware's own and documented in the README.
 public struct PlantParameters: Hashable, Sendable {
     public var strokeVolume = Nanolitres(250)
     /// Pump outlet plus catheter compliance.
@@ -33,7 +33,7 @@ public struct PlantParameters: Hashable, Sendable {
     public var reservoirFill = Nanolitres.millilitres(20)
     /// The drug's concentration in the reservoir at the start, in µg/mL (the line is primed with it).
     public var reservoirMicrogramsPerMillilitre = 500.0
-    /// Pump outlet plus catheter between the reservoir and the patient (SCENARIOS.md `dead_space_ul`):
+    /// Pump outlet plus catheter between the reservoir and the patient (docs/scenarios.md `dead_space_ul`):
     /// after a refill the old drug in it reaches the patient first. The controller is not told it;
     /// it knows only what a clinician enters at the refill.
     public var deadSpace = Nanolitres.microlitres(250)
@@ -97,7 +97,7 @@ struct FluidSequence: Sendable {
 }
 
 /// The plant: a pump stroking drug from a reservoir into a compliant outlet and catheter that
-/// drains through a resistance into the spinal fluid, with every fault of SCENARIOS.md injectable.
+/// drains through a resistance into the spinal fluid, with every fault of docs/scenarios.md injectable.
 ///
 /// Between events the outlet pressure relaxes exactly (exponential toward the tip pressure); a
 /// stroke adds volume ÷ compliance. Volumes are integer nanolitres; delivered volume is derived by

@@ -2,7 +2,7 @@ import Foundation
 
 /// Scenarios shipped with the simulator.
 public enum BuiltInScenarios {
-    /// The default of `pumpctl simulate`: the SCENARIOS.md example. Baclofen 500 µg/mL at
+    /// The default of `pumpctl simulate`: the docs/scenarios.md example. Baclofen 500 µg/mL at
     /// 250 µg/day (0.5 mL/day), a patient bolus at 10 h, a catheter kink on day 3 that the watchdog
     /// catches and halts; the kink releases an hour later, but nothing restarts by itself.
     public static let demo = """

@@ -95,9 +95,9 @@ enum ReportBuilder {
             stroke_volume_ul: scenario.plant.strokeVolume.microlitres,
             programmed_ul: programmed.microlitres, commanded_ul: core.scheduler.commandedVolume.microlitres,
             delivered_ul: plant.delivered.microlitres,
-            // What the prescription asked for, by the independent reference (SCENARIOS.md).
+            // What the prescription asked for, by the independent reference (docs/scenarios.md).
             programmed_ug: (dosing.reference.micrograms(fromUTCSeconds: dosing.startUTCSeconds, toUTCSeconds: dosing.endUTCSeconds) * 1000).rounded() / 1000,
-            // What physically reached the patient, as the plant counts it (SCENARIOS.md).
+            // What physically reached the patient, as the plant counts it (docs/scenarios.md).
             delivered_ug: (plant.deliveredMicrograms * 1_000_000).rounded() / 1_000_000,
             final_state: core.state.rawValue,
             // The controller's own figure: its programme at the concentrations it believed in force.

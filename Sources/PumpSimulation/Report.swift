@@ -1,6 +1,6 @@
 import Foundation
 
-/// The report of SCENARIOS.md v1. Keys are snake_case with the unit last; fields may be added
+/// The report of docs/scenarios.md v1. Keys are snake_case with the unit last; fields may be added
 /// but none of these may change meaning. Encoded with sorted keys so a seed gives the same bytes.
 public struct Report: Encodable, Sendable, Equatable {
     public struct Alarm: Encodable, Sendable, Equatable {

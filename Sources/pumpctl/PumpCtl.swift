@@ -23,13 +23,13 @@ struct PumpCtl: AsyncParsableCommand {
     }
 }
 
-/// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (SCENARIOS.md).
+/// `pumpctl simulate [SCENARIO.json] [--report REPORT.json] [--seed N]` (docs/scenarios.md).
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario in virtual time on the simulated board and print a summary.",
         discussion: "Without a scenario file, runs the built-in demo (baclofen, a patient bolus, a kink on day 3).")
 
-    @Argument(help: "Scenario file (JSON, SCENARIOS.md v1), or '-' for standard input. Default: the built-in demo.")
+    @Argument(help: "Scenario file (JSON, docs/scenarios.md v1), or '-' for standard input. Default: the built-in demo.")
     var scenario: String?
 
     @Option(help: "Write the JSON report to this file ('-' for standard output).")

@@ -491,7 +491,7 @@ struct OcclusionCeilingTests {
     /// resistance × the motor's highest flow, a stroke's rise, the highest resting pressure and
     /// the largest scenario cough.
     @Test func theCeilingIsAboveEveryValidOpenLine() {
-        // The valid plant range of SCENARIOS.md: compliance ≥ 50 nL/mmHg, stroke ≤ 1000 nL, resting
+        // The valid plant range of docs/scenarios.md: compliance ≥ 50 nL/mmHg, stroke ≤ 1000 nL, resting
         // pressure ≤ 25 mmHg; scenario coughs ≤ 150 mmHg.
         let resistance = OcclusionDetector.slowestValidTauSeconds / 50
         let flow = Double(PumpLimits.maximumTotalRateNanolitresPerDay) / 86_400

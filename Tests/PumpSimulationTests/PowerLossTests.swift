@@ -3,7 +3,7 @@ import PumpCore
 import PumpSimulation
 import Testing
 
-/// SCENARIOS.md's `power_loss`: the controller dies at once and restarts from its journal (a real
+/// docs/scenarios.md's `power_loss`: the controller dies at once and restarts from its journal (a real
 /// SQLite file), wherever its intent/confirm cycle was.
 @Suite("Power loss")
 struct PowerLossTests {

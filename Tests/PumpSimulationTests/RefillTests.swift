@@ -3,7 +3,7 @@ import PumpCore
 import PumpSimulation
 import Testing
 
-/// SCENARIOS.md's `refill` event, run by the simulator through the controller's refill workflow.
+/// docs/scenarios.md's `refill` event, run by the simulator through the controller's refill workflow.
 @Suite("Refill in the simulator")
 struct RefillTests {
     @Test func aRefillThatMatchesTheReservoirIsWithinTolerance() async throws {

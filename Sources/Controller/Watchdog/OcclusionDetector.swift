@@ -66,11 +66,11 @@ public struct OcclusionDetector: Sendable {
     /// as the slowest fit overstates a blocked line's rise up to threefold when strokes come
     /// slower than its τ (its model decays between strokes; the blocked pressure does not).
     public static let blockedRiseShare = 0.25
-    /// The slowest valid line (SCENARIOS.md: time constants 1–60 s), and the stiffest
+    /// The slowest valid line (docs/scenarios.md: time constants 1–60 s), and the stiffest
     /// (compliance 50–1000 nL/mmHg).
     public static let slowestValidTauSeconds = 60.0
     static let stiffestValidLineNanolitresPerMMHg = 50.0
-    /// The highest resting (spinal fluid) pressure of a valid line (SCENARIOS.md: 0–25 mmHg): where
+    /// The highest resting (spinal fluid) pressure of a valid line (docs/scenarios.md: 0–25 mmHg): where
     /// nothing tells the resting level, a latched occlusion drains below it before its cause is gone.
     public static let highestRestingMMHg = 25.0
     /// An open line started from rest has risen to within 5 % of its standing pressure after

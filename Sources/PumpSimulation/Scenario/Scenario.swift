@@ -4,7 +4,7 @@ import PumpCore
 import PumpConfig
 import PumpFakes
 
-/// A scenario file (SCENARIOS.md v1), fully validated: if one of these exists, it can run.
+/// A scenario file (docs/scenarios.md v1), fully validated: if one of these exists, it can run.
 public struct Scenario: Sendable {
     public var name: String
     public var seed: UInt64
