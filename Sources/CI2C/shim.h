@@ -12,6 +12,12 @@ static inline int pump_i2c_set_address(int fd, int address) { return ioctl(fd, I
 static inline int pump_errno(void) { return errno; }
 static inline int pump_open_rdwr(const char *path) { return open(path, O_RDWR | O_CLOEXEC); }
 
+// A watchdog answers WDIOC_GETSUPPORT; a disk, a tty or a regular file does not (0: it is one).
+static inline int pump_wdt_identify(int fd) {
+    struct watchdog_info info;
+    return ioctl(fd, WDIOC_GETSUPPORT, &info);
+}
+
 // The hardware watchdog's timeout: set, then the value the driver granted (it may round).
 static inline int pump_wdt_set_timeout(int fd, int seconds) {
     int t = seconds;

@@ -17,6 +17,8 @@ extension Board {
         /// ENABLE's active level; the holder drives the other one.
         public var enableActive: Level
         public var alarmOutput: Line?
+        /// Why the file's alarm output is not driven (nil: it is, or the file has none).
+        public var alarmNotUsed: String?
         public var watchdogDevice: String?
         public var watchdogTimeoutSeconds: Int?
         /// What pumpd refuses in the file that the holder does not need (empty for a good file).
@@ -27,7 +29,7 @@ extension Board {
     public var safeHold: SafeHold? {
         guard kind == .linux, let chip = gpioChipLabel, let s = stepper else { return nil }
         return SafeHold(boardName: name, chipLabel: chip, enableLine: s.enableLine, enableActive: s.enableActive,
-                        alarmOutput: alarmOutput, watchdogDevice: watchdogDevice, watchdogTimeoutSeconds: watchdogTimeoutSeconds,
+                        alarmOutput: alarmOutput, alarmNotUsed: nil, watchdogDevice: watchdogDevice, watchdogTimeoutSeconds: watchdogTimeoutSeconds,
                         passedOver: [])
     }
 
@@ -47,35 +49,58 @@ extension Board {
         }
         // The file as a whole is refused: read the holder's fields alone.
         let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
+        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }   // UTF-8 only
         var f = Fields(problems: [])
         guard var r = ObjectReader.open(root, path: "", problems: &f.problems) else { throw ValidationErrors(f.problems) }
+        // The schema too: a later schema may give these fields another meaning.
+        if let v = f.number(&r, "schema") {
+            if v != Double(schemaVersion) { f.fail("schema", "this build reads schema \(schemaVersion), got \(v)") }
+        } else {
+            f.fail("schema", "is required (\(schemaVersion))")
+        }
         if let k = f.text(&r, "kind", required: true), k != Kind.linux.rawValue {
             f.fail("kind", "--hold-safe is only for a linux board, got '\(k)'")
         }
         let name = f.text(&r, "name", required: true)
         var chip: String?, enable: String?, active: Level?
         if var g = f.object(&r, "gpio", required: true) { chip = f.text(&g, "chip_label", required: true) }
+        var otherLines: [String] = []   // every other line the file names: never driven by the holder
+        var lenient = Fields(problems: [])
         if var m = f.object(&r, "motor", required: true) {
             enable = f.line(&m, "enable_line")
             active = f.level(&m, "enable_active")
+            for key in ["step_line", "dir_line", "fault_line", "encoder_line"] { _ = lenient.text(&m, key, required: false).map { otherLines.append($0) } }
         }
         // A field given twice or as null is one the holder cannot read either.
-        let needed = ["kind", "name", "gpio", "gpio.chip_label", "motor", "motor.enable_line", "motor.enable_active"]
-        f.problems += JSONAmbiguity.problems(in: data).filter { needed.contains($0.path) }
+        let ambiguous = JSONAmbiguity.problems(in: data)
+        let needed = ["schema", "kind", "name", "gpio", "gpio.chip_label", "motor", "motor.enable_line", "motor.enable_active"]
+        f.problems += ambiguous.filter { needed.contains($0.path) }
         guard f.problems.isEmpty, let name, let chip, let enable, let active else { throw ValidationErrors(f.problems) }
 
-        // Wanted, not needed: without them ENABLE is still held.
+        // Wanted, not needed: without them ENABLE is still held. The alarm is driven only if every
+        // one of its fields reads one way and its line is no other line of the file (driving a
+        // button, nFAULT or the encoder at the alarm's level would fight what drives that pin).
+        if var b = lenient.object(&r, "bolus_button", required: false) { _ = lenient.text(&b, "line", required: false).map { otherLines.append($0) } }
+        var alarm: Line?, unused: String?
         var optional = Fields(problems: [])
-        var alarm: Line?
-        if var o = optional.object(&r, "alarm_output", required: false), let n = optional.line(&o, "line"), let a = optional.level(&o, "active") {
-            alarm = Line(name: n, active: a)
+        if var o = optional.object(&r, "alarm_output", required: false) {
+            if let n = optional.line(&o, "line"), let a = optional.level(&o, "active") { alarm = Line(name: n, active: a) }
         }
+        if let a = alarm {
+            if let doubt = ambiguous.first(where: { $0.path == "alarm_output" || $0.path.hasPrefix("alarm_output.") }) {
+                unused = "\(doubt)"
+            } else if a.name == enable || otherLines.contains(a.name) {
+                unused = "alarm_output.line '\(a.name)' is also another line of the board file"
+            }
+        } else if let first = optional.problems.first ?? ambiguous.first(where: { $0.path.hasPrefix("alarm_output") }) {
+            unused = "\(first)"
+        }
+        if unused != nil { alarm = nil }
         var watchdog = optional.text(&r, "watchdog_device", required: false)
         if let w = watchdog, !w.hasPrefix("/dev/") { watchdog = nil }
+        if ambiguous.contains(where: { $0.path == "watchdog_device" || $0.path == "watchdog_timeout_s" }) { watchdog = nil }
         let timeout = optional.integer(&r, "watchdog_timeout_s", watchdogTimeoutRange, required: false)
-        if alarm?.name == enable { alarm = nil }
         return SafeHold(boardName: name, chipLabel: chip, enableLine: enable, enableActive: active, alarmOutput: alarm,
-                        watchdogDevice: watchdog, watchdogTimeoutSeconds: timeout, passedOver: whole.problems)
+                        alarmNotUsed: unused, watchdogDevice: watchdog, watchdogTimeoutSeconds: timeout, passedOver: whole.problems)
     }
 }

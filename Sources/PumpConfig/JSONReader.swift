@@ -17,11 +17,27 @@ public enum JSONValue: Decodable, Sendable, Equatable {
     }
 
     public static func parse(_ data: Data) throws(FieldError) -> JSONValue {
+        // One encoding. Foundation also reads UTF-16 and UTF-32, which other tools (and the
+        // ambiguity scan) read as bytes: a UTF-16 board file with an escaped duplicate key was
+        // read one way by pumpd and another by Python.
+        guard !data.contains(0), String(validating: data, as: UTF8.self) != nil else {
+            throw FieldError("(file)", "not UTF-8 text (JSON is read as UTF-8 only: save the file as UTF-8)")
+        }
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw FieldError("(file)", "not valid JSON (\(Self.summary(of: error)))")
         }
+    }
+
+    /// A file a person wrote (board, prescription, scenario, `pumpctl program`'s FILE): UTF-8
+    /// JSON that reads one way only (`JSONAmbiguity`: no key given twice, no null member).
+    public static func parseFile(_ data: Data) throws(ValidationErrors) -> JSONValue {
+        let root: JSONValue
+        do { root = try parse(data) } catch { throw ValidationErrors([error]) }
+        let ambiguous = JSONAmbiguity.problems(in: data)
+        guard ambiguous.isEmpty else { throw ValidationErrors(ambiguous) }
+        return root
     }
 
     private static func summary(of error: any Error) -> String {
@@ -48,10 +64,7 @@ extension ObjectReader {
     /// Parses `data` as one JSON object, lets `read` walk it, refuses unknown keys, and returns
     /// the result or every problem found (each with its field path).
     public static func document<T>(_ data: Data, read: (inout ObjectReader, inout [FieldError]) -> T?) throws(ValidationErrors) -> T {
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch { throw ValidationErrors([error]) }
-        let ambiguous = JSONAmbiguity.problems(in: data)
-        guard ambiguous.isEmpty else { throw ValidationErrors(ambiguous) }
+        let root = try JSONValue.parseFile(data)
         var problems: [FieldError] = []
         guard case .object = root, var r = ObjectReader.open(root, path: "", problems: &problems) else {
             throw ValidationErrors([FieldError("(file)", "must be a JSON object, got \(root.typeName)")])

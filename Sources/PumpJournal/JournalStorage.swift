@@ -23,6 +23,7 @@ public enum JournalStorage {
     /// the journal file itself (an inode: a hard link or a deleted lock file cannot get round it).
     public static func takeOwnership(of journal: String) throws(JournalError) {
         let real = realPath(journal)
+        try refuseRootInAnotherUsersFolder(journal)
         try lock(lockPath(for: real), create: true, journal: journal)
         try lockJournalFile(journal)
     }
@@ -35,16 +36,24 @@ public enum JournalStorage {
     }
 
     private static func lock(_ path: String, create: Bool, journal: String) throws(JournalError) {
-        let fd = create ? open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0o600) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // The lock file is never followed through a link: a link there is someone else's doing.
+        let fd = create ? open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let e = errno
             var st = stat()
+            if e == ELOOP {
+                throw JournalError("journal \(journal): \(path) is a symbolic link, not a lock file; nothing was changed (remove it)")
+            }
             if e == EACCES, stat(path, &st) == 0, st.st_uid != geteuid() {
-                throw JournalError("journal \(journal): cannot open \(path) to lock it: it belongs to uid \(st.st_uid) and this pumpd runs as uid \(geteuid()) (a pumpd run as another user made it; give it to this one: chown)")
+                throw JournalError("journal \(journal): cannot open \(path) to lock it: it belongs to uid \(st.st_uid) and this pumpd runs as uid \(geteuid()) (a process run as another user made it; give it to this one: chown)")
             }
             throw JournalError("journal \(journal): cannot open \(path) to lock it (errno \(e))")
         }
-        if create { giveToFolderOwner(path, fd: fd) }
+        var st = stat()
+        if create, fstat(fd, &st) != 0 || st.st_mode & S_IFMT != S_IFREG {
+            close(fd)
+            throw JournalError("journal \(journal): \(path) is not a regular file; nothing was changed")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let e = errno
             close(fd)
@@ -57,16 +66,26 @@ public enum JournalStorage {
         // SQLite's own POSIX locks on the journal).
     }
 
-    /// A file made beside a journal by a process running as root (a bench engineer's `sudo pumpd`,
-    /// a root `pumpctl journal init`) is given to the owner of the journal's folder, as SQLite does
-    /// for its own `-journal`: a root-owned lock or journal locked the service's user out of its own
-    /// journal at the next start. Not root, or a root-owned folder: nothing changes.
-    static func giveToFolderOwner(_ path: String, fd: Int32? = nil) {
+    /// A process running as root is refused a journal whose folder (as named, or after links)
+    /// belongs to another user. Run as root there (a bench engineer's `sudo pumpd`, a root
+    /// `pumpctl journal init`), it left a root-owned lock and `-journal` that the service's user
+    /// could not open at its next start; and giving those files to the folder's owner is worse:
+    /// that owner can swap a name for a link between the creation and the chown, and have root
+    /// hand it any file (outside attack: `/etc/shadow` through a planted `.lock` link). So root
+    /// makes nothing there, and says as whom to run.
+    static func refuseRootInAnotherUsersFolder(_ journal: String) throws(JournalError) {
         guard geteuid() == 0 else { return }
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        var st = stat()
-        guard stat(folder, &st) == 0, st.st_uid != 0 else { return }
-        _ = fd.map { fchown($0, st.st_uid, st.st_gid) } ?? chown(path, st.st_uid, st.st_gid)
+        for folder in Set([folderOf(journal), folderOf(realPath(journal))]) {
+            var st = stat()
+            guard stat(folder, &st) == 0, st.st_uid != 0 else { continue }
+            let user = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(st.st_uid)"
+            throw JournalError("journal \(journal): its folder \(folder) belongs to \(user), and this runs as root: run it as \(user) (sudo -u \(user) …); root would leave files \(user) cannot open. Nothing was changed")
+        }
+    }
+
+    static func folderOf(_ path: String) -> String {
+        let f = (path as NSString).deletingLastPathComponent
+        return f.isEmpty ? "." : f
     }
 
     /// The path with every symlink resolved (of the file if it exists, else of its folder).
@@ -230,6 +249,7 @@ public enum JournalStorage {
     /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
     /// anything is there (a journal is never replaced by provisioning).
     public static func provision(path: String, utcNanoseconds: Int64) throws(JournalError) {
+        try refuseRootInAnotherUsersFolder(path)
         if companionSuffixes.contains(where: { FileManager.default.fileExists(atPath: path + $0) }) {
             throw JournalError("journal \(path): already exists; provisioning never replaces a journal")
         }
@@ -342,7 +362,6 @@ public enum JournalStorage {
         } catch {
             throw JournalError("journal \(path): cannot create (\(error))")
         }
-        giveToFolderOwner(path)
         // On stable storage before anyone relies on it: the file, and its name in the folder (a
         // power cut right after provisioning must not find "no journal": that reads as a loss).
         try syncFileAndFolder(path)

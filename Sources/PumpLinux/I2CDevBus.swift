@@ -79,10 +79,21 @@ public final class HardwareWatchdog: @unchecked Sendable {
     private let fd: Locked<Int32>
     public let path: String
 
+    /// Opens it only if it is a watchdog: a board file's `watchdog_device` naming a disk
+    /// (`/dev/sda`) or a file (`/dev/../tmp/x`) had it written with 'k' every second and 'V' at
+    /// the end. A character device that answers WDIOC_GETSUPPORT, or nothing is written.
     public init(path: String) throws(HALError) {
         self.path = path
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard st.st_mode & S_IFMT == S_IFCHR else { throw HALError(.unsupported, "\(path) is not a character device: not a watchdog") }
         let f = pump_open_rdwr(path)
         guard f >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard pump_wdt_identify(f) == 0 else {
+            let e = pump_errno()
+            _ = Glibc.close(f)   // nothing written: it is not a watchdog
+            throw LinuxErrno.error(e, "\(path) does not answer as a watchdog (WDIOC_GETSUPPORT)")
+        }
         fd = Locked(f)
     }
 

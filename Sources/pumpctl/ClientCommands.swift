@@ -203,10 +203,12 @@ struct ProgramCommand: ParsableCommand {
     @Argument(help: "Prescription file: {\"drug\": …, \"prescription\": …}.") var file: String
     @Flag(help: "Commit without asking (after printing the comparison).") var yes = false
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file),
-              let value = try? JSONValue.parse(data), case .object(var o) = value else {
-            throw ValidationError("\(file): cannot read a JSON object")
-        }
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
+        // Read as pumpd reads a prescription file: one way only (a key given twice was sent with
+        // its first value, where jq and Python read the last; a null was sent as "absent").
+        let value: JSONValue
+        do { value = try JSONValue.parseFile(data) } catch { throw ValidationError("\(file): \(error)") }
+        guard case .object(var o) = value else { throw ValidationError("\(file): must be a JSON object") }
         o.removeValue(forKey: "name")
         o["type"] = .string("preview_program")
         var wouldAccept = false

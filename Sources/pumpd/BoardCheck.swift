@@ -80,7 +80,8 @@ enum BoardCheck {
     /// shows here before the first start, not as a motor that runs when pumpd dies.
     private static func restingEnable(_ chip: GPIOChip, _ s: Board.Stepper, held: Bool) async -> Item {
         let field = "motor.enable_active", name = s.enableLine
-        guard !held else { return Item(field: field, ok: true, detail: "'\(name)' is held: its resting level is not measured while pumpd (or another program) runs") }
+        // Not measured is not passed: any program can hold a line under the name "pumpd".
+        guard !held else { return Item(field: field, ok: false, detail: "'\(name)' is held: its resting level is not measured while pumpd (or another program) runs; stop it and check again") }
         let level: Bool
         do {
             let line = try chip.input(named: name, edges: .rising)

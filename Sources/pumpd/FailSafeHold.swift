@@ -22,8 +22,8 @@ enum FailSafeHold {
         if !board.passedOver.isEmpty {
             // pumpd refuses this file (that is likely why the holder runs); the holder needs only
             // its own fields, which are good: it holds, and says what it passed over.
-            let listed = board.passedOver.prefix(3).map(\.description).joined(separator: "; ")
-            warn("the board file has \(board.passedOver.count) problem(s) pumpd refuses (\(listed)\(board.passedOver.count > 3 ? "; …" : "")): holding with the fields the holder needs, which are good")
+            warn("the board file has \(board.passedOver.count) problem(s) pumpd refuses; holding with the fields the holder needs, which are good. Passed over:")
+            for p in board.passedOver { warn("  \(p)") }
         }
         let label = board.chipLabel
         let chip: GPIOChip
@@ -46,6 +46,8 @@ enum FailSafeHold {
             } catch {
                 warn("alarm_output.line '\(a.name)': \(error): it does not sound; ENABLE is still held")
             }
+        } else if let why = board.alarmNotUsed {
+            held.append("alarm_output not driven (\(why)): nothing sounds")
         } else {
             held.append("no alarm_output in the board file: nothing sounds")
         }

@@ -49,6 +49,12 @@ struct PumpDaemon: AsyncParsableCommand {
     /// the usage text), before any file is read: a restart cannot fix it (pumpd.service's
     /// RestartPreventExitStatus). Exit 2 stays what it says: a bad board or prescription file.
     func validate() throws {
+        let paths = [("--board", board), ("--prescription", prescription), ("--journal", journal), ("--socket", socket),
+                     ("--keys", keys), ("--simulated-balance", simulatedBalance)]
+        if let empty = paths.first(where: { $0.1?.isEmpty == true }) {
+            // An empty --journal became "./.lock" and SQLite's noise, exit 1 (restarted by systemd).
+            throw ValidationError("\(empty.0): an empty path")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: unknown level '\(logLevel)' (trace, debug, info, notice, warning, error, critical)")
         }

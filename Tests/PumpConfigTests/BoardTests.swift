@@ -170,6 +170,22 @@ struct AmbiguousFileTextTests {
         _ = try Board.parse(Data(text.utf8))
     }
 
+    /// Finding 17.B4: Foundation also reads UTF-16, which the scan (and most tools) read as bytes;
+    /// an escaped duplicate polarity in a UTF-16 board file was read first-wins by pumpd. Only
+    /// UTF-8 is read, by every reader (board, prescription, holder).
+    @Test func textThatIsNotUTF8IsRefused() throws {
+        let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+            .replacingOccurrences(of: #""enable_active": "low","#, with: #""enable_active": "high", "\u0065nable_active": "low","#)
+        func refused(_ problems: [FieldError]?) -> Bool { problems?.contains { $0.message.hasPrefix("not UTF-8 text") } == true }
+        for data in [text.data(using: .utf16)!, text.data(using: .utf16LittleEndian)!, text.data(using: .utf32)!] {
+            var board: [FieldError]?, hold: [FieldError]?, therapy: [FieldError]?
+            do { _ = try Board.parse(data) } catch { board = error.problems }
+            do { _ = try Board.safeHold(data) } catch { hold = error.problems }
+            do { _ = try Therapy.parse(data) } catch { therapy = error.problems }
+            #expect(refused(board) && refused(hold) && refused(therapy), "\(String(describing: board)) \(String(describing: hold)) \(String(describing: therapy))")
+        }
+    }
+
     @Test func ambiguousPrescriptionTextIsRefused() {
         let duplicate = #"{"drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250, "daily_dose_ug": 2500}}"#
         let null = #"{"drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "continuous", "daily_dose_ug": 250}, "reservoir": null}"#
@@ -218,6 +234,14 @@ struct SafeHoldFieldsTests {
         // A bad alarm section costs the alarm, not the hold.
         let noAlarm = try Board.safeHold(rpi4 { m in m["alarm_output"] = ["line": "GPIO5", "active": "loud"] })
         #expect(noAlarm.alarmOutput == nil && noAlarm.enableLine == "GPIO22")
+        // 17.B6: an alarm on a line the file names for something else (the bolus button, wired
+        // to ground) or with a doubtful field is not driven, and the reason is kept.
+        let onButton = try Board.safeHold(rpi4 { m in m["alarm_output"] = ["line": "GPIO6", "active": "high"] })
+        #expect(onButton.alarmOutput == nil && onButton.alarmNotUsed?.contains("GPIO6") == true && onButton.enableLine == "GPIO22")
+        let boardText = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+        let doubtful = try Board.safeHold(Data(boardText.replacingOccurrences(of: #""alarm_output": { "line": "GPIO5", "active": "high" }"#,
+                                                                             with: #""alarm_output": { "line": "GPIO5", "active": "high", "active": "low" }"#).utf8))
+        #expect(doubtful.alarmOutput == nil && doubtful.alarmNotUsed?.contains("alarm_output.active") == true)
         // Given twice elsewhere: passed over too.
         let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
         let twice = try Board.safeHold(Data(text.replacingOccurrences(of: #""channel": 0,"#, with: #""channel": 0, "channel": 1,"#).utf8))
@@ -233,6 +257,8 @@ struct SafeHoldFieldsTests {
         ("motor.enable_line", #""enable_line": "GPIO22","#, #""enable_line": "22","#),
         ("gpio.chip_label", #""chip_label": "pinctrl-bcm2711""#, #""chip_label": """#),
         ("kind", #""kind": "linux""#, #""kind": "simulated""#),
+        // 17.B7: a later schema may give enable_active another meaning.
+        ("schema", #""schema": 1,"#, #""schema": 2,"#),
     ])
     func aFaultInTheHoldersOwnFieldsIsRefused(path: String, replace: String, with: String) throws {
         let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)

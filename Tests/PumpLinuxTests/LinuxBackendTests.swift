@@ -59,5 +59,24 @@ struct LinuxBackendTests {
             #expect(error.kind == .notFound)
         }
     }
+
+    /// Finding 17.B8: a board file's `watchdog_device` only had to start with /dev/; a disk or a
+    /// file named there was opened read-write and written 'k' each second, 'V' at the end. What
+    /// is not a character device answering WDIOC_GETSUPPORT is refused before any byte is written.
+    @Test func whatIsNotAWatchdogIsNeverWritten() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-watchdog-\(UUID().uuidString)").path
+        try "data".write(toFile: file, atomically: false, encoding: .utf8)
+        defer { unlink(file) }
+        for path in [file, "/dev/null", "/dev/zero"] {
+            do {
+                let w = try HardwareWatchdog(path: path)
+                w.close()
+                Issue.record("took \(path) for a watchdog")
+            } catch {
+                #expect(error.detail.contains(path), "\(error)")
+            }
+        }
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "data")
+    }
 }
 #endif

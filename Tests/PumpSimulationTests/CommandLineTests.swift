@@ -30,6 +30,23 @@ struct CLI {
 
 @Suite("pumpctl", .enabled(if: FileManager.default.isExecutableFile(atPath: CLI.binary.path)))
 struct CommandLineTests {
+    /// Finding 17.B5: `pumpctl program FILE` read the file with no ambiguity check: a duplicate
+    /// daily dose was previewed and would be programmed with its first value (pumpd's own
+    /// prescription reader refuses it), a null as "absent". Refused before anything is sent.
+    @Test func aProgramFileIsReadOneWayOnly() throws {
+        let folder = FileManager.default.temporaryDirectory
+        let drug = #""drug": {"name": "baclofen", "concentration_ug_per_ml": 500}"#
+        let cases = [(#"{\#(drug), "prescription": {"mode": "continuous", "daily_dose_ug": 300, "daily_dose_ug": 350}}"#, "prescription.daily_dose_ug: is given twice"),
+                     (#"{\#(drug), "prescription": {"mode": "continuous", "daily_dose_ug": 300, "patient_bolus": null}}"#, "prescription.patient_bolus: is null")]
+        for (text, message) in cases {
+            let file = folder.appendingPathComponent("program-\(UUID().uuidString).json")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let r = try CLI.run(["program", file.path, "--socket", "/nonexistent/pumpd.sock", "--key", "/nonexistent/clinician.key", "--yes"])
+            #expect(r.status == 64 && r.err.contains(message) && !r.err.contains("connect"), "\(r.err)")
+        }
+    }
+
     @Test func invalidScenarioExitsNonZeroWithOneLineNamingTheField() throws {
         let path = try CLI.file(#"{"duration": "1d", "drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "prescription": {"mode": "flex", "steps": [{"start": "00:00", "daily_dose_ug": 200}, {"start": "25:00", "daily_dose_ug": 200}]}}"#)
         let r = try CLI.run(["simulate", path])

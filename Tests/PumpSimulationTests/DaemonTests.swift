@@ -137,6 +137,10 @@ struct DaemonTests {
                          "--journal", journal, "--new-journal", "--log-level", "loud"])
         #expect(r.status == 64 && r.err.contains("--log-level: unknown level 'loud'"), "\(r.err)")
         #expect(!FileManager.default.fileExists(atPath: journal))
+        // 17.B9: an empty --journal became ./.lock and SQLite's noise, exit 1 (restarted).
+        let empty = try run(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                             "--journal", "", "--new-journal"])
+        #expect(empty.status == 64 && empty.err.contains("--journal: an empty path"), "\(empty.err)")
     }
 
     private func boardJSONForDaemon() throws -> [String: Any] {

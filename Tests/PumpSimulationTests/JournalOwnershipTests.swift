@@ -58,9 +58,12 @@ struct JournalOwnershipTests {
     }
 
     /// Finding 17.A5 (rig attack): a pumpd run once as root left a root-owned 0600 journal lock,
-    /// and the service's user could no longer start (`cannot open … to lock it (errno 13)`). Files
-    /// a root process makes beside a journal now belong to the folder's owner; one that does not
-    /// is named with its owner. Run as root with `setpriv` standing in for the service's user.
+    /// and the service's user could no longer start (`cannot open … to lock it (errno 13)`). Its
+    /// first fix (give root's files to the folder's owner) let that owner have root chown any file
+    /// through a planted `.lock` link (second attack, 17.B1). Now root makes nothing in another
+    /// user's journal folder and says as whom to run; a lock file is never followed through a
+    /// link; a lock another user owns is named with its owner. `setpriv` stands in for the
+    /// service's user.
     @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func aRootRunLeavesNothingTheServiceUserCannotOpen() throws {
         let uid: uid_t = 4321
@@ -69,31 +72,52 @@ struct JournalOwnershipTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(chown(folder.path, uid, uid) == 0 && chmod(folder.path, 0o700) == 0)
         let journal = folder.appendingPathComponent("journal.sqlite").path
-        func owner(_ path: String) -> uid_t? {
-            var st = stat()
-            return stat(path, &st) == 0 ? st.st_uid : nil
+        let lock = JournalStorage.lockPath(for: journal)
+        func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() }
+        let setpriv = ["--reuid", "\(uid)", "--regid", "\(uid)", "--clear-groups"]
+        func pumpctl(asUser: Bool, _ args: [String]) throws -> (status: Int32, err: String) {
+            let p = Process()
+            p.executableURL = asUser ? URL(fileURLWithPath: "/usr/bin/setpriv") : CLI.binary
+            p.arguments = (asUser ? setpriv + [CLI.binary.path] : []) + args
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: e, as: UTF8.self))
         }
-        // Root provisions and starts (the start fails later, at the balance file, past the lock).
-        #expect(try CLI.run(["journal", "init", "--journal", journal]).status == 0)
+        // The start fails after the lock and the journal's opening, at the balance file.
         let start = ["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
                      "--journal", journal, "--simulated-balance", "/nonexistent/balance"]
-        let asRoot = try refusedStart(start)
-        #expect(asRoot.status == 1 && !asRoot.err.contains("to lock it"), "\(asRoot.err)")
-        #expect(owner(journal) == uid && owner(JournalStorage.lockPath(for: journal)) == uid)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { owner(folder.appendingPathComponent($0).path) != uid }
-        #expect(leftovers.isEmpty, "root-owned: \(leftovers)")
-        // The service's user starts from it (past the lock, to the same balance failure).
-        func asUser() throws -> (status: Int32, err: String) {
-            try Daemon.runToEnd(start, executable: "/usr/bin/setpriv",
-                                prefix: ["--reuid", "\(uid)", "--regid", "\(uid)", "--clear-groups", Daemon.binary.path])
+        func pumpd(asUser: Bool, _ extra: [String] = []) throws -> (status: Int32, err: String) {
+            asUser ? try Daemon.runToEnd(start + extra, executable: "/usr/bin/setpriv", prefix: setpriv + [Daemon.binary.path])
+                   : try Daemon.runToEnd(start + extra)
         }
-        let user = try asUser()
-        #expect(user.status == 1 && !user.err.contains("to lock it"), "\(user.err)")
+        // Root, in the user's folder: refused, naming the user, nothing made.
+        let rootInit = try pumpctl(asUser: false, ["journal", "init", "--journal", journal])
+        #expect(rootInit.status != 0 && rootInit.err.contains("run it as uid \(uid)"), "\(rootInit.err)")
+        let rootStart = try pumpd(asUser: false, ["--new-journal"])
+        #expect(rootStart.status == 1 && rootStart.err.contains("belongs to uid \(uid), and this runs as root"), "\(rootStart.err)")
+        #expect(try contents().isEmpty)
+        // The user provisions and starts (past the lock, to the balance failure).
+        #expect(try pumpctl(asUser: true, ["journal", "init", "--journal", journal]).status == 0)
+        let user = try pumpd(asUser: true)
+        #expect(user.status == 1 && user.err.contains("balance") && !user.err.contains("lock"), "\(user.err)")
         // A lock some root process left behind is named, with its owner.
-        let lock = JournalStorage.lockPath(for: journal)
         #expect(chown(lock, 0, 0) == 0)
-        let locked = try asUser()
-        #expect(locked.status == 1 && locked.err.contains("belongs to uid 0 and this pumpd runs as uid \(uid)"), "\(locked.err)")
+        let foreign = try pumpd(asUser: true)
+        #expect(foreign.status == 1 && foreign.err.contains("belongs to uid 0 and this pumpd runs as uid \(uid)"), "\(foreign.err)")
+        // A link planted as the lock is never followed: its target keeps its owner and bytes.
+        let victim = FileManager.default.temporaryDirectory.appendingPathComponent("victim-\(UUID().uuidString)").path
+        try "secret".write(toFile: victim, atomically: false, encoding: .utf8)
+        defer { unlink(victim) }
+        #expect(unlink(lock) == 0 && symlink(victim, lock) == 0)
+        #expect(lchown(lock, uid, uid) == 0)
+        let linked = try pumpd(asUser: true)
+        #expect(linked.status == 1 && linked.err.contains("is a symbolic link, not a lock file"), "\(linked.err)")
+        var st = stat()
+        #expect(stat(victim, &st) == 0 && st.st_uid == 0 && (try? String(contentsOfFile: victim, encoding: .utf8)) == "secret")
     }
 
     /// A reader cannot hold the live journal (outside attack of the rollback journal: a python
