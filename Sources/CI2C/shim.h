@@ -10,7 +10,8 @@
 // ioctl is variadic, which Swift cannot call: one small wrapper per request we use.
 static inline int pump_i2c_set_address(int fd, int address) { return ioctl(fd, I2C_SLAVE, address); }
 static inline int pump_errno(void) { return errno; }
-static inline int pump_open_rdwr(const char *path) { return open(path, O_RDWR | O_CLOEXEC); }
+// O_NOCTTY: a device named by mistake (a tty) must not become pumpd's controlling terminal.
+static inline int pump_open_rdwr(const char *path) { return open(path, O_RDWR | O_CLOEXEC | O_NOCTTY); }
 
 // A watchdog answers WDIOC_GETSUPPORT; a disk, a tty or a regular file does not (0: it is one).
 static inline int pump_wdt_identify(int fd) {

@@ -284,7 +284,8 @@ public struct Board: Sendable, Equatable {
             guard var o = f.object(&r, key, required: false) else { return nil }
             defer { o.rejectUnknown(&f.problems) }
             if kind == .simulated { f.fail(key, "is only for linux boards (the simulated board has no lines)") }
-            guard let n = f.line(&o, "line"), let a = f.level(&o, "active") else { return nil }
+            let n = f.line(&o, "line"), a = f.level(&o, "active")   // both read: each is reported on its own
+            guard let n, let a else { return nil }
             return Line(name: n, active: a)
         }
         let alarm = optionalLine("alarm_output")

@@ -84,7 +84,8 @@ extension Board {
         var alarm: Line?, unused: String?
         var optional = Fields(problems: [])
         if var o = optional.object(&r, "alarm_output", required: false) {
-            if let n = optional.line(&o, "line"), let a = optional.level(&o, "active") { alarm = Line(name: n, active: a) }
+            let n = optional.line(&o, "line"), a = optional.level(&o, "active")
+            if let n, let a { alarm = Line(name: n, active: a) }
         }
         if let a = alarm {
             if let doubt = ambiguous.first(where: { $0.path == "alarm_output" || $0.path.hasPrefix("alarm_output.") }) {

@@ -23,7 +23,8 @@ public enum JournalStorage {
     /// the journal file itself (an inode: a hard link or a deleted lock file cannot get round it).
     public static func takeOwnership(of journal: String) throws(JournalError) {
         let real = realPath(journal)
-        try refuseRootInAnotherUsersFolder(journal)
+        try refuseUntrustedPathAsRoot(journal)
+        try refuseNonRegular(journal)
         try lock(lockPath(for: real), create: true, journal: journal)
         try lockJournalFile(journal)
     }
@@ -66,23 +67,61 @@ public enum JournalStorage {
         // SQLite's own POSIX locks on the journal).
     }
 
-    /// A process running as root is refused a journal whose folder (as named, or after links)
-    /// belongs to another user. Run as root there (a bench engineer's `sudo pumpd`, a root
-    /// `pumpctl journal init`), it left a root-owned lock and `-journal` that the service's user
-    /// could not open at its next start; and giving those files to the folder's owner is worse:
-    /// that owner can swap a name for a link between the creation and the chown, and have root
-    /// hand it any file (outside attack: `/etc/shadow` through a planted `.lock` link). So root
-    /// makes nothing there, and says as whom to run.
-    static func refuseRootInAnotherUsersFolder(_ journal: String) throws(JournalError) {
+    /// A process running as root (pumpd, `pumpctl journal init`, `log`, `audit`) uses a journal
+    /// only where no other user can change what its path leads to: every folder on the way, as
+    /// named and after links, belongs to root and is writable by no one else unless it is sticky
+    /// (`/tmp`: then its root-owned entries cannot be renamed by others), and no link on the way
+    /// belongs to another user. Otherwise it makes nothing and says as whom to run.
+    ///
+    /// Why: run as root in the service user's folder, pumpd and `pumpctl journal init` left a
+    /// root-owned lock and `-journal` that the service could not open at its next start. Giving
+    /// them to the folder's owner (the first fix) let that owner have root chown any file through a
+    /// planted link; checking the folder alone let a link in a shared folder, or a folder swapped
+    /// for a link between check and open, lead root to create its files anywhere (outside
+    /// attacks). With every step root's, nothing can move under root between check and use.
+    static func refuseUntrustedPathAsRoot(_ journal: String) throws(JournalError) {
         guard geteuid() == 0 else { return }
-        for folder in Set([folderOf(journal), folderOf(realPath(journal))]) {
-            var st = stat()
-            guard stat(folder, &st) == 0, st.st_uid != 0 else { continue }
-            let user = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(st.st_uid)"
-            throw JournalError("journal \(journal): its folder \(folder) belongs to \(user), and this runs as root: run it as \(user) (sudo -u \(user) …); root would leave files \(user) cannot open. Nothing was changed")
+        let absolute = journal.hasPrefix("/") ? journal : FileManager.default.currentDirectoryPath + "/" + journal
+        func refuse(_ why: String, owner: uid_t?) -> JournalError {
+            let user = owner.flatMap { uid in getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)" }
+            let runAs = user.map { "run it as \($0) (sudo -u \($0) …)" } ?? "move the journal to a folder only root can change, or run as its owner"
+            return JournalError("journal \(journal): \(why), and this runs as root: \(runAs). Nothing was changed")
+        }
+        /// Checks each folder on `path`'s way and, if it exists, the last step when it is a link.
+        func walk(_ path: String) throws(JournalError) {
+            let parts = path.split(separator: "/").map(String.init)
+            var here = ""
+            for (i, part) in parts.enumerated() {
+                here += "/" + part
+                var st = stat()
+                guard lstat(here, &st) == 0 else { return }   // nothing further exists yet
+                let last = i == parts.count - 1
+                if st.st_mode & S_IFMT == S_IFLNK {
+                    if st.st_uid != 0 { throw refuse("\(here) is a link that belongs to another user", owner: st.st_uid) }
+                    continue   // root's own link: where it leads is walked below
+                }
+                if last { return }
+                guard st.st_mode & S_IFMT == S_IFDIR else { return }
+                if st.st_uid != 0 { throw refuse("its folder \(here) belongs to another user", owner: st.st_uid) }
+                if st.st_mode & 0o022 != 0 && st.st_mode & S_ISVTX == 0 {
+                    throw refuse("its folder \(here) can be changed by other users (mode \(String(st.st_mode & 0o7777, radix: 8)))", owner: nil)
+                }
+            }
+        }
+        try walk(absolute)
+        try walk(realPath(absolute))
+    }
+
+    /// Something other than a file where the journal should be (a folder, a FIFO) is refused
+    /// before anything is made beside it (`--journal /tmp` made `/tmp.lock`).
+    static func refuseNonRegular(_ journal: String) throws(JournalError) {
+        var st = stat()
+        if stat(journal, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            throw JournalError("journal \(journal) is not a regular file; nothing was changed", storage: true)
         }
     }
 
+    /// The folder that names `path` ("." for a bare name).
     static func folderOf(_ path: String) -> String {
         let f = (path as NSString).deletingLastPathComponent
         return f.isEmpty ? "." : f
@@ -91,7 +130,7 @@ public enum JournalStorage {
     /// The path with every symlink resolved (of the file if it exists, else of its folder).
     static func realPath(_ path: String) -> String {
         if let r = realpath(path, nil) { defer { free(r) }; return String(cString: r) }
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let folder = folderOf(path)
         if let r = realpath(folder, nil) { defer { free(r) }; return String(cString: r) + "/" + (path as NSString).lastPathComponent }
         return path
     }
@@ -249,7 +288,7 @@ public enum JournalStorage {
     /// Creates a new, empty journal at `path`: the schema and the provisioning mark. Refuses if
     /// anything is there (a journal is never replaced by provisioning).
     public static func provision(path: String, utcNanoseconds: Int64) throws(JournalError) {
-        try refuseRootInAnotherUsersFolder(path)
+        try refuseUntrustedPathAsRoot(path)
         if companionSuffixes.contains(where: { FileManager.default.fileExists(atPath: path + $0) }) {
             throw JournalError("journal \(path): already exists; provisioning never replaces a journal")
         }
@@ -369,7 +408,7 @@ public enum JournalStorage {
 
     /// fsync of a file and of the folder that names it (a new or renamed file's directory entry).
     static func syncFileAndFolder(_ path: String) throws(JournalError) {
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let folder = folderOf(path)
         for (p, flags) in [(path, O_RDONLY), (folder, O_RDONLY | O_DIRECTORY)] {
             let fd = open(p, flags | O_CLOEXEC)
             guard fd >= 0 else { throw JournalError("journal \(path): cannot open \(p) to sync it (errno \(errno))") }

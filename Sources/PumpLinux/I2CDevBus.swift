@@ -89,6 +89,11 @@ public final class HardwareWatchdog: @unchecked Sendable {
         guard st.st_mode & S_IFMT == S_IFCHR else { throw HALError(.unsupported, "\(path) is not a character device: not a watchdog") }
         let f = pump_open_rdwr(path)
         guard f >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        // What was opened, not what the name was a moment before.
+        guard fstat(f, &st) == 0, st.st_mode & S_IFMT == S_IFCHR else {
+            _ = Glibc.close(f)
+            throw HALError(.unsupported, "\(path) is not a character device: not a watchdog")
+        }
         guard pump_wdt_identify(f) == 0 else {
             let e = pump_errno()
             _ = Glibc.close(f)   // nothing written: it is not a watchdog

@@ -98,8 +98,32 @@ struct JournalOwnershipTests {
         let rootInit = try pumpctl(asUser: false, ["journal", "init", "--journal", journal])
         #expect(rootInit.status != 0 && rootInit.err.contains("run it as uid \(uid)"), "\(rootInit.err)")
         let rootStart = try pumpd(asUser: false, ["--new-journal"])
-        #expect(rootStart.status == 1 && rootStart.err.contains("belongs to uid \(uid), and this runs as root"), "\(rootStart.err)")
+        #expect(rootStart.status == 1 && rootStart.err.contains("belongs to another user, and this runs as root: run it as uid \(uid)"), "\(rootStart.err)")
         #expect(try contents().isEmpty)
+        // 17.C1 (third attack): a link the user planted in a shared sticky folder (as in /tmp)
+        // led root's journal into a folder of the attacker's choosing: refused, nothing made.
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("shared-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: shared) }
+        #expect(chmod(shared.path, 0o1777) == 0)
+        let rootOnly = FileManager.default.temporaryDirectory.appendingPathComponent("root-only-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: rootOnly, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: rootOnly) }
+        let planted = shared.appendingPathComponent("j.sqlite").path
+        #expect(symlink(rootOnly.appendingPathComponent("made-by-root").path, planted) == 0 && lchown(planted, uid, uid) == 0)
+        let led = try pumpctl(asUser: false, ["journal", "init", "--journal", planted])
+        #expect(led.status != 0 && led.err.contains("is a link that belongs to another user"), "\(led.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rootOnly.path).isEmpty)
+        // A folder other users may change (not sticky) is no place for root's journal either.
+        #expect(chmod(rootOnly.path, 0o777) == 0)
+        let open = try pumpctl(asUser: false, ["journal", "init", "--journal", rootOnly.appendingPathComponent("j.sqlite").path])
+        #expect(open.status != 0 && open.err.contains("can be changed by other users"), "\(open.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: rootOnly.path).isEmpty)
+        // Something other than a file at the journal's name: nothing made beside it.
+        let dirAsJournal = try Daemon.runToEnd(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
+                                                "--journal", shared.path, "--new-journal"])
+        #expect(dirAsJournal.status == 1 && dirAsJournal.err.contains("is not a regular file"), "\(dirAsJournal.err)")
+        #expect(!FileManager.default.fileExists(atPath: shared.path + ".lock"))
         // The user provisions and starts (past the lock, to the balance failure).
         #expect(try pumpctl(asUser: true, ["journal", "init", "--journal", journal]).status == 0)
         let user = try pumpd(asUser: true)
@@ -118,6 +142,12 @@ struct JournalOwnershipTests {
         #expect(linked.status == 1 && linked.err.contains("is a symbolic link, not a lock file"), "\(linked.err)")
         var st = stat()
         #expect(stat(victim, &st) == 0 && st.st_uid == 0 && (try? String(contentsOfFile: victim, encoding: .utf8)) == "secret")
+        // 17.C3: root's readers keep out of the user's folder too (SQLite would chown a planted
+        // `-journal` to the journal's owner); the user reads it.
+        #expect(unlink(lock) == 0)
+        let rootLog = try pumpctl(asUser: false, ["log", "--journal", journal])
+        #expect(rootLog.status != 0 && rootLog.err.contains("run it as uid \(uid)"), "\(rootLog.err)")
+        #expect(try pumpctl(asUser: true, ["log", "--journal", journal]).status == 0)
     }
 
     /// A reader cannot hold the live journal (outside attack of the rollback journal: a python
