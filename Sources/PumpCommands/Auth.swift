@@ -24,13 +24,13 @@ public enum Signer {
     /// the last used if the clock went back (kept in `stateFile` when it is writable).
     public static func nextCounter(stateFile: String?, utcNanoseconds: Int64) -> Int64 {
         var last: Int64 = 0
-        if let stateFile, let d = FileManager.default.contents(atPath: stateFile) {
+        if let stateFile, let d = OwnerOnlyFile.read(stateFile) {
             last = Int64(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
         // A saved counter pumpd would refuse as ahead of its clock (CounterRule) is not carried on.
         if last >= CounterRule.ceiling(utcNanoseconds: utcNanoseconds) { last = 0 }
         let next = max(utcNanoseconds / 1000, last + 1)
-        if let stateFile { try? Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: stateFile)) }
+        if let stateFile { try? OwnerOnlyFile.write(Data("\(next)\n".utf8), to: stateFile, field: "counter") }
         return next
     }
 }

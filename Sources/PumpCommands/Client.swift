@@ -87,7 +87,7 @@ public enum CommandClient {
                                expiresUTCMilliseconds: (utcNanoseconds + lifetime) / 1_000_000, command: command)
         let payload = Signer.envelope(body, key: key)
         if let keepRequest {
-            do { try payload.write(to: URL(fileURLWithPath: keepRequest)) } catch { throw WireError("--save-request", "cannot write \(keepRequest)") }
+            try OwnerOnlyFile.write(payload, to: keepRequest, field: "--save-request")
         }
         let wait = answerWait(expiresUTCMilliseconds: body.expiresUTCMilliseconds, utcNanoseconds: utcNanoseconds)
         return try Response.parse(exchange(payload, socket: socket, wait: wait))

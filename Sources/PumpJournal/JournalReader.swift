@@ -181,9 +181,9 @@ public enum JournalReader {
     }
 
     static func mustExist(_ path: String) throws(JournalError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw JournalError("journal \(path): no such file") }
         // A reader opens, and SQLite may chown or roll back, files beside the journal.
         try JournalStorage.refuseUntrustedPathAsRoot(path)
-        guard FileManager.default.fileExists(atPath: path) else { throw JournalError("journal \(path): no such file") }
     }
 
     /// One entry of the event log.

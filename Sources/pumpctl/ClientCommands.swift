@@ -20,7 +20,14 @@ struct KeysCommand: ParsableCommand {
                 throw ValidationError("\(dir)/\(KeyFile.fileName(role)) exists; use `pumpctl keys rotate` to replace a key")
             }
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            chmod(dir, 0o700)
+            // 0700 on the folder itself, never through a link planted at its name (a chmod by name
+            // followed one); and only this user's own folder gets keys.
+            let folder = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard folder >= 0 else { throw ValidationError("--dir \(dir): \(errno == ELOOP ? "a symbolic link, not a folder" : "cannot open (errno \(errno))")") }
+            defer { close(folder) }
+            var st = stat()
+            guard fstat(folder, &st) == 0, st.st_uid == geteuid() else { throw ValidationError("--dir \(dir): belongs to another user; keys are made by the folder's owner") }
+            fchmod(folder, 0o700)
             let name = device ?? "pump-" + String(format: "%08x", UInt32.random(in: .min ... .max))
             for role in Role.allCases {
                 let k = KeyFile.generate(device: name, role: role)

@@ -37,7 +37,8 @@ final class CommandSocket: Sendable {
             close(fd)
             throw RigError(message: "--socket \(path): bind failed (errno \(e))")
         }
-        chmod(path, 0o600)
+        // Owner-only from the bind (umask above); no chmod by name afterwards, which would follow
+        // a link swapped in meanwhile (outside review: a root chmod 0600 of any file).
         guard listen(fd, 128) == 0 else {
             close(fd)
             throw RigError(message: "--socket \(path): listen failed (errno \(errno))")

@@ -58,7 +58,9 @@ enum SimulatedRig {
         let fd: Int32
         let serial: Bool
         init(path: String) throws(RigError) {
-            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            // Never through a link (a serial port is a device node): run as root, a link planted
+            // there had root append to any file.
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw RigError(message: "--simulated-balance \(path): cannot open (errno \(errno))") }
             serial = isatty(fd) == 1
         }

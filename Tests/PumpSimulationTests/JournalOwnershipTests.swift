@@ -119,6 +119,22 @@ struct JournalOwnershipTests {
         let open = try pumpctl(asUser: false, ["journal", "init", "--journal", rootOnly.appendingPathComponent("j.sqlite").path])
         #expect(open.status != 0 && open.err.contains("can be changed by other users"), "\(open.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: rootOnly.path).isEmpty)
+        // 17.C3 (review): a dangling root-owned link into the user's folder (the state before a
+        // first provisioning) was walked only beside the link: followed step by step now.
+        let dangling = rootOnly.appendingPathComponent("dangling.sqlite").path
+        #expect(chmod(rootOnly.path, 0o755) == 0 && symlink(journal + "-new", dangling) == 0)
+        let throughLink = try pumpctl(asUser: false, ["journal", "init", "--journal", dangling])
+        #expect(throughLink.status != 0 && throughLink.err.contains("run it as uid \(uid)"), "\(throughLink.err)")
+        #expect(!FileManager.default.fileExists(atPath: journal + "-new"))
+        // A folder that does not exist yet could be made by anyone before root uses it.
+        let missing = try pumpctl(asUser: false, ["journal", "init", "--journal", shared.path + "/later/j.sqlite"])
+        #expect(missing.status != 0 && missing.err.contains("does not exist"), "\(missing.err)")
+        // In a shared sticky folder a name root is about to use may already be someone else's.
+        let premade = shared.appendingPathComponent("p.sqlite-journal").path
+        #expect(FileManager.default.createFile(atPath: premade, contents: Data()) && chown(premade, uid, uid) == 0)
+        let inShared = try pumpctl(asUser: false, ["journal", "init", "--journal", shared.appendingPathComponent("p.sqlite").path])
+        #expect(inShared.status != 0 && inShared.err.contains("is not root's own file"), "\(inShared.err)")
+        #expect(!FileManager.default.fileExists(atPath: shared.appendingPathComponent("p.sqlite").path))
         // Something other than a file at the journal's name: nothing made beside it.
         let dirAsJournal = try Daemon.runToEnd(["--board", Daemon.path("Boards/simulated.json"), "--prescription", Daemon.path("docs/examples/baclofen-prescription.json"),
                                                 "--journal", shared.path, "--new-journal"])
