@@ -69,6 +69,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     private var work = Work()
     private var thread: Thread?
     private let commits = Locked<CommitStats>(CommitStats())
+    /// Why the last write failed (nil: it succeeded): `DoseJournal.failure`.
+    private let lastFailure = Locked<String?>(nil)
     /// Longest a checkpoint waits for a commit.
     public static let commitIntervalNanoseconds: Int64 = 200_000_000
 
@@ -282,9 +284,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             }
             return true
         } catch {
+            lastFailure.withLock { $0 = JournalStorage.explain(error) }
             return false
         }
     }
+
+    public var failure: String? { lastFailure.withLock { $0 } }
 
     /// The last accepted counter of a role (0: none yet).
     public func lastCommandCounter(role: String) -> Int64 {
@@ -406,6 +411,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if s.nanoseconds.count >= 100_000 { s.nanoseconds.removeFirst(50_000) }
                 s.nanoseconds.append(took)
             }
+            lastFailure.withLock { $0 = nil }
             condition.lock()
             if let intent { durable.store(intent, ordering: .releasing) }
             if let c = checkpoint { work.lastCommitUTC = c.utcNanoseconds }
@@ -416,6 +422,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             for w in ready { w.resume.resume(returning: true) }
         } catch {
             // Keep what failed for the next attempt; tell the waiters now.
+            lastFailure.withLock { $0 = JournalStorage.explain(error) }
             condition.lock()
             work.failed = true
             if work.checkpoint == nil { work.checkpoint = checkpoint }

@@ -31,6 +31,8 @@ final class StallingJournal: DoseJournal, Sendable {
     }
     func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent]) {}
     func recordProgram(_ program: ProgramRecord) -> Bool { true }
+    /// A stall is slow storage, not a failing one.
+    var failure: String? { nil }
 }
 
 @Suite("Journal stalls")

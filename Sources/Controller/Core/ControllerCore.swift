@@ -233,7 +233,8 @@ public struct ControllerCore: Sendable {
         for t in times.sorted() { occlusion.stroke(at: MonotonicInstant(nanoseconds: t)) }
     }
 
-    /// The journal could not record an intent: the alarm rises, delivery goes on (fault table).
+    /// The journal could not write (an intent, a program change, or any write while `DoseJournal.failure`
+    /// says so): the alarm rises, delivery goes on (fault table).
     public mutating func journalFailed(_ why: String, at now: MonotonicInstant) {
         if !alarms.isActive(.journalFault) { record(.journalError(why), at: now) }
         raise(.journalFault, at: now)

@@ -16,6 +16,11 @@ public protocol DoseJournal: Sendable {
     /// A program change (prescription, low-reservoir level, refill), written and synced before
     /// the command is answered: a restart continues with it. False if it could not be written.
     func recordProgram(_ program: ProgramRecord) -> Bool
+    /// Why the journal's writes fail, for as long as they do (nil: its last write succeeded). The
+    /// watchdog reads it every tick, so `journal_fault` rises at the first failed write and its
+    /// cause is gone at the first write that succeeds again, whether or not the dose loop had to
+    /// wait for an intent meanwhile (intents run `journalLookahead` ahead).
+    var failure: String? { get }
 }
 
 /// The program in force after a clinician's change: what a restart must use instead of the

@@ -181,7 +181,13 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             onHaltDecision?()
             await safeState()
         }
-        if journal != nil, let utcNanoseconds { journalize(now: now, utcNanoseconds: utcNanoseconds) }
+        if let journal {
+            let failure = journal.failure
+            state.withLock { g in
+                if let failure { g.core.journalFailed("not writing: \(failure)", at: now) } else { g.core.journalRecovered(at: now) }
+            }
+            if let utcNanoseconds { journalize(now: now, utcNanoseconds: utcNanoseconds) }
+        }
         return outcome
     }
 
