@@ -25,7 +25,9 @@ if [ "$negative" = yes ]; then
 fi
 
 # The guest: busybox, the block and ext4 modules, pumpd, the simulated board, the prescription
-# (24 mL/day, a stroke every 0.9 s; 1 µg patient boluses over a minute, 10-minute lockout).
+# (24 mL/day, 1 mL/h, a stroke every 0.9 s; patient boluses of 0.5 µg, 10 µL over a minute, 10-minute
+# lockout of pumpd's running time: 1.6 mL/h with the basal, under the motor's 2 mL/h. Until 2026-12-04 the bolus was 1 µg,
+# 2.2 mL/h in all: every press was refused and "no bolus twice" was never put to the test).
 g="$pc/stage"
 mkdir -p "$g/bin" "$g/hil" "$g/lib/pc"
 cp /bin/busybox "$g/bin/busybox"
@@ -39,7 +41,7 @@ cp Boards/simulated.json "$g/hil/simulated.json"
 cat > "$g/hil/rx.json" <<'RX'
 {"drug": {"name": "baclofen", "concentration_ug_per_ml": 50},
  "prescription": {"mode": "continuous", "daily_dose_ug": 1200,
-                  "patient_bolus": {"dose_ug": 1, "over": "60s", "lockout": "10m", "max_per_day": 6}},
+                  "patient_bolus": {"dose_ug": 0.5, "over": "60s", "lockout": "10m", "max_per_day": 6}},
  "reservoir": {"capacity_ml": 40, "fill_ml": 40}}
 RX
 cat > "$g/init" <<'INIT'
@@ -67,7 +69,7 @@ if [ "$mode" = final ]; then
   sync; umount /data; echo "power-cut: clean end"; poweroff -f
 fi
 # A patient's bolus press at a random moment in about a third of the runs; then wait for the cut.
-if [ $((RANDOM % 3)) -eq 0 ]; then sleep "$((RANDOM % 5)).$((RANDOM % 10))"; kill -USR1 $pid; fi
+if [ $((RANDOM % 3)) -eq 0 ]; then sleep "$((RANDOM % 5)).$((RANDOM % 10))"; kill -USR1 $pid; echo "power-cut: bolus press"; fi
 wait $pid
 echo "power-cut: pumpd ended by itself ($?)"
 poweroff -f
@@ -97,6 +99,7 @@ echo "== power cuts: $cuts cuts (seed $seed, $accel)"
 # empty console): that boot is tried again, at most 3 times in a campaign, and counted. Anything
 # else that keeps pumpd from coming up fails the campaign.
 retries=0
+alive_ms=0
 for i in $(seq 1 "$cuts"); do
   while true; do
     boot cut "$RANDOM" "$pc/console-$i.log" "$pc/balance-$i"
@@ -106,7 +109,7 @@ for i in $(seq 1 "$cuts"); do
       sleep 0.1; n=$((n + 1))
       if [ $n -ge 900 ] || ! kill -0 "$qpid" 2>/dev/null; then up=no; break; fi
     done
-    [ "$up" = yes ] && break
+    [ "$up" = yes ] && { up_ms=$(date +%s%3N); break; }
     kill -9 "$qpid" 2>/dev/null || true
     set +e; wait "$qpid"; qstatus=$?; set -e
     echo "power cuts: boot $i: pumpd did not come up (QEMU status $qstatus; stderr: $(tr '\n' ' ' < "$pc/console-$i.log.qemu-stderr"))" >&2
@@ -121,12 +124,16 @@ for i in $(seq 1 "$cuts"); do
   # counts them as delivered, and the programme is journaled at the dose loop's wakes: shorter
   # lives mostly catch up on uncertain strokes and move nothing.)
   sleep "$(awk -v m="$(( 2000 + RANDOM % 10000 ))" 'BEGIN { printf "%.3f", m / 1000 }')"
-  kill -9 "$qpid"; wait "$qpid" 2>/dev/null || true
+  kill -9 "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true
+  # pumpd's life: from 0.3 s before the host saw it up (the guest polls its log every 0.1 s, the
+  # host the console every 0.1 s) to the cut.
+  alive_ms=$((alive_ms + $(date +%s%3N) - up_ms + 300))
   grep -aq "LOST" "$pc/console-$i.log" && { tail -n 20 "$pc/console-$i.log" >&2; fail "boot $i found its journal lost"; }
   grep -aq "pumpd ended by itself" "$pc/console-$i.log" && { tail -n 20 "$pc/console-$i.log" >&2; fail "boot $i: pumpd ended by itself"; }
 done
 # A last boot that ends cleanly: its totals close the campaign's programme.
 boot final 1 "$pc/console-final.log" "$pc/balance-final"
+final_ms=$(date +%s%3N)
 n=0
 while kill -0 "$qpid" 2>/dev/null; do
   sleep 0.2; n=$((n + 1))
@@ -152,4 +159,16 @@ echo "uncertain_strokes=$(value uncertain_strokes) accepted_boluses=$(value acce
 [ "$strokes" -le "$intended" ] || fail "the motor moved beyond the last durable intent"
 [ "$(value restarts)" -eq $(( $(value sessions) - 1 )) ] || fail "$(value sessions) sessions but $(value restarts) restarts recorded"
 [ "$strokes" -gt 0 ] || fail "nothing was delivered"
+# The prescription's own bound, from the balance and the host's clock, not the journal: 24 mL/day of
+# 250 nL strokes (96 000 a day) over the time pumpd was alive, 40 strokes per bolus the journal
+# accepted, one stroke of rounding per life. A bolus given twice (resumed after a cut) or downtime
+# caught up on overshoots it. (The last boot's whole run counts as alive.)
+presses=$(cat "$pc"/console-*.log | grep -ac "power-cut: bolus press" || true)
+accepted=$(value accepted_boluses)
+bound=$(( (alive_ms + $(date +%s%3N) - final_ms) * 96000 / 86400000 + 40 * accepted + cuts + 1 ))
+echo "bolus_presses=$presses alive_s=$((alive_ms / 1000)) reference_bound_strokes=$bound"
+[ "$strokes" -le "$bound" ] || fail "the balance ($strokes strokes) is over the prescription's bound for the time alive ($bound)"
+# A campaign that never delivers a bolus cannot judge "no bolus twice".
+[ "$presses" -eq 0 ] || [ "$accepted" -gt 0 ] || fail "$presses bolus presses and none accepted: the campaign judged no bolus"
+
 echo "power cuts: ok ($cuts cuts, 0 journals lost, integrity ok)"

@@ -21,6 +21,8 @@ public final class Suite {
         /// A folder on a filesystem the suite may freeze (FIFREEZE, through busybox fsfreeze): the
         /// watchdog case puts a journal there to hang pumpd's dose loop. nil: that check is skipped.
         public var freezableDirectory: String?
+        /// The storage case's device-mapper device under the journal's folder (nil: skipped).
+        public var storage: StorageFaults?
         public init(boardPath: String, pumpdPath: String, plantCommand: [String], workDirectory: String) {
             self.boardPath = boardPath
             self.pumpdPath = pumpdPath
@@ -36,7 +38,7 @@ public final class Suite {
         public enum Outcome: String, Sendable { case passed, failed, skipped }
     }
 
-    public static let caseNames = ["board-check", "watchdog", "lines", "kill", "slip", "pressure-chip", "battery", "delivery"]
+    public static let caseNames = ["board-check", "watchdog", "lines", "kill", "slip", "pressure-chip", "battery", "storage", "delivery"]
 
     let settings: Settings
     let board: Board
@@ -48,7 +50,7 @@ public final class Suite {
     /// plant's `enable 0 … t=`), ms, one per hazard that halted.
     public private(set) var haltToPin: [Double] = []
     /// The case's processes, whose last output a failed check prints.
-    private var current: [ChildProcess] = []
+    var current: [ChildProcess] = []
 
     public init(settings: Settings, log: @escaping (String) -> Void) throws {
         self.settings = settings
@@ -71,6 +73,7 @@ public final class Suite {
             case "slip": slip()
             case "pressure-chip": pressureChip()
             case "battery": battery()
+            case "storage": storage()
             default: delivery()
             }
             if checks.count == before { record("\(name)", false, "the case recorded no check") }
@@ -460,8 +463,8 @@ public final class Suite {
     // MARK: Plumbing
 
     /// `journal`: an existing journal to continue from (nil: a new one, `--new-journal`).
-    private func start(case name: String, prescription: String, board boardPath: String? = nil, journal: String? = nil,
-                       newJournal: Bool = false, plantReady: ((ChildProcess) -> Bool)? = nil) -> (ChildProcess, ChildProcess)? {
+    func start(case name: String, prescription: String, board boardPath: String? = nil, journal: String? = nil,
+               newJournal: Bool = false, pumpdArguments: [String] = [], plantReady: ((ChildProcess) -> Bool)? = nil) -> (ChildProcess, ChildProcess)? {
         let prescriptionPath = "\(settings.workDirectory)/\(name)-prescription.json"
         guard FileManager.default.createFile(atPath: prescriptionPath, contents: Data(prescription.utf8)) else {
             record("\(name)/setup", false, "cannot write \(prescriptionPath)")
@@ -479,7 +482,7 @@ public final class Suite {
         }
         guard let pumpd = try? ChildProcess(name: "pumpd", executable: settings.pumpdPath,
                                             arguments: ["--board", boardPath ?? settings.boardPath, "--prescription", prescriptionPath,
-                                                        "--journal", journal ?? "\(settings.workDirectory)/\(name)-journal.sqlite"] + (journal == nil || newJournal ? ["--new-journal"] : [])) else {
+                                                        "--journal", journal ?? "\(settings.workDirectory)/\(name)-journal.sqlite"] + (journal == nil || newJournal ? ["--new-journal"] : []) + pumpdArguments) else {
             record("\(name)/setup", false, "cannot start pumpd")
             plant.stop()
             return nil
@@ -494,12 +497,12 @@ public final class Suite {
         return (plant, pumpd)
     }
 
-    private func terminate(_ pumpd: ChildProcess) -> Int32? {
+    func terminate(_ pumpd: ChildProcess) -> Int32? {
         pumpd.signal(SIGTERM)
         return pumpd.waitForExit(timeout: 15)
     }
 
-    private func status(_ plant: ChildProcess) -> [String: Int] {
+    func status(_ plant: ChildProcess) -> [String: Int] {
         let mark = plant.lines.count
         plant.send("status")
         guard let l = plant.waitFor("status ", after: mark, timeout: 5) else { return [:] }
@@ -547,7 +550,7 @@ public final class Suite {
         return String(format: "n=%d p50=%.1f p99=%.1f max=%.1f", sorted.count, quantile(0.5), quantile(0.99), sorted.last ?? 0)
     }
 
-    private func record(_ name: String, _ passed: Bool?, _ detail: String) {
+    func record(_ name: String, _ passed: Bool?, _ detail: String) {
         let c = Check(name: name, outcome: passed.map { $0 ? .passed : .failed } ?? .skipped, detail: detail)
         checks.append(c)
         log("\(c.outcome == .passed ? "✔" : c.outcome == .failed ? "✘" : "–") hil \(name): \(detail)")
@@ -604,6 +607,17 @@ enum Prescriptions {
                           "patient_bolus": {"dose_ug": 2, "over": "30s", "lockout": "1h", "max_per_day": 4}},
          "reservoir": {"capacity_ml": 40, "fill_ml": 40}}
         """
+    /// 24 mL/day (1 200 µg/day at 50 µg/mL, 1 mL/h); patient boluses of 0.5 µg (10 µL, 0.6 mL/h)
+    /// over a minute, within the motor's 2 mL/h with the basal. The storage case counts strokes
+    /// over a 12 s fault, so a fast rate.
+    static let storage = """
+        {"drug": {"name": "baclofen", "concentration_ug_per_ml": 50},
+         "prescription": {"mode": "continuous", "daily_dose_ug": 1200,
+                          "patient_bolus": {"dose_ug": 0.5, "over": "60s", "lockout": "10m", "max_per_day": 6}},
+         "reservoir": {"capacity_ml": 40, "fill_ml": 40}}
+        """
+    /// `storage`'s stroke period, worked out by hand from its text: 1 200 / 50 = 24 mL a day.
+    static func storageStrokeSeconds(strokeNanolitres: Double) -> Double { 86_400 / (24e6 / strokeNanolitres) }
     /// Seconds of open-line delivery before the kink: the occlusion detector's arming time plus a
     /// minute of margin.
     static let armingWait = Int(OcclusionDetector.armingSeconds) + 60

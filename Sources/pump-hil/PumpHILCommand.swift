@@ -32,12 +32,24 @@ struct SuiteCommand: ParsableCommand {
     var learnedJournal: String?
     @Option(help: "A folder on a filesystem the suite may freeze (busybox fsfreeze): the watchdog case hangs pumpd's dose loop with its journal there.")
     var freezableDir: String?
+    @Option(help: "The journal folder of the storage case: ext4 on the device-mapper device --storage-mapper.") var storageDir: String?
+    @Option(help: "The device-mapper name under --storage-dir (a linear map of one device).") var storageMapper: String?
+    @Option(help: "The first 512-byte sector of that filesystem's free blocks when made: the case fails every sector from there.")
+    var storageDataSector: Int?
+    @Option(help: "dmsetup, for the storage case.") var dmsetup = "/sbin/dmsetup"
+    @Option(help: "pumpctl, for the storage case's journal audit.") var pumpctl = "pumpctl"
 
     func run() throws {
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
         var settings = Suite.Settings(boardPath: board, pumpdPath: pumpd, plantCommand: [me, "plant"], workDirectory: workDir)
         settings.learnedJournal = learnedJournal
         settings.freezableDirectory = freezableDir
+        switch (storageDir, storageMapper, storageDataSector) {
+        case (nil, nil, nil): break
+        case let (dir?, mapper?, sector?):
+            settings.storage = StorageFaults(directory: dir, mapperName: mapper, dataSector: sector, dmsetupPath: dmsetup, pumpctlPath: pumpctl)
+        default: throw ValidationError("--storage-dir, --storage-mapper and --storage-data-sector go together")
+        }
         if let only {
             settings.only = Set(only.split(separator: ",").map(String.init))
             if let bad = settings.only.first(where: { !Suite.caseNames.contains($0) }) { throw ValidationError("--only: no case '\(bad)'") }

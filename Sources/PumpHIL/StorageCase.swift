@@ -1,0 +1,226 @@
+import Foundation
+
+/// Where the storage case finds the device-mapper device under the journal's folder (docs/hil.md,
+/// "Storage faults"). In the VM: a 12 MB ext4 filesystem on `dmsetup create pumpstore`.
+public struct StorageFaults: Sendable {
+    /// The journal's folder: an ext4 filesystem on the mapper device.
+    public var directory: String
+    /// The device-mapper name; its table is a linear map of one whole device.
+    public var mapperName: String
+    /// The first 512-byte sector of the filesystem's free blocks when it was made. The case fails
+    /// every sector from there on (the blocks any file's data is given) and keeps the metadata and
+    /// ext4's own journal good: a card whose data area fails. (Failing the metadata as well aborts
+    /// ext4's journal, and the filesystem stays read-only until it is mounted again.)
+    public var dataSector: Int
+    public var dmsetupPath: String
+    public var pumpctlPath: String
+    public init(directory: String, mapperName: String, dataSector: Int, dmsetupPath: String, pumpctlPath: String) {
+        self.directory = directory
+        self.mapperName = mapperName
+        self.dataSector = dataSector
+        self.dmsetupPath = dmsetupPath
+        self.pumpctlPath = pumpctlPath
+    }
+}
+
+extension Suite {
+    /// Issue 16 part 5: the journal's storage fails under a running pumpd on a real kernel, first
+    /// with I/O errors (device-mapper `error` target under the data blocks), then full (a file
+    /// fills the filesystem). Each time the fault table's `journal_fault` policy must hold against
+    /// the plant's count: the alarm rises, basal goes on at the programmed rate (no more, no
+    /// less), a patient's bolus waits; when the storage returns, the journal resumes and the
+    /// alarm's cause is gone. After each phase a clean stop leaves a journal that passes
+    /// `integrity_check` and whose confirmed strokes are the strokes the plant counted; the second
+    /// phase starts from the first's journal (restored, not lost).
+    func storage() {
+        guard let s = settings.storage else {
+            record("storage/device", nil, "no device-mapper storage (pump-hil suite --storage-dir --storage-mapper --storage-data-sector)")
+            return
+        }
+        var dm = DeviceMapper(faults: s, workDirectory: settings.workDirectory)
+        guard let healthy = dm.table(), let failing = healthy.failing(from: s.dataSector) else {
+            record("storage/device", false, "'\(s.mapperName)' is not one linear map reaching beyond sector \(s.dataSector): \(dm.lastOutput)")
+            return
+        }
+        let journal = "\(s.directory)/storage-journal.sqlite"
+        let fill = "\(s.directory)/fill"
+        for f in [journal, journal + "-journal", journal + ".lock", fill] { try? FileManager.default.removeItem(atPath: f) }
+        defer { _ = dm.load(healthy) }
+        // The command socket, for the clinician's acknowledgement once the storage is back.
+        let keys = "\(settings.workDirectory)/storage-keys", socket = "\(settings.workDirectory)/storage.sock"
+        try? FileManager.default.removeItem(atPath: keys)
+        let (keysStatus, keysOutput) = Self.run(s.pumpctlPath, ["keys", "init", "--dir", keys])
+        guard keysStatus == 0 else { record("storage/keys", false, "pumpctl keys init: \(keysOutput.joined(separator: " | "))"); return }
+        let acknowledge = { Self.run(s.pumpctlPath, ["acknowledge", "--socket", socket, "--key", "\(keys)/clinician.key"]) }
+        let commandSocket = ["--socket", socket, "--keys", keys]
+
+        // Phase 1: I/O errors under every data block. Afterwards the first patient bolus is
+        // accepted (nothing else blocks it).
+        guard let (plant1, pumpd1) = start(case: "storage", prescription: Prescriptions.storage, journal: journal, newJournal: true,
+                                           pumpdArguments: commandSocket) else { return }
+        defer { plant1.stop(); pumpd1.stop() }
+        guard plant1.waitFor("stroke n=3 ", timeout: 30) != nil else { record("storage/strokes", false, "no strokes within 30 s"); return }
+        faultWindow("io-errors", plant: plant1, pumpd: pumpd1, begin: { dm.load(failing) }, end: { dm.load(healthy) },
+                    acknowledge: acknowledge, afterwards: ("accepted", "accepted"))
+        guard let first = stopAndAudit("io-errors", plant: plant1, pumpd: pumpd1, journal: journal, strokesBefore: 0) else { return }
+
+        // Phase 2: from that journal, a full filesystem. Afterwards the patient bolus is refused by
+        // the lockout of phase 1's bolus: the journal kept it through both faults and the restart.
+        guard let (plant2, pumpd2) = start(case: "storage", prescription: Prescriptions.storage, journal: journal,
+                                           pumpdArguments: commandSocket) else { return }
+        defer { plant2.stop(); pumpd2.stop() }
+        let restored = pumpd2.lines.first { $0.text.contains("restoring from stroke=") }
+        let lost = pumpd2.lines.first { $0.text.contains("LOST") || $0.text.contains("journal_lost") }
+        record("storage/restart-restores", restored != nil && lost == nil,
+               lost.map { "the journal was taken for lost: \($0.text)" } ?? restored.map { Self.message($0.text) } ?? "no 'restoring' line")
+        guard plant2.waitFor("stroke n=3 ", timeout: 30) != nil else { record("storage/strokes", false, "no strokes within 30 s after the restart"); return }
+        faultWindow("full", plant: plant2, pumpd: pumpd2, begin: {
+            // busybox dd stops at ENOSPC with status 1; root writes into the reserved blocks too.
+            let (status, lines) = Self.run("/bin/busybox", ["dd", "if=/dev/zero", "of=\(fill)", "bs=65536"])
+            let full = lines.contains { $0.contains("No space left") }
+            return full ? nil : "dd did not fill the filesystem (exit \(status.map(String.init) ?? "none")): \(lines.suffix(2).joined(separator: " | "))"
+        }, end: {
+            do { try FileManager.default.removeItem(atPath: fill) } catch { return "cannot remove \(fill): \(error)" }
+            return nil
+        }, acknowledge: acknowledge, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
+        _ = stopAndAudit("full", plant: plant2, pumpd: pumpd2, journal: journal, strokesBefore: first)
+    }
+
+    /// One storage fault under a running pumpd, 12 s long, judged against the plant.
+    /// `afterwards`: what a patient's press must get once the storage is back and a clinician has
+    /// acknowledged (text in pumpd's answer, and what that means).
+    private func faultWindow(_ name: String, plant: ChildProcess, pumpd: ChildProcess, begin: () -> String?, end: () -> String?,
+                             acknowledge: () -> (Int32?, [String]), afterwards: (text: String, meaning: String)) {
+        let pumpdMark = pumpd.lines.count, plantMark = plant.lines.count
+        let t0 = Monotonic.nanoseconds()
+        if let why = begin() {
+            record("storage/\(name)-injected", false, why)
+            return
+        }
+        let raised = pumpd.waitFor("alarm raised: journal_fault", after: pumpdMark, timeout: 20)
+        record("storage/\(name)-raise-journal-fault", raised != nil,
+               raised.map { "after \(String(format: "%.1f", Double($0.receivedNanoseconds - t0) / 1e9)) s; " }.map { $0 + (pumpd.lines.dropFirst(pumpdMark).first { $0.text.contains("journal: ") }.map { Self.message($0.text) } ?? "") }
+                   ?? "no journal_fault within 20 s of the fault")
+        let pressMark = pumpd.lines.count
+        plant.send("press")
+        let bolus = pumpd.waitFor("patient bolus", after: pressMark, timeout: 10)
+        record("storage/\(name)-bolus-waits", bolus.map { $0.text.contains("refused") && $0.text.contains("journal_fault") } == true,
+               bolus.map { Self.message($0.text) } ?? "no answer to the button within 10 s")
+        let window: Int64 = 12_000_000_000
+        let left = t0 + window - Monotonic.nanoseconds()
+        if left > 0 { Thread.sleep(forTimeInterval: Double(left) / 1e9) }
+        let t1 = Monotonic.nanoseconds()
+        let strokes = plant.lines.dropFirst(plantMark).filter {
+            $0.receivedNanoseconds >= t0 && $0.receivedNanoseconds <= t1 && $0.text.hasPrefix("stroke ") && $0.text.contains("enabled=1")
+        }.count
+        if let why = end() {
+            record("storage/\(name)-restored", false, why)
+            return
+        }
+        // The programmed rate, from the prescription and the board's stroke, not from pumpd.
+        let expected = Double(t1 - t0) / 1e9 / Prescriptions.storageStrokeSeconds(strokeNanolitres: Double(board.strokeVolume.value))
+        record("storage/\(name)-basal-continues", Double(strokes) >= expected.rounded(.down) - 2 && Double(strokes) <= expected.rounded(.up) + 2,
+               "\(strokes) strokes at the plant in \(String(format: "%.1f", Double(t1 - t0) / 1e9)) s of fault; the programme's rate gives \(String(format: "%.1f", expected))")
+        let gone = pumpd.waitFor("alarm cause gone: journal_fault", after: pumpdMark, timeout: 20)
+        record("storage/\(name)-journal-resumes", gone != nil && pumpd.isRunning,
+               gone.map { "cause gone \(String(format: "%.1f", Double($0.receivedNanoseconds - t1) / 1e9)) s after the storage returned" }
+                   ?? "journal_fault's cause still present 20 s after the storage returned (pumpd \(pumpd.isRunning ? "running" : "gone"))")
+        // The clinician acknowledges; the alarm ends (acknowledged, cause gone) and boluses are
+        // judged by their own rules again.
+        let (ackStatus, ackOutput) = acknowledge()
+        let ackMark = pumpd.lines.count
+        plant.send("press")
+        let after = pumpd.waitFor("patient bolus", after: ackMark, timeout: 10)
+        record("storage/\(name)-bolus-after-acknowledge", ackStatus == 0 && after?.text.contains(afterwards.text) == true,
+               "acknowledge exit \(ackStatus.map(String.init) ?? "none") (\(ackOutput.last ?? "")); then the button: "
+               + (after.map { Self.message($0.text) } ?? "no answer within 10 s") + " (expected: \(afterwards.meaning))")
+    }
+
+    /// A clean stop, then `pumpctl audit` of the journal: integrity, and the plant's strokes (this
+    /// run's plus `strokesBefore`) are the strokes the journal confirms. Returns the total.
+    private func stopAndAudit(_ name: String, plant: ChildProcess, pumpd: ChildProcess, journal: String, strokesBefore: Int) -> Int? {
+        let exit = terminate(pumpd)
+        let counts = status(plant)
+        let strokes = (counts["strokes"] ?? -1) + strokesBefore, disabled = counts["strokes_disabled"] ?? -1
+        let (status, lines) = Self.run(settings.storage?.pumpctlPath ?? "pumpctl", ["audit", "--journal", journal, "--lockout", "10m"])
+        var audit: [String: String] = [:]
+        for l in lines { if let eq = l.firstIndex(of: "=") { audit[String(l[..<eq])] = String(l[l.index(after: eq)...]) } }
+        let confirmed = audit["confirmed_strokes"].flatMap(Int.init)
+        record("storage/\(name)-journal-intact", exit == 0 && status == 0 && audit["integrity"] == "ok" && confirmed == strokes && disabled == 0,
+               "exit \(exit.map(String.init) ?? "none"); audit exit \(status.map(String.init) ?? "none"): integrity \(audit["integrity"] ?? "?"), "
+               + "confirmed \(confirmed.map(String.init) ?? "?") strokes, the plant counted \(strokes) (\(disabled) while disabled), "
+               + "sessions \(audit["sessions"] ?? "?"), counters monotonic \(audit["counters_monotonic"] ?? "?")")
+        return confirmed == strokes ? strokes : nil
+    }
+
+    /// A program's exit status and output lines (nil status: it did not end within 30 s).
+    static func run(_ executable: String, _ arguments: [String]) -> (Int32?, [String]) {
+        guard let p = try? ChildProcess(name: (executable as NSString).lastPathComponent, executable: executable, arguments: arguments) else {
+            return (nil, ["cannot start \(executable)"])
+        }
+        let status = p.waitForExit(timeout: 30)
+        return (status, p.lines.map(\.text))
+    }
+
+    /// A log line without its timestamp and level.
+    static func message(_ line: String) -> String { String(line.split(separator: "]").last ?? Substring(line)).trimmingCharacters(in: .whitespaces) }
+}
+
+/// `dmsetup` on the storage case's device. Tables are swapped with suspend, load, resume; the
+/// suspend lets the filesystem flush first, as a card would have what was written before it failed.
+struct DeviceMapper {
+    let faults: StorageFaults
+    let workDirectory: String
+    private(set) var lastOutput = ""
+
+    init(faults: StorageFaults, workDirectory: String) {
+        self.faults = faults
+        self.workDirectory = workDirectory
+    }
+
+    /// The device's table now, when it is one linear target from sector 0.
+    mutating func table() -> LinearTable? {
+        let (status, lines) = Suite.run(faults.dmsetupPath, ["table", faults.mapperName])
+        lastOutput = lines.joined(separator: " | ")
+        guard status == 0, lines.count == 1 else { return nil }
+        return LinearTable(lines[0])
+    }
+
+    /// nil when loaded, else what went wrong.
+    func load(_ table: LinearTable) -> String? { load(table.text) }
+
+    func load(_ text: String) -> String? {
+        let file = "\(workDirectory)/storage-table"
+        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8)) else { return "cannot write \(file)" }
+        for step in [["suspend", faults.mapperName], ["load", faults.mapperName, file], ["resume", faults.mapperName]] {
+            let (status, lines) = Suite.run(faults.dmsetupPath, step + ["--noudevsync"])
+            if status != 0 {
+                _ = Suite.run(faults.dmsetupPath, ["resume", faults.mapperName, "--noudevsync"])
+                return "dmsetup \(step[0]): exit \(status.map(String.init) ?? "none"): \(lines.joined(separator: " | "))"
+            }
+        }
+        return nil
+    }
+}
+
+/// `0 <sectors> linear <device> <offset>`: a device-mapper table of one linear target.
+struct LinearTable {
+    let sectors: Int
+    let device: String
+    let offset: Int
+    var text: String { "0 \(sectors) linear \(device) \(offset)\n" }
+
+    init?(_ line: String) {
+        let f = line.split(separator: " ")
+        guard f.count == 5, f[0] == "0", f[2] == "linear", let n = Int(f[1]), let o = Int(f[4]) else { return nil }
+        sectors = n
+        device = String(f[3])
+        offset = o
+    }
+
+    /// The same map with every sector from `from` on failing (the `error` target).
+    func failing(from: Int) -> String? {
+        guard from > 0, from < sectors else { return nil }
+        return "0 \(from) linear \(device) \(offset)\n\(from) \(sectors - from) error\n"
+    }
+}
