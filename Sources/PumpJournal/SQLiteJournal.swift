@@ -71,6 +71,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     private let commits = Locked<CommitStats>(CommitStats())
     /// Why the last write failed (nil: it succeeded): `DoseJournal.failure`.
     private let lastFailure = Locked<String?>(nil)
+    /// The daemon's journal file as opened (device, inode): after each commit the path must still
+    /// name it. A journal deleted or replaced under a running pumpd took every later row with it,
+    /// unnoticed until the next start found it missing (outside attack, finding F11).
+    private let opened: FileIdentity?
     /// Longest a checkpoint waits for a commit.
     public static let commitIntervalNanoseconds: Int64 = 200_000_000
 
@@ -107,6 +111,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         self.boot = boot
         durable.store(intended, ordering: .relaxed)
         work.intentThrough = intended
+        opened = mode == .daemon ? FileIdentity(path: path) : nil
     }
 
     /// Opens (or creates) the journal at `path`, records this start and the prescription in force,
@@ -291,6 +296,15 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     public var failure: String? { lastFailure.withLock { $0 } }
 
+    /// Why the path no longer names the file this journal writes (nil: it does, or not the daemon).
+    /// The rows go on into the open file, but the next start cannot find them.
+    private func replaced() -> String? {
+        guard let opened else { return nil }
+        let now = FileIdentity(path: path)
+        guard now != opened else { return nil }
+        return "\(path) was \(now == nil ? "deleted" : "replaced by another file") while pumpd runs: what it writes now is lost at the next start"
+    }
+
     /// The last accepted counter of a role (0: none yet).
     public func lastCommandCounter(role: String) -> Int64 {
         (try? pool.read { db in try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) }) ?? 0
@@ -411,7 +425,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if s.nanoseconds.count >= 100_000 { s.nanoseconds.removeFirst(50_000) }
                 s.nanoseconds.append(took)
             }
-            lastFailure.withLock { $0 = nil }
+            lastFailure.withLock { $0 = replaced() }
             condition.lock()
             if let intent { durable.store(intent, ordering: .releasing) }
             if let c = checkpoint { work.lastCommitUTC = c.utcNanoseconds }
@@ -484,4 +498,17 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     /// SQLite's `PRAGMA synchronous` on the writer (2: FULL, every commit synced; 0: OFF).
     public var synchronousLevel: Int? { try? pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } }
+}
+
+/// A file's device and inode (`stat`): the same name can come to mean another file.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
 }

@@ -320,6 +320,28 @@ struct RestartTests {
         #expect(s.journal.synchronousLevel == 2)
     }
 
+    /// A journal deleted, or replaced by another file, under a running pumpd: the rows went on
+    /// into the open (unlinked) file, unnoticed until the next start found the journal missing
+    /// (outside attack, finding F11). Now the first commit after it says so (`failure`, which
+    /// the watchdog turns into `journal_fault`), and it stays said.
+    @Test(arguments: [false, true]) func aJournalDeletedOrReplacedUnderThePumpIsAFailure(replaced: Bool) async throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        defer { s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
+        s.journal.requestIntent(throughStroke: 1, utcNanoseconds: CrashBench.utc0 + 1)
+        #expect(await s.journal.awaitIntent(throughStroke: 1))
+        #expect(s.journal.failure == nil)
+        try FileManager.default.removeItem(atPath: bench.path)
+        if replaced { #expect(FileManager.default.createFile(atPath: bench.path, contents: Data("an older copy".utf8))) }
+        for stroke in Int64(2)...3 {
+            s.journal.requestIntent(throughStroke: stroke, utcNanoseconds: CrashBench.utc0 + stroke)
+            _ = await s.journal.awaitIntent(throughStroke: stroke)
+            let failure = try #require(s.journal.failure, "no failure after commit \(stroke)")
+            #expect(failure.contains(replaced ? "replaced by another file" : "deleted") && failure.contains("lost at the next start"))
+        }
+    }
+
     /// The daemon's journal maps nothing of its storage into memory. With WAL, SQLite's index
     /// (`-shm`) was a shared map of a file on the journal's filesystem: when that storage stalled,
     /// a commit's page fault held the process's mmap_lock and the whole of pumpd stopped, feeder
