@@ -465,6 +465,10 @@ public final class Suite {
     /// `journal`: an existing journal to continue from (nil: a new one, `--new-journal`).
     func start(case name: String, prescription: String, board boardPath: String? = nil, journal: String? = nil,
                newJournal: Bool = false, pumpdArguments: [String] = [], plantReady: ((ChildProcess) -> Bool)? = nil) -> (ChildProcess, ChildProcess)? {
+        // One plant and one pumpd on the lines at a time: a plant left running answers every step
+        // with an encoder edge of its own (the storage case's first versions: pumpd halted on the
+        // "runaway").
+        for p in current { p.stop() }
         let prescriptionPath = "\(settings.workDirectory)/\(name)-prescription.json"
         guard FileManager.default.createFile(atPath: prescriptionPath, contents: Data(prescription.utf8)) else {
             record("\(name)/setup", false, "cannot write \(prescriptionPath)")
