@@ -13,7 +13,8 @@
 # strokes on the balance never exceed the last durable intent, nor the programme + 1 stroke; every
 # session after the first restored; bolus lockouts held; integrity ok; counters monotonic.
 set -euo pipefail
-pc="$cache/power-cuts"
+# POWER_CUT_TAG names a folder of its own, so two campaigns can run side by side.
+pc="$cache/power-cuts${POWER_CUT_TAG:+-$POWER_CUT_TAG}"
 rm -rf "$pc"; mkdir -p "$pc/stage"
 pumpd_bin="$bin/pumpd"
 if [ "$negative" = yes ]; then
