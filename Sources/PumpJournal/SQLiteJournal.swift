@@ -84,6 +84,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         var checkpoint: JournalCheckpoint?
         var events: [JournalEvent] = []
         var waiters: [(through: Int64, resume: CheckedContinuation<Bool, Never>)] = []
+        /// `awaitCommit` callers: answered by the next commit (or by nothing being left to commit).
+        var commitWaiters: [CheckedContinuation<Bool, Never>] = []
+        /// The writer thread has returned (a clean stop, or a stop while failing).
+        var writerGone = false
         var stopping = false
         var failed = false
         var lastCommitUTC: Int64 = 0
@@ -296,6 +300,24 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     public var failure: String? { lastFailure.withLock { $0 } }
 
+    public func awaitCommit() async -> Bool {
+        if mode != .daemon {
+            commitPending()
+            return failure == nil
+        }
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            condition.lock()
+            if work.writerGone {
+                condition.unlock()
+                c.resume(returning: false)
+                return
+            }
+            work.commitWaiters.append(c)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
     /// Why the path no longer names the file this journal writes (nil: it does, or not the daemon).
     /// The rows go on into the open file, but the next start cannot find them.
     private func replaced() -> String? {
@@ -359,7 +381,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         while true {
             condition.lock()
             while !work.stopping {
-                if work.intentThrough > durableIntentThrough || !work.events.isEmpty || !work.waiters.isEmpty { break }
+                if work.intentThrough > durableIntentThrough || !work.events.isEmpty || !work.waiters.isEmpty || !work.commitWaiters.isEmpty { break }
                 if work.checkpoint != nil {
                     let due = lastCommit.uptimeNanoseconds + UInt64(Self.commitIntervalNanoseconds)
                     let now = DispatchTime.now().uptimeNanoseconds
@@ -376,7 +398,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             condition.lock()
             let failed = work.failed
             let done = work.stopping && !work.hasWork && work.intentThrough <= durableIntentThrough
+            // The writer is leaving: nobody would answer a later awaitCommit.
+            let unanswered = done || (stopping && failed) ? work.commitWaiters : []
+            if done || (stopping && failed) { work.commitWaiters = []; work.writerGone = true }
             condition.unlock()
+            for w in unanswered { w.resume(returning: !failed) }
             if done || (stopping && failed) { return }
             if failed { Thread.sleep(forTimeInterval: 0.1) }
         }
@@ -394,8 +420,13 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         work.lineMemory = nil
         work.deferredLineMemory = nil
         work.events = []
+        let commitWaiters = work.commitWaiters
+        work.commitWaiters = []
         condition.unlock()
-        guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil else { return }
+        guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil else {
+            for w in commitWaiters { w.resume(returning: true) }
+            return
+        }
         let lineJSON = lineMemory.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
@@ -434,6 +465,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             work.waiters.removeAll { $0.through <= durableIntentThrough }
             condition.unlock()
             for w in ready { w.resume.resume(returning: true) }
+            for w in commitWaiters { w.resume(returning: true) }
         } catch {
             // Keep what failed for the next attempt; tell the waiters now.
             lastFailure.withLock { $0 = JournalStorage.explain(error) }
@@ -446,6 +478,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             work.waiters = []
             condition.unlock()
             for w in waiters { w.resume.resume(returning: false) }
+            for w in commitWaiters { w.resume(returning: false) }
         }
     }
 

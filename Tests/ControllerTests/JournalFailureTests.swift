@@ -22,6 +22,7 @@ final class FailingJournal: DoseJournal, Sendable {
     func record(_ checkpoint: JournalCheckpoint, events: [JournalEvent]) {}
     func recordProgram(_ program: ProgramRecord) -> Bool { state.withLock { !$0.failing.contains($0.now) } }
     var failure: String? { state.withLock { $0.failing.contains($0.now) ? "disk I/O error" : nil } }
+    func awaitCommit() async -> Bool { state.withLock { !$0.failing.contains($0.now) } }
 }
 
 @Suite("Journal failures")
@@ -45,7 +46,23 @@ struct JournalFailureTests {
         #expect(run.strokes.filter { failing.contains($0) }.count >= 21, "24 mL/day is a stroke every 0.9 s: 22 in 20 s")
     }
 
-    private func run(journal withJournal: Bool, failing: Range<Int64>) async throws -> (strokes: [Int64], raised: Int64?, causeGone: Int64?) {
+    /// A bolus accepted the moment the storage fails, before the watchdog has seen it: its record
+    /// cannot be made durable, so it is taken back, never given (storage attack, 2026-12-04: it
+    /// ran, and after a restart that knew nothing of it a second bolus inside its lockout was
+    /// accepted: 231 strokes on the balance against a bound of 199). Judged against a run with
+    /// the same failure and no bolus at all, stroke for stroke.
+    @Test func aBolusTheJournalCannotRecordIsNotGiven() async throws {
+        let failing: Range<Int64> = 30_000_000_000..<80_000_000_000
+        let withBolus = try await self.run(journal: true, failing: failing, bolusAt: failing.lowerBound)
+        let without = try await self.run(journal: true, failing: failing)
+        let outcome = try #require(withBolus.bolus)
+        #expect(!outcome.accepted && outcome.reason?.contains("journal cannot record it") == true, "\(outcome)")
+        #expect(withBolus.strokes == without.strokes)
+        #expect(withBolus.raised == failing.lowerBound, "journal_fault rose with the refusal")
+    }
+
+    private func run(journal withJournal: Bool, failing: Range<Int64>,
+                     bolusAt: Int64? = nil) async throws -> (strokes: [Int64], raised: Int64?, causeGone: Int64?, bolus: CommandOutcome?) {
         let plant = Plant(parameters: PlantParameters(), seed: 9)
         let limits = SafetyLimits()
         let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
@@ -58,11 +75,15 @@ struct JournalFailureTests {
                                         battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0,
                                         journal: withJournal ? journal : nil)
         var t: Int64 = 0, nextDose: Int64 = 0, nextWatchdog: Int64 = 0
-        var strokes: [Int64] = [], last: Int64 = 0, raised: Int64?, gone: Int64?
+        var strokes: [Int64] = [], last: Int64 = 0, raised: Int64?, gone: Int64?, bolus: CommandOutcome?
         while t < 120_000_000_000 {
             journal.state.withLock { $0.now = t }
             plant.advance(to: t)
             let now = MonotonicInstant(nanoseconds: t)
+            // Before this instant's watchdog tick: the alarm has not risen yet.
+            if let bolusAt, t == bolusAt, bolus == nil {
+                bolus = await controller.handle(.clinicianBolus(dose: .micrograms(25), duration: .minutes(30)), now: now, utcNanoseconds: t)
+            }
             if t >= nextWatchdog {
                 await controller.watchdogStep(now: now, utcNanoseconds: t)
                 nextWatchdog = t + limits.watchdogPeriod.value
@@ -73,8 +94,8 @@ struct JournalFailureTests {
             if raised != nil, gone == nil, !core.alarms.isCausePresent(.journalFault) { gone = t }
             let c = core.scheduler.commandedStrokes
             if c > last { strokes += Array(repeating: t, count: Int(c - last)); last = c }
-            t = min(nextDose, nextWatchdog)
+            t = min(nextDose, nextWatchdog, bolusAt.map { $0 > t ? $0 : Int64.max } ?? Int64.max)
         }
-        return (strokes, raised, gone)
+        return (strokes, raised, gone, bolus)
     }
 }

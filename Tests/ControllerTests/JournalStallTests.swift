@@ -33,6 +33,7 @@ final class StallingJournal: DoseJournal, Sendable {
     func recordProgram(_ program: ProgramRecord) -> Bool { true }
     /// A stall is slow storage, not a failing one.
     var failure: String? { nil }
+    func awaitCommit() async -> Bool { true }
 }
 
 @Suite("Journal stalls")

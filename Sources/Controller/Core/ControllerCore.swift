@@ -256,6 +256,15 @@ public struct ControllerCore: Sendable {
         reservoirKnown = false
     }
 
+    /// The bolus accepted at `acceptedAt` could not be made durable: it is taken back before any
+    /// of it is delivered, and journal_fault rises. Its acceptance stays in the bolus history (in
+    /// memory, and in the journal once it writes again): its lockout then holds as if it had been
+    /// given, the safe side of not knowing.
+    public mutating func revokeBolus(acceptedAt: MonotonicInstant, at now: MonotonicInstant) {
+        scheduler.revokeNewestBolus(startedAt: acceptedAt)
+        journalFailed("bolus not recorded, so not given", at: now)
+    }
+
     /// The journal is writing again.
     public mutating func journalRecovered(at now: MonotonicInstant) { set(.journalFault, present: false, at: now) }
 

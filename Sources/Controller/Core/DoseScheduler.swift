@@ -261,6 +261,11 @@ public struct DoseScheduler: Sendable {
         boluses.append(ActiveBolus(start: now, duration: duration, total: total, dose: dose))
     }
 
+    /// Takes back the bolus started last, at the instant it started (nothing of it programmed).
+    public mutating func revokeNewestBolus(startedAt start: MonotonicInstant) {
+        if let i = boluses.lastIndex(where: { $0.start == start }) { boluses.remove(at: i) }
+    }
+
     /// Stops or restarts accrual (halt, suspend, resume). Stopping cuts running boluses: they count
     /// only as far as they ran, and are never resumed.
     public mutating func setDelivering(_ on: Bool, at now: MonotonicInstant, utcNanoseconds: Int64?) {

@@ -21,6 +21,10 @@ public protocol DoseJournal: Sendable {
     /// cause is gone at the first write that succeeds again, whether or not the dose loop had to
     /// wait for an intent meanwhile (intents run `journalLookahead` ahead).
     var failure: String? { get }
+    /// Commits what it has been handed (events, checkpoint) and waits until that is on stable
+    /// storage: false if the commit failed. A bolus is accepted only once its record is durable
+    /// (a bolus the journal never recorded was given a second time after a restart).
+    nonisolated(nonsending) func awaitCommit() async -> Bool
 }
 
 /// The program in force after a clinician's change: what a restart must use instead of the

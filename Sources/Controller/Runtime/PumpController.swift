@@ -210,6 +210,17 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             state.withLock { $0.core.journalFailed("program change not recorded: a restart would return to the previous program", at: now) }
         }
         if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
+        // A bolus counts as given only once the journal holds it: otherwise a restart would not
+        // know it, and a second one inside its lockout would be accepted (storage attack, 2026-12-04:
+        // a press just after the storage failed, before the first failed commit).
+        switch command {
+        case .patientBolus, .clinicianBolus:
+            if outcome.accepted, let journal, !(await journal.awaitCommit()) {
+                state.withLock { $0.core.revokeBolus(acceptedAt: now, at: now) }
+                return CommandOutcome(accepted: false, reason: "the journal cannot record it, so it was not given (journal_fault)")
+            }
+        default: break
+        }
         return outcome
     }
 
