@@ -87,6 +87,54 @@ extension Suite {
             return nil
         }, acknowledge: acknowledge, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
         _ = stopAndAudit("full", plant: plant2, pumpd: pumpd2, journal: journal, strokesBefore: first)
+        plant2.stop()
+        readErrorAtStart(dm, healthy: healthy, journal: journal, pumpdArguments: commandSocket)
+    }
+
+    /// Phase 3: one block of the journal cannot be read when pumpd starts (its last, found with
+    /// FIBMAP), the page cache dropped as after a reboot. That is the storage, not a damaged
+    /// journal: pumpd refuses to start (exit 1, "the storage refused") and moves nothing aside;
+    /// with the block readable again it restores. (Storage attack, 2026-12-04: SQLite read the
+    /// failed block as a short read, called the file malformed, and the intact journal was moved
+    /// aside as lost, with the clinician's program, the bolus history and the ledger.)
+    private func readErrorAtStart(_ dm: DeviceMapper, healthy: LinearTable, journal: String, pumpdArguments: [String]) {
+        guard let sector = Self.lastBlockSector(of: journal) else {
+            record("storage/read-error-at-start-refused", false, "cannot map \(journal)'s last block (FIBMAP)")
+            return
+        }
+        if let why = dm.load(healthy.failing(sectors: sector..<(sector + 8))) {
+            record("storage/read-error-at-start-refused", false, why)
+            return
+        }
+        _ = try? "3\n".write(toFile: "/proc/sys/vm/drop_caches", atomically: false, encoding: .utf8)
+        let folder = (journal as NSString).deletingLastPathComponent
+        let filesBefore = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        let (status, lines) = Self.run(settings.pumpdPath, ["--board", settings.boardPath, "--prescription", "\(settings.workDirectory)/storage-prescription.json",
+                                                           "--journal", journal] + pumpdArguments)
+        let filesAfter = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        _ = dm.load(healthy)
+        let refusal = lines.first { $0.contains("the storage refused") }
+        let movedAside = filesAfter.subtracting(filesBefore).filter { $0.contains(".lost-") }
+        record("storage/read-error-at-start-refused", status == 1 && refusal != nil && movedAside.isEmpty && filesAfter.contains((journal as NSString).lastPathComponent),
+               "exit \(status.map(String.init) ?? "none"); \(refusal.map { Self.message($0) } ?? lines.suffix(2).joined(separator: " | "))"
+               + (movedAside.isEmpty ? "" : "; moved aside: \(movedAside.sorted().joined(separator: ", "))"))
+        guard let (plant, pumpd) = start(case: "storage", prescription: Prescriptions.storage, journal: journal, pumpdArguments: pumpdArguments) else { return }
+        defer { plant.stop(); pumpd.stop() }
+        let restored = pumpd.lines.first { $0.text.contains("restoring from stroke=") }
+        record("storage/read-error-gone-restores", restored != nil && terminate(pumpd) == 0, restored.map { Self.message($0.text) } ?? "no 'restoring' line")
+    }
+
+    /// The 512-byte sector where the file's last block lies on its device (FIBMAP, root only).
+    static func lastBlockSector(of path: String) -> Int? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        var blockSize: Int32 = 0
+        guard fstat(fd, &st) == 0, st.st_size > 0, ioctl(fd, 2 /* FIGETBSZ */, &blockSize) == 0, blockSize >= 512 else { return nil }
+        var block = Int32((Int(st.st_size) - 1) / Int(blockSize))
+        guard ioctl(fd, 1 /* FIBMAP */, &block) == 0, block > 0 else { return nil }
+        return Int(block) * Int(blockSize) / 512
     }
 
     /// One storage fault under a running pumpd, 12 s long, judged against the plant.
@@ -246,5 +294,14 @@ struct LinearTable {
     func failing(from: Int) -> String? {
         guard from > 0, from < sectors else { return nil }
         return "0 \(from) linear \(device) \(offset)\n\(from) \(sectors - from) error\n"
+    }
+
+    /// The same map with `bad` failing and the rest as it was.
+    func failing(sectors bad: Range<Int>) -> String {
+        var lines: [String] = []
+        if bad.lowerBound > 0 { lines.append("0 \(bad.lowerBound) linear \(device) \(offset)") }
+        lines.append("\(bad.lowerBound) \(bad.count) error")
+        if bad.upperBound < sectors { lines.append("\(bad.upperBound) \(sectors - bad.upperBound) linear \(device) \(offset + bad.upperBound)") }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -339,6 +339,14 @@ public enum JournalStorage {
                 .map { "the journal file is missing (its \($0) is there)" }
                 ?? "no journal at \(path) (a first start needs one provisioned: pumpctl journal init --journal \(path))"
         }
+        // Every byte read back first: SQLite reads a block the device fails as a short read and
+        // reports the file "malformed", which would move an intact journal aside as lost (storage
+        // attack 2026-12-04: read errors on the last block after a reboot's empty page cache).
+        for suffix in companionSuffixes where fm.fileExists(atPath: path + suffix) {
+            if let e = unreadable(path + suffix) {
+                throw refusal(path, JournalError("reading \(path + suffix): \(String(cString: strerror(e))) (errno \(e))"))
+            }
+        }
         do {
             // Read-only: a probe must not write into a damaged file (the evidence is moved aside
             // as it was found). A hot rollback journal is rolled back on a copy (`reading`).
@@ -358,6 +366,23 @@ public enum JournalStorage {
             throw refusal(path, error)
         } catch {
             return "unreadable: \(error)"
+        }
+    }
+
+    /// The errno of the first failed read of a regular file's bytes, start to end (nil: all read,
+    /// or not a regular file, which other checks refuse).
+    static func unreadable(_ path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { continue }
+            if n == 0 { return nil }
+            if errno != EINTR { return errno }
         }
     }
 

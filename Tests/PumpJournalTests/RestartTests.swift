@@ -342,6 +342,23 @@ struct RestartTests {
         }
     }
 
+    /// A journal whose bytes the storage fails to read is the storage's refusal, never a loss
+    /// (storage attack: one unreadable block after a reboot made SQLite call an intact journal
+    /// malformed, and it was moved aside as lost). `/proc/self/mem` is a regular file whose first
+    /// read fails with EIO, as a failing block does; the HIL storage case does it with a
+    /// device-mapper `error` block under a real journal (`storage/read-error-at-start-refused`).
+    @Test func aJournalTheStorageCannotReadIsNotALoss() throws {
+        do {
+            _ = try SQLiteJournal.open(path: "/proc/self/mem", board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon, provisioning: .required)
+            Issue.record("opened")
+        } catch {
+            #expect(error.storage)
+            #expect(error.message.contains("reading /proc/self/mem: Input/output error") && error.message.contains("not taken for a lost journal"),
+                    "\(error.message)")
+        }
+    }
+
     /// The daemon's journal maps nothing of its storage into memory. With WAL, SQLite's index
     /// (`-shm`) was a shared map of a file on the journal's filesystem: when that storage stalled,
     /// a commit's page fault held the process's mmap_lock and the whole of pumpd stopped, feeder
