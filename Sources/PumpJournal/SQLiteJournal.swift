@@ -75,6 +75,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// name it. A journal deleted or replaced under a running pumpd took every later row with it,
     /// unnoticed until the next start found it missing (outside attack, finding F11).
     private let opened: FileIdentity?
+    /// Its rollback journal as first found after a commit (`replaced`).
+    private let rollbackSeen = Locked<FileIdentity?>(nil)
     /// Longest a checkpoint waits for a commit.
     public static let commitIntervalNanoseconds: Int64 = 200_000_000
 
@@ -320,11 +322,27 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     /// Why the path no longer names the file this journal writes (nil: it does, or not the daemon).
     /// The rows go on into the open file, but the next start cannot find them.
+    /// Its rollback journal (`-journal`, kept open and truncated, never deleted, in exclusive
+    /// TRUNCATE mode) is watched the same way from the first commit that finds it: deleted, SQLite
+    /// goes on writing into the unlinked file, and a crash during a commit would leave the main
+    /// file half-written with nothing to roll it back (storage attack, 2026-12-04).
     private func replaced() -> String? {
         guard let opened else { return nil }
         let now = FileIdentity(path: path)
-        guard now != opened else { return nil }
-        return "\(path) was \(now == nil ? "deleted" : "replaced by another file") while pumpd runs: what it writes now is lost at the next start"
+        guard now == opened else {
+            return "\(path) was \(now == nil ? "deleted" : "replaced by another file") while pumpd runs: what it writes now is lost at the next start"
+        }
+        let rollback = path + "-journal"
+        let current = FileIdentity(path: rollback)
+        return rollbackSeen.withLock { seen -> String? in
+            guard let first = seen else {
+                seen = current
+                return nil
+            }
+            guard current != first else { return nil }
+            return "\(rollback) was \(current == nil ? "deleted" : "replaced by another file") while pumpd runs: "
+                + "a crash during a commit would leave the journal half-written, with nothing to roll it back"
+        }
     }
 
     /// The last accepted counter of a role (0: none yet).

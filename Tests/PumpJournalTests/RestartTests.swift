@@ -324,7 +324,10 @@ struct RestartTests {
     /// into the open (unlinked) file, unnoticed until the next start found the journal missing
     /// (outside attack, finding F11). Now the first commit after it says so (`failure`, which
     /// the watchdog turns into `journal_fault`), and it stays said.
-    @Test(arguments: [false, true]) func aJournalDeletedOrReplacedUnderThePumpIsAFailure(replaced: Bool) async throws {
+    /// Its rollback journal deleted is one too: a crash during a commit would then leave the
+    /// main file half-written with nothing to roll it back (storage attack).
+    @Test(arguments: ["deleted", "replaced", "rollback deleted"]) func aJournalDeletedOrReplacedUnderThePumpIsAFailure(_ how: String) async throws {
+        let replaced = how == "replaced", rollback = how == "rollback deleted"
         let bench = try CrashBench()
         let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
                                        utcNanoseconds: CrashBench.utc0, mode: .daemon)
@@ -332,13 +335,14 @@ struct RestartTests {
         s.journal.requestIntent(throughStroke: 1, utcNanoseconds: CrashBench.utc0 + 1)
         #expect(await s.journal.awaitIntent(throughStroke: 1))
         #expect(s.journal.failure == nil)
-        try FileManager.default.removeItem(atPath: bench.path)
+        try FileManager.default.removeItem(atPath: bench.path + (rollback ? "-journal" : ""))
         if replaced { #expect(FileManager.default.createFile(atPath: bench.path, contents: Data("an older copy".utf8))) }
         for stroke in Int64(2)...3 {
             s.journal.requestIntent(throughStroke: stroke, utcNanoseconds: CrashBench.utc0 + stroke)
             _ = await s.journal.awaitIntent(throughStroke: stroke)
             let failure = try #require(s.journal.failure, "no failure after commit \(stroke)")
-            #expect(failure.contains(replaced ? "replaced by another file" : "deleted") && failure.contains("lost at the next start"))
+            #expect(failure.contains(replaced ? "replaced by another file" : "deleted")
+                    && failure.contains(rollback ? "nothing to roll it back" : "lost at the next start"), "\(failure)")
         }
     }
 
