@@ -169,7 +169,9 @@ accepted=$(value accepted_boluses)
 bound=$(( (alive_ms + $(date +%s%3N) - final_ms) * 96000 / 86400000 + 40 * accepted + cuts + 1 ))
 echo "bolus_presses=$presses alive_s=$((alive_ms / 1000)) reference_bound_strokes=$bound"
 [ "$strokes" -le "$bound" ] || fail "the balance ($strokes strokes) is over the prescription's bound for the time alive ($bound)"
-# A campaign that never delivers a bolus cannot judge "no bolus twice".
-[ "$presses" -eq 0 ] || [ "$accepted" -gt 0 ] || fail "$presses bolus presses and none accepted: the campaign judged no bolus"
+# A campaign that never delivers a bolus cannot judge "no bolus twice". One press may be lost to a
+# cut between the press and the commit of its record (then it was never given, and the next press is
+# judged afresh), so three presses without an accepted bolus fail the campaign.
+[ "$presses" -lt 3 ] || [ "$accepted" -gt 0 ] || fail "$presses bolus presses and none accepted: the campaign judged no bolus"
 
 echo "power cuts: ok ($cuts cuts, 0 journals lost, integrity ok)"
