@@ -39,6 +39,13 @@ public enum Signer {
 public protocol CounterStore: Sendable {
     /// Moves `role`'s counter to `counter` if it is above the last accepted one.
     func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
+    /// For a command that `runsWithoutJournal` when `advance` was `.unavailable`: moves the counter
+    /// in memory only (`CounterFloor`). A store without such memory says `.unavailable`.
+    func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
+}
+
+extension CounterStore {
+    public func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict { .unavailable }
 }
 
 public enum CounterVerdict: Equatable, Sendable {
@@ -86,10 +93,64 @@ public final class MemoryCounterStore: CounterStore, @unchecked Sendable {
     public var snapshot: [Role: Int64] { lock.lock(); defer { lock.unlock() }; return last }
 }
 
+/// The durable counters (the journal's) with a floor kept in memory: while the journal cannot
+/// record a counter, the commands that `runsWithoutJournal` are admitted on the floor alone, and
+/// every request, those included, must be above it (no replay within the session). `persist`
+/// writes the floor into the durable store once it takes writes again, so a restart after the
+/// storage returned does not reopen those counters either.
+public final class CounterFloor: CounterStore, @unchecked Sendable {
+    private let durable: any CounterStore
+    private let lock = NSLock()
+    private var floor: [Role: Int64] = [:]
+    /// Roles whose floor is not durable yet.
+    private var pending: Set<Role> = []
+
+    public init(durable: any CounterStore) { self.durable = durable }
+
+    public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
+        lock.lock()
+        defer { lock.unlock() }
+        if let f = floor[role], counter <= f { return .stale(last: f) }
+        let v = durable.advance(role: role, to: counter, utcNanoseconds: utcNanoseconds)
+        // Durably above the floor now: the floor has nothing left to guard.
+        if v == .advanced, floor[role] != nil { floor[role] = nil; pending.remove(role) }
+        return v
+    }
+
+    public func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
+        lock.lock()
+        defer { lock.unlock() }
+        if let f = floor[role], counter <= f { return .stale(last: f) }
+        floor[role] = counter
+        pending.insert(role)
+        return .advanced
+    }
+
+    /// Writes each pending floor into the durable store; true when none is left pending. Called
+    /// about once a second by the command service.
+    @discardableResult public func persist(utcNanoseconds: Int64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        for role in pending {
+            guard let f = floor[role] else { pending.remove(role); continue }
+            switch durable.advance(role: role, to: f, utcNanoseconds: utcNanoseconds) {
+            case .advanced, .stale: pending.remove(role)
+            case .unavailable: break
+            }
+        }
+        return pending.isEmpty
+    }
+
+    /// Roles whose in-memory counter is not durable yet (tests, status).
+    public var pendingRoles: Set<Role> { lock.lock(); defer { lock.unlock() }; return pending }
+}
+
 /// A request that passed every check but the counter (see `Gate.admit`).
 public struct Authenticated: Sendable {
     public var body: RequestBody
     public var command: RemoteCommand
+    /// Admitted on a counter kept in memory (the journal could not record it: `CounterFloor`).
+    public var counterInMemoryOnly = false
 }
 
 /// The daemon's checks, in order: frame, envelope, body, key, signature, device, expiry, role,
@@ -133,17 +194,23 @@ public struct Gate: Sendable {
             return .failure(Refusal(error: WireError("body.counter", "\(body.counter) is more than \(Int(Wire.maximumExpiry.seconds)) s ahead of pumpd's clock (a counter is the signer's clock in µs; check the signer's clock)"),
                                     role: body.role, command: command.name))
         }
-        switch counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds) {
+        var inMemory = false
+        var verdict = counters.advance(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds)
+        if verdict == .unavailable && command.runsWithoutJournal {
+            verdict = counters.advanceInMemory(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds)
+            inMemory = verdict == .advanced
+        }
+        switch verdict {
         case .advanced: break
         case .stale(let last):
             let why = body.counter == last ? "replayed: counter \(body.counter) was already accepted"
                                            : "replayed or reordered: counter \(body.counter) is not above the last accepted \(last)"
             return .failure(Refusal(error: WireError("body.counter", why), role: body.role, command: command.name))
         case .unavailable:
-            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run (try again)"),
+            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run (try again; status, suspend and resume still run)"),
                                     role: body.role, command: command.name))
         }
-        return .success(Authenticated(body: body, command: command))
+        return .success(Authenticated(body: body, command: command, counterInMemoryOnly: inMemory))
     }
 
     static let notCanonical = "not in canonical form (sorted keys, no whitespace, no duplicate keys, integers without fraction; docs/commands.md)"

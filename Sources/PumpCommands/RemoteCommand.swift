@@ -54,6 +54,22 @@ public enum RemoteCommand: Sendable {
         }
     }
 
+    /// Runs on a counter kept in memory while the journal cannot record one (`journal_fault`).
+    /// A lasting storage fault must not take the clinician's view and control away: `status` and
+    /// the previews change nothing; `suspend` stops delivery and `resume` returns it to the
+    /// programmed basal, which is what the fault's own policy delivers (FaultTable), and an alarm
+    /// that stops delivery still blocks it. The price: a restart while the fault lasts forgets the
+    /// counter, so one of these requests could be replayed within its expiry (at most
+    /// `Wire.maximumExpiry`), toggling between the programme and a stop, never more drug than
+    /// programmed. Everything else (a bolus, a program, a refill, acknowledging or clearing
+    /// alarms) waits for the journal: a replay of those could dose or silence.
+    public var runsWithoutJournal: Bool {
+        switch self {
+        case .status, .previewProgram, .previewRefill, .suspend, .resume: true
+        default: false
+        }
+    }
+
     /// The controller command this becomes (nil: read-only).
     public var operatorCommand: OperatorCommand? {
         switch self {

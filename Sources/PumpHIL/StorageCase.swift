@@ -51,10 +51,8 @@ extension Suite {
         try? FileManager.default.removeItem(atPath: keys)
         let (keysStatus, keysOutput) = Self.run(s.pumpctlPath, ["keys", "init", "--dir", keys])
         guard keysStatus == 0 else { record("storage/keys", false, "pumpctl keys init: \(keysOutput.joined(separator: " | "))"); return }
-        let acknowledge = { () -> (Int32?, [String]) in
-            let ack = Self.run(s.pumpctlPath, ["acknowledge", "--socket", socket, "--key", "\(keys)/clinician.key"])
-            let status = Self.run(s.pumpctlPath, ["status", "--socket", socket, "--key", "\(keys)/clinician.key"])
-            return (ack.0, ack.1 + status.1.filter { $0.hasPrefix("alarms") })
+        let clinician = { (command: String) -> (Int32?, [String]) in
+            Self.run(s.pumpctlPath, [command, "--socket", socket, "--key", "\(keys)/clinician.key"])
         }
         let commandSocket = ["--socket", socket, "--keys", keys]
 
@@ -65,7 +63,7 @@ extension Suite {
         defer { plant1.stop(); pumpd1.stop() }
         guard plant1.waitFor("stroke n=3 ", timeout: 30) != nil else { record("storage/strokes", false, "no strokes within 30 s"); return }
         faultWindow("io-errors", plant: plant1, pumpd: pumpd1, begin: { dm.load(failing) }, end: { dm.load(healthy) },
-                    acknowledge: acknowledge, afterwards: ("accepted", "accepted"))
+                    clinician: clinician, suspendDuringFault: true, afterwards: ("accepted", "accepted"))
         let first = stopAndAudit("io-errors", plant: plant1, pumpd: pumpd1, journal: journal, strokesBefore: 0)
         // One plant at a time on the lines: a second one answers every step with an encoder edge
         // of its own (pumpd rightly halts on the runaway) and writes its own pressure to the ADC.
@@ -85,7 +83,7 @@ extension Suite {
         faultWindow("full", plant: plant2, pumpd: pumpd2, begin: { Self.fill(fill) }, end: {
             do { try FileManager.default.removeItem(atPath: fill) } catch { return "cannot remove \(fill): \(error)" }
             return nil
-        }, acknowledge: acknowledge, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
+        }, clinician: clinician, suspendDuringFault: false, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
         _ = stopAndAudit("full", plant: plant2, pumpd: pumpd2, journal: journal, strokesBefore: first)
         plant2.stop()
         readErrorAtStart(dm, healthy: healthy, journal: journal, pumpdArguments: commandSocket)
@@ -139,9 +137,11 @@ extension Suite {
 
     /// One storage fault under a running pumpd, 12 s long, judged against the plant.
     /// `afterwards`: what a patient's press must get once the storage is back and a clinician has
-    /// acknowledged (text in pumpd's answer, and what that means).
+    /// acknowledged (text in pumpd's answer, and what that means). `clinician`: runs a pumpctl
+    /// command with the clinician's key; `suspendDuringFault`: the clinician also looks, suspends
+    /// and resumes while the storage still fails (`clinicianDuringFault`).
     private func faultWindow(_ name: String, plant: ChildProcess, pumpd: ChildProcess, begin: () -> String?, end: () -> String?,
-                             acknowledge: () -> (Int32?, [String]), afterwards: (text: String, meaning: String)) {
+                             clinician: (String) -> (Int32?, [String]), suspendDuringFault: Bool, afterwards: (text: String, meaning: String)) {
         let pumpdMark = pumpd.lines.count, plantMark = plant.lines.count
         let t0 = Monotonic.nanoseconds()
         if let why = begin() {
@@ -164,22 +164,24 @@ extension Suite {
         let strokes = plant.lines.dropFirst(plantMark).filter {
             $0.receivedNanoseconds >= t0 && $0.receivedNanoseconds <= t1 && $0.text.hasPrefix("stroke ") && $0.text.contains("enabled=1")
         }.count
+        if suspendDuringFault { clinicianDuringFault(name, plant: plant, pumpd: pumpd, clinician: clinician) }
         if let why = end() {
             record("storage/\(name)-restored", false, why)
             return
         }
+        let returned = Monotonic.nanoseconds()
         // The programmed rate, from the prescription and the board's stroke, not from pumpd.
         let expected = Double(t1 - t0) / 1e9 / Prescriptions.storageStrokeSeconds(strokeNanolitres: Double(board.strokeVolume.value))
         record("storage/\(name)-basal-continues", Double(strokes) >= expected.rounded(.down) - 2 && Double(strokes) <= expected.rounded(.up) + 2,
                "\(strokes) strokes at the plant in \(String(format: "%.1f", Double(t1 - t0) / 1e9)) s of fault; the programme's rate gives \(String(format: "%.1f", expected))")
         let gone = pumpd.waitFor("alarm cause gone: journal_fault", after: pumpdMark, timeout: 20)
         record("storage/\(name)-journal-resumes", gone != nil && pumpd.isRunning,
-               gone.map { "cause gone \(String(format: "%.1f", Double($0.receivedNanoseconds - t1) / 1e9)) s after the storage returned" }
+               gone.map { "cause gone \(String(format: "%.1f", Double($0.receivedNanoseconds - returned) / 1e9)) s after the storage returned" }
                    ?? "journal_fault's cause still present 20 s after the storage returned (pumpd \(pumpd.isRunning ? "running" : "gone"))")
         // The clinician acknowledges; the alarm ends (acknowledged, cause gone) and boluses are
         // judged by their own rules again.
-        let (ackStatus, ackOutput) = acknowledge()
-        let alarms = ackOutput.last { $0.hasPrefix("alarms") }
+        let (ackStatus, _) = clinician("acknowledge")
+        let alarms = clinician("status").1.last { $0.hasPrefix("alarms") }
         let ackMark = pumpd.lines.count
         plant.send("press")
         let after = pumpd.waitFor("patient bolus", after: ackMark, timeout: 10)
@@ -187,6 +189,34 @@ extension Suite {
                ackStatus == 0 && alarms.map { !$0.contains("journal_fault") } == true && after?.text.contains(afterwards.text) == true,
                "acknowledge exit \(ackStatus.map(String.init) ?? "none"); pumpctl status: '\(alarms ?? "no alarms line")'; then the button: "
                + (after.map { Self.message($0.text) } ?? "no answer within 10 s") + " (expected: \(afterwards.meaning))")
+    }
+
+    /// While the journal cannot record a command counter, the clinician can still see the pump and
+    /// stop it (storage attack, 2026-12-04: every command was refused, `status` and `suspend`
+    /// included): `status` shows `journal_fault`, `suspend` stops the strokes at the plant, `resume`
+    /// brings them back; each on a counter kept in memory (pumpd's log says so).
+    private func clinicianDuringFault(_ name: String, plant: ChildProcess, pumpd: ChildProcess, clinician: (String) -> (Int32?, [String])) {
+        let mark = pumpd.lines.count
+        let (statusExit, statusLines) = clinician("status")
+        let alarms = statusLines.last { $0.hasPrefix("alarms") }
+        record("storage/\(name)-status-during-fault", statusExit == 0 && alarms?.contains("journal_fault") == true,
+               "pumpctl status exit \(statusExit.map(String.init) ?? "none"): '\(alarms ?? statusLines.suffix(2).joined(separator: " | "))'")
+        let (suspendExit, suspendLines) = clinician("suspend")
+        let suspendedAt = Monotonic.nanoseconds()
+        Thread.sleep(forTimeInterval: 4)
+        let resumedAt = Monotonic.nanoseconds()
+        let (resumeExit, resumeLines) = clinician("resume")
+        // A stroke already under way when the suspend arrived may finish within the first half second.
+        let whileSuspended = plant.lines.filter {
+            $0.receivedNanoseconds >= suspendedAt + 500_000_000 && $0.receivedNanoseconds <= resumedAt && $0.text.hasPrefix("stroke ") && $0.text.contains("enabled=1")
+        }.count
+        let resumed = plant.waitFor(after: plant.lines.count, timeout: 10) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
+        let inMemory = pumpd.lines.dropFirst(mark).filter { $0.text.contains("counter kept in memory") }.count
+        record("storage/\(name)-suspend-resume-during-fault",
+               suspendExit == 0 && resumeExit == 0 && whileSuspended == 0 && resumed != nil && inMemory >= 3,
+               "suspend exit \(suspendExit.map(String.init) ?? "none"), \(whileSuspended) strokes in 3.5 s suspended, resume exit \(resumeExit.map(String.init) ?? "none"), "
+               + "\(resumed != nil ? "strokes again" : "no stroke within 10 s of resume"); \(inMemory) commands on a counter kept in memory (3 expected)"
+               + (suspendExit == 0 && resumeExit == 0 ? "" : ": " + (suspendLines + resumeLines).suffix(2).joined(separator: " | ")))
     }
 
     /// A clean stop, then `pumpctl audit` of the journal: integrity, and the plant's strokes (this

@@ -29,7 +29,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     let socket: CommandSocket
     let keysFolder: String
     let ring: KeyRingBox
-    let counters: any CounterStore
+    let counters: CounterFloor
     let now: @Sendable () -> MonotonicInstant
     let logger: Logger
 
@@ -48,6 +48,10 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             Self.closeDigest(digest, controller: controller, now: now, final: false)
+            // Counters admitted in memory during a journal fault become durable once it is over.
+            if !counters.pendingRoles.isEmpty, counters.persist(utcNanoseconds: SystemWallClock().utcNanoseconds()) {
+                logger.notice("command counters kept in memory during the journal fault are recorded")
+            }
         }
         await socket.stop()
         Self.closeDigest(digest, controller: controller, now: now, final: true)
@@ -102,7 +106,10 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     static func run(_ admitted: Authenticated, device: String, controller: PumpController<M, P, B>, digest: Locked<RefusalDigest>,
                     at t: MonotonicInstant, utc: Int64) async -> Data {
         let c = admitted.command
-        let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true, reason: nil)
+        // A counter the journal could not record is said in the record (the event log keeps it once
+        // the storage returns).
+        let who = RemoteCommandRecord(role: admitted.body.role.rawValue, command: c.name, counter: admitted.body.counter, accepted: true,
+                                      reason: admitted.counterInMemoryOnly ? "counter kept in memory: the journal cannot record it now" : nil)
         // A command that changes something is checked again after admission (which wrote its
         // counter durably, taking some of Wire.answerMargin), before it runs: nothing runs once
         // its client may have stopped waiting. It is recorded once, with the controller's verdict
@@ -143,7 +150,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             let outcome = await controller.handle(op, now: t, utcNanoseconds: utc)
             var verdict = who
             verdict.accepted = outcome.accepted
-            verdict.reason = outcome.accepted ? nil : "body.command: \(outcome.reason ?? "refused by the controller")"
+            verdict.reason = outcome.accepted ? who.reason : "body.command: \(outcome.reason ?? "refused by the controller")"
             record(verdict, controller: controller, at: t, utc: utc)
             var result: [String: Any] = ["accepted": outcome.accepted, "reason": outcome.reason ?? NSNull()]
             if case .refill = c, outcome.accepted, let rec = controller.withCore({ $0.refills.last }) { result["refill"] = Views.refill(rec) }

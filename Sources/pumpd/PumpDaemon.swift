@@ -163,7 +163,7 @@ struct PumpDaemon: AsyncParsableCommand {
         }
         var commands: CommandInterface?
         if let commandSocket, let keys, let ring {
-            commands = CommandInterface(socket: commandSocket, keysFolder: keys, ring: KeyRingBox(ring), counters: JournalCounters(journal: start.journal))
+            commands = CommandInterface(socket: commandSocket, keysFolder: keys, ring: KeyRingBox(ring), counters: CounterFloor(durable: JournalCounters(journal: start.journal)))
         }
         do {
             switch board.kind {

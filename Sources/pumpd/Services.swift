@@ -32,7 +32,7 @@ struct CommandInterface: Sendable {
     var socket: CommandSocket
     var keysFolder: String
     var ring: KeyRingBox
-    var counters: any CounterStore
+    var counters: CounterFloor
 
     /// SIGHUP after a key rotation: the folder read again whole; a bad folder keeps the old keys.
     func reloadKeys(logger: Logger) {

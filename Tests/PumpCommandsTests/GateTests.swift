@@ -103,6 +103,63 @@ struct GateTests {
         #expect(e?.field == "body.counter" && e!.reason.contains("cannot record"))
     }
 
+    /// The journal under a storage fault: its writes fail until `broken` is cleared.
+    final class FailingJournalCounters: CounterStore, @unchecked Sendable {
+        let memory = MemoryCounterStore()
+        var broken = true
+        func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
+            broken ? .unavailable : memory.advance(role: role, to: counter, utcNanoseconds: utcNanoseconds)
+        }
+    }
+
+    /// Storage attack (2026-12-04, finding 16.S5): during a lasting journal fault every command was
+    /// refused, `status` and `suspend` included, so a clinician could neither see nor stop the pump.
+    /// Now status, the previews, suspend and resume run on a counter kept in memory (each request
+    /// still once only); whatever could dose or silence waits for the journal; the floor becomes
+    /// durable once the storage returns, so a restart then does not reopen those counters.
+    @Test func duringAJournalFaultTheClinicianCanStillLookAndStop() {
+        let journal = FailingJournalCounters()
+        let counters = CounterFloor(durable: journal)
+        let gate = Gate(ring: ring, counters: counters)
+        func request(_ type: String, _ fields: [String: JSONValue] = [:], key: KeyFile? = nil, counter: Int64) -> Data {
+            let k = key ?? clinician
+            return Signer.envelope(body(fields.merging(["type": .string(type)]) { a, _ in a }, key: k, counter: counter), key: k)
+        }
+        for (i, type) in ["status", "suspend", "resume"].enumerated() {
+            guard case .success(let a) = admit(gate, request(type, counter: Int64(10 + i))) else { Issue.record("\(type) refused"); continue }
+            #expect(a.counterInMemoryOnly && a.command.name == type)
+        }
+        if case .failure(let f) = admit(gate, request("status", key: patient, counter: 5)) { Issue.record("patient status: \(f.error)") }
+        // The same suspend again, in this session: refused by the floor.
+        let replay = refusal(admit(gate, request("suspend", counter: 11)))
+        #expect(replay?.field == "body.counter" && replay!.reason.contains("not above the last accepted 12"))
+        // Whatever could dose or silence an alarm waits for the journal, and consumes no counter.
+        let waiting: [(String, [String: JSONValue], KeyFile)] = [
+            ("patient_bolus", [:], patient), ("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], clinician),
+            ("acknowledge", [:], clinician), ("acknowledge", [:], patient), ("clear_alarms", [:], clinician),
+            ("set_low_reservoir", ["low_reservoir_ml": .number(2)], clinician),
+        ]
+        for (n, (type, fields, key)) in waiting.enumerated() {
+            let e = refusal(admit(gate, request(type, fields, key: key, counter: Int64(100 + n))))
+            #expect(e?.field == "body.counter" && e?.reason.contains("cannot record") == true, "\(type): \(e.map { "\($0)" } ?? "admitted")")
+        }
+        #expect(journal.memory.snapshot.isEmpty)
+        // Still failing: the floor stays in memory only.
+        #expect(!counters.persist(utcNanoseconds: Self.now) && counters.pendingRoles == [.clinician, .patient])
+        // The storage returns: the replay is still refused; then the floor is written durably, and a
+        // pump restarted on that journal (a new floor) refuses it too.
+        journal.broken = false
+        #expect(refusal(admit(gate, request("suspend", counter: 11)))?.field == "body.counter")
+        #expect(counters.persist(utcNanoseconds: Self.now) && counters.pendingRoles.isEmpty)
+        #expect(journal.memory.snapshot == [.clinician: 12, .patient: 5])
+        let restarted = Gate(ring: ring, counters: CounterFloor(durable: journal))
+        #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.reason.contains("not above the last accepted 12") == true)
+        guard case .success(let fresh) = admit(restarted, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 13)) else {
+            Issue.record("a fresh bolus after the storage returned was refused"); return
+        }
+        #expect(!fresh.counterInMemoryOnly)
+    }
+
     @Test func forgedRequestsAreRefused() throws {
         let gate = Gate(ring: ring, counters: MemoryCounterStore())
         // 1. The body changed after signing (a dose raised in transit).

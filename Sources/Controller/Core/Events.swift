@@ -147,7 +147,8 @@ public struct RemoteCommandRecord: Hashable, Sendable {
     public var command: String?
     public var counter: Int64?
     public var accepted: Bool
-    /// Why it was refused: the field and the reason.
+    /// Why it was refused (the field and the reason), or a note on an acceptance (a counter kept in
+    /// memory during a journal fault).
     public var reason: String?
     public init(role: String?, command: String?, counter: Int64?, accepted: Bool, reason: String?) {
         self.role = role

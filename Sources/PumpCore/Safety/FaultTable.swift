@@ -103,7 +103,7 @@ public enum FaultTable {
                         rationale: "a restart found strokes intended but never confirmed; they count as delivered (never repeated), so up to that volume may be missing.")
         case .journalFault:
             FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .acknowledge, blocksPatientBolus: true,
-                        rationale: "the journal cannot be written, so a restart could not know what was delivered; basal continues (stopping risks withdrawal), boluses wait.")
+                        rationale: "the journal cannot be written, so a restart could not know what was delivered; basal continues (stopping risks withdrawal), boluses wait; status, suspend and resume still run by command (a counter kept in memory).")
         case .refillDiscrepancy:
             FaultPolicy(delivery: .continueDelivery, priority: .medium, clear: .clinician, blocksPatientBolus: true,
                         rationale: "the volume withdrawn at a refill disagrees with the ledger (possible over- or under-infusion, a leak or a pocket fill); basal continues (stopping risks withdrawal), extra boluses wait until a clinician has reviewed.")
