@@ -125,7 +125,7 @@ let package = Package(
             name: "PumpJournal",
             dependencies: ["PumpCore", "PumpSync", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal"], swiftSettings: strict),
+        .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal", "PumpSync"], swiftSettings: strict),
         // Coverage-guided fuzzing of every decoder that takes outside bytes (libFuzzer through
         // Scripts/fuzz, built with -D FUZZING -sanitize=fuzzer); in the ordinary build it replays
         // the kept corpus (Tests/Fuzz/corpus).

@@ -84,6 +84,7 @@ extension Suite {
             do { try FileManager.default.removeItem(atPath: fill) } catch { return "cannot remove \(fill): \(error)" }
             return nil
         }, clinician: clinician, suspendDuringFault: false, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
+        stallWindow(dm, plant: plant2, pumpd: pumpd2)
         _ = stopAndAudit("full", plant: plant2, pumpd: pumpd2, journal: journal, strokesBefore: first)
         plant2.stop()
         readErrorAtStart(dm, healthy: healthy, journal: journal, pumpdArguments: commandSocket)
@@ -191,6 +192,37 @@ extension Suite {
                + (after.map { Self.message($0.text) } ?? "no answer within 10 s") + " (expected: \(afterwards.meaning))")
     }
 
+    /// The storage stalls (the device suspended: writes neither fail nor land) for 5 s, longer than
+    /// `journalStallLimit` (3 s). Storage attack, 2026-12-04: nothing was raised, and a bolus
+    /// pressed during a freeze was accepted. Now `journal_fault` rises once a write has waited for
+    /// the limit, a press is refused, and the alarm's cause goes when the storage answers.
+    private func stallWindow(_ dm: DeviceMapper, plant: ChildProcess, pumpd: ChildProcess) {
+        let mark = pumpd.lines.count
+        let t0 = Monotonic.nanoseconds()
+        if let why = dm.hold(true) {
+            record("storage/stall-raise-journal-fault", false, why)
+            return
+        }
+        let raised = pumpd.waitFor("alarm raised: journal_fault", after: mark, timeout: 4.5)
+        let pressMark = pumpd.lines.count
+        if raised != nil { plant.send("press") }
+        let bolus = raised == nil ? nil : pumpd.waitFor("patient bolus", after: pressMark, timeout: 3)
+        let left = t0 + 5_000_000_000 - Monotonic.nanoseconds()
+        if left > 0 { Thread.sleep(forTimeInterval: Double(left) / 1e9) }
+        let released = dm.hold(false)
+        let returned = Monotonic.nanoseconds()
+        let why = pumpd.lines.dropFirst(mark).first { $0.text.contains("journal: ") }.map { Self.message($0.text) } ?? ""
+        record("storage/stall-raise-journal-fault", raised != nil && why.contains("stalled"),
+               raised.map { String(format: "after %.1f s; ", Double($0.receivedNanoseconds - t0) / 1e9) + why }
+                   ?? "no journal_fault within 4.5 s of the device's suspend (limit 3 s)")
+        record("storage/stall-bolus-refused", bolus.map { $0.text.contains("refused") && $0.text.contains("journal_fault") } == true,
+               bolus.map { Self.message($0.text) } ?? (raised == nil ? "not pressed (no alarm)" : "no answer to the button within 3 s"))
+        let gone = released == nil ? pumpd.waitFor("alarm cause gone: journal_fault", after: mark, timeout: 20) : nil
+        record("storage/stall-journal-resumes", gone != nil && pumpd.isRunning,
+               released ?? gone.map { String(format: "cause gone %.1f s after the device resumed", Double($0.receivedNanoseconds - returned) / 1e9) }
+                   ?? "journal_fault's cause still present 20 s after the device resumed (pumpd \(pumpd.isRunning ? "running" : "gone"))")
+    }
+
     /// While the journal cannot record a command counter, the clinician can still see the pump and
     /// stop it (storage attack, 2026-12-04: every command was refused, `status` and `suspend`
     /// included): `status` shows `journal_fault`, `suspend` stops the strokes at the plant, `resume`
@@ -290,6 +322,13 @@ struct DeviceMapper {
 
     /// nil when loaded, else what went wrong.
     func load(_ table: LinearTable) -> String? { load(table.text) }
+
+    /// `dmsetup suspend` (I/O already issued completes; new I/O waits, neither failing nor
+    /// landing: a storage that stalls) or `resume`. nil when done, else what went wrong.
+    func hold(_ on: Bool) -> String? {
+        let (status, lines) = Suite.run(faults.dmsetupPath, [on ? "suspend" : "resume", faults.mapperName, "--noudevsync"])
+        return status == 0 ? nil : "dmsetup \(on ? "suspend" : "resume"): exit \(status.map(String.init) ?? "none"): \(lines.joined(separator: " | "))"
+    }
 
     func load(_ text: String) -> String? {
         let file = "\(workDirectory)/storage-table"

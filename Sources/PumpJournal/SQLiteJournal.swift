@@ -87,7 +87,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         var events: [JournalEvent] = []
         var waiters: [(through: Int64, resume: CheckedContinuation<Bool, Never>)] = []
         /// `awaitCommit` callers: answered by the next commit (or by nothing being left to commit).
-        var commitWaiters: [CheckedContinuation<Bool, Never>] = []
+        var commitWaiters: [CommitWait] = []
+        /// The waits the commit under way took (ended early, as failed, by a stall: `failure`).
+        var inFlightCommitWaiters: [CommitWait] = []
         /// The writer thread has returned (a clean stop, or a stop while failing).
         var writerGone = false
         var stopping = false
@@ -102,6 +104,49 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         var deferredLineMemory: LineMemory?
         var hasWork: Bool { checkpoint != nil || !events.isEmpty }
     }
+
+    /// One `awaitCommit` caller, answered once: by its commit, or earlier (as failed) when the
+    /// storage has stalled past `stallLimit`.
+    final class CommitWait: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<Bool, Never>?
+        init(_ c: CheckedContinuation<Bool, Never>) { continuation = c }
+        func resume(returning ok: Bool) {
+            lock.lock()
+            let c = continuation
+            continuation = nil
+            lock.unlock()
+            c?.resume(returning: ok)
+        }
+    }
+
+    /// A journal write that has not returned for this long is a stalled storage (`failure`).
+    public var stallLimit = SafetyLimits().journalStallLimit
+    /// The clock stalls are measured on (tests move it by hand).
+    var uptimeNanoseconds: @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    /// Writes under way, by token, and when each began.
+    private let writesUnderWay = Locked<(next: Int, started: [Int: UInt64])>((0, [:]))
+
+    /// Every write goes through here, so a write the storage does not answer is seen (`stalled`).
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let started = uptimeNanoseconds()
+        let token = writesUnderWay.withLock { w -> Int in
+            w.next += 1
+            w.started[w.next] = started
+            return w.next
+        }
+        defer { _ = writesUnderWay.withLock { $0.started.removeValue(forKey: token) } }
+        return try pool.write(body)
+    }
+
+    /// How long the oldest write under way has waited for the storage (0: none under way).
+    var stalledNanoseconds: Int64 {
+        let now = uptimeNanoseconds()
+        return writesUnderWay.withLock { w in w.started.values.min().map { Int64(bitPattern: now &- $0) } ?? 0 }
+    }
+    var isStalled: Bool { stalledNanoseconds >= stallLimit.value }
+    /// Writes under way now (tests).
+    var writesInProgress: Int { writesUnderWay.withLock { $0.started.count } }
 
     /// Commit durations, for the benchmark (the last 100 000).
     public struct CommitStats: Sendable {
@@ -274,8 +319,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
 
     /// A program change, committed and synced before it returns (the command waits for it).
     public func recordProgram(_ p: ProgramRecord) -> Bool {
+        // Behind a stalled write this one would hang the command until the storage answers.
+        if isStalled { return false }
         do {
-            try pool.write { db in
+            try write { db in
                 let last = try Row.fetchOne(db, sql: "SELECT therapy FROM program ORDER BY id DESC LIMIT 1")
                 try db.execute(sql: """
                     INSERT INTO program (session_id, utc_ns, therapy, reservoir_fill_nl, filled_at_stroke, prescription, low_reservoir_nl,
@@ -300,13 +347,31 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         }
     }
 
-    public var failure: String? { lastFailure.withLock { $0 } }
+    /// Why writes fail, or that one has not returned for `stallLimit` (a frozen or hung storage:
+    /// nothing fails, nothing lands). Read every watchdog tick; at a stall it also ends every wait
+    /// for a commit, as failed, so a bolus waiting for its record is not given.
+    public var failure: String? {
+        if let f = lastFailure.withLock({ $0 }) { return f }
+        guard isStalled else { return nil }
+        releaseCommitWaits()
+        return "stalled: a write has not returned for \(stallLimit.value / 1_000_000_000) s (the storage does not answer)"
+    }
+
+    private func releaseCommitWaits() {
+        condition.lock()
+        let waits = work.commitWaiters + work.inFlightCommitWaiters
+        work.commitWaiters = []
+        work.inFlightCommitWaiters = []
+        condition.unlock()
+        for w in waits { w.resume(returning: false) }
+    }
 
     public func awaitCommit() async -> Bool {
         if mode != .daemon {
             commitPending()
             return failure == nil
         }
+        if isStalled { return false }
         return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             condition.lock()
             if work.writerGone {
@@ -314,7 +379,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 c.resume(returning: false)
                 return
             }
-            work.commitWaiters.append(c)
+            work.commitWaiters.append(CommitWait(c))
             condition.signal()
             condition.unlock()
         }
@@ -357,8 +422,9 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
     /// rule: a stored counter no clock can reach becomes the clock, durably).
     public func advanceCommandCounter(role: String, to counter: Int64, utcNanoseconds: Int64,
                                       repair: (Int64) -> Int64 = { $0 }) -> CounterAdvance {
+        if isStalled { return .unavailable }
         do {
-            return try pool.write { db -> CounterAdvance in
+            return try write { db -> CounterAdvance in
                 let stored = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
                 let last = repair(stored)
                 if last != stored {
@@ -440,6 +506,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         work.events = []
         let commitWaiters = work.commitWaiters
         work.commitWaiters = []
+        work.inFlightCommitWaiters = commitWaiters
         condition.unlock()
         guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil else {
             for w in commitWaiters { w.resume(returning: true) }
@@ -448,7 +515,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         let lineJSON = lineMemory.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
-            try pool.write { db in
+            try write { db in
                 if let intent {
                     try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
                                    arguments: [session, intentUTC, intent])
@@ -479,6 +546,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             if let intent { durable.store(intent, ordering: .releasing) }
             if let c = checkpoint { work.lastCommitUTC = c.utcNanoseconds }
             work.failed = false
+            work.inFlightCommitWaiters = []
             let ready = work.waiters.filter { $0.through <= durableIntentThrough }
             work.waiters.removeAll { $0.through <= durableIntentThrough }
             condition.unlock()
@@ -489,6 +557,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             lastFailure.withLock { $0 = JournalStorage.explain(error) }
             condition.lock()
             work.failed = true
+            work.inFlightCommitWaiters = []
             if work.checkpoint == nil { work.checkpoint = checkpoint }
             if work.lineMemory == nil { work.lineMemory = lineMemory }
             work.events = events + work.events
@@ -521,7 +590,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             while let t = thread, !t.isFinished { Thread.sleep(forTimeInterval: 0.005) }
         }
         if let confirmedStrokes {
-            try? pool.write { db in
+            try? write { db in
                 try db.execute(sql: "INSERT INTO intent (session_id, utc_ns, through_stroke) VALUES (?, ?, ?)",
                                arguments: [session, utcNanoseconds, confirmedStrokes])
             }

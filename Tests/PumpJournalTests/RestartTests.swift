@@ -3,7 +3,8 @@ import Foundation
 import PumpCore
 import PumpFakes
 import PumpHAL
-import PumpJournal
+@testable import PumpJournal
+import PumpSync
 import Synchronization
 import Testing
 
@@ -361,6 +362,45 @@ struct RestartTests {
             #expect(error.message.contains("reading /proc/self/mem: Input/output error") && error.message.contains("not taken for a lost journal"),
                     "\(error.message)")
         }
+    }
+
+    /// Storage that stalls (a frozen filesystem, a card that stops answering) fails no write: the
+    /// writes just do not return. Storage attack (2026-12-04): no `journal_fault` ever rose, and a
+    /// bolus pressed 5 s into a freeze was accepted. Now a write outstanding for `stallLimit` is
+    /// a failure (the watchdog reads it every tick); reading it ends every wait for a commit as
+    /// failed (the bolus waiting for its record is not given), and a command's counter is not
+    /// waited for (`.unavailable`: status, suspend and resume run on memory). A pause shorter than
+    /// the limit is no failure. The stall is a write held inside the storage's queue; the clock it
+    /// is judged on is moved by hand.
+    @Test func aStalledStorageIsAFailureAndABolusWaitingForItsRecordIsNotGiven() async throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        let j = s.journal
+        defer { j.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
+        let clock = Locked<UInt64>(1_000_000_000)
+        j.uptimeNanoseconds = { clock.withLock { $0 } }
+        #expect(j.stallLimit == SafetyLimits().journalStallLimit)
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread { _ = try? j.write { _ in entered.signal(); release.wait() } }.start()
+        entered.wait()
+        // An intent and then a bolus's commit queue behind the held write.
+        j.requestIntent(throughStroke: 5, utcNanoseconds: CrashBench.utc0 + 1)
+        let bolus = Task { await j.awaitCommit() }
+        clock.withLock { $0 += 2_000_000_000 }
+        #expect(j.failure == nil, "a 2 s pause is an SD card's own, not a failure")
+        clock.withLock { $0 += 1_000_000_000 }
+        let failure = try #require(j.failure, "no failure after the stall limit")
+        #expect(failure.hasPrefix("stalled") && failure.contains("3 s"), "\(failure)")
+        #expect(await bolus.value == false, "the bolus's wait for its record must end as failed")
+        #expect(await j.awaitCommit() == false, "a new wait during the stall ends at once")
+        #expect(j.advanceCommandCounter(role: "clinician", to: 10, utcNanoseconds: CrashBench.utc0) == .unavailable)
+        #expect(j.durableIntentThrough < 5)
+        // The storage answers again: what waited lands, and the failure is gone.
+        release.signal()
+        #expect(await j.awaitIntent(throughStroke: 5))
+        #expect(j.failure == nil && j.writesInProgress == 0)
+        #expect(j.advanceCommandCounter(role: "clinician", to: 10, utcNanoseconds: CrashBench.utc0) == .advanced)
     }
 
     /// The daemon's journal maps nothing of its storage into memory. With WAL, SQLite's index

@@ -96,6 +96,13 @@ public struct SafetyLimits: Hashable, Sendable {
     /// about that long (an SD card can take 2 s) pass without holding a stroke back. After a crash
     /// at most these strokes are uncertain (counted delivered, never repeated).
     public var journalLookahead = Nanoseconds.seconds(5)
+    /// A journal write that has not returned for this long is stalled storage, and counts as a
+    /// journal failure (`journal_fault`, boluses refused; a bolus waiting for its record is not
+    /// given). Above the 2 s an SD card's own pauses take (the lookahead rides those through
+    /// without an alarm), below the 5 s lookahead: the alarm sounds before basal has to wait for
+    /// an intent. (Storage attack, 2026-12-04: a frozen filesystem raised nothing, and a bolus
+    /// pressed 5 s into the freeze was accepted.)
+    public var journalStallLimit = Nanoseconds.seconds(3)
 
     /// Refill reconciliation: the volume withdrawn may differ from the ledger's expected volume by
     /// this fixed part (what a syringe reading and the reservoir's residual volume can hide)...
