@@ -6,7 +6,7 @@ ensure_swift() {
     if [ -x /opt/swift/usr/bin/swift ]; then
       export PATH="/opt/swift/usr/bin:$PATH"
     else
-      echo "swift not found: install Swift 6.1 or later (see README)" >&2
+      echo "swift not found: install Swift 6.2 or later (see README)" >&2
       exit 1
     fi
   fi
