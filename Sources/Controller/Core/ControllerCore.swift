@@ -275,9 +275,9 @@ public struct ControllerCore: Sendable {
     }
 
     /// Both loops ran recently: the dose loop within the heartbeat timeout, the watchdog within
-    /// four of its periods. Feeding a hardware watchdog depends on this.
+    /// its tick timeout. Feeding a hardware watchdog depends on this.
     public func isHealthy(at now: MonotonicInstant) -> Bool {
-        now - lastHeartbeat <= limits.heartbeatTimeout && now - lastWatchdogTick <= limits.watchdogPeriod * 4
+        now - lastHeartbeat <= limits.heartbeatTimeout && now - lastWatchdogTick <= limits.watchdogTickTimeout
     }
 
     /// The highest priority among active alarms nobody has acknowledged yet (what the alarm
@@ -415,7 +415,7 @@ public struct ControllerCore: Sendable {
         switch command {
         case .patientBolus:
             let rule = prescription.patientBolus
-            outcome = bolus(.patient, dose: rule?.dose ?? .zero, duration: rule?.duration ?? .minutes(10), at: now)
+            outcome = bolus(.patient, dose: rule?.dose ?? .zero, duration: rule?.duration ?? PrescriptionRequest.defaultPatientBolusDuration, at: now)
         case .clinicianBolus(let dose, let duration):
             outcome = bolus(.clinician, dose: dose, duration: duration, at: now)
         case .acknowledge:

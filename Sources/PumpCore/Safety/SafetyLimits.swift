@@ -38,6 +38,9 @@ public struct SafetyLimits: Hashable, Sendable {
 
     /// The watchdog samples the pressure sensor and the motor feedback this often.
     public var watchdogPeriod = Nanoseconds.milliseconds(250)
+    /// The watchdog loop counts as alive while its last tick is at most this old (four periods: a
+    /// late tick or two is scheduling, not a hang). Feeding a hardware watchdog depends on it.
+    public var watchdogTickTimeout: Nanoseconds { watchdogPeriod * 4 }
     /// The watchdog reads the battery gauge this often.
     public var batteryPeriod = Nanoseconds.seconds(10)
     /// The dose loop wakes at least this often, even with no stroke due, to beat its heartbeat.
