@@ -107,38 +107,48 @@ public final class CounterFloor: CounterStore, @unchecked Sendable {
 
     public init(durable: any CounterStore) { self.durable = durable }
 
+    // The lock is never held across the durable store: a write that waits for stalled storage
+    // must not keep `status` or `suspend` waiting behind it.
     public func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
-        lock.lock()
-        defer { lock.unlock() }
-        if let f = floor[role], counter <= f { return .stale(last: f) }
+        if let f = withLock({ floor[role] }), counter <= f { return .stale(last: f) }
         let v = durable.advance(role: role, to: counter, utcNanoseconds: utcNanoseconds)
-        // Durably above the floor now: the floor has nothing left to guard.
-        if v == .advanced, floor[role] != nil { floor[role] = nil; pending.remove(role) }
-        return v
+        guard v == .advanced else { return v }
+        return withLock {
+            // An in-memory counter accepted meanwhile is above this one: a reordering after all.
+            if let f = floor[role], counter <= f { return .stale(last: f) }
+            // Durably above the floor now: the floor has nothing left to guard.
+            floor[role] = nil
+            pending.remove(role)
+            return .advanced
+        }
     }
 
     public func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
-        lock.lock()
-        defer { lock.unlock() }
-        if let f = floor[role], counter <= f { return .stale(last: f) }
-        floor[role] = counter
-        pending.insert(role)
-        return .advanced
+        withLock {
+            if let f = floor[role], counter <= f { return .stale(last: f) }
+            floor[role] = counter
+            pending.insert(role)
+            return .advanced
+        }
     }
 
     /// Writes each pending floor into the durable store; true when none is left pending. Called
     /// about once a second by the command service.
     @discardableResult public func persist(utcNanoseconds: Int64) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        for role in pending {
-            guard let f = floor[role] else { pending.remove(role); continue }
+        let due = withLock { pending.compactMap { r in floor[r].map { (r, $0) } } }
+        for (role, f) in due {
             switch durable.advance(role: role, to: f, utcNanoseconds: utcNanoseconds) {
-            case .advanced, .stale: pending.remove(role)
+            case .advanced, .stale: withLock { if floor[role] == f { pending.remove(role) } }
             case .unavailable: break
             }
         }
-        return pending.isEmpty
+        return withLock { pending.isEmpty }
+    }
+
+    private func withLock<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
     }
 
     /// Roles whose in-memory counter is not durable yet (tests, status).
