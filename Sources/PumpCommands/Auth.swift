@@ -42,10 +42,14 @@ public protocol CounterStore: Sendable {
     /// For a command that `runsWithoutJournal` when `advance` was `.unavailable`: moves the counter
     /// in memory only (`CounterFloor`). A store without such memory says `.unavailable`.
     func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
+    /// A counter admitted in memory, to be made durable with the next write that succeeds (the
+    /// journal: in the same transaction as the events recording its command).
+    func recordLater(role: Role, counter: Int64, utcNanoseconds: Int64)
 }
 
 extension CounterStore {
     public func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict { .unavailable }
+    public func recordLater(role: Role, counter: Int64, utcNanoseconds: Int64) {}
 }
 
 public enum CounterVerdict: Equatable, Sendable {
@@ -95,15 +99,13 @@ public final class MemoryCounterStore: CounterStore, @unchecked Sendable {
 
 /// The durable counters (the journal's) with a floor kept in memory: while the journal cannot
 /// record a counter, the commands that `runsWithoutJournal` are admitted on the floor alone, and
-/// every request, those included, must be above it (no replay within the session). `persist`
-/// writes the floor into the durable store once it takes writes again, so a restart after the
-/// storage returned does not reopen those counters either.
+/// every request, those included, must be above it (no replay within the session). The durable
+/// store is handed each such counter (`recordLater`) and writes it with its next successful
+/// commit, so a restart after the storage returned does not reopen those counters either.
 public final class CounterFloor: CounterStore, @unchecked Sendable {
     private let durable: any CounterStore
     private let lock = NSLock()
     private var floor: [Role: Int64] = [:]
-    /// Roles whose floor is not durable yet.
-    private var pending: Set<Role> = []
 
     public init(durable: any CounterStore) { self.durable = durable }
 
@@ -118,31 +120,18 @@ public final class CounterFloor: CounterStore, @unchecked Sendable {
             if let f = floor[role], counter <= f { return .stale(last: f) }
             // Durably above the floor now: the floor has nothing left to guard.
             floor[role] = nil
-            pending.remove(role)
             return .advanced
         }
     }
 
     public func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
-        withLock {
+        let v = withLock { () -> CounterVerdict in
             if let f = floor[role], counter <= f { return .stale(last: f) }
             floor[role] = counter
-            pending.insert(role)
             return .advanced
         }
-    }
-
-    /// Writes each pending floor into the durable store; true when none is left pending. Called
-    /// about once a second by the command service.
-    @discardableResult public func persist(utcNanoseconds: Int64) -> Bool {
-        let due = withLock { pending.compactMap { r in floor[r].map { (r, $0) } } }
-        for (role, f) in due {
-            switch durable.advance(role: role, to: f, utcNanoseconds: utcNanoseconds) {
-            case .advanced, .stale: withLock { if floor[role] == f { pending.remove(role) } }
-            case .unavailable: break
-            }
-        }
-        return withLock { pending.isEmpty }
+        if v == .advanced { durable.recordLater(role: role, counter: counter, utcNanoseconds: utcNanoseconds) }
+        return v
     }
 
     private func withLock<T>(_ body: () -> T) -> T {
@@ -150,9 +139,6 @@ public final class CounterFloor: CounterStore, @unchecked Sendable {
         defer { lock.unlock() }
         return body()
     }
-
-    /// Roles whose in-memory counter is not durable yet (tests, status).
-    public var pendingRoles: Set<Role> { lock.lock(); defer { lock.unlock() }; return pending }
 }
 
 /// A request that passed every check but the counter (see `Gate.admit`).

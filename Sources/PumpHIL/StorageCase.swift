@@ -253,9 +253,11 @@ extension Suite {
         let resumed = plant.waitFor(after: plant.lines.count, timeout: 10) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
         let inMemory = pumpd.lines.dropFirst(mark).filter { $0.text.contains("counter kept in memory") }.count
         record("storage/\(name)-suspend-resume-during-fault",
-               suspendExit == 0 && resumeExit == 0 && whileSuspended == 0 && resumed != nil && inMemory >= 3,
+               suspendExit == 0 && resumeExit == 0 && whileSuspended == 0 && resumed != nil && inMemory >= 3
+                   && suspendLines.contains { $0.contains("warning: not recorded yet") },
                "suspend exit \(suspendExit.map(String.init) ?? "none"), \(whileSuspended) strokes in 3.5 s suspended, resume exit \(resumeExit.map(String.init) ?? "none"), "
-               + "\(resumed != nil ? "strokes again" : "no stroke within 10 s of resume"); \(inMemory) commands on a counter kept in memory (3 expected)"
+               + "\(resumed != nil ? "strokes again" : "no stroke within 10 s of resume"); \(inMemory) commands on a counter kept in memory (3 expected); "
+               + "the suspend's answer \(suspendLines.contains { $0.contains("warning: not recorded yet") } ? "warns it is not recorded yet" : "does not warn that it is not recorded")"
                + (suspendExit == 0 && resumeExit == 0 ? "" : ": " + (suspendLines + resumeLines).suffix(2).joined(separator: " | ")))
     }
 

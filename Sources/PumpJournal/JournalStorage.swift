@@ -342,11 +342,7 @@ public enum JournalStorage {
         // Every byte read back first: SQLite reads a block the device fails as a short read and
         // reports the file "malformed", which would move an intact journal aside as lost (storage
         // attack 2026-12-04: read errors on the last block after a reboot's empty page cache).
-        for suffix in companionSuffixes where fm.fileExists(atPath: path + suffix) {
-            if let e = unreadable(path + suffix) {
-                throw refusal(path, JournalError("reading \(path + suffix): \(String(cString: strerror(e))) (errno \(e))"))
-            }
-        }
+        try readBack(path)
         do {
             // Read-only: a probe must not write into a damaged file (the evidence is moved aside
             // as it was found). A hot rollback journal is rolled back on a copy (`reading`).
@@ -366,6 +362,15 @@ public enum JournalStorage {
             throw refusal(path, error)
         } catch {
             return "unreadable: \(error)"
+        }
+    }
+
+    /// Reads every byte of the journal and its companions; a read the storage fails is a refusal.
+    static func readBack(_ path: String) throws(JournalError) {
+        for suffix in companionSuffixes where FileManager.default.fileExists(atPath: path + suffix) {
+            if let e = unreadable(path + suffix) {
+                throw refusal(path, JournalError("reading \(path + suffix): \(String(cString: strerror(e))) (errno \(e))"))
+            }
         }
     }
 
@@ -394,6 +399,10 @@ public enum JournalStorage {
     /// request signed before the loss is refused after it (while the signer's clock is not ahead
     /// of the pump's: docs/journal.md).
     static func replaceLost(path: String, reason: String, utcNanoseconds: Int64) throws(JournalError) -> Loss {
+        // Read back again right before anything is moved: a block that read well once and fails
+        // now made SQLite's later read call an intact journal malformed (outside attack: the
+        // probe's read-back passed, and the journal went aside as lost). That is the storage.
+        try readBack(path)
         let stamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(utcNanoseconds) / 1e9))
             .replacingOccurrences(of: ":", with: "")
         // Never over earlier evidence (two losses in one second, a clock that repeats its boot time).

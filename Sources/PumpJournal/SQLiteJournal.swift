@@ -90,6 +90,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         var commitWaiters: [CommitWait] = []
         /// The waits the commit under way took (ended early, as failed, by a stall: `failure`).
         var inFlightCommitWaiters: [CommitWait] = []
+        /// Counters admitted in memory, by role, for the next commit (`recordCounterLater`).
+        var counters: [String: (counter: Int64, utc: Int64)] = [:]
         /// The writer thread has returned (a clean stop, or a stop while failing).
         var writerGone = false
         var stopping = false
@@ -102,7 +104,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         /// The occlusion learner's memory, pending (and, simulated, put off as above).
         var lineMemory: LineMemory?
         var deferredLineMemory: LineMemory?
-        var hasWork: Bool { checkpoint != nil || !events.isEmpty }
+        var hasWork: Bool { checkpoint != nil || !events.isEmpty || !counters.isEmpty }
     }
 
     /// One `awaitCommit` caller, answered once: by its commit, or earlier (as failed) when the
@@ -340,6 +342,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                                          r.bridge?.duration.value])
                 }
             }
+            // Written into a file the path no longer names: a restart would go on with the old program.
+            if let gone = replaced() {
+                lastFailure.withLock { $0 = gone }
+                return false
+            }
             return true
         } catch {
             lastFailure.withLock { $0 = JournalStorage.explain(error) }
@@ -424,7 +431,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                                       repair: (Int64) -> Int64 = { $0 }) -> CounterAdvance {
         if isStalled { return .unavailable }
         do {
-            return try write { db -> CounterAdvance in
+            let verdict = try write { db -> CounterAdvance in
                 let stored = try Int64.fetchOne(db, sql: "SELECT last_counter FROM command_counter WHERE role = ?", arguments: [role]) ?? 0
                 let last = repair(stored)
                 if last != stored {
@@ -436,9 +443,27 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                                arguments: [role, counter, utcNanoseconds])
                 return .advanced
             }
+            // Written into a file the path no longer names: a restart would not know it (the
+            // command it admits could be replayed then).
+            if verdict == .advanced, let gone = replaced() {
+                lastFailure.withLock { $0 = gone }
+                return .unavailable
+            }
+            return verdict
         } catch {
             return .unavailable
         }
+    }
+
+    /// A counter admitted in memory while the journal could not record it (`CounterFloor`): it goes
+    /// into the writer's next commit, in the same transaction as the events that record its
+    /// command, so a journal holding those commands also holds their counters (outside attack:
+    /// a restart within a second of the storage's return accepted them again).
+    public func recordCounterLater(role: String, counter: Int64, utcNanoseconds: Int64) {
+        condition.lock()
+        if (work.counters[role]?.counter ?? .min) < counter { work.counters[role] = (counter, utcNanoseconds) }
+        condition.signal()
+        condition.unlock()
     }
 
     public enum CounterAdvance: Equatable, Sendable {
@@ -465,7 +490,8 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         while true {
             condition.lock()
             while !work.stopping {
-                if work.intentThrough > durableIntentThrough || !work.events.isEmpty || !work.waiters.isEmpty || !work.commitWaiters.isEmpty { break }
+                if work.intentThrough > durableIntentThrough || !work.events.isEmpty || !work.waiters.isEmpty || !work.commitWaiters.isEmpty
+                    || !work.counters.isEmpty { break }
                 if work.checkpoint != nil {
                     let due = lastCommit.uptimeNanoseconds + UInt64(Self.commitIntervalNanoseconds)
                     let now = DispatchTime.now().uptimeNanoseconds
@@ -507,8 +533,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         let commitWaiters = work.commitWaiters
         work.commitWaiters = []
         work.inFlightCommitWaiters = commitWaiters
+        let counters = work.counters
+        work.counters = [:]
         condition.unlock()
-        guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil else {
+        guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil || !counters.isEmpty else {
             for w in commitWaiters { w.resume(returning: true) }
             return
         }
@@ -534,6 +562,12 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if let lineJSON {
                     try db.execute(sql: "UPDATE progress SET line_memory = ? WHERE session_id = ?", arguments: [lineJSON, session])
                 }
+                for (role, c) in counters {
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO command_counter (role, last_counter, utc_ns)
+                        VALUES (?, max(?, coalesce((SELECT last_counter FROM command_counter WHERE role = ?), 0)), ?)
+                        """, arguments: [role, c.counter, role, c.utc])
+                }
             }
             let took = Int64(DispatchTime.now().uptimeNanoseconds - started)
             commits.withLock { s in
@@ -541,7 +575,11 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
                 if s.nanoseconds.count >= 100_000 { s.nanoseconds.removeFirst(50_000) }
                 s.nanoseconds.append(took)
             }
-            lastFailure.withLock { $0 = replaced() }
+            // A commit into a file the path no longer names is not durable: the next start reads
+            // the other file (outside attack: a bolus whose record went into a journal replaced a
+            // moment before was given, and given again after a restart).
+            let gone = replaced()
+            lastFailure.withLock { $0 = gone }
             condition.lock()
             if let intent { durable.store(intent, ordering: .releasing) }
             if let c = checkpoint { work.lastCommitUTC = c.utcNanoseconds }
@@ -551,7 +589,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             work.waiters.removeAll { $0.through <= durableIntentThrough }
             condition.unlock()
             for w in ready { w.resume.resume(returning: true) }
-            for w in commitWaiters { w.resume(returning: true) }
+            for w in commitWaiters { w.resume(returning: gone == nil) }
         } catch {
             // Keep what failed for the next attempt; tell the waiters now.
             lastFailure.withLock { $0 = JournalStorage.explain(error) }
@@ -561,6 +599,7 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
             if work.checkpoint == nil { work.checkpoint = checkpoint }
             if work.lineMemory == nil { work.lineMemory = lineMemory }
             work.events = events + work.events
+            for (role, c) in counters where (work.counters[role]?.counter ?? .min) < c.counter { work.counters[role] = c }
             let waiters = work.waiters
             work.waiters = []
             condition.unlock()

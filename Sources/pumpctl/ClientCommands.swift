@@ -169,6 +169,7 @@ extension FieldlessCommand {
     func run() throws {
         try client.finish(client.send(["type": .string(Self.wireType)])) { r in
             print("\(Self.configuration.commandName ?? Self.wireType): accepted\((r["reason"] as? String).map { " (\($0))" } ?? "")")
+            if let w = r["warning"] as? String { print("warning: \(w)") }
         }
     }
 }

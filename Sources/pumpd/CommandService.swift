@@ -19,6 +19,9 @@ struct JournalCounters: CounterStore {
         case .unavailable: .unavailable
         }
     }
+    func recordLater(role: Role, counter: Int64, utcNanoseconds: Int64) {
+        journal.recordCounterLater(role: role.rawValue, counter: counter, utcNanoseconds: utcNanoseconds)
+    }
 }
 
 /// Serves the command socket: every request goes through the `Gate` (signature, device, expiry,
@@ -48,10 +51,6 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             Self.closeDigest(digest, controller: controller, now: now, final: false)
-            // Counters admitted in memory during a journal fault become durable once it is over.
-            if !counters.pendingRoles.isEmpty, counters.persist(utcNanoseconds: SystemWallClock().utcNanoseconds()) {
-                logger.notice("command counters kept in memory during the journal fault are recorded")
-            }
         }
         await socket.stop()
         Self.closeDigest(digest, controller: controller, now: now, final: true)
@@ -153,6 +152,11 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             verdict.reason = outcome.accepted ? who.reason : "body.command: \(outcome.reason ?? "refused by the controller")"
             record(verdict, controller: controller, at: t, utc: utc)
             var result: [String: Any] = ["accepted": outcome.accepted, "reason": outcome.reason ?? NSNull()]
+            // A suspend or resume the journal cannot record yet is in force, but a restart before the
+            // storage returns would not know it (outside attack: a suspend was silently undone).
+            if outcome.accepted && admitted.counterInMemoryOnly {
+                result["warning"] = "not recorded yet: the journal cannot write now (journal_fault); a restart before the storage returns forgets this \(c.name)"
+            }
             if case .refill = c, outcome.accepted, let rec = controller.withCore({ $0.refills.last }) { result["refill"] = Views.refill(rec) }
             if case .patientBolus = c {
                 let s = controller.withCore { $0.status(at: t) }

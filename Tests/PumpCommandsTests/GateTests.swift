@@ -103,20 +103,29 @@ struct GateTests {
         #expect(e?.field == "body.counter" && e!.reason.contains("cannot record"))
     }
 
-    /// The journal under a storage fault: its writes fail until `broken` is cleared.
+    /// The journal under a storage fault: its writes fail until `storageReturns`, whose first
+    /// commit also carries the counters handed over for later (as the journal's writer does).
     final class FailingJournalCounters: CounterStore, @unchecked Sendable {
         let memory = MemoryCounterStore()
         var broken = true
+        var later: [Role: Int64] = [:]
         func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict {
             broken ? .unavailable : memory.advance(role: role, to: counter, utcNanoseconds: utcNanoseconds)
+        }
+        func recordLater(role: Role, counter: Int64, utcNanoseconds: Int64) { later[role] = max(later[role] ?? 0, counter) }
+        func storageReturns() {
+            broken = false
+            for (role, c) in later { _ = memory.advance(role: role, to: c, utcNanoseconds: GateTests.now) }
+            later = [:]
         }
     }
 
     /// Storage attack (2026-12-04, finding 16.S5): during a lasting journal fault every command was
     /// refused, `status` and `suspend` included, so a clinician could neither see nor stop the pump.
     /// Now status, the previews, suspend and resume run on a counter kept in memory (each request
-    /// still once only); whatever could dose or silence waits for the journal; the floor becomes
-    /// durable once the storage returns, so a restart then does not reopen those counters.
+    /// still once only); whatever could dose or silence waits for the journal; those counters go
+    /// into the journal's first commit once the storage returns, so a restart then does not reopen
+    /// them.
     @Test func duringAJournalFaultTheClinicianCanStillLookAndStop() {
         let journal = FailingJournalCounters()
         let counters = CounterFloor(durable: journal)
@@ -144,13 +153,12 @@ struct GateTests {
             #expect(e?.field == "body.counter" && e?.reason.contains("cannot record") == true, "\(type): \(e.map { "\($0)" } ?? "admitted")")
         }
         #expect(journal.memory.snapshot.isEmpty)
-        // Still failing: the floor stays in memory only.
-        #expect(!counters.persist(utcNanoseconds: Self.now) && counters.pendingRoles == [.clinician, .patient])
-        // The storage returns: the replay is still refused; then the floor is written durably, and a
+        // Handed to the journal for its next commit: the highest admitted per role.
+        #expect(journal.later == [.clinician: 12, .patient: 5])
+        // The storage returns: its first commit holds them, the replay is still refused, and a
         // pump restarted on that journal (a new floor) refuses it too.
-        journal.broken = false
+        journal.storageReturns()
         #expect(refusal(admit(gate, request("suspend", counter: 11)))?.field == "body.counter")
-        #expect(counters.persist(utcNanoseconds: Self.now) && counters.pendingRoles.isEmpty)
         #expect(journal.memory.snapshot == [.clinician: 12, .patient: 5])
         let restarted = Gate(ring: ring, counters: CounterFloor(durable: journal))
         #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.reason.contains("not above the last accepted 12") == true)

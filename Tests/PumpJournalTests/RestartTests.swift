@@ -345,6 +345,46 @@ struct RestartTests {
             #expect(failure.contains(replaced ? "replaced by another file" : "deleted")
                     && failure.contains(rollback ? "nothing to roll it back" : "lost at the next start"), "\(failure)")
         }
+        // What lands there now is not durable: a bolus waiting for its record is not given, and a
+        // command's counter does not count as recorded (outside attack: a bolus whose record went
+        // into the replaced file was given, given again after a restart, and its saved request
+        // replayed).
+        s.journal.requestIntent(throughStroke: 4, utcNanoseconds: CrashBench.utc0 + 4)
+        #expect(await s.journal.awaitCommit() == false)
+        #expect(s.journal.advanceCommandCounter(role: "patient", to: 7, utcNanoseconds: CrashBench.utc0) == .unavailable)
+    }
+
+    /// A counter admitted in memory during a journal fault (`CounterFloor`) is written by the
+    /// writer's next successful commit, the same transaction as the events of its command; never
+    /// lowered by an older one. (Outside attack: with the floor written by a separate once-a-second
+    /// task, a restart within that second accepted the commands' saved requests again.)
+    @Test func aCounterAdmittedInMemoryGoesWithTheNextCommit() async throws {
+        let bench = try CrashBench()
+        let s = try SQLiteJournal.open(path: bench.path, board: "test", therapy: "rx", reservoirFill: .millilitres(20),
+                                       utcNanoseconds: CrashBench.utc0, mode: .daemon)
+        defer { s.journal.close(confirmedStrokes: 0, utcNanoseconds: CrashBench.utc0) }
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 30, utcNanoseconds: CrashBench.utc0) == .advanced)
+        s.journal.recordCounterLater(role: "clinician", counter: 50, utcNanoseconds: CrashBench.utc0)
+        s.journal.recordCounterLater(role: "patient", counter: 9, utcNanoseconds: CrashBench.utc0)
+        #expect(await s.journal.awaitCommit())
+        #expect(s.journal.lastCommandCounter(role: "clinician") == 50 && s.journal.lastCommandCounter(role: "patient") == 9)
+        s.journal.recordCounterLater(role: "clinician", counter: 40, utcNanoseconds: CrashBench.utc0)
+        #expect(await s.journal.awaitCommit())
+        #expect(s.journal.lastCommandCounter(role: "clinician") == 50)
+        #expect(s.journal.advanceCommandCounter(role: "clinician", to: 50, utcNanoseconds: CrashBench.utc0) == .stale(last: 50))
+    }
+
+    /// Nothing is moved aside as lost while the storage fails to read it: the read-back runs again
+    /// right before the move (outside attack: a block that read well at the first read-back and
+    /// failed at SQLite's read made an intact journal "malformed", and it went aside as lost).
+    /// `/proc/self/mem` fails its first read with EIO, as a failing block does.
+    @Test func nothingIsTakenForLostWhileTheStorageCannotReadIt() throws {
+        do {
+            _ = try JournalStorage.replaceLost(path: "/proc/self/mem", reason: "malformed", utcNanoseconds: CrashBench.utc0)
+            Issue.record("taken for lost")
+        } catch {
+            #expect(error.storage && error.message.contains("Input/output error"), "\(error.message)")
+        }
     }
 
     /// A journal whose bytes the storage fails to read is the storage's refusal, never a loss

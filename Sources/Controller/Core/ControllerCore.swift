@@ -262,7 +262,10 @@ public struct ControllerCore: Sendable {
     /// given, the safe side of not knowing.
     public mutating func revokeBolus(acceptedAt: MonotonicInstant, at now: MonotonicInstant) {
         scheduler.revokeNewestBolus(startedAt: acceptedAt)
-        journalFailed("bolus not recorded, so not given", at: now)
+        // Recorded even when journal_fault is already active (it usually is: the watchdog saw the
+        // failure first), so the log says why an accepted bolus never ran (storage attack).
+        record(.journalError("bolus not recorded, so not given"), at: now)
+        raise(.journalFault, at: now)
     }
 
     /// The journal is writing again.
