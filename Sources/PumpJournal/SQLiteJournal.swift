@@ -537,7 +537,10 @@ public final class SQLiteJournal: DoseJournal, @unchecked Sendable {
         work.counters = [:]
         condition.unlock()
         guard intent != nil || checkpoint != nil || !events.isEmpty || lineMemory != nil || !counters.isEmpty else {
-            for w in commitWaiters { w.resume(returning: true) }
+            // What the waiter handed over went with an earlier commit: durable only if that one
+            // was (it may have landed in a replaced journal; a failed one keeps its rows pending).
+            let durable = lastFailure.withLock { $0 } == nil
+            for w in commitWaiters { w.resume(returning: durable) }
             return
         }
         let lineJSON = lineMemory.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
