@@ -203,7 +203,11 @@ public struct Gate: Sendable {
                                            : "replayed or reordered: counter \(body.counter) is not above the last accepted \(last)"
             return .failure(Refusal(error: WireError("body.counter", why), role: body.role, command: command.name))
         case .unavailable:
-            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run (try again; status, suspend and resume still run)"),
+            // Spent all the same (in memory, and in the journal once it writes): a request told
+            // "not run" must not run later for whoever kept its bytes (outside attack: a refused
+            // bolus request was accepted after a restart).
+            _ = counters.advanceInMemory(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds)
+            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run, and this request is spent (send a new one to try again; status, suspend and resume still run)"),
                                     role: body.role, command: command.name))
         }
         return .success(Authenticated(body: body, command: command, counterInMemoryOnly: inMemory))

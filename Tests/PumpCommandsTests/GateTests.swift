@@ -142,7 +142,8 @@ struct GateTests {
         // The same suspend again, in this session: refused by the floor.
         let replay = refusal(admit(gate, request("suspend", counter: 11)))
         #expect(replay?.field == "body.counter" && replay!.reason.contains("not above the last accepted 12"))
-        // Whatever could dose or silence an alarm waits for the journal, and consumes no counter.
+        // Whatever could dose or silence an alarm waits for the journal; the request is spent all the
+        // same (it was told "not run": it must not run later), in memory and for the journal.
         let waiting: [(String, [String: JSONValue], KeyFile)] = [
             ("patient_bolus", [:], patient), ("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], clinician),
             ("acknowledge", [:], clinician), ("acknowledge", [:], patient), ("clear_alarms", [:], clinician),
@@ -150,19 +151,23 @@ struct GateTests {
         ]
         for (n, (type, fields, key)) in waiting.enumerated() {
             let e = refusal(admit(gate, request(type, fields, key: key, counter: Int64(100 + n))))
-            #expect(e?.field == "body.counter" && e?.reason.contains("cannot record") == true, "\(type): \(e.map { "\($0)" } ?? "admitted")")
+            #expect(e?.field == "body.counter" && e?.reason.contains("cannot record") == true && e?.reason.contains("spent") == true,
+                    "\(type): \(e.map { "\($0)" } ?? "admitted")")
         }
+        let spent = refusal(admit(gate, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 101)))
+        #expect(spent?.reason.contains("not above the last accepted 105") == true, "\(spent.map { "\($0)" } ?? "admitted")")
         #expect(journal.memory.snapshot.isEmpty)
-        // Handed to the journal for its next commit: the highest admitted per role.
-        #expect(journal.later == [.clinician: 12, .patient: 5])
+        // Handed to the journal for its next commit: the highest per role.
+        #expect(journal.later == [.clinician: 105, .patient: 103])
         // The storage returns: its first commit holds them, the replay is still refused, and a
         // pump restarted on that journal (a new floor) refuses it too.
         journal.storageReturns()
         #expect(refusal(admit(gate, request("suspend", counter: 11)))?.field == "body.counter")
-        #expect(journal.memory.snapshot == [.clinician: 12, .patient: 5])
+        #expect(journal.memory.snapshot == [.clinician: 105, .patient: 103])
         let restarted = Gate(ring: ring, counters: CounterFloor(durable: journal))
-        #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.reason.contains("not above the last accepted 12") == true)
-        guard case .success(let fresh) = admit(restarted, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 13)) else {
+        #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.reason.contains("not above the last accepted 105") == true)
+        #expect(refusal(admit(restarted, request("patient_bolus", key: patient, counter: 100)))?.field == "body.counter")
+        guard case .success(let fresh) = admit(restarted, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 200)) else {
             Issue.record("a fresh bolus after the storage returned was refused"); return
         }
         #expect(!fresh.counterInMemoryOnly)
