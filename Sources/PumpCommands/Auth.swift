@@ -39,8 +39,9 @@ public enum Signer {
 public protocol CounterStore: Sendable {
     /// Moves `role`'s counter to `counter` if it is above the last accepted one.
     func advance(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
-    /// For a command that `runsWithoutJournal` when `advance` was `.unavailable`: moves the counter
-    /// in memory only (`CounterFloor`). A store without such memory says `.unavailable`.
+    /// When `advance` was `.unavailable`: moves the counter in memory only (`CounterFloor`), to run
+    /// a command that `runsWithoutJournal`, or to spend a refused request. A store without such
+    /// memory says `.unavailable`.
     func advanceInMemory(role: Role, to counter: Int64, utcNanoseconds: Int64) -> CounterVerdict
     /// A counter admitted in memory, to be made durable with the next write that succeeds (the
     /// journal: in the same transaction as the events recording its command).
