@@ -63,7 +63,7 @@ extension Suite {
         defer { plant1.stop(); pumpd1.stop() }
         guard plant1.waitFor("stroke n=3 ", timeout: 30) != nil else { record("storage/strokes", false, "no strokes within 30 s"); return }
         faultWindow("io-errors", plant: plant1, pumpd: pumpd1, begin: { dm.load(failing) }, end: { dm.load(healthy) },
-                    clinician: clinician, statusDuringFault: true, afterwards: ("accepted", "accepted"))
+                    clinician: clinician, suspendDuringFault: true, afterwards: ("accepted", "accepted"))
         let first = stopAndAudit("io-errors", plant: plant1, pumpd: pumpd1, journal: journal, strokesBefore: 0)
         // One plant at a time on the lines: a second one answers every step with an encoder edge
         // of its own (pumpd rightly halts on the runaway) and writes its own pressure to the ADC.
@@ -83,7 +83,7 @@ extension Suite {
         faultWindow("full", plant: plant2, pumpd: pumpd2, begin: { Self.fill(fill) }, end: {
             do { try FileManager.default.removeItem(atPath: fill) } catch { return "cannot remove \(fill): \(error)" }
             return nil
-        }, clinician: clinician, statusDuringFault: false, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
+        }, clinician: clinician, suspendDuringFault: false, afterwards: ("refused, lockout", "refused by phase 1's lockout"))
         stallWindow(dm, plant: plant2, pumpd: pumpd2, clinician: clinician)
         _ = stopAndAudit("full", plant: plant2, pumpd: pumpd2, journal: journal, strokesBefore: first)
         plant2.stop()
@@ -139,10 +139,10 @@ extension Suite {
     /// One storage fault under a running pumpd, 12 s long, judged against the plant.
     /// `afterwards`: what a patient's press must get once the storage is back and a clinician has
     /// acknowledged (text in pumpd's answer, and what that means). `clinician`: runs a pumpctl
-    /// command with the clinician's key; `statusDuringFault`: the clinician also looks while the
-    /// storage still fails (`clinicianDuringFault`).
+    /// command with the clinician's key; `suspendDuringFault`: the clinician also looks, suspends
+    /// and resumes while the storage still fails (`clinicianDuringFault`).
     private func faultWindow(_ name: String, plant: ChildProcess, pumpd: ChildProcess, begin: () -> String?, end: () -> String?,
-                             clinician: (String) -> (Int32?, [String]), statusDuringFault: Bool, afterwards: (text: String, meaning: String)) {
+                             clinician: (String) -> (Int32?, [String]), suspendDuringFault: Bool, afterwards: (text: String, meaning: String)) {
         let pumpdMark = pumpd.lines.count, plantMark = plant.lines.count
         let t0 = Monotonic.nanoseconds()
         if let why = begin() {
@@ -165,7 +165,7 @@ extension Suite {
         let strokes = plant.lines.dropFirst(plantMark).filter {
             $0.receivedNanoseconds >= t0 && $0.receivedNanoseconds <= t1 && $0.text.hasPrefix("stroke ") && $0.text.contains("enabled=1")
         }.count
-        if statusDuringFault { clinicianDuringFault(name, plant: plant, pumpd: pumpd, clinician: clinician) }
+        if suspendDuringFault { clinicianDuringFault(name, plant: plant, pumpd: pumpd, clinician: clinician) }
         if let why = end() {
             record("storage/\(name)-restored", false, why)
             return
@@ -231,17 +231,34 @@ extension Suite {
                    ?? "journal_fault's cause still present 20 s after the device resumed (pumpd \(pumpd.isRunning ? "running" : "gone"))")
     }
 
-    /// While the journal cannot record a command counter, the clinician can still see the pump
-    /// (storage attack, 2026-12-04: every command was refused, `status` included): `status`, on a
-    /// counter kept in memory, shows `journal_fault`.
+    /// While the journal cannot record a command counter, the clinician can still see the pump and
+    /// stop it (storage attack, 2026-12-04: every command was refused, `status` and `suspend`
+    /// included): `status` shows `journal_fault`, `suspend` stops the strokes at the plant, `resume`
+    /// brings them back; each on a counter kept in memory (pumpd's log says so).
     private func clinicianDuringFault(_ name: String, plant: ChildProcess, pumpd: ChildProcess, clinician: (String) -> (Int32?, [String])) {
+        let mark = pumpd.lines.count
         let (statusExit, statusLines) = clinician("status")
         let alarms = statusLines.last { $0.hasPrefix("alarms") }
         record("storage/\(name)-status-during-fault", statusExit == 0 && alarms?.contains("journal_fault") == true,
                "pumpctl status exit \(statusExit.map(String.init) ?? "none"): '\(alarms ?? statusLines.suffix(2).joined(separator: " | "))'")
-        // `suspend`/`resume` during the fault (they run on a memory counter too, GateTests) are not
-        // driven here: a suspend racing a stroke made the plant count one stroke while ENABLE was
-        // off that pumpd confirmed (CI 2026-12-04, 1 of 6 runs; an open finding, docs/hil.md).
+        let (suspendExit, suspendLines) = clinician("suspend")
+        let suspendedAt = Monotonic.nanoseconds()
+        Thread.sleep(forTimeInterval: 4)
+        let resumedAt = Monotonic.nanoseconds()
+        let (resumeExit, resumeLines) = clinician("resume")
+        // A stroke already under way when the suspend arrived may finish within the first half second.
+        let whileSuspended = plant.lines.filter {
+            $0.receivedNanoseconds >= suspendedAt + 500_000_000 && $0.receivedNanoseconds <= resumedAt && $0.text.hasPrefix("stroke ") && $0.text.contains("enabled=1")
+        }.count
+        let resumed = plant.waitFor(after: plant.lines.count, timeout: 10) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
+        let inMemory = pumpd.lines.dropFirst(mark).filter { $0.text.contains("counter kept in memory") }.count
+        record("storage/\(name)-suspend-resume-during-fault",
+               suspendExit == 0 && resumeExit == 0 && whileSuspended == 0 && resumed != nil && inMemory >= 3
+                   && suspendLines.contains { $0.contains("warning: not recorded yet") },
+               "suspend exit \(suspendExit.map(String.init) ?? "none"), \(whileSuspended) strokes in 3.5 s suspended, resume exit \(resumeExit.map(String.init) ?? "none"), "
+               + "\(resumed != nil ? "strokes again" : "no stroke within 10 s of resume"); \(inMemory) commands on a counter kept in memory (3 expected); "
+               + "the suspend's answer \(suspendLines.contains { $0.contains("warning: not recorded yet") } ? "warns it is not recorded yet" : "does not warn that it is not recorded")"
+               + (suspendExit == 0 && resumeExit == 0 ? "" : ": " + (suspendLines + resumeLines).suffix(2).joined(separator: " | ")))
     }
 
     /// A clean stop, then `pumpctl audit` of the journal: integrity, and the plant's strokes (this

@@ -8,6 +8,16 @@ public enum TherapyState: String, Sendable {
     case halted
 }
 
+/// When the motor must be off (`ControllerCore.motorStop`).
+public enum MotorStop: Sendable {
+    /// Delivery runs: the motor may be enabled.
+    case none
+    /// Off once the stroke under way (if any) has finished.
+    case afterStroke
+    /// Off now, mid-stroke if need be.
+    case now
+}
+
 /// One alarm from the moment it is raised until it ends.
 public struct AlarmRecord: Hashable, Sendable {
     public var id: Int

@@ -312,6 +312,25 @@ public struct ControllerCore: Sendable {
         return strokesInFlight
     }
 
+    /// The dose loop's planned strokes were not issued: delivery stopped while their intent was
+    /// being written (a suspend or a halt in between). They stay due in the scheduler.
+    public mutating func strokesNotIssued() { strokesInFlight = 0 }
+
+    /// Whether the motor must be off, and how soon: the one answer the dose loop, the watchdog and
+    /// the command path all act on (the shell only remembers what it last told the driver).
+    public var motorStop: MotorStop {
+        switch state {
+        case .delivering: .none
+        // A clinician's stop: the stroke under way finishes with ENABLE on and is counted, so
+        // the books and the drug that moved agree (a cut mid-stroke would count a stroke that
+        // never moved: HIL storage case, 2026-12-04).
+        case .suspended: .afterStroke
+        // A fault: ENABLE goes off at once, even mid-stroke. That stroke is counted as given
+        // (never repeated): the books may show up to one wake's strokes more than moved.
+        case .halted: .now
+        }
+    }
+
     /// Integrates the programme up to `now` without a dose-loop wake (end of a simulation, status).
     public mutating func advanceProgramme(to now: MonotonicInstant) {
         scheduler.advance(to: now, utcNanoseconds: nil)

@@ -21,8 +21,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// The core plus the shell's own bookkeeping, under one lock.
     @usableFromInline struct Guarded: Sendable {
         @usableFromInline var core: ControllerCore
-        /// Whether the shell believes the motor is enabled (only the shell touches the driver).
+        /// What the shell last told the driver's ENABLE line. Whether the motor *must* be off is
+        /// the core's `motorStop`; this only says whether a disable is still owed.
         @usableFromInline var motorEnabled = false
+        /// The dose loop is between deciding to step and the step's confirmation: a suspend leaves
+        /// the ENABLE line to it (`MotorStop.afterStroke`).
+        @usableFromInline var strokeUnderWay = false
         @usableFromInline var nextBatteryRead: MonotonicInstant
         /// The sequence number of the next core event to hand to the journal.
         @usableFromInline var journaledEvents = 0
@@ -72,33 +76,59 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
 
     @inlinable nonisolated(nonsending) public func doseLoopStepOutcome(now: MonotonicInstant, utcNanoseconds: Int64,
                                                                       onHaltDecision: (@Sendable () -> Void)? = nil) async -> (deadline: MonotonicInstant, outcome: StepOutcome) {
-        let (strokes, enabled, commanded, ahead) = state.withLock { g in
-            (g.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), g.motorEnabled, g.core.scheduler.commandedStrokes,
+        let (strokes, commanded, ahead) = state.withLock { g in
+            (g.core.planStrokes(at: now, utcNanoseconds: utcNanoseconds), g.core.scheduler.commandedStrokes,
              journal == nil ? 0 : g.core.scheduler.strokesExpected(within: limits.journalLookahead))
         }
         if strokes > 0 {
             if let journal { await recordIntent(journal, through: commanded + strokes, ahead: ahead, now: now, utcNanoseconds: utcNanoseconds) }
-            do {
-                if !enabled {
-                    try await motor.enable()
-                    state.withLock { $0.motorEnabled = true }
-                }
-                try await motor.step(count: Int(strokes), direction: .forward)
-                // The motion of these strokes, judged now that they are confirmed (strokesCompleted).
-                let fb = try? await motor.feedback()
-                if state.withLock({ $0.core.strokesCompleted(strokes, at: now, feedback: fb) }) {
-                    onHaltDecision?()
-                    await safeState()
-                }
-            } catch {
-                state.withLock { $0.core.motorCommandFailed(error, at: now) }
-                await safeState()
+            // Delivery may have stopped while the intent was written: asked again right before
+            // anything moves, and the stroke marked under way in the same breath.
+            let enabled: Bool? = state.withLock { g in
+                guard g.core.motorStop == .none else { g.core.strokesNotIssued(); return nil }
+                g.strokeUnderWay = true
+                return g.motorEnabled
+            }
+            if let enabled {
+                await issue(strokes, motorEnabled: enabled, now: now, onHaltDecision: onHaltDecision)
             }
         }
         if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
         return state.withLock { g in
             (g.core.nextDoseDeadline(after: now), StepOutcome(g.core))
         }
+    }
+
+    /// Enables the motor if need be, steps, and has the core judge the strokes. Ends with the
+    /// ENABLE line where the core's `motorStop` wants it: a suspend that came during the stroke
+    /// left the disable to this.
+    @usableFromInline nonisolated(nonsending) func issue(_ strokes: Int64, motorEnabled enabled: Bool, now: MonotonicInstant,
+                                                        onHaltDecision: (@Sendable () -> Void)?) async {
+        var off = false
+        do {
+            if !enabled {
+                try await motor.enable()
+                // A halt between the decision and the enable found nothing to cut: cut it here.
+                if state.withLock({ g in g.motorEnabled = true; return g.core.motorStop == .now }) {
+                    state.withLock { g in g.strokeUnderWay = false; g.core.strokesNotIssued() }
+                    await safeState()
+                    return
+                }
+            }
+            try await motor.step(count: Int(strokes), direction: .forward)
+            // The motion of these strokes, judged now that they are confirmed (strokesCompleted).
+            let fb = try? await motor.feedback()
+            let (halt, stop) = state.withLock { g in
+                g.strokeUnderWay = false
+                return (g.core.strokesCompleted(strokes, at: now, feedback: fb), g.core.motorStop != .none && g.motorEnabled)
+            }
+            if halt { onHaltDecision?() }
+            off = halt || stop
+        } catch {
+            state.withLock { g in g.strokeUnderWay = false; g.core.motorCommandFailed(error, at: now) }
+            off = true
+        }
+        if off { await safeState() }
     }
 
     /// Before the motor moves: the strokes must be durable as intended. Normally they already are
@@ -172,12 +202,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         var b: BatteryReading?
         if batteryDue { b = try? await battery.read() }
         let readings = WatchdogReadings(pressure: p, pressureRepeat: p2, strokeMarkBeforePressure: mark, motor: fb, battery: b, batteryDue: batteryDue)
-        let (stop, enabled, outcome) = state.withLock { g in
+        let (cut, outcome) = state.withLock { g in
             if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
-            let stop = g.core.watchdogTick(at: now, readings: readings)
-            return (stop, g.motorEnabled, StepOutcome(g.core))
+            _ = g.core.watchdogTick(at: now, readings: readings)
+            return (g.motorEnabled && mustCut(g), StepOutcome(g.core))
         }
-        if stop, enabled {
+        if cut {
             onHaltDecision?()
             await safeState()
         }
@@ -203,7 +233,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                 default: break
                 }
             }
-            return (o, g.core.state != .delivering, program)
+            return (o, g.motorEnabled && mustCut(g), program)
         }
         if stop { await safeState() }
         if let journal, let program, !journal.recordProgram(program) {
@@ -222,6 +252,16 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         default: break
         }
         return outcome
+    }
+
+    /// Whether the watchdog or a command must disable the motor now; a stroke under way while
+    /// only suspended is left to the dose loop, which disables once it is confirmed.
+    @usableFromInline func mustCut(_ g: Guarded) -> Bool {
+        switch g.core.motorStop {
+        case .none: false
+        case .afterStroke: !g.strokeUnderWay
+        case .now: true
+        }
     }
 
     /// Puts the motor in the safe state on the way out (daemon shutdown). Returns false if the
