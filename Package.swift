@@ -74,11 +74,15 @@ let package = Package(
             swiftSettings: strict),
         // Chip drivers over the bus and line primitives: stepper, ADS1115, MAX17048.
         .target(name: "PumpDrivers", dependencies: ["PumpCore", "PumpHAL"], swiftSettings: strict),
-        // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
+        // The physical plant model (pump, catheter, sensor, battery) and the devices backed by it:
+        // the simulator's and the simulated board's hardware, so pumpd links it.
         .target(
-            name: "PumpFakes",
+            name: "PumpPlant",
             dependencies: ["PumpCore", "PumpHAL", "PumpSync", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
+        // Test doubles only (ordered-expectation bus fakes, fixed time zones): no shipped
+        // program links them.
+        .target(name: "PumpFakes", dependencies: ["PumpCore", "PumpHAL", "PumpSync"], swiftSettings: strict),
         // Reading configuration: JSON with field paths, board files, prescription files.
         .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
         // The independent judge of dosing: the micrograms a prescription asks for over any
@@ -89,7 +93,7 @@ let package = Package(
         // Scenario files, the virtual-time simulator and its reports.
         .target(
             name: "PumpSimulation",
-            dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpConfig", "PumpJournal", "PumpReference",
+            dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpPlant", "PumpConfig", "PumpJournal", "PumpReference",
                            .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: strict),
         // The command interface between pumpctl and pumpd: wire format, keys, HMAC-SHA256
@@ -99,7 +103,7 @@ let package = Package(
             dependencies: ["PumpCore", "PumpConfig", "Controller", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .testTarget(
-            name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller", "PumpFakes", .product(name: "Crypto", package: "swift-crypto")],
+            name: "PumpCommandsTests", dependencies: ["PumpCommands", "PumpCore", "PumpConfig", "Controller", "PumpPlant", "PumpFakes", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .executableTarget(
             name: "pumpctl",
@@ -112,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "pumpd",
             dependencies: [
-                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpJournal", "PumpCommands", "PumpSync",
+                "PumpCore", "PumpHAL", "Controller", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpJournal", "PumpCommands", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .target(name: "CSystemd", condition: .when(platforms: [.linux], traits: ["Systemd"])),
                 "CSignalMask",
@@ -129,7 +133,7 @@ let package = Package(
             name: "PumpJournal",
             dependencies: ["PumpCore", "PumpSync", "Controller", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
-        .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpFakes", "PumpJournal", "PumpSync"], swiftSettings: strict),
+        .testTarget(name: "PumpJournalTests", dependencies: ["PumpCore", "PumpHAL", "Controller", "PumpPlant", "PumpFakes", "PumpJournal", "PumpSync"], swiftSettings: strict),
         // Coverage-guided fuzzing of every decoder that takes outside bytes (libFuzzer through
         // Scripts/fuzz, built with -D FUZZING -sanitize=fuzzer); in the ordinary build it replays
         // the kept corpus (Tests/Fuzz/corpus).
@@ -152,7 +156,7 @@ let package = Package(
         .target(
             name: "PumpHIL",
             dependencies: [
-                "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "Controller", "PumpSync",
+                "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "Controller", "PumpSync",
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
@@ -160,18 +164,18 @@ let package = Package(
             name: "pump-hil",
             dependencies: ["PumpConfig", "PumpHAL", "PumpHIL", "PumpSync", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
-        .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpHIL"], swiftSettings: strict),
+        .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpFakes", "PumpHIL"], swiftSettings: strict),
         .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
-        .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
-        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
-        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpPlant", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpPlant", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(
-            name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpFakes", .product(name: "RealModule", package: "swift-numerics")],
+            name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpPlant", "PumpFakes", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
-        .testTarget(name: "PumpFakesTests", dependencies: ["PumpCore", "PumpHAL", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpPlantTests", dependencies: ["PumpCore", "PumpHAL", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
-            dependencies: ["PumpCore", "Controller", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "PumpSync", "pumpctl"],
+            dependencies: ["PumpCore", "Controller", "PumpPlant", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "PumpSync", "pumpctl"],
             // Replayable swarm failures, read from the source tree by #filePath.
             exclude: ["Regressions"],
             swiftSettings: strict),

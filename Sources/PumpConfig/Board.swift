@@ -183,7 +183,7 @@ public struct Board: Sendable, Equatable {
         var stroke = Nanolitres(0), counts: Int64 = 0
         var stepper: Stepper?
         if var m = f.object(&r, "motor", required: true) {
-            stroke = Nanolitres(Int64(f.integer(&m, "stroke_volume_nl", 50...1000, required: true) ?? 0))
+            stroke = Nanolitres(Int64(f.integer(&m, "stroke_volume_nl", ValidPlant.strokeVolumeNanolitres, required: true) ?? 0))
             counts = Int64(f.integer(&m, "encoder_counts_per_stroke", 1...64, required: true) ?? 0)
             if kind == .linux {
                 stepper = Stepper(

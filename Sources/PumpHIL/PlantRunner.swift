@@ -1,6 +1,6 @@
 import PumpConfig
 import PumpCore
-import PumpFakes
+import PumpPlant
 import PumpHAL
 
 /// Plays the rig's physics against real pins: the fakes' `Plant`, driven by the STEP edges it

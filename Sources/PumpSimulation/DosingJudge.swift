@@ -1,6 +1,6 @@
 import Controller
 import PumpCore
-import PumpFakes
+import PumpPlant
 import PumpReference
 
 /// Judges dosing by physics against an independent reference, never by the controller's books.

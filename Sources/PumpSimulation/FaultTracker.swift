@@ -1,6 +1,6 @@
 import Controller
 import PumpCore
-import PumpFakes
+import PumpPlant
 
 /// Matches each injected fault with the alarm that should catch it, to report detection latency
 /// and the volume commanded in between.

@@ -2,7 +2,7 @@ import Controller
 import Foundation
 import PumpJournal
 import PumpCore
-import PumpFakes
+import PumpPlant
 import PumpHAL
 import Synchronization
 

@@ -1,7 +1,7 @@
 import Controller
 import Foundation
 import PumpCore
-import PumpFakes
+import PumpPlant
 import DequeModule
 
 /// The fault swarm: one seed derives a plant from the valid range, a prescription and one hazard;
@@ -37,15 +37,16 @@ public enum Swarm {
         var dosingStream = Xoshiro256(seed: seed ^ 0xD05E_D57A)
         if dosingStream.unit() < dosingShare { return dosingScenarioJSON(seed: seed, rng: &dosingStream) }
         var rng = Xoshiro256(seed: seed ^ 0x5EED_5A4D)
-        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.unit() }
-        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.unit() * Double(xs.count)) % xs.count] }
-        func chance(_ p: Double) -> Bool { rng.unit() < p }
+        func uniform(_ a: Double, _ b: Double) -> Double { rng.uniform(a, b) }
+        func uniform(_ range: ClosedRange<Double>) -> Double { rng.uniform(range) }
+        func pick<T>(_ xs: [T]) -> T { rng.pick(xs) }
+        func chance(_ p: Double) -> Bool { rng.chance(p) }
 
-        let compliance = uniform(50, 1000), tau = uniform(1, 60)
-        let stroke = Double(Int(uniform(50, 1000)))
+        let compliance = uniform(ValidPlant.complianceNanolitresPerMMHg), tau = uniform(ValidPlant.tauSeconds)
+        let stroke = Double(Int(uniform(Double(ValidPlant.strokeVolumeNanolitres.lowerBound), Double(ValidPlant.strokeVolumeNanolitres.upperBound))))
         let plant: [String: Any] = [
             "stroke_volume_nl": stroke, "compliance_nl_per_mmhg": compliance, "resistance_mmhg_s_per_nl": tau / compliance,
-            "baseline_pressure_mmhg": uniform(0, 25), "pressure_noise_mmhg": uniform(0, 1), "coughs_per_day": pick([0.0, 12, 48]),
+            "baseline_pressure_mmhg": uniform(ValidPlant.restingMMHg), "pressure_noise_mmhg": uniform(0, 1), "coughs_per_day": pick([0.0, 12, 48]),
         ]
         // Rates 0.048–24 mL/day, log-uniform; concentration chosen so the dose stays in baclofen's limits.
         let rate = 0.048 * Double.pow(500, rng.unit())
@@ -198,8 +199,10 @@ public enum Swarm {
 
         // No double dose across power loss: what the plant really moved stays within the
         // programme plus one stroke.
-        let lost = (previous?.programmeLostAtRestarts.value).map { Double($0) / 1000 } ?? 0
-        if r.delivered_ul > r.programmed_ul + lost + r.stroke_volume_ul + 1e-9 {
+        // (The report gives µL to the nanolitre: back to whole nanolitres exactly.)
+        func nl(_ ul: Double) -> Nanolitres { Nanolitres(Int64((ul * 1000).rounded())) }
+        let lost = previous?.programmeLostAtRestarts ?? Nanolitres(0)
+        if !DeliveryBound.holds(delivered: nl(r.delivered_ul), programmed: nl(r.programmed_ul) + lost, strokeVolume: nl(r.stroke_volume_ul)) {
             fail("the plant delivered \(r.delivered_ul) µL > programmed \(r.programmed_ul) µL + 1 stroke")
         }
 
@@ -354,10 +357,11 @@ public enum Swarm {
             // patient may get less, not more), so the check is on the confirmed ones, and on what
             // the plant really moved.
             let confirmed = step.commandedStrokes - step.uncertainStrokes
-            if confirmed * stroke > step.programmed.value + stroke {
+            if !DeliveryBound.holds(delivered: Nanolitres(confirmed * stroke), programmed: step.programmed, strokeVolume: Nanolitres(stroke)) {
                 firstViolation = "at \(step.at.seconds) s commanded \(confirmed) confirmed strokes > programmed \(step.programmed.value) nL + 1 stroke"
             }
-            if step.plantStrokes * stroke > step.programmed.value + step.programmeLostAtRestarts.value + stroke {
+            if !DeliveryBound.holds(delivered: Nanolitres(step.plantStrokes * stroke), programmed: step.programmed + step.programmeLostAtRestarts,
+                                    strokeVolume: Nanolitres(stroke)) {
                 firstViolation = "at \(step.at.seconds) s the plant made \(step.plantStrokes) strokes > programmed \(step.programmed.value) nL (+ \(step.programmeLostAtRestarts.value) nL accrued before restarts) + 1 stroke"
             }
             // No stroke while halted or suspended.
@@ -426,8 +430,8 @@ public enum Swarm {
             // windows.
             let d = fault.detector.flatMap { $0.detector_armed ? $0 : nil } ?? r.learned
             let rise = Double(p.strokeVolume.value) / p.complianceNanolitresPerMMHg
-            let window = d.detector_window_s ?? 120
-            var windows = Double(d.detector_required_windows ?? 4)
+            let window = d.detector_window_s ?? OcclusionDetector.longestWindowSeconds
+            var windows = Double(d.detector_required_windows ?? OcclusionDetector.minimumRequiredWindows)
             if let learned = d.stroke_rise_mmhg, abs(learned / rise - 1) > OcclusionDetector.kinkTolerance, let growth = d.detector_growth_windows {
                 windows = Double(growth)
             }
@@ -441,10 +445,11 @@ public enum Swarm {
             // k σ_Q + the model allowance by 3 σ_Q. Where a window holds less than that (clamped
             // windows on faint, slow lines) the excess must build up first.
             let sigmaL = noise / (window * 2).squareRoot()
-            let a = Double.exp(-window / max(d.detector_tau_test_s ?? p.timeConstantSeconds * 1.25, 1e-3))
+            let a = Double.exp(-window / max(d.detector_tau_test_s ?? p.timeConstantSeconds * OcclusionDetector.tauTestMargin, 1e-3))
             let sigmaQ = sigmaL * (1 + a * a).squareRoot()
             let g = rise * window / slow
-            let excess = max(4 * sigmaL, (6 * sigmaQ + 0.2 * rise - g) / max(1 - a, 1e-3))
+            let excess = max(OcclusionDetector.excessSigmas * sigmaL,
+                             ((OcclusionDetector.windowSigmas + 3) * sigmaQ + OcclusionDetector.modelAllowance * rise - g) / max(1 - a, 1e-3))
             let settle = (excess / rise).rounded(.up) + 1
             // One chain of windows may fail by chance (a window misses the kink test's tolerance,
             // about 3.8 σ, with probability near 10⁻⁴): the windows of a failed chain and of the
@@ -503,9 +508,10 @@ extension Swarm {
     /// hour, a refill with a concentration change (the bridge) with boluses, a suspension and
     /// power losses during the bridge, restarts in the repeated hour, and patient presses.
     static func dosingScenarioJSON(seed: UInt64, rng: inout Xoshiro256) -> Data {
-        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.unit() }
-        func pick<T>(_ xs: [T]) -> T { xs[Int(rng.unit() * Double(xs.count)) % xs.count] }
-        func chance(_ p: Double) -> Bool { rng.unit() < p }
+        func uniform(_ a: Double, _ b: Double) -> Double { rng.uniform(a, b) }
+        func uniform(_ range: ClosedRange<Double>) -> Double { rng.uniform(range) }
+        func pick<T>(_ xs: [T]) -> T { rng.pick(xs) }
+        func chance(_ p: Double) -> Bool { rng.chance(p) }
         func hhmm(_ minute: Int) -> String { String(format: "%02d:%02d", minute / 60, minute % 60) }
 
         let morphine = chance(0.5)
@@ -607,7 +613,7 @@ extension Swarm {
             "drug": ["name": drug, "concentration_ug_per_ml": c0],
             "reservoir": ["capacity_ml": 40, "fill_ml": 40], "prescription": prescription,
             "plant": ["stroke_volume_nl": Double(Int(uniform(100, 1000))), "dead_space_ul": deadSpaceUl,
-                      "baseline_pressure_mmhg": uniform(0, 25), "pressure_noise_mmhg": uniform(0, 1)],
+                      "baseline_pressure_mmhg": uniform(ValidPlant.restingMMHg), "pressure_noise_mmhg": uniform(0, 1)],
             "events": events,
         ]
         if let start { scenario["start"] = start }

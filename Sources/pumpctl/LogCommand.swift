@@ -74,6 +74,9 @@ struct AuditCommand: ParsableCommand {
 
     @Option(help: "The journal file.") var journal: String
     @Option(help: "The patient-bolus lockout to check against (e.g. 10m).") var lockout: String = "10m"
+    @Option(help: "Strokes the motor really made (a campaign's balance): checked against the journal's programme + 1 stroke (needs --board).")
+    var balanceStrokes: Int64?
+    @Option(help: "The board file whose stroke volume turns --balance-strokes into a volume.") var board: String?
 
     func run() throws {
         let l: Nanoseconds
@@ -93,7 +96,19 @@ struct AuditCommand: ParsableCommand {
         print("counters_monotonic=\(a.countersMonotonic ? 1 : 0)")
         print("accepted_boluses=\(a.acceptedBoluses)")
         print("lockout_violations=\(a.lockoutViolations)")
-        if a.integrity != "ok" || !a.countersMonotonic || a.lockoutViolations > 0 { throw ExitCode(1) }
+        var withinProgramme = true
+        if let balanceStrokes {
+            guard let board else { throw ValidationError("--balance-strokes needs --board (its stroke volume)") }
+            let stroke: Nanolitres
+            do throws(ValidationErrors) { stroke = try Board.load(path: board).strokeVolume } catch { throw ValidationError("--board: \(error)") }
+            let delivered = Nanolitres(balanceStrokes * stroke.value)
+            withinProgramme = DeliveryBound.holds(delivered: delivered, programmed: a.programmed, strokeVolume: stroke)
+            print("stroke_nl=\(stroke.value)")
+            print("balance_strokes=\(balanceStrokes)")
+            print("delivered_nl=\(delivered.value)")
+            print("within_programme=\(withinProgramme ? 1 : 0)")
+        }
+        if a.integrity != "ok" || !a.countersMonotonic || a.lockoutViolations > 0 || !withinProgramme { throw ExitCode(1) }
     }
 }
 

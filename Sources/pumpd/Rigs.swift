@@ -4,7 +4,7 @@ import Logging
 import PumpConfig
 import PumpCore
 import PumpDrivers
-import PumpFakes
+import PumpPlant
 import PumpHAL
 import PumpJournal
 #if canImport(PumpLinux)

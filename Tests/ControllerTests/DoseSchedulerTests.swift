@@ -1,6 +1,7 @@
 import Testing
 import PumpCore
 import PumpFakes
+import PumpPlant
 @testable import Controller
 
 let baclofen500 = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(500))

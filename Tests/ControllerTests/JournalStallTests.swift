@@ -1,6 +1,7 @@
 import Controller
 import PumpCore
 import PumpFakes
+import PumpPlant
 import PumpSync
 import Testing
 

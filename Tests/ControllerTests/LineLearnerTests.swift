@@ -1,5 +1,6 @@
 import Testing
 import PumpFakes
+import PumpPlant
 @testable import Controller
 
 @Suite("Line learner")

@@ -2,6 +2,7 @@ import PumpSync
 import Testing
 import PumpCore
 import PumpFakes
+import PumpPlant
 @testable import Controller
 
 /// A clock that only moves when the test moves it: drives `PumpController.run` in virtual time.

@@ -3,6 +3,7 @@ import RealModule
 import PumpCore
 import PumpHAL
 import PumpFakes
+import PumpPlant
 import PumpSync
 @testable import Controller
 

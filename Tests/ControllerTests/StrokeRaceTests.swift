@@ -1,6 +1,7 @@
 import Controller
 import PumpCore
 import PumpFakes
+import PumpPlant
 import PumpHAL
 import PumpSync
 import Testing

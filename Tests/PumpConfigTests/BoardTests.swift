@@ -3,6 +3,7 @@ import Testing
 import PumpCore
 import PumpConfig
 import PumpFakes
+import PumpPlant
 
 let boardsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Boards")

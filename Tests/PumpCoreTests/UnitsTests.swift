@@ -1,6 +1,7 @@
 import Testing
 @testable import PumpCore
 import PumpFakes
+import PumpPlant
 
 @Suite("Units")
 struct UnitsTests {

@@ -3,6 +3,7 @@ import PumpCore
 import PumpHAL
 import PumpDrivers
 import PumpFakes
+import PumpPlant
 
 let nack = HALError(.noAcknowledge, errno: 121)
 

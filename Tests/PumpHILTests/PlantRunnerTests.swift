@@ -3,6 +3,7 @@ import PumpConfig
 import PumpCore
 import PumpDrivers
 import PumpFakes
+import PumpPlant
 import PumpHAL
 import PumpHIL
 import PumpSync

@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import PumpCore
 import PumpFakes
+import PumpPlant
 import PumpJournal
 import Testing
 

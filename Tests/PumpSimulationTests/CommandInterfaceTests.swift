@@ -2,6 +2,7 @@ import Foundation
 import PumpCommands
 import PumpConfig
 import PumpFakes
+import PumpPlant
 import Testing
 
 /// pumpd with its command socket on the simulated board, a key folder, and stderr drained by a

@@ -2,6 +2,7 @@ import Foundation
 import PumpConfig
 import PumpCore
 import PumpFakes
+import PumpPlant
 import PumpSimulation
 import Testing
 

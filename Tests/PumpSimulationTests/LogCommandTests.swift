@@ -50,6 +50,25 @@ struct LogCommandTests {
         #expect(audit.status == 0 && audit.out.contains("integrity=ok") && audit.out.contains("accepted_boluses=1"))
     }
 
+    /// A campaign's balance against the journal's programme (`DeliveryBound`): 1 000 nL
+    /// programmed and the simulated board's 250 nL strokes allow 1 000 + 250 = 1 250 nL: 5 strokes
+    /// (1 250 nL) hold, 6 (1 500 nL) do not.
+    @Test func auditJudgesABalanceAgainstTheProgrammePlusOneStroke() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).sqlite").path
+        let j = try SQLiteJournal.open(path: path, board: "test", therapy: "rx", reservoirFill: .millilitres(20), utcNanoseconds: Self.utc0, mode: .inline).journal
+        j.record(JournalCheckpoint(confirmedStrokes: 4, programmed: Nanolitres(1000), measuredSinceFill: .zero, state: .delivering, utcNanoseconds: Self.utc0 + 1),
+                 events: [])
+        j.close(confirmedStrokes: 4, utcNanoseconds: Self.utc0 + 2)
+        let board = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Boards/simulated.json").path
+        let ok = try CLI.run(["audit", "--journal", path, "--balance-strokes", "5", "--board", board])
+        #expect(ok.status == 0 && ok.out.contains("stroke_nl=250\n") && ok.out.contains("delivered_nl=1250\n") && ok.out.contains("within_programme=1\n"), "\(ok.out)")
+        let over = try CLI.run(["audit", "--journal", path, "--balance-strokes", "6", "--board", board])
+        #expect(over.status == 1 && over.out.contains("delivered_nl=1500\n") && over.out.contains("within_programme=0\n"), "\(over.out)")
+        let noBoard = try CLI.run(["audit", "--journal", path, "--balance-strokes", "6"])
+        #expect(noBoard.status != 0 && noBoard.err.contains("--board"), "\(noBoard.err)")
+    }
+
     @Test(arguments: [
         (["--type", "alarm"], "--type"), (["--from", "yesterday"], "--from"), (["--json", "--csv"], "--json"),
     ])

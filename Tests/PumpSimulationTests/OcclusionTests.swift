@@ -3,6 +3,7 @@ import Testing
 import PumpCore
 import PumpSimulation
 import PumpFakes
+import PumpPlant
 
 @Suite("Occlusion detection")
 struct OcclusionTests {

@@ -64,7 +64,13 @@ public struct BolusRecord: Hashable, Sendable {
 /// caller, and a history of every request.
 public struct BolusBook: Sendable {
     public private(set) var history: [BolusRecord] = []
-    private static let day = Nanoseconds.days(1)
+    /// The rolling window of the daily cap and the daily count of patient boluses.
+    public static let window = Nanoseconds.days(1)
+
+    /// Accepted patient boluses requested within the rolling window before `now`.
+    public func patientBolusesInWindow(at now: MonotonicInstant) -> [BolusRecord] {
+        history.filter { $0.accepted && $0.kind == .patient && now - $0.requestedAt < Self.window }
+    }
 
     public init() {}
 
@@ -72,7 +78,7 @@ public struct BolusBook: Sendable {
     public func check(kind: BolusKind, dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant,
                       prescription: Prescription) -> BolusRefusal? {
         if dose > prescription.drug.limits.maxBolusDose { return .exceedsBolusLimit(prescription.drug.limits.maxBolusDose) }
-        let recent = history.filter { $0.accepted && now - $0.requestedAt < Self.day }
+        let recent = history.filter { $0.accepted && now - $0.requestedAt < Self.window }
         if kind == .patient {
             guard let rule = prescription.patientBolus else { return .notPrescribed }
             let patient = recent.filter { $0.kind == .patient }
@@ -97,10 +103,10 @@ public struct BolusBook: Sendable {
     /// When the next patient bolus will be allowed by lockout and daily count (nil: now).
     public func nextPatientBolusAllowed(after now: MonotonicInstant, prescription: Prescription) -> MonotonicInstant? {
         guard let rule = prescription.patientBolus else { return nil }
-        let patient = history.filter { $0.accepted && $0.kind == .patient && now - $0.requestedAt < Self.day }
+        let patient = patientBolusesInWindow(at: now)
         var t = now
         if let last = patient.last { t = max(t, last.requestedAt + rule.lockout) }
-        if patient.count >= rule.maxPerDay { t = max(t, patient[patient.count - rule.maxPerDay].requestedAt + Self.day) }
+        if patient.count >= rule.maxPerDay { t = max(t, patient[patient.count - rule.maxPerDay].requestedAt + Self.window) }
         return t > now ? t : nil
     }
 }

@@ -350,7 +350,7 @@ public struct DoseScheduler: Sendable {
     }
 
     /// nL = rate (ng/day) × 10^6 × ns / (concentration (ng/mL) × ns per day)
-    private var basalNumeratorPerNanosecond: Int128 { Int128(basalRate.value) * 1_000_000 }
+    private var basalNumeratorPerNanosecond: Int128 { Int128(basalRate.value) * NanogramsPerMillilitre.nanolitresPerMillilitre }
     private var basalDenominator: Int128 { Int128(concentrationInForce.value) * Int128(Nanoseconds.perDay) }
 
     private mutating func accrueBasal(until t: MonotonicInstant) {

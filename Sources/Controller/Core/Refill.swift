@@ -99,8 +99,8 @@ public enum RefillReconciliation {
     public static func bridge(deadSpace: Nanolitres, oldConcentration: NanogramsPerMillilitre,
                               dailyDose: NanogramsPerDay) -> BridgePlan? {
         guard deadSpace.value > 0 else { return nil }
-        // nL/day at the old concentration = dose × 10^6 / concentration; duration = volume / rate.
-        let nlPerDay = Int128(max(0, dailyDose.value)) * 1_000_000 / Int128(oldConcentration.value)
+        // duration = volume / rate at the old concentration.
+        let nlPerDay = oldConcentration.wholeNanolitresPerDay(NanogramsPerDay(max(0, dailyDose.value)))
         let ns = nlPerDay > 0 ? Int128(deadSpace.value) * Int128(Nanoseconds.perDay) / nlPerDay : 0
         return BridgePlan(concentration: oldConcentration, volume: deadSpace, duration: Nanoseconds(Int64(min(ns, Int128(Int64.max / 2)))))
     }

@@ -95,8 +95,8 @@ extension ControllerCore {
     public func forecast(at now: MonotonicInstant) -> ReservoirForecast {
         let p = prescription
         let c = scheduler.concentrationInForce
-        let day = Nanoseconds.days(1)
-        let recentPatient = boluses.history.filter { $0.accepted && $0.kind == .patient && now - $0.requestedAt < day }
+        let day = BolusBook.window
+        let recentPatient = boluses.patientBolusesInWindow(at: now)
         let expectedDose = p.basal.nominalDailyDose.value + recentPatient.reduce(Int64(0)) { $0 + $1.dose.value }
         var worstDose = p.basal.maximumDailyDose.value
         if let rule = p.patientBolus {

@@ -1,3 +1,5 @@
+import PumpCore
+
 import RealModule
 
 /// What the controller has learned about the catheter from its own readings: how far one stroke
@@ -42,9 +44,10 @@ struct LineLearner: Sendable {
     static let bankSize = 30
     /// 0.4 s … 258 s, ratio 1.25: the valid plants span 1–60 s; the ends catch what is outside.
     static let taus: [Double] = (0..<bankSize).map { 0.4 * Double.pow(1.25, Double($0)) }
-    /// Valid lines have τ ≤ 60 s; a fit beyond this is no open line (a blocked one, or a fit
-    /// thrown off by disturbances), and the detector never judges against it.
-    static let slowestPlausibleTauSeconds = 120.0
+    /// Valid lines have τ ≤ 60 s (`ValidPlant`); a fit beyond twice that is no open line (a
+    /// blocked one, or a fit thrown off by disturbances), and the detector never judges against
+    /// it. Twice, not once: a young fit's τ is uncertain by tens of percent.
+    static let slowestPlausibleTauSeconds = 2 * ValidPlant.tauSeconds.upperBound
     static let blockSamples = 4
     /// Forgetting half-life of the fit, in seconds. Long: a catheter does not change by itself,
     /// and at a steady high rate new data say little about τ, so the start-up transient and past

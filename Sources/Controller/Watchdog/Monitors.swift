@@ -152,6 +152,11 @@ public struct BatteryMonitor: Sendable {
     public private(set) var lowest: PerMille?
     private var failures = 0
 
+    /// A reading outside these is a failed read, not a charge (a gauge answering 0xFFFF, a
+    /// disconnected cell): the charge is per mille, the voltage that of one lithium cell.
+    public static let plausibleStateOfCharge: ClosedRange<Int32> = 0...1000
+    public static let plausibleVoltage: ClosedRange<Int32> = 1_000...6_000
+
     public init() {}
 
     /// After a restart: the lowest charge read before it, and the low-battery judgement it made
@@ -163,7 +168,7 @@ public struct BatteryMonitor: Sendable {
     }
 
     public mutating func observe(_ reading: (stateOfCharge: PerMille, voltage: Millivolts)?, limits: SafetyLimits) {
-        guard let r = reading, (0...1000).contains(r.stateOfCharge.value), (1_000...6_000).contains(r.voltage.value) else {
+        guard let r = reading, Self.plausibleStateOfCharge.contains(r.stateOfCharge.value), Self.plausibleVoltage.contains(r.voltage.value) else {
             failures += 1
             if failures >= limits.batteryFailedReads { gaugeFault = true }
             return

@@ -40,6 +40,23 @@ public struct OcclusionDetector: Sendable {
     /// M restarted, and the default line at 5 mL/day took 5 strokes in 2.5 % of onsets.)
     public static let kinkWindowSigmas = 6.0
 
+    /// Evidence windows last 2–120 s (sized to the line's noise and stroke interval).
+    public static let shortestWindowSeconds = 2.0
+    public static let longestWindowSeconds = 120.0
+    /// At least this many windows in a row must fail the open-line test before an alarm.
+    public static let minimumRequiredWindows = 4
+    /// Per-window significance of the open-line test (with `minimumRequiredWindows` or more; a
+    /// shorter run would need `fewWindowsSigmas`).
+    public static let windowSigmas = 3.0
+    static let fewWindowsSigmas = 3.5
+    /// Allowance for the learned model being off, as a share of the stroke rise (it is
+    /// typically within 2 %).
+    public static let modelAllowance = 0.2
+    /// The open line is judged against a decay at least this much slower than the learned one.
+    public static let tauTestMargin = 1.25
+    /// Retained excess counts from this many standard errors of a window level (or half a rise).
+    public static let excessSigmas = 4.0
+
     /// The kink test accepts an observed change within this share of the predicted one (plus
     /// noise): a learned rise further off than that leaves the growth backstop to alarm.
     public static let kinkTolerance = 0.3
@@ -66,13 +83,12 @@ public struct OcclusionDetector: Sendable {
     /// as the slowest fit overstates a blocked line's rise up to threefold when strokes come
     /// slower than its τ (its model decays between strokes; the blocked pressure does not).
     public static let blockedRiseShare = 0.25
-    /// The slowest valid line (docs/scenarios.md: time constants 1–60 s), and the stiffest
-    /// (compliance 50–1000 nL/mmHg).
-    public static let slowestValidTauSeconds = 60.0
-    static let stiffestValidLineNanolitresPerMMHg = 50.0
-    /// The highest resting (spinal fluid) pressure of a valid line (docs/scenarios.md: 0–25 mmHg): where
-    /// nothing tells the resting level, a latched occlusion drains below it before its cause is gone.
-    public static let highestRestingMMHg = 25.0
+    /// The slowest valid line, and the stiffest (`ValidPlant`).
+    public static let slowestValidTauSeconds = ValidPlant.tauSeconds.upperBound
+    static let stiffestValidLineNanolitresPerMMHg = ValidPlant.complianceNanolitresPerMMHg.lowerBound
+    /// The highest resting (spinal fluid) pressure of a valid line: where nothing tells the
+    /// resting level, a latched occlusion drains below it before its cause is gone.
+    public static let highestRestingMMHg = ValidPlant.restingMMHg.upperBound
     /// An open line started from rest has risen to within 5 % of its standing pressure after
     /// 3 τ: the blocked-from-the-start check counts from then on (a slow line's start-up rises
     /// with its strokes too, and a young fit underrates its rise).
@@ -404,7 +420,7 @@ public struct OcclusionDetector: Sendable {
         let sizing = basalInterval.map { $0.seconds } ?? interval
         let raw = Double.pow(Self.kinkWindowSigmas * 2.0.squareRoot() * e.noiseMMHg * sizing * periodSeconds.squareRoot()
                              / max(e.strokeRiseMMHg, 1e-6), 2.0 / 3.0)
-        let windowSeconds = min(120, max(2, raw))
+        let windowSeconds = min(Self.longestWindowSeconds, max(Self.shortestWindowSeconds, raw))
         let samples = max(4, Int((windowSeconds / periodSeconds).rounded()))
         // Persistence outlasts the longest cough (a rise can touch ⌈3 s / D⌉ + 1 windows), and is
         // never under 4 windows, so that several coughs in a row rarely fill it. Windows as long as
@@ -414,12 +430,12 @@ public struct OcclusionDetector: Sendable {
         // cough). Shorter windows cannot all be refreshed, and between coughs a bump decays faster
         // than the decay Q is judged against, which resets the evidence.
         let seconds = Double(samples) * periodSeconds
-        var required = max(4, 2 + Int((SafetyLimits.longestCough.seconds / seconds).rounded(.up)))
+        var required = max(Self.minimumRequiredWindows, 2 + Int((SafetyLimits.longestCough.seconds / seconds).rounded(.up)))
         if seconds >= SafetyLimits.shortestCoughGap.seconds { required = max(required, 2 * SafetyLimits.coughFit) }
         let old = parameters
         // The open line is judged against a decay slower than the learned one: by 25 %, or by three
         // standard errors of the learned τ when the strokes are small against the noise.
-        let margin = Double.exp(max(Double.log(1.25), 3 * e.tauLogError))
+        let margin = Double.exp(max(Double.log(Self.tauTestMargin), 3 * e.tauLogError))
         parameters = Parameters(line: e, windowSamples: samples, requiredWindows: required, tauTestSeconds: margin * e.tauSeconds,
                                 windowSeconds: Double(samples) * periodSeconds)
         decayPerTick = Double.exp(-periodSeconds / e.tauSeconds)
@@ -460,7 +476,7 @@ public struct OcclusionDetector: Sendable {
         sumR = 0; sumM = 0; sumN = 0; count = 0
         let sigmaL = p.line.noiseMMHg / n.squareRoot()
         let rise = p.line.strokeRiseMMHg
-        excessThresholdMMHg = max(0.5 * rise, 4 * sigmaL)
+        excessThresholdMMHg = max(0.5 * rise, Self.excessSigmas * sigmaL)
         guard let ref = reference, let prev = previous else {
             // The resting reference starts at the learner's fitted resting pressure (a long-run
             // estimate), not at one window that may hold a transient.
@@ -481,12 +497,12 @@ public struct OcclusionDetector: Sendable {
         // Per-window significance k σ with k chosen so that a run of `requiredWindows` noise-only
         // passes has probability ≤ 1e-11 (Gaussian tail: 3σ⁴ ≈ 3e-12, 3.5σ³ ≈ 1e-11), plus a
         // 20 % allowance for the learned model being off (it is typically within 2 %).
-        let k = p.requiredWindows >= 4 ? 3.0 : 3.5
-        let threshold = k * sigmaQ + 0.2 * rise * modelTerm
+        let k = p.requiredWindows >= Self.minimumRequiredWindows ? Self.windowSigmas : Self.fewWindowsSigmas
+        let threshold = k * sigmaQ + Self.modelAllowance * rise * modelTerm
         // Kinked line: nothing drains, so the change of r is known from the stroke times alone:
         // every stroke adds `rise` and the open-line correction it no longer earns.
         let kinked = rise * ((meanStrokes - prev.strokes) - (meanResponse - prev.response))
-        let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + Self.kinkTolerance * abs(kinked) + 0.2 * rise * modelTerm
+        let tolerance = 2.5 * sigmaL * 2.0.squareRoot() + Self.kinkTolerance * abs(kinked) + Self.modelAllowance * rise * modelTerm
         let matchesKink = abs(change - kinked) <= tolerance
         excessMMHg = excess
         // How far apart the two hypotheses put this window. A window without a stroke into a slow

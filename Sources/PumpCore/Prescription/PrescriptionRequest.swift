@@ -103,7 +103,7 @@ public struct PrescriptionRequest: Sendable {
             let max = limits.map { Double($0.maxDailyDose.value) / 1000 } ?? 1e9
             guard let v = FixedPointInput.thousandths(ug, path: p, max: max, into: &problems) else { return nil }
             if let concentration {
-                let nlPerDay = Int128(v) * 1_000_000 / Int128(concentration.value)
+                let nlPerDay = concentration.wholeNanolitresPerDay(NanogramsPerDay(v))
                 if nlPerDay < Int128(PumpLimits.minimumRateNanolitresPerDay) {
                     problems.append(FieldError(p, "is \(Decimal3.format(Int64(nlPerDay))) µL/day at this concentration, below the pump's minimum of 48 µL/day"))
                     return nil

@@ -61,18 +61,26 @@ public struct NanogramsPerMillilitre: FixedPointQuantity, CustomStringConvertibl
     public static func microgramsPerMillilitre(_ ug: Int64) -> Self { Self(ug * 1_000) }
     public var description: String { "\(Decimal3.format(value)) µg/mL" }
 
+    /// nL per mL: the one factor between a dose (ng) and its volume (nL) at a concentration
+    /// (ng/mL): nL = ng × 10⁶ / (ng/mL).
+    public static let nanolitresPerMillilitre: Int128 = 1_000_000
+
     /// The volume that holds `dose`, rounded down to a whole nanolitre (never more drug than asked).
     public func volume(of dose: Nanograms) -> Nanolitres {
         precondition(value > 0, "concentration must be positive")
-        return Nanolitres(Int64((Int128(dose.value) * 1_000_000) / Int128(value)))
+        return Nanolitres(Int64((Int128(dose.value) * Self.nanolitresPerMillilitre) / Int128(value)))
     }
     /// The volume per day that carries `dose` per day, unrounded: nL/day = ng/day × 10⁶ / (ng/mL).
     public func nanolitresPerDay(_ dose: NanogramsPerDay) -> Double {
-        Double(dose.value) * 1e6 / Double(value)
+        Double(dose.value) * Double(Self.nanolitresPerMillilitre) / Double(value)
+    }
+    /// The same, rounded down to a whole nanolitre per day (limits are checked on this).
+    public func wholeNanolitresPerDay(_ dose: NanogramsPerDay) -> Int128 {
+        Int128(dose.value) * Self.nanolitresPerMillilitre / Int128(value)
     }
     /// The drug in `volume`, rounded down to a whole nanogram.
     public func dose(in volume: Nanolitres) -> Nanograms {
-        Nanograms(Int64((Int128(volume.value) * Int128(value)) / 1_000_000))
+        Nanograms(Int64((Int128(volume.value) * Int128(value)) / Self.nanolitresPerMillilitre))
     }
 }
 

@@ -2,7 +2,7 @@ import Controller
 import Foundation
 import PumpCore
 import PumpConfig
-import PumpFakes
+import PumpPlant
 
 /// A scenario file (docs/scenarios.md v1), fully validated: if one of these exists, it can run.
 public struct Scenario: Sendable {
@@ -151,13 +151,13 @@ extension Scenario {
                 }
                 return v
             }
-            if let v = ranged("stroke_volume_nl", 50...1000) {
+            if let v = ranged("stroke_volume_nl", Double(ValidPlant.strokeVolumeNanolitres.lowerBound)...Double(ValidPlant.strokeVolumeNanolitres.upperBound)) {
                 if v.rounded() == v { plant.strokeVolume = Nanolitres(Int64(v)) }
                 else { problems.append(FieldError("plant.stroke_volume_nl", "must be a whole number of nanolitres")) }
             }
-            if let v = ranged("compliance_nl_per_mmhg", 50...1000) { plant.complianceNanolitresPerMMHg = v }
+            if let v = ranged("compliance_nl_per_mmhg", ValidPlant.complianceNanolitresPerMMHg) { plant.complianceNanolitresPerMMHg = v }
             if let v = ranged("resistance_mmhg_s_per_nl", 0.000_001...1.2) { plant.resistanceMMHgSecondsPerNanolitre = v }
-            if let v = ranged("baseline_pressure_mmhg", 0...25) { plant.baselineMMHg = v }
+            if let v = ranged("baseline_pressure_mmhg", ValidPlant.restingMMHg) { plant.baselineMMHg = v }
             if let v = ranged("pressure_noise_mmhg", 0...1) { plant.pressureNoiseMMHg = v }
             if let v = ranged("battery_percent", 0...100) { plant.batteryPercent = v }
             if let v = ranged("encoder_counts_per_stroke", 1...64) {
@@ -171,8 +171,9 @@ extension Scenario {
                 else { problems.append(FieldError("plant.dead_space_ul", "must be a whole number of nanolitres")) }
             }
             let tau = plant.timeConstantSeconds
-            if !(1...60).contains(tau.rounded(toPlaces: 9)) {
-                problems.append(FieldError("plant.resistance_mmhg_s_per_nl", "gives a time constant of \(tau) s (compliance × resistance); valid plants have 1–60 s"))
+            let valid = ValidPlant.tauSeconds
+            if !valid.contains(tau.rounded(toPlaces: 9)) {
+                problems.append(FieldError("plant.resistance_mmhg_s_per_nl", "gives a time constant of \(tau) s (compliance × resistance); valid plants have \(Int(valid.lowerBound))–\(Int(valid.upperBound)) s"))
             }
             pl.rejectUnknown(&problems)
         }

@@ -1,7 +1,8 @@
 import Testing
 import PumpCore
 import PumpHAL
-@testable import PumpFakes
+@testable import PumpPlant
+import PumpFakes
 
 func seconds(_ s: Double) -> Int64 { Int64(s * 1e9) }
 

@@ -38,6 +38,13 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1).
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    /// Uniform in [a, b).
+    public mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * unit() }
+    public mutating func uniform(_ range: ClosedRange<Double>) -> Double { uniform(range.lowerBound, range.upperBound) }
+    /// One of `xs`, each as likely.
+    public mutating func pick<T>(_ xs: [T]) -> T { xs[Int(unit() * Double(xs.count)) % xs.count] }
+    /// True with probability `p`.
+    public mutating func chance(_ p: Double) -> Bool { unit() < p }
 
     /// Standard normal (Marsaglia's polar method, both values used; no trigonometry).
     public mutating func normal() -> Double {
