@@ -164,7 +164,7 @@ public struct Gate: Sendable {
 
     /// What a refused request was, as far as it could be told (for the event log).
     public struct Refusal: Error, Sendable {
-        public var error: WireError
+        public var error: FieldError
         /// Known once the signature matched.
         public var role: Role?
         public var command: String?
@@ -183,12 +183,12 @@ public struct Gate: Sendable {
         case .failure(let e): return .failure(Refusal(error: e, role: body.role, command: Self.typeName(body.command)))
         }
         guard command.allowed(for: body.role) else {
-            return .failure(Refusal(error: WireError("body.command.type", "out of role: a \(body.role.rawValue) may not \(command.name)"),
+            return .failure(Refusal(error: FieldError("body.command.type", "out of role: a \(body.role.rawValue) may not \(command.name)"),
                                     role: body.role, command: command.name))
         }
         let ceiling = CounterRule.ceiling(utcNanoseconds: utcNanoseconds)
         guard body.counter <= ceiling else {
-            return .failure(Refusal(error: WireError("body.counter", "\(body.counter) is more than \(Int(Wire.maximumExpiry.seconds)) s ahead of pumpd's clock (a counter is the signer's clock in µs; check the signer's clock)"),
+            return .failure(Refusal(error: FieldError("body.counter", "\(body.counter) is more than \(Int(Wire.maximumExpiry.seconds)) s ahead of pumpd's clock (a counter is the signer's clock in µs; check the signer's clock)"),
                                     role: body.role, command: command.name))
         }
         var inMemory = false
@@ -202,13 +202,13 @@ public struct Gate: Sendable {
         case .stale(let last):
             let why = body.counter == last ? "replayed: counter \(body.counter) was already accepted"
                                            : "replayed or reordered: counter \(body.counter) is not above the last accepted \(last)"
-            return .failure(Refusal(error: WireError("body.counter", why), role: body.role, command: command.name))
+            return .failure(Refusal(error: FieldError("body.counter", why), role: body.role, command: command.name))
         case .unavailable:
             // Spent all the same (in memory, and in the journal once it writes): a request told
             // "not run" must not run later for whoever kept its bytes (outside attack: a refused
             // bolus request was accepted after a restart).
             _ = counters.advanceInMemory(role: body.role, to: body.counter, utcNanoseconds: utcNanoseconds)
-            return .failure(Refusal(error: WireError("body.counter", "the journal cannot record the counter now; not run, and this request is spent (send a new one to try again; status, suspend and resume still run)"),
+            return .failure(Refusal(error: FieldError("body.counter", "the journal cannot record the counter now; not run, and this request is spent (send a new one to try again; status, suspend and resume still run)"),
                                     role: body.role, command: command.name))
         }
         return .success(Authenticated(body: body, command: command, counterInMemoryOnly: inMemory))
@@ -224,7 +224,7 @@ public struct Gate: Sendable {
     /// Envelope, signature, device and expiry.
     func authenticate(_ payload: Data, utcNanoseconds: Int64) -> Result<RequestBody, Refusal> {
         func refuse(_ f: String, _ r: String, _ role: Role? = nil) -> Result<RequestBody, Refusal> {
-            .failure(Refusal(error: WireError(f, r), role: role, command: nil))
+            .failure(Refusal(error: FieldError(f, r), role: role, command: nil))
         }
         guard let env = try? JSONValue.parse(payload), case .object(let e) = env else { return refuse("envelope", "not a JSON object") }
         for k in e.keys.sorted() where !["v", "body", "mac"].contains(k) { return refuse("envelope.\(String(k.prefix(40)))", "unknown field") }

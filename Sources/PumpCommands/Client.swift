@@ -15,20 +15,20 @@ public enum CommandClient {
 
     /// Sends `payload` as one frame and returns the answer's payload, waiting at most `wait` in
     /// all (connect, send and answer, on the monotonic clock).
-    public static func exchange(_ payload: Data, socket path: String, wait: Nanoseconds) throws(WireError) -> Data {
+    public static func exchange(_ payload: Data, socket path: String, wait: Nanoseconds) throws(FieldError) -> Data {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, wait.value))
         func left() -> Int64 {
             let now = DispatchTime.now().uptimeNanoseconds
             return now >= deadline ? 0 : Int64(min(deadline - now, UInt64(Int64.max)))
         }
-        let gaveUp = WireError("--socket", "no answer from pumpd within \(wait.value / 1_000_000_000) s, the request's life: it can no longer be admitted (`pumpctl log` shows whether it was, in time)")
+        let gaveUp = FieldError("--socket", "no answer from pumpd within \(wait.value / 1_000_000_000) s, the request's life: it can no longer be admitted (`pumpctl log` shows whether it was, in time)")
         let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw WireError("--socket", "socket() failed (errno \(errno))") }
+        guard fd >= 0 else { throw FieldError("--socket", "socket() failed (errno \(errno))") }
         defer { close(fd) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw WireError("--socket", "path too long") }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw FieldError("--socket", "path too long") }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
         // A Unix-socket connect blocks while the listener's backlog is full; SO_SNDTIMEO bounds it.
         var tv = timeval(tv_sec: Int(left() / 1_000_000_000), tv_usec: Int(left() % 1_000_000_000 / 1000) + 1)
@@ -38,17 +38,17 @@ public enum CommandClient {
         }
         guard ok == 0 else {
             if errno == EAGAIN || errno == EINPROGRESS { throw gaveUp }
-            throw WireError("--socket", "cannot connect to \(path) (errno \(errno)): is pumpd running with --socket?")
+            throw FieldError("--socket", "cannot connect to \(path) (errno \(errno)): is pumpd running with --socket?")
         }
         /// Waits until `fd` is ready for `events` or the deadline passes.
-        func ready(_ events: Int16) throws(WireError) {
+        func ready(_ events: Int16) throws(FieldError) {
             while true {
                 let ms = left()
                 guard ms > 0 else { throw gaveUp }
                 var p = pollfd(fd: fd, events: events, revents: 0)
                 let r = poll(&p, 1, Int32(min((ms + 999_999) / 1_000_000, Int64(Int32.max))))
                 if r > 0 { return }
-                if r < 0, errno != EINTR { throw WireError("--socket", "poll failed (errno \(errno))") }
+                if r < 0, errno != EINTR { throw FieldError("--socket", "poll failed (errno \(errno))") }
             }
         }
         let frame = Wire.frame(payload)
@@ -57,17 +57,17 @@ public enum CommandClient {
             try ready(Int16(POLLOUT))
             let r = frame.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, frame.count - sent, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
             if r < 0, errno == EINTR || errno == EAGAIN { continue }
-            guard r > 0 else { throw WireError("--socket", "send failed (errno \(errno))") }
+            guard r > 0 else { throw FieldError("--socket", "send failed (errno \(errno))") }
             sent += r
         }
-        func readExactly(_ n: Int) throws(WireError) -> [UInt8] {
+        func readExactly(_ n: Int) throws(FieldError) -> [UInt8] {
             var buf = [UInt8](repeating: 0, count: n)
             var got = 0
             while got < n {
                 try ready(Int16(POLLIN))
                 let r = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, n - got, Int32(MSG_DONTWAIT)) }
                 if r < 0, errno == EINTR || errno == EAGAIN { continue }
-                guard r > 0 else { throw WireError("--socket", "pumpd closed the connection without an answer") }
+                guard r > 0 else { throw FieldError("--socket", "pumpd closed the connection without an answer") }
                 got += r
             }
             return buf
@@ -81,7 +81,7 @@ public enum CommandClient {
 
     /// Builds, signs and sends `command` with `key`; returns the daemon's response.
     public static func send(_ command: JSONValue, key: KeyFile, socket: String, counterFile: String?, utcNanoseconds: Int64,
-                            lifetime: Int64 = Wire.defaultLifetime.value, keepRequest: String? = nil) throws(WireError) -> Response {
+                            lifetime: Int64 = Wire.defaultLifetime.value, keepRequest: String? = nil) throws(FieldError) -> Response {
         let body = RequestBody(device: key.device, role: key.role, keyID: key.keyID,
                                counter: Signer.nextCounter(stateFile: counterFile, utcNanoseconds: utcNanoseconds),
                                expiresUTCMilliseconds: (utcNanoseconds + lifetime) / 1_000_000, command: command)

@@ -1,3 +1,4 @@
+import PumpCore
 import Crypto
 import Foundation
 
@@ -33,22 +34,22 @@ public struct KeyFile: Sendable, Equatable {
 
     public static func fileName(_ role: Role) -> String { "\(role.rawValue).key" }
 
-    public func write(to path: String) throws(WireError) {
+    public func write(to path: String) throws(FieldError) {
         let hex = Hex.encode(keyBytes)
         let o: [String: Any] = ["device": device, "role": role.rawValue, "key_id": keyID, "key_hex": hex]
         guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .prettyPrinted]) else {
-            throw WireError(path, "cannot encode")
+            throw FieldError(path, "cannot encode")
         }
         // Created 0600 and replaced atomically (a rotation never leaves half a key).
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0o600)
-        guard fd >= 0 else { throw WireError(path, "cannot create (errno \(errno))") }
+        guard fd >= 0 else { throw FieldError(path, "cannot create (errno \(errno))") }
         let ok = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) == $0.count }
         fsync(fd)
         close(fd)
         guard ok, rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw WireError(path, "cannot write (errno \(errno))")
+            throw FieldError(path, "cannot write (errno \(errno))")
         }
     }
 
@@ -58,35 +59,35 @@ public struct KeyFile: Sendable, Equatable {
     /// accepted; 32 random bytes have ~30).
     /// `rootMayUseAnyOwners`: for `pumpctl` run by root (the rig's `sudo pumpctl --key
     /// /etc/pumpd/keys/clinician.key`, a file owned by pumpd's user); pumpd itself never.
-    public static func read(path: String, rootMayUseAnyOwners: Bool = false) throws(WireError) -> KeyFile {
+    public static func read(path: String, rootMayUseAnyOwners: Bool = false) throws(FieldError) -> KeyFile {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
-            if errno == ELOOP { throw WireError(path, "is a symbolic link; a key file must be the file itself") }
-            throw WireError(path, "cannot read the key file (errno \(errno))")
+            if errno == ELOOP { throw FieldError(path, "is a symbolic link; a key file must be the file itself") }
+            throw FieldError(path, "cannot read the key file (errno \(errno))")
         }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw WireError(path, "is not a regular file") }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw FieldError(path, "is not a regular file") }
         guard st.st_uid == geteuid() || (rootMayUseAnyOwners && geteuid() == 0) else {
-            throw WireError(path, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))")
+            throw FieldError(path, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))")
         }
         guard st.st_mode & 0o077 == 0 else {
-            throw WireError(path, "permissions \(String(st.st_mode & 0o777, radix: 8)) let others read the key; must be 0600")
+            throw FieldError(path, "permissions \(String(st.st_mode & 0o777, radix: 8)) let others read the key; must be 0600")
         }
         guard st.st_size <= 4096, let data = try? FileHandle(fileDescriptor: fd, closeOnDealloc: false).readToEnd(),
               let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw WireError(path, "not a key file (JSON object expected)")
+            throw FieldError(path, "not a key file (JSON object expected)")
         }
-        guard let device = o["device"] as? String, !device.isEmpty else { throw WireError("\(path): device", "is required") }
-        guard let r = o["role"] as? String, let role = Role(rawValue: r) else { throw WireError("\(path): role", "must be clinician or patient") }
+        guard let device = o["device"] as? String, !device.isEmpty else { throw FieldError("\(path): device", "is required") }
+        guard let r = o["role"] as? String, let role = Role(rawValue: r) else { throw FieldError("\(path): role", "must be clinician or patient") }
         guard let hex = o["key_hex"] as? String, let bytes = Hex.decode(hex), bytes.count == 32 else {
-            throw WireError("\(path): key_hex", "must be 64 hex digits (256 bits)")
+            throw FieldError("\(path): key_hex", "must be 64 hex digits (256 bits)")
         }
         guard Set(bytes).count >= 16 else {
-            throw WireError("\(path): key_hex", "\(Set(bytes).count) distinct byte values: not a random key (make one with `pumpctl keys init` or `keys rotate`)")
+            throw FieldError("\(path): key_hex", "\(Set(bytes).count) distinct byte values: not a random key (make one with `pumpctl keys init` or `keys rotate`)")
         }
         let k = KeyFile(device: device, role: role, key: SymmetricKey(data: bytes))
-        if let id = o["key_id"] as? String, id != k.keyID { throw WireError("\(path): key_id", "does not match the key") }
+        if let id = o["key_id"] as? String, id != k.keyID { throw FieldError("\(path): key_id", "does not match the key") }
         return k
     }
 }
@@ -102,24 +103,24 @@ public struct KeyRing: Sendable {
     }
 
     /// Loads `clinician.key` and `patient.key` from `folder`; both must name the same device.
-    public static func load(folder: String) throws(WireError) -> KeyRing {
+    public static func load(folder: String) throws(FieldError) -> KeyRing {
         var st = stat()
-        guard lstat(folder, &st) == 0 else { throw WireError(folder, "no key folder (run `pumpctl keys init --dir \(folder)`)") }
-        guard st.st_mode & S_IFMT == S_IFDIR else { throw WireError(folder, "is not a folder (a symbolic link is refused: name the folder itself)") }
-        guard st.st_uid == geteuid() else { throw WireError(folder, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))") }
-        guard st.st_mode & 0o077 == 0 else { throw WireError(folder, "permissions \(String(st.st_mode & 0o777, radix: 8)); the key folder must be 0700") }
+        guard lstat(folder, &st) == 0 else { throw FieldError(folder, "no key folder (run `pumpctl keys init --dir \(folder)`)") }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw FieldError(folder, "is not a folder (a symbolic link is refused: name the folder itself)") }
+        guard st.st_uid == geteuid() else { throw FieldError(folder, "owned by uid \(st.st_uid), not by this user (uid \(geteuid()))") }
+        guard st.st_mode & 0o077 == 0 else { throw FieldError(folder, "permissions \(String(st.st_mode & 0o777, radix: 8)); the key folder must be 0700") }
         var keys: [Role: KeyFile] = [:]
         for role in Role.allCases {
             let k = try KeyFile.read(path: "\(folder)/\(KeyFile.fileName(role))")
-            guard k.role == role else { throw WireError("\(folder)/\(KeyFile.fileName(role)): role", "says \(k.role.rawValue)") }
+            guard k.role == role else { throw FieldError("\(folder)/\(KeyFile.fileName(role)): role", "says \(k.role.rawValue)") }
             keys[role] = k
         }
         // One key for both roles would let a patient sign as a clinician.
         if let c = keys[.clinician], let p = keys[.patient], c.keyBytes == p.keyBytes {
-            throw WireError(folder, "the clinician and patient keys are the same bytes; each role needs its own key (`pumpctl keys rotate`)")
+            throw FieldError(folder, "the clinician and patient keys are the same bytes; each role needs its own key (`pumpctl keys rotate`)")
         }
         let devices = Set(keys.values.map(\.device))
-        guard devices.count == 1, let device = devices.first else { throw WireError(folder, "the keys name different devices") }
+        guard devices.count == 1, let device = devices.first else { throw FieldError(folder, "the keys name different devices") }
         return KeyRing(device: device, keys: keys)
     }
 }

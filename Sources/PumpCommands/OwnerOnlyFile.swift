@@ -1,3 +1,4 @@
+import PumpCore
 import Foundation
 import Glibc
 
@@ -25,18 +26,18 @@ public enum OwnerOnlyFile {
     }
 
     /// Replaces the file's bytes (created 0600 if missing). `field` names the option in errors.
-    public static func write(_ data: Data, to path: String, field: String) throws(WireError) {
+    public static func write(_ data: Data, to path: String, field: String) throws(FieldError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw WireError(field, errno == ELOOP ? "\(path) is a symbolic link: not written" : "cannot write \(path) (errno \(errno))")
+            throw FieldError(field, errno == ELOOP ? "\(path) is a symbolic link: not written" : "cannot write \(path) (errno \(errno))")
         }
         defer { close(fd) }
-        guard isOwn(fd) else { throw WireError(field, "\(path) is not a file of this user's own (another user's, a device, or a second link): not written") }
-        guard ftruncate(fd, 0) == 0 else { throw WireError(field, "cannot write \(path) (errno \(errno))") }
+        guard isOwn(fd) else { throw FieldError(field, "\(path) is not a file of this user's own (another user's, a device, or a second link): not written") }
+        guard ftruncate(fd, 0) == 0 else { throw FieldError(field, "cannot write \(path) (errno \(errno))") }
         var offset = 0
         while offset < data.count {
             let n = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            guard n > 0 else { throw WireError(field, "cannot write \(path) (errno \(errno))") }
+            guard n > 0 else { throw FieldError(field, "cannot write \(path) (errno \(errno))") }
             offset += n
         }
     }

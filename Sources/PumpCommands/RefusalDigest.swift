@@ -59,14 +59,14 @@ public struct RefusalDigest: Sendable {
     /// A refusal of `error`, `signed` or not: whether to record it; first the summaries of the
     /// intervals it ends, if any ended.
     /// `request`: the request's bytes' hash (nil: not known).
-    public mutating func refused(_ error: WireError, signed isSigned: Bool, request: Int? = nil,
+    public mutating func refused(_ error: FieldError, signed isSigned: Bool, request: Int? = nil,
                                  at now: MonotonicInstant) -> (closed: [RemoteRefusalSummary], verdict: Verdict) {
         let closed = close(at: now)
         let verdict = isSigned ? Self.take(&signed, error, request: request, at: now) : Self.take(&unsigned, error, request: request, at: now)
         return (closed, verdict)
     }
 
-    private static func take(_ share: inout Share, _ error: WireError, request: Int?, at now: MonotonicInstant) -> Verdict {
+    private static func take(_ share: inout Share, _ error: FieldError, request: Int?, at now: MonotonicInstant) -> Verdict {
         if share.start == nil { share.start = now }
         if share.recorded < recordedPerInterval, request.map({ !share.seen.contains($0) }) ?? true {
             share.recorded += 1
@@ -81,11 +81,11 @@ public struct RefusalDigest: Sendable {
 
     /// The field a refusal is counted under. An unknown key is the client's own text: counted
     /// under its parent, so a client cannot mint field names to push real reasons into "other".
-    static func key(_ error: WireError) -> String {
-        if error.reason.hasPrefix("unknown field") {
-            let parent = error.field.split(separator: ".", maxSplits: 1).first.map(String.init) ?? ""
+    static func key(_ error: FieldError) -> String {
+        if error.message.hasPrefix("unknown field") {
+            let parent = error.path.split(separator: ".", maxSplits: 1).first.map(String.init) ?? ""
             return Printable.escaped(String(parent.prefix(fieldLength))) + ".(unknown field)"
         }
-        return Printable.escaped(String(error.field.prefix(fieldLength)))
+        return Printable.escaped(String(error.path.prefix(fieldLength)))
     }
 }

@@ -90,13 +90,13 @@ public enum RemoteCommand: Sendable {
                                "preview_program", "program", "set_low_reservoir", "preview_refill", "refill"]
 
     /// Decodes `{"type": …, fields…}`; the first problem names its field.
-    public static func decode(_ value: JSONValue) -> Result<RemoteCommand, WireError> {
+    public static func decode(_ value: JSONValue) -> Result<RemoteCommand, FieldError> {
         var problems: [FieldError] = []
         guard var r = ObjectReader.open(value, path: "body.command", problems: &problems) else {
-            return .failure(WireError("body.command", "must be an object"))
+            return .failure(FieldError("body.command", "must be an object"))
         }
         guard let type = r.string("type", &problems) else {
-            return .failure(WireError("body.command.type", problems.first?.message ?? "is required"))
+            return .failure(FieldError("body.command.type", problems.first?.message ?? "is required"))
         }
         var command: RemoteCommand?
         func ml(_ key: String, allowZero: Bool, max: Double, required: Bool) -> Nanolitres? {
@@ -146,11 +146,11 @@ public enum RemoteCommand: Sendable {
             let ok = confirmed()
             if let q = refill(), ok { command = .refill(q) }
         default:
-            return .failure(WireError("body.command.type", "unknown command '\(String(type.prefix(40)))'"))
+            return .failure(FieldError("body.command.type", "unknown command '\(String(type.prefix(40)))'"))
         }
         r.rejectUnknown(&problems)
-        if let p = problems.first { return .failure(WireError(p.path, p.message)) }
-        guard let command else { return .failure(WireError("body.command", "is incomplete")) }
+        if let p = problems.first { return .failure(p) }
+        guard let command else { return .failure(FieldError("body.command", "is incomplete")) }
         return .success(command)
     }
 }

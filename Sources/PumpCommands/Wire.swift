@@ -39,24 +39,13 @@ public enum Wire {
     }
 
     /// The payload length a header announces, or a reason it is unacceptable.
-    public static func length(ofHeader h: [UInt8]) -> Result<Int, WireError> {
-        guard h.count == 4 else { return .failure(WireError("frame", "truncated header")) }
+    public static func length(ofHeader h: [UInt8]) -> Result<Int, FieldError> {
+        guard h.count == 4 else { return .failure(FieldError("frame", "truncated header")) }
         let n = Int(h[0]) << 24 | Int(h[1]) << 16 | Int(h[2]) << 8 | Int(h[3])
-        guard n > 0 else { return .failure(WireError("frame", "empty")) }
-        guard n <= maximumFrame else { return .failure(WireError("frame", "\(n) bytes; at most \(maximumFrame)")) }
+        guard n > 0 else { return .failure(FieldError("frame", "empty")) }
+        guard n <= maximumFrame else { return .failure(FieldError("frame", "\(n) bytes; at most \(maximumFrame)")) }
         return .success(n)
     }
-}
-
-/// Something wrong with a request, named by its field (`body.counter: …`).
-public struct WireError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var field: String
-    public var reason: String
-    public init(_ field: String, _ reason: String) {
-        self.field = field
-        self.reason = reason
-    }
-    public var description: String { "\(field): \(reason)" }
 }
 
 /// Who may send a command.
@@ -87,29 +76,29 @@ public struct RequestBody: Sendable, Equatable {
 /// The answer to a request.
 public struct Response {
     public var ok: Bool
-    public var error: WireError?
+    public var error: FieldError?
     public var result: [String: Any]
 
-    public init(ok: Bool, error: WireError? = nil, result: [String: Any] = [:]) {
+    public init(ok: Bool, error: FieldError? = nil, result: [String: Any] = [:]) {
         self.ok = ok
         self.error = error
         self.result = result
     }
 
-    public static func refused(_ e: WireError) -> Response { Response(ok: false, error: e) }
+    public static func refused(_ e: FieldError) -> Response { Response(ok: false, error: e) }
 
     public func data() -> Data {
         var o: [String: Any] = ["v": Wire.version, "ok": ok, "result": result]
-        if let error { o["error"] = ["field": error.field, "reason": error.reason] }
+        if let error { o["error"] = ["field": error.path, "reason": error.message] }
         return (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])) ?? Data(#"{"v":1,"ok":false}"#.utf8)
     }
 
-    public static func parse(_ data: Data) throws(WireError) -> Response {
+    public static func parse(_ data: Data) throws(FieldError) -> Response {
         guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let ok = o["ok"] as? Bool else {
-            throw WireError("response", "not a response object")
+            throw FieldError("response", "not a response object")
         }
-        var e: WireError?
-        if let err = o["error"] as? [String: Any] { e = WireError(err["field"] as? String ?? "?", err["reason"] as? String ?? "?") }
+        var e: FieldError?
+        if let err = o["error"] as? [String: Any] { e = FieldError(err["field"] as? String ?? "?", err["reason"] as? String ?? "?") }
         return Response(ok: ok, error: e, result: o["result"] as? [String: Any] ?? [:])
     }
 }

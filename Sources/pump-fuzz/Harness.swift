@@ -1,3 +1,4 @@
+import PumpCore
 import Crypto
 import Foundation
 import PumpCommands
@@ -87,6 +88,6 @@ enum Target: String, CaseIterable {
         }
     }
 
-    static func named(_ e: WireError) { if e.field.isEmpty || e.reason.isEmpty { fatalError("a refusal that names no field: \(e)") } }
+    static func named(_ e: FieldError) { if e.path.isEmpty || e.message.isEmpty { fatalError("a refusal that names no field: \(e)") } }
     static func named(_ paths: [String]) { if paths.isEmpty || paths.contains(where: \.isEmpty) { fatalError("a rejection that names no field") } }
 }

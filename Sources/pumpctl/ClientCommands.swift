@@ -86,7 +86,7 @@ struct ClientOptions: ParsableArguments {
     func finish(_ r: Response, _ show: ([String: Any]) -> Void) throws {
         if json {
             var o: [String: Any] = ["ok": r.ok, "result": r.result]
-            if let e = r.error { o["error"] = ["field": e.field, "reason": e.reason] }
+            if let e = r.error { o["error"] = ["field": e.path, "reason": e.message] }
             let d = try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: d, as: UTF8.self))
         } else if r.ok {

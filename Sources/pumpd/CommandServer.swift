@@ -1,3 +1,4 @@
+import PumpCore
 import Foundation
 import NIOCore
 import NIOPosix
@@ -178,7 +179,7 @@ private final class FrameHandler: ChannelInboundHandler, RemovableChannelHandler
     private func endOfInput(_ why: String) {
         if let p = pending, p.readableBytes > 0 {
             pending = nil
-            answer(Response.refused(WireError("frame", "truncated: \(why)")).data(), thenClose: true)
+            answer(Response.refused(FieldError("frame", "truncated: \(why)")).data(), thenClose: true)
         } else {
             closeNow()
         }

@@ -75,7 +75,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
     }
 
     /// A refusal is recorded one by one only while the interval's share lasts (RefusalDigest).
-    static func refuse(_ r: RemoteCommandRecord, _ error: WireError, request: Int?, controller: PumpController<M, P, B>,
+    static func refuse(_ r: RemoteCommandRecord, _ error: FieldError, request: Int?, controller: PumpController<M, P, B>,
                        digest: Locked<RefusalDigest>, at t: MonotonicInstant, utc: Int64) -> Data {
         let (closed, verdict) = digest.withLock { $0.refused(error, signed: r.role != nil, request: request, at: t) }
         if !closed.isEmpty { controller.withCore { core in for s in closed { core.recordRemoteRefusals(s, at: t) } } }
@@ -116,7 +116,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
         if c.operatorCommand != nil {
             let leftMs = admitted.body.expiresUTCMilliseconds - SystemWallClock().utcNanoseconds() / 1_000_000
             guard leftMs >= Wire.runMargin.value / 1_000_000 else {
-                let late = WireError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
+                let late = FieldError("body.expires_utc_ms", "\(leftMs) ms of its life left when it was to run, under \(Wire.runMargin.value / 1_000_000) ms; not run")
                 return refuse(RemoteCommandRecord(role: who.role, command: c.name, counter: admitted.body.counter, accepted: false, reason: late.description), late,
                               request: nil, controller: controller, digest: digest, at: t, utc: utc)
             }
@@ -145,7 +145,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
             if let rec { result["refill"] = Views.refill(rec) }
             return Response(ok: true, result: result).data()
         default:
-            guard let op = c.operatorCommand else { return Response(ok: false, error: WireError("body.command", "not executable")).data() }
+            guard let op = c.operatorCommand else { return Response(ok: false, error: FieldError("body.command", "not executable")).data() }
             let outcome = await controller.handle(op, now: t, utcNanoseconds: utc)
             var verdict = who
             verdict.accepted = outcome.accepted
@@ -163,7 +163,7 @@ struct CommandService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Servi
                 result["next_allowed_in_s"] = s.nextPatientBolusIn?.seconds ?? NSNull()
             }
             guard outcome.accepted else {
-                return Response(ok: false, error: WireError("body.command", outcome.reason ?? "refused by the controller"), result: result).data()
+                return Response(ok: false, error: FieldError("body.command", outcome.reason ?? "refused by the controller"), result: result).data()
             }
             return Response(ok: true, result: result).data()
         }

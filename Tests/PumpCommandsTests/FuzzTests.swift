@@ -2,6 +2,7 @@ import Foundation
 import PumpConfig
 import PumpCore
 import PumpFakes
+import PumpPlant
 import Testing
 @testable import PumpCommands
 
@@ -73,10 +74,10 @@ struct FuzzTests {
                 // Only an unmutated request, or a re-signed one whose field happened to stay valid.
                 #expect(bytes == original || kind == 5, "a mutated request was admitted (\(kind)): \(String(decoding: original, as: UTF8.self)) → \(String(decoding: bytes, as: UTF8.self))")
             case .failure(let f):
-                #expect(!f.error.field.isEmpty && !f.error.reason.isEmpty)
-                #expect(["frame", "envelope", "body", "prescription", "drug"].contains { f.error.field.hasPrefix($0) }, "\(f.error)")
+                #expect(!f.error.path.isEmpty && !f.error.message.isEmpty)
+                #expect(["frame", "envelope", "body", "prescription", "drug"].contains { f.error.path.hasPrefix($0) }, "\(f.error)")
                 #expect(counters.snapshot == before, "a refused request moved the counter")
-                refusedBy[String(f.error.field.prefix { $0 != "." }), default: 0] += 1
+                refusedBy[String(f.error.path.prefix { $0 != "." }), default: 0] += 1
             }
         }
         print("gate fuzz: \(Self.inputs) inputs, \(admitted) admitted (valid by construction), refused by " +

@@ -23,7 +23,7 @@ struct GateTests {
         gate.admit(payload, utcNanoseconds: t)
     }
 
-    func refusal(_ r: Result<Authenticated, Gate.Refusal>) -> WireError? {
+    func refusal(_ r: Result<Authenticated, Gate.Refusal>) -> FieldError? {
         if case .failure(let f) = r { return f.error }
         return nil
     }
@@ -35,7 +35,7 @@ struct GateTests {
         #expect(a.command.name == "status" && a.body.role == .clinician)
         // The very same bytes again: a replay.
         let again = refusal(admit(gate, env))
-        #expect(again?.field == "body.counter" && again!.reason.hasPrefix("replayed"))
+        #expect(again?.path == "body.counter" && again!.message.hasPrefix("replayed"))
     }
 
     @Test func anOlderCounterIsRefusedAsReordered() {
@@ -44,7 +44,7 @@ struct GateTests {
         let first = Signer.envelope(body(["type": .string("status")], key: patient, counter: 10), key: patient)
         if case .failure = admit(gate, second) { Issue.record("refused") }
         let e = refusal(admit(gate, first))
-        #expect(e?.field == "body.counter" && e!.reason.contains("not above the last accepted 20"))
+        #expect(e?.path == "body.counter" && e!.message.contains("not above the last accepted 20"))
         // Counters are per role: the clinician's 10 is fine.
         let c = Signer.envelope(body(["type": .string("status")], key: clinician, counter: 10), key: clinician)
         if case .failure(let f) = admit(gate, c) { Issue.record("\(f.error)") }
@@ -59,7 +59,7 @@ struct GateTests {
         let nowMicros = Self.now / 1000
         for c in [Int64(9_007_199_254_740_991), nowMicros + 300_000_001, Int64.max] {
             let e = refusal(admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: c), key: clinician)))
-            #expect(e?.field == "body.counter", "counter \(c): \(String(describing: e))")
+            #expect(e?.path == "body.counter", "counter \(c): \(String(describing: e))")
         }
         #expect(store.snapshot.isEmpty)
         // Exactly 300 s ahead is still a counter pumpd's clock can vouch for; then one signed now
@@ -82,14 +82,14 @@ struct GateTests {
         let store = MemoryCounterStore(last: [.clinician: 9_007_199_254_740_991])
         let gate = Gate(ring: ring, counters: store)
         let before = refusal(admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros - 1_000_000), key: clinician)))
-        #expect(before?.field == "body.counter" && before!.reason.contains("not above the last accepted \(nowMicros)"), "\(String(describing: before))")
+        #expect(before?.path == "body.counter" && before!.message.contains("not above the last accepted \(nowMicros)"), "\(String(describing: before))")
         #expect(store.snapshot[.clinician] == nowMicros)
         let after = admit(gate, Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros + 2_000_000), key: clinician),
                           at: Self.now + 2_000_000_000)
         if case .failure(let f) = after { Issue.record("\(f.error)") }
         let back = MemoryCounterStore(last: [.clinician: nowMicros + 3_600_000_000])
         let e = refusal(admit(Gate(ring: ring, counters: back), Signer.envelope(body(["type": .string("resume")], key: clinician, counter: nowMicros), key: clinician)))
-        #expect(e?.field == "body.counter")
+        #expect(e?.path == "body.counter")
         #expect(back.snapshot[.clinician] == nowMicros + 3_600_000_000)
     }
 
@@ -100,7 +100,7 @@ struct GateTests {
         }
         let gate = Gate(ring: ring, counters: Broken())
         let e = refusal(admit(gate, Signer.envelope(body(["type": .string("suspend")], key: clinician), key: clinician)))
-        #expect(e?.field == "body.counter" && e!.reason.contains("cannot record"))
+        #expect(e?.path == "body.counter" && e!.message.contains("cannot record"))
     }
 
     /// The journal under a storage fault: its writes fail until `storageReturns`, whose first
@@ -141,7 +141,7 @@ struct GateTests {
         if case .failure(let f) = admit(gate, request("status", key: patient, counter: 5)) { Issue.record("patient status: \(f.error)") }
         // The same suspend again, in this session: refused by the floor.
         let replay = refusal(admit(gate, request("suspend", counter: 11)))
-        #expect(replay?.field == "body.counter" && replay!.reason.contains("not above the last accepted 12"))
+        #expect(replay?.path == "body.counter" && replay!.message.contains("not above the last accepted 12"))
         // Whatever could dose or silence an alarm waits for the journal; the request is spent all the
         // same (it was told "not run": it must not run later), in memory and for the journal.
         let waiting: [(String, [String: JSONValue], KeyFile)] = [
@@ -151,22 +151,22 @@ struct GateTests {
         ]
         for (n, (type, fields, key)) in waiting.enumerated() {
             let e = refusal(admit(gate, request(type, fields, key: key, counter: Int64(100 + n))))
-            #expect(e?.field == "body.counter" && e?.reason.contains("cannot record") == true && e?.reason.contains("spent") == true,
+            #expect(e?.path == "body.counter" && e?.message.contains("cannot record") == true && e?.message.contains("spent") == true,
                     "\(type): \(e.map { "\($0)" } ?? "admitted")")
         }
         let spent = refusal(admit(gate, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 101)))
-        #expect(spent?.reason.contains("not above the last accepted 105") == true, "\(spent.map { "\($0)" } ?? "admitted")")
+        #expect(spent?.message.contains("not above the last accepted 105") == true, "\(spent.map { "\($0)" } ?? "admitted")")
         #expect(journal.memory.snapshot.isEmpty)
         // Handed to the journal for its next commit: the highest per role.
         #expect(journal.later == [.clinician: 105, .patient: 103])
         // The storage returns: its first commit holds them, the replay is still refused, and a
         // pump restarted on that journal (a new floor) refuses it too.
         journal.storageReturns()
-        #expect(refusal(admit(gate, request("suspend", counter: 11)))?.field == "body.counter")
+        #expect(refusal(admit(gate, request("suspend", counter: 11)))?.path == "body.counter")
         #expect(journal.memory.snapshot == [.clinician: 105, .patient: 103])
         let restarted = Gate(ring: ring, counters: CounterFloor(durable: journal))
-        #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.reason.contains("not above the last accepted 105") == true)
-        #expect(refusal(admit(restarted, request("patient_bolus", key: patient, counter: 100)))?.field == "body.counter")
+        #expect(refusal(admit(restarted, request("suspend", counter: 11)))?.message.contains("not above the last accepted 105") == true)
+        #expect(refusal(admit(restarted, request("patient_bolus", key: patient, counter: 100)))?.path == "body.counter")
         guard case .success(let fresh) = admit(restarted, request("clinician_bolus", ["dose_ug": .number(10), "over": .string("10m")], counter: 200)) else {
             Issue.record("a fresh bolus after the storage returned was refused"); return
         }
@@ -179,27 +179,27 @@ struct GateTests {
         let good = Signer.envelope(body(["type": .string("clinician_bolus"), "dose_ug": .number(10), "over": .string("10m")], key: clinician), key: clinician)
         let tampered = String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\\\"dose_ug\\\":10", with: "\\\"dose_ug\\\":90")
         #expect(tampered != String(decoding: good, as: UTF8.self))
-        #expect(refusal(admit(gate, Data(tampered.utf8)))?.reason.hasPrefix("forged") == true)
+        #expect(refusal(admit(gate, Data(tampered.utf8)))?.message.hasPrefix("forged") == true)
         // 2. A patient signs a clinician's body with the patient key: the role picks the clinician
         //    key id, which the patient does not have.
         var b = body(["type": .string("suspend")], key: patient)
         b.role = .clinician
-        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.field == "body.key_id")
+        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.path == "body.key_id")
         // ...and with the clinician's key id copied in, the signature fails.
         b.keyID = clinician.keyID
-        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.reason.hasPrefix("forged") == true)
+        #expect(refusal(admit(gate, Signer.envelope(b, key: patient)))?.message.hasPrefix("forged") == true)
         // 3. A key of another device with the same name and id scheme.
         let stranger = KeyFile.generate(device: "pump-test", role: .clinician)
-        #expect(refusal(admit(gate, Signer.envelope(body(["type": .string("status")], key: stranger), key: stranger)))?.field == "body.key_id")
+        #expect(refusal(admit(gate, Signer.envelope(body(["type": .string("status")], key: stranger), key: stranger)))?.path == "body.key_id")
     }
 
     @Test func expiredAndFarFutureRequestsAreRefused() {
         let gate = Gate(ring: ring, counters: MemoryCounterStore())
         let old = Signer.envelope(body(["type": .string("status")], key: clinician, expiresIn: -1), key: clinician)
         let e = refusal(admit(gate, old))
-        #expect(e?.field == "body.expires_utc_ms" && e!.reason.hasPrefix("expired"))
+        #expect(e?.path == "body.expires_utc_ms" && e!.message.hasPrefix("expired"))
         let far = Signer.envelope(body(["type": .string("status")], key: clinician, counter: 2, expiresIn: 301_000), key: clinician)
-        #expect(refusal(admit(gate, far))?.reason.contains("ahead") == true)
+        #expect(refusal(admit(gate, far))?.message.contains("ahead") == true)
         // An expired request does not burn its counter: the same counter, fresh, is accepted.
         let fresh = Signer.envelope(body(["type": .string("status")], key: clinician), key: clinician)
         if case .failure(let f) = admit(gate, fresh) { Issue.record("\(f.error)") }
@@ -213,7 +213,7 @@ struct GateTests {
         let gate = Gate(ring: ring, counters: MemoryCounterStore())
         let late = Signer.envelope(body(["type": .string("suspend")], key: clinician, counter: 1, expiresIn: 1_999), key: clinician)
         let e = refusal(admit(gate, late))
-        #expect(e?.field == "body.expires_utc_ms" && e!.reason.contains("1999 ms") && e!.reason.contains("stops waiting"), "\(String(describing: e))")
+        #expect(e?.path == "body.expires_utc_ms" && e!.message.contains("1999 ms") && e!.message.contains("stops waiting"), "\(String(describing: e))")
         // 2 s left exactly: admitted.
         let inTime = Signer.envelope(body(["type": .string("suspend")], key: clinician, counter: 1, expiresIn: 2_000), key: clinician)
         if case .failure(let f) = admit(gate, inTime) { Issue.record("\(f.error)") }
@@ -235,14 +235,14 @@ struct GateTests {
         for type in ["suspend", "resume", "clear_alarms", "clinician_bolus", "program", "refill", "set_low_reservoir"] {
             let e = refusal(admit(gate, Signer.envelope(body(["type": .string(type)], key: patient), key: patient)))
             // Decoding comes first for incomplete commands, so either reason names the command.
-            #expect(e?.field.hasPrefix("body.command") == true, "\(type): \(String(describing: e))")
+            #expect(e?.path.hasPrefix("body.command") == true, "\(type): \(String(describing: e))")
         }
         let e = refusal(admit(gate, Signer.envelope(body(["type": .string("suspend")], key: patient), key: patient)))
-        #expect(e?.reason == "out of role: a patient may not suspend")
+        #expect(e?.message == "out of role: a patient may not suspend")
         let c = refusal(admit(gate, Signer.envelope(body(["type": .string("patient_bolus")], key: clinician), key: clinician)))
-        #expect(c?.reason == "out of role: a clinician may not patient_bolus")
+        #expect(c?.message == "out of role: a clinician may not patient_bolus")
         let other = refusal(admit(gate, Signer.envelope(body(["type": .string("status")], key: clinician, device: "pump-other"), key: clinician)))
-        #expect(other?.field == "body.device")
+        #expect(other?.path == "body.device")
     }
 
     @Test func everyCommandFieldIsValidated() {
@@ -266,7 +266,7 @@ struct GateTests {
         ]
         for (i, (command, field)) in cases.enumerated() {
             let e = refusal(admit(gate, Signer.envelope(body(command, key: clinician, counter: Int64(i + 1)), key: clinician)))
-            #expect(e?.field == field, "\(command): \(String(describing: e))")
+            #expect(e?.path == field, "\(command): \(String(describing: e))")
         }
     }
 
@@ -280,9 +280,9 @@ struct GateTests {
             (#"{"v":1,"body":"{\"role\":\"root\"}","mac":"\#(String(repeating: "0", count: 64))"}"#, "body.role"),
         ]
         for (text, field) in cases {
-            #expect(refusal(admit(gate, Data(text.utf8)))?.field == field, "\(text)")
+            #expect(refusal(admit(gate, Data(text.utf8)))?.path == field, "\(text)")
         }
-        #expect(refusal(admit(gate, Data([0xff, 0xfe, 0x00])))?.field == "envelope")
+        #expect(refusal(admit(gate, Data([0xff, 0xfe, 0x00])))?.path == "envelope")
     }
 
     @Test func keyFilesRoundTripAndRefuseLoosePermissions() throws {
@@ -299,10 +299,10 @@ struct GateTests {
             Issue.record("\(f.error)")
         }
         chmod("\(dir)/patient.key", 0o644)
-        #expect(throws: WireError.self) { try KeyRing.load(folder: dir) }
+        #expect(throws: FieldError.self) { try KeyRing.load(folder: dir) }
         chmod("\(dir)/patient.key", 0o600)
         chmod(dir, 0o755)
-        #expect(throws: WireError.self) { try KeyRing.load(folder: dir) }
+        #expect(throws: FieldError.self) { try KeyRing.load(folder: dir) }
     }
 
     /// The findings "a symlinked key file pointing into a world-writable folder, an all-zero key,
@@ -347,7 +347,7 @@ struct GateTests {
         }
         let linked = base + "/linked"
         symlink(dir, linked)
-        #expect(throws: WireError.self) { try KeyRing.load(folder: linked) }
+        #expect(throws: FieldError.self) { try KeyRing.load(folder: linked) }
         #expect(verdict("") == "accepted")
     }
 
@@ -364,20 +364,20 @@ struct GateTests {
         #expect(good.contains(#""dose_ug":1,"#))
         // A duplicate key, correctly signed: refused, whichever value a reader would take.
         let dup = good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug":1,"dose_ug":5,"#)
-        #expect(refusal(admit(gate, signed(dup, key: clinician)))?.field == "body", "\(dup)")
+        #expect(refusal(admit(gate, signed(dup, key: clinician)))?.path == "body", "\(dup)")
         // Other spellings of the same body, each correctly signed.
         for variant in [good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug":1.0,"#),
                         good.replacingOccurrences(of: #""dose_ug":1,"#, with: #""dose_ug": 1,"#),
                         good.replacingOccurrences(of: #""type":"clinician_bolus""#, with: #""type":"clinician\u005fbolus""#),
                         " " + good] {
             #expect(variant != good)
-            #expect(refusal(admit(gate, signed(variant, key: clinician)))?.field == "body", "\(variant)")
+            #expect(refusal(admit(gate, signed(variant, key: clinician)))?.path == "body", "\(variant)")
         }
         // The envelope: other spellings of a valid one.
         let env = String(decoding: signed(good, key: clinician), as: UTF8.self)
         for variant in [env.replacingOccurrences(of: #""v":1"#, with: #""v":1.0"#), env.replacingOccurrences(of: #""v":1"#, with: #""v":1,"v":1"#),
                         env + "\n", env.replacingOccurrences(of: ",", with: ", ")] {
-            #expect(refusal(admit(gate, Data(variant.utf8)))?.field == "envelope", "\(variant)")
+            #expect(refusal(admit(gate, Data(variant.utf8)))?.path == "envelope", "\(variant)")
         }
         if case .failure(let f) = admit(gate, Data(env.utf8)) { Issue.record("\(f.error)") }
         // The encoder: escapes, key order by UTF-8 bytes, integers; and what it writes parses back to itself.

@@ -1,3 +1,4 @@
+import PumpCore
 import Foundation
 import Glibc
 import PumpCommands
@@ -31,7 +32,7 @@ struct OwnerOnlyFileTests {
         let link = folder + "/k.counter", hard = folder + "/h.counter", fifo = folder + "/f.counter"
         #expect(symlink(victim, link) == 0 && Glibc.link(victim, hard) == 0 && mkfifo(fifo, 0o600) == 0)
         for path in [link, hard, fifo] {
-            #expect(throws: WireError.self) { try OwnerOnlyFile.write(Data("1\n".utf8), to: path, field: "counter") }
+            #expect(throws: FieldError.self) { try OwnerOnlyFile.write(Data("1\n".utf8), to: path, field: "counter") }
             #expect(OwnerOnlyFile.read(path) == nil)
         }
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "secret")
@@ -43,7 +44,7 @@ struct OwnerOnlyFileTests {
         let path = folder + "/theirs.counter"
         try "5\n".write(toFile: path, atomically: false, encoding: .utf8)
         #expect(chown(path, 4321, 4321) == 0)
-        #expect(throws: WireError.self) { try OwnerOnlyFile.write(Data("6\n".utf8), to: path, field: "counter") }
+        #expect(throws: FieldError.self) { try OwnerOnlyFile.write(Data("6\n".utf8), to: path, field: "counter") }
         let kept = try String(contentsOfFile: path, encoding: .utf8)
         #expect(OwnerOnlyFile.read(path) == nil && kept == "5\n")
         try FileManager.default.removeItem(atPath: folder)

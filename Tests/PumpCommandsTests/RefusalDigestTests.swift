@@ -7,7 +7,7 @@ import Testing
 @Suite("Refusal digest")
 struct RefusalDigestTests {
     func at(_ s: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(s * 1e9)) }
-    func junk(_ field: String, _ reason: String = "not a JSON object") -> WireError { WireError(field, reason) }
+    func junk(_ field: String, _ reason: String = "not a JSON object") -> FieldError { FieldError(field, reason) }
 
     /// 1 000 refusals/s for ten minutes (virtual time): 10 recorded one by one and one summary per
     /// minute, 110 events in all, and every refusal accounted for in the summaries' counts.
