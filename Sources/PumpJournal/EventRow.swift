@@ -55,10 +55,11 @@ struct EventRow: Sendable, Equatable {
                         + (r.reason.map { ", \($0)" } ?? ""),
                       accepted: r.accepted)
         case .remoteRefusals(let r): self.init(type: "remote_refusals", detail: r.description, accepted: false)
+        case .readError(let r): self.init(type: "read_error", detail: r.description)
         }
     }
 
     /// Every type the log can hold (for `pumpctl log --type`).
     static let types = ["session", "program", "alarm_raised", "alarm_reannounced", "alarm_cause_gone", "alarms_acknowledged", "alarm_cleared", "halted",
-                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "restarted", "journal_error", "refill", "remote_command", "remote_refusals"]
+                        "state_changed", "bolus", "bolus_ended", "command", "motor_error", "read_error", "restarted", "journal_error", "refill", "remote_command", "remote_refusals"]
 }

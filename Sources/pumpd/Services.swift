@@ -233,6 +233,7 @@ struct EventLogService<M: MotorDriver, P: PressureSensor, B: BatteryGauge>: Serv
         case .command(let c, let accepted, let reason):
             logger.notice("command \(c.name): \(accepted ? "accepted" : "refused")\(reason.map { ", \($0)" } ?? "")", metadata: at)
         case .motorError(let m): logger.error("motor error: \(m.kind) errno \(m.errno.map(String.init) ?? "-")", metadata: at)
+        case .readError(let r): logger.error("read failed: \(r.description)", metadata: at)
         case .bolusEnded(let b): logger.notice("bolus \(b.complete ? "completed" : "cut short"): \(b.programmed) of \(b.total)", metadata: at)
         case .restarted(let r):
             logger.notice("restarted from the journal: \(r.uncertainStrokes) uncertain strokes counted as delivered, outage \(r.outage.seconds) s not caught up\(r.interruptedBolus ? ", a running bolus not resumed" : "")", metadata: at)

@@ -37,8 +37,11 @@ public struct WatchdogReadings: Sendable {
     public var motor: MotorFeedback?
     public var battery: BatteryReading?
     public var batteryDue: Bool
+    /// Why the reads that gave nil failed (the first error per device this tick).
+    public var readErrors: [ReadDevice: HALError]
     public init(pressure: CentiMMHg?, pressureRepeat: CentiMMHg?, strokeMarkBeforePressure: StrokeMark?, motor: MotorFeedback?,
-                battery: BatteryReading?, batteryDue: Bool) {
+                battery: BatteryReading?, batteryDue: Bool, readErrors: [ReadDevice: HALError] = [:]) {
+        self.readErrors = readErrors
         self.pressure = pressure
         self.pressureRepeat = pressureRepeat
         self.strokeMarkBeforePressure = strokeMarkBeforePressure
@@ -83,6 +86,7 @@ public struct ControllerCore: Sendable {
     public private(set) var battery = BatteryMonitor()
     public private(set) var state: TherapyState = .delivering
     public private(set) var events = EventLog()
+    private var readErrors = ReadErrorDigest()
     public private(set) var halts: [HaltRecord] = []
     public private(set) var lastHeartbeat: MonotonicInstant
     /// When the watchdog last ran (the hardware watchdog is fed only while both are recent).
@@ -363,10 +367,16 @@ public struct ControllerCore: Sendable {
         return state != .delivering
     }
 
+    /// A read failed: recorded with its error (rate-limited, `ReadErrorDigest`). What it means
+    /// for delivery is the device's monitor's judgement, whatever the kind.
+    public mutating func readFailed(_ device: ReadDevice, _ error: HALError, at now: MonotonicInstant) {
+        if let r = readErrors.failed(device, error, at: now) { record(.readError(r), at: now) }
+    }
+
     /// The motor refused a command: the driver is not trustworthy.
     public mutating func motorCommandFailed(_ error: HALError, at now: MonotonicInstant) {
         strokesInFlight = 0
-        record(.motorError(HALErrorSummary(kind: error.kind.rawValue, errno: error.errno)), at: now)
+        record(.motorError(HALErrorSummary(error)), at: now)
         raise(.motorDriverFault, at: now)
         set(.motorDriverFault, present: false, at: now)   // the command is over; a clinician decides
     }
@@ -377,6 +387,7 @@ public struct ControllerCore: Sendable {
     /// disabled (halted or suspended). The watchdog disables it on its own path.
     public mutating func watchdogTick(at now: MonotonicInstant, readings: WatchdogReadings) -> Bool {
         lastWatchdogTick = now
+        for device in ReadDevice.allCases { if let e = readings.readErrors[device] { readFailed(device, e, at: now) } }
         // Heartbeat of the dose loop.
         if now - lastHeartbeat > limits.heartbeatTimeout { raise(.doseLoopStalled, at: now) }
 

@@ -15,6 +15,9 @@ public struct ControllerEvent: Hashable, Sendable {
         case bolus(BolusRecord)
         case command(OperatorCommand, accepted: Bool, reason: String?)
         case motorError(HALErrorSummary)
+        /// A device's read failed (one record per device per minute, with the count of the rest:
+        /// `ReadErrorDigest`).
+        case readError(ReadErrorRecord)
         /// A bolus ended: completed, or cut short by a halt or a suspension.
         case bolusEnded(BolusEnd)
         /// The controller started again from its journal.
@@ -42,6 +45,10 @@ public struct ControllerEvent: Hashable, Sendable {
 public struct HALErrorSummary: Hashable, Sendable {
     public var kind: String
     public var errno: Int32?
+    public init(kind: String, errno: Int32?) {
+        self.kind = kind
+        self.errno = errno
+    }
 }
 
 /// Commands from clinicians and patients (scenario events now; the command socket later).

@@ -117,7 +117,11 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             }
             try await motor.step(count: Int(strokes), direction: .forward)
             // The motion of these strokes, judged now that they are confirmed (strokesCompleted).
-            let fb = try? await motor.feedback()
+            let fb: MotorFeedback?
+            do { fb = try await motor.feedback() } catch {
+                fb = nil
+                state.withLock { $0.core.readFailed(.motor, error, at: now) }
+            }
             let (halt, stop) = state.withLock { g in
                 g.strokeUnderWay = false
                 return (g.core.strokesCompleted(strokes, at: now, feedback: fb), g.core.motorStop != .none && g.motorEnabled)
@@ -196,12 +200,21 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         // The battery is read every `batteryPeriod`; `nextBatteryRead` only moves on under the lock
         // below, and only this step moves it, so it is read together with the mark.
         let (mark, batteryDue) = state.withLock { ($0.core.strokeMark, now >= $0.nextBatteryRead) }
-        let p: CentiMMHg? = try? await pressure.read()
-        let p2: CentiMMHg? = p == nil ? nil : try? await pressure.read()
-        let fb: MotorFeedback? = try? await motor.feedback()
+        // Every failed read's error goes to the core with the readings (nothing is dropped).
+        var errors: [ReadDevice: HALError] = [:]
+        func read<T>(_ device: ReadDevice, _ body: () async throws(HALError) -> T) async -> T? {
+            do { return try await body() } catch {
+                if errors[device] == nil { errors[device] = error }
+                return nil
+            }
+        }
+        let p = await read(.pressureSensor) { () async throws(HALError) in try await pressure.read() }
+        let p2 = p == nil ? nil : await read(.pressureSensor) { () async throws(HALError) in try await pressure.read() }
+        let fb = await read(.motor) { () async throws(HALError) in try await motor.feedback() }
         var b: BatteryReading?
-        if batteryDue { b = try? await battery.read() }
-        let readings = WatchdogReadings(pressure: p, pressureRepeat: p2, strokeMarkBeforePressure: mark, motor: fb, battery: b, batteryDue: batteryDue)
+        if batteryDue { b = await read(.batteryGauge) { () async throws(HALError) in try await battery.read() } }
+        let readings = WatchdogReadings(pressure: p, pressureRepeat: p2, strokeMarkBeforePressure: mark, motor: fb, battery: b, batteryDue: batteryDue,
+                                        readErrors: errors)
         let (cut, outcome) = state.withLock { g in
             if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
             _ = g.core.watchdogTick(at: now, readings: readings)
