@@ -4,7 +4,8 @@ import RealModule
 import PumpSync
 
 /// The physical parameters of the simulated rig. Keys and defaults of the first six are fixed by
-/// docs/scenarios.md; the rest are the fake hardware's own and documented in the README.
+/// docs/scenarios.md; the rest are the fake hardware's own and documented in docs/testing.md ("Scenarios")
+/// and docs/performance.md (`stroke_noise_fraction`).
 public struct PlantParameters: Hashable, Sendable {
     public var strokeVolume = Nanolitres(250)
     /// Pump outlet plus catheter compliance.

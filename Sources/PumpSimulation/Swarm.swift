@@ -407,7 +407,7 @@ public enum Swarm {
         func strokes(at t: Int64) -> Int64 { strokeMarks.last { $0.at <= t }?.strokes ?? 0 }
     }
 
-    /// The documented detection bound of each hazard (README "Limits", docs/occlusion-detection.md),
+    /// The documented detection bound of each hazard (docs/safety.md "Limits", docs/occlusion-detection.md),
     /// in seconds and in strokes; a detection within either passes (-1: that form does not apply).
     static func latencyBound(hazard: ScenarioEvent.Kind, fault: Report.Fault, report r: Report, scenario s: Scenario)
         -> (seconds: Double, strokes: Double) {

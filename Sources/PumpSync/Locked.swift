@@ -11,7 +11,7 @@ import Darwin
 /// Why not `Synchronization.Mutex`: on Linux, ThreadSanitizer does not see that lock (the
 /// toolchain's Synchronization module is not instrumented) and reports every value it guards as
 /// racing; it does intercept `pthread_mutex_lock`. One lock type everywhere means the sanitizer
-/// checks the same locking that ships (Scripts/sanitizers thread, docs in README "Tests").
+/// checks the same locking that ships (Scripts/sanitizers thread, docs in docs/testing.md "Tests").
 public final class Locked<State>: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// Unchecked: the mutex already makes every access exclusive. The runtime's own check cost

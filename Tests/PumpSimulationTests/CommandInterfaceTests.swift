@@ -188,7 +188,7 @@ struct CommandInterfaceTests {
     /// connections open, a clinician bolus timed out. Now (SwiftNIO) 100 idle connections and a
     /// client trickling a frame delay no one, and pumpd holds at most 64 connections: a newcomer
     /// closes the oldest one with nothing in flight. The answer time is printed, not judged
-    /// (README "Command interface": measured under 50 idle connections).
+    /// (docs/commands.md, "Threat model and what it answers": measured under 50 idle connections).
     @Test func idleAndSlowClientsDelayNoOne() throws {
         let d = try RunningDaemon()
         try d.start()

@@ -87,13 +87,13 @@ struct CommandLineTests {
         #expect(r.out.contains("kink on day 3") && r.out.contains("occlusion") && r.out.contains("Final:     halted"))
     }
 
-    @Test func faultTablePrintsAndTheReadmeShowsItUnchanged() throws {
+    @Test func faultTablePrintsAndTheSafetyPageShowsItUnchanged() throws {
         let r = try CLI.run(["faults"])
         #expect(r.status == 0 && r.out.contains("| `occlusion` | stop | high | clinician |"))
-        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let page = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/safety.md"), encoding: .utf8)
         for line in r.out.split(separator: "\n") {
-            #expect(readme.contains(line), "README lacks: \(line)")
+            #expect(page.contains(line), "docs/safety.md lacks: \(line)")
         }
     }
 }

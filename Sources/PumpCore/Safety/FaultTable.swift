@@ -56,12 +56,12 @@ public struct FaultPolicy: Hashable, Sendable {
     public var blocksPatientBolus: Bool
     /// Clinician boluses too (no limit on them can be checked while it is active).
     public var blocksClinicianBolus = false
-    /// The reason, for the README table.
+    /// The reason, for the table in docs/safety.md.
     public var rationale: String
 }
 
 /// The one table that maps each fault to its delivery policy, alarm priority and clear rule.
-/// Nothing else in the code decides these; the README prints this table (`pumpctl faults`).
+/// Nothing else in the code decides these; docs/safety.md prints this table (`pumpctl faults`).
 public enum FaultTable {
     public static func policy(for alarm: AlarmType) -> FaultPolicy {
         switch alarm {

@@ -82,7 +82,7 @@ public struct ScenarioEvent: Sendable {
 }
 
 extension Scenario {
-    /// Defaults a scenario may leave out, in one place (README "Scenario defaults").
+    /// Defaults a scenario may leave out, in one place (docs/testing.md "Scenarios").
     public enum Defaults {
         public static let name = "unnamed"
         public static let seed: UInt64 = 1
