@@ -79,8 +79,10 @@ let package = Package(
             name: "PumpFakes",
             dependencies: ["PumpCore", "PumpHAL", "PumpSync", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
-        // Reading configuration: JSON with field paths, board files, prescription files.
-        .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
+        // Reading configuration: JSON with field paths, board files, prescription files. It sees
+        // the drivers so that a board file's sensor section can build its own driver (the registry
+        // in PressureSensors.swift): adding a chip touches no switch elsewhere.
+        .target(name: "PumpConfig", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers"], swiftSettings: strict),
         // The independent judge of dosing: the micrograms a prescription asks for over any
         // interval, written apart from the controller (Foundation's calendar only) so a wrong
         // idea of what is prescribed cannot agree with itself.
@@ -163,7 +165,7 @@ let package = Package(
         .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes", "PumpHIL"], swiftSettings: strict),
         .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
         .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
-        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpFakes", .product(name: "RealModule", package: "swift-numerics")],
