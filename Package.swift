@@ -72,7 +72,7 @@ let package = Package(
                 .target(name: "CI2C", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
-        // Chip drivers over the bus and line primitives: stepper, ADS1115, MAX17048.
+        // Chip drivers over the bus and line primitives: stepper, ADS1115, ABP2, MAX17048.
         .target(name: "PumpDrivers", dependencies: ["PumpCore", "PumpHAL"], swiftSettings: strict),
         // In-memory fakes backed by a physical plant model, and ordered-expectation bus fakes.
         .target(
