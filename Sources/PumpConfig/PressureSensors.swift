@@ -43,6 +43,7 @@ extension Board {
     /// here, and its fields in docs/board-files.md.
     static let pressureSensorModels: [PressureSensorModel] = [
         PressureSensorModel("ads1115", { ADS1115.read(&$0, &$1) }),
+        PressureSensorModel("abp2", { ABP2.read(&$0, &$1) }),
     ]
 
     /// The `pressure_sensor` section: the registered reader of its model on a linux board,
