@@ -13,6 +13,17 @@ func boardJSON(_ name: String) throws -> [String: Any] {
     try #require(JSONSerialization.jsonObject(with: Data(contentsOf: boardsFolder.appendingPathComponent(name))) as? [String: Any])
 }
 
+/// The board text refused, with a problem at `path` among its problems.
+func expectRefused(_ json: [String: Any], naming path: String, _ name: String? = nil) throws {
+    let label = name.map { "\($0): " } ?? ""
+    do {
+        _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+        Issue.record("\(name ?? path): accepted")
+    } catch let e as ValidationErrors {
+        #expect(e.problems.contains { $0.path == path }, "\(label)wanted \(path), got \(e)")
+    }
+}
+
 @Suite("Board files")
 struct BoardTests {
     @Test func shippedBoardsParse() throws {
@@ -108,12 +119,7 @@ struct BoardTests {
         var section = try #require(JSONSerialization.jsonObject(with: Data(fields.utf8)) as? [String: Any])
         section["model"] = "abp2"
         json["pressure_sensor"] = section
-        do {
-            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
-            Issue.record("\(path): accepted")
-        } catch let e as ValidationErrors {
-            #expect(e.problems.contains { $0.path == path }, "wanted \(path), got \(e)")
-        }
+        try expectRefused(json, naming: path)
     }
 
     @Test func abp2AddressDefaultsTo0x28AndUnknownModelsNameTheRegistry() throws {
@@ -146,12 +152,7 @@ struct BoardTests {
         var jig = try #require(json["hil_jig"] as? [String: Any])
         breakIt(&jig)
         json["hil_jig"] = jig
-        do {
-            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
-            Issue.record("\(path): accepted")
-        } catch let e as ValidationErrors {
-            #expect(e.problems.contains { $0.path == path }, "wanted \(path), got \(e)")
-        }
+        try expectRefused(json, naming: path)
     }
 
     /// One rejection per field class, each naming its field.
@@ -199,12 +200,7 @@ struct BoardTests {
         let (name, path, breakIt) = Self.broken[index]
         var json = try boardJSON("rpi4-bench.json")
         breakIt(&json)
-        do {
-            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
-            Issue.record("\(name): accepted")
-        } catch let e as ValidationErrors {
-            #expect(e.problems.contains { $0.path == path }, "\(name): wanted \(path), got \(e)")
-        }
+        try expectRefused(json, naming: path, name)
     }
 
     @Test func simulatedBoardHasNoLines() throws {
