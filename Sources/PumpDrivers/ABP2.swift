@@ -9,11 +9,11 @@ import PumpHAL
 /// bit 5 busy, bit 2 memory integrity test failed, bit 0 internal math saturation, bits 7, 4, 3
 /// and 1 always 0; the digital transfer function is calibrated between 10 % and 90 % of 2^24
 /// counts, P = (Output − Output_min) × (Pmax − Pmin) / (Output_max − Output_min) + Pmin, and
-/// T (°C) = Output × 200 / (2^24 − 1) − 50. (Checked against the datasheet's own pages as
-/// quoted by RIOT's abp2 driver docs, status table, and ESPHome's honeywellabp2 source, counts
-/// 0x19999A and 0xE66666; the datasheet PDF itself was not in the stores searched.)
+/// T (°C) = Output × 200 / (2^24 − 1) − 50. (The PDF's own text could not be fetched here; these
+/// values agree across drivers that cite it: Linux's abp2030pa (the 7-byte read), RIOT's abp2
+/// (the status table) and ESPHome's honeywellabp2 (0x19999A and 0xE66666).)
 public enum ABP2 {
-    /// The address of the usual order codes ("…2A3": I²C at 0x28).
+    /// The series' usual I²C address (the order code says which one a part answers at).
     public static let defaultAddress: UInt8 = 0x28
     /// Output Measurement Command.
     public static let measureCommand: [UInt8] = [0xAA, 0x00, 0x00]
