@@ -102,7 +102,10 @@ public enum ABP2 {
     /// The status byte alone (no command sent), for a board check: an ABP2 answers with bit 6 set
     /// and its always-zero bits clear.
     nonisolated(nonsending) public static func identify<Bus: I2CTransfers>(bus: Bus, address: UInt8) async throws(HALError) -> ChipIdentity {
-        let status = Status(rawValue: try await bus.read(address: address, count: 1)[0])
+        guard let byte = try await bus.read(address: address, count: 1).first else {
+            return ChipIdentity(matches: false, detail: "no status byte")
+        }
+        let status = Status(rawValue: byte)
         let hex = "0x" + String(status.rawValue, radix: 16)
         guard status.isDisjoint(with: .alwaysZero), status.contains(.powered) else {
             return ChipIdentity(matches: false, detail: "status byte \(hex): not an ABP2's (bit 6 set, bits 7, 4, 3, 1 clear)")
@@ -136,19 +139,28 @@ public struct ABP2PressureSensor<Bus: I2CTransfers>: PressureSensor {
         let deadline = clock.monotonicNanoseconds() + ABP2.timeoutNanoseconds
         await sleeper.sleep(nanoseconds: ABP2.conversionNanoseconds)
         while true {
-            let status = ABP2.Status(rawValue: try await bus.read(address: a, count: 1)[0])
+            let status = ABP2.Status(rawValue: try await read(1)[0])
             if let problem = ABP2.problem(status, at: a) { throw problem }
             if !status.contains(.busy) { break }
             let left = deadline - clock.monotonicNanoseconds()
             guard left > 0 else { throw HALError(.timeout, "ABP2 at 0x\(String(a, radix: 16)): still busy \(ABP2.timeoutNanoseconds / 1_000_000) ms after the command") }
             await sleeper.sleep(nanoseconds: min(ABP2.pollNanoseconds, left))
         }
-        let bytes = try await bus.read(address: a, count: 7)
+        let bytes = try await read(7)
         let status = ABP2.Status(rawValue: bytes[0])
         if let problem = ABP2.problem(status, at: a) { throw problem }
         // Busy again: these counts belong to no finished conversion.
         if status.contains(.busy) { throw HALError(.busy, "ABP2 at 0x\(String(a, radix: 16)): busy in the data read") }
         return try measurement(pressureCounts: Self.counts(bytes[1], bytes[2], bytes[3]), temperatureCounts: Self.counts(bytes[4], bytes[5], bytes[6]))
+    }
+
+    /// Exactly `count` bytes, or `invalidData`: a short answer is never indexed.
+    nonisolated(nonsending) private func read(_ count: Int) async throws(HALError) -> [UInt8] {
+        let bytes = try await bus.read(address: configuration.address, count: count)
+        guard bytes.count == count else {
+            throw HALError(.invalidData, "ABP2 at 0x\(String(configuration.address, radix: 16)): \(bytes.count) bytes for \(count)")
+        }
+        return bytes
     }
 
     /// The transfer function (see `ABP2`), after the output window check.

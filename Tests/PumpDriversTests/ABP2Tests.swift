@@ -151,6 +151,18 @@ struct ABP2Tests {
         try bus.done()
     }
 
+    /// A bus that answers fewer bytes than asked (not the expectation bus: it refuses to) gives
+    /// invalidData, never an index out of range.
+    @Test func shortAnswersAreInvalidData() async {
+        struct Short: I2CTransfers {
+            nonisolated(nonsending) func write(address: UInt8, bytes: [UInt8]) async throws(HALError) {}
+            nonisolated(nonsending) func read(address: UInt8, count: Int) async throws(HALError) -> [UInt8] { count == 1 ? [0x40] : [0x40, 0x80] }
+            nonisolated(nonsending) func writeRead(address: UInt8, bytes: [UInt8], count: Int) async throws(HALError) -> [UInt8] { [] }
+        }
+        let s = ABP2PressureSensor(bus: Short(), configuration: config, sleeper: RecordingSleeper(), clock: RecordingSleeper())
+        await #expect(throws: HALError(.invalidData, "ABP2 at 0x28: 2 bytes for 7")) { try await s.read() }
+    }
+
     /// The board check reads the status byte only (no command).
     @Test(arguments: [(UInt8(0x40), true, "it has no ID register"), (0xFF, false, "not an ABP2's"), (0x00, false, "not an ABP2's"),
                       (0x44, false, "memory integrity test failed")])
