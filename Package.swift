@@ -72,7 +72,7 @@ let package = Package(
                 .target(name: "CI2C", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
-        // Chip drivers over the bus and line primitives: stepper, ADS1115, MAX17048.
+        // Chip drivers over the bus and line primitives: stepper, ADS1115, ABP2, MAX17048.
         .target(name: "PumpDrivers", dependencies: ["PumpCore", "PumpHAL"], swiftSettings: strict),
         // The physical plant model (pump, catheter, sensor, battery) and the devices backed by it:
         // the simulator's and the simulated board's hardware, so pumpd links it.
@@ -83,8 +83,10 @@ let package = Package(
         // Test doubles only (ordered-expectation bus fakes, fixed time zones): no shipped
         // program links them.
         .target(name: "PumpFakes", dependencies: ["PumpCore", "PumpHAL", "PumpSync"], swiftSettings: strict),
-        // Reading configuration: JSON with field paths, board files, prescription files.
-        .target(name: "PumpConfig", dependencies: ["PumpCore"], swiftSettings: strict),
+        // Reading configuration: JSON with field paths, board files, prescription files. It sees
+        // the drivers so that a board file's sensor section can build its own driver (the registry
+        // in PressureSensors.swift): adding a chip touches no switch elsewhere.
+        .target(name: "PumpConfig", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers"], swiftSettings: strict),
         // The independent judge of dosing: the micrograms a prescription asks for over any
         // interval, written apart from the controller (Foundation's calendar only) so a wrong
         // idea of what is prescribed cannot agree with itself.
@@ -167,12 +169,13 @@ let package = Package(
         .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpFakes", "PumpHIL"], swiftSettings: strict),
         .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
         .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpPlant", "PumpFakes"], swiftSettings: strict),
-        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpConfig", "PumpPlant", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "ControllerTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "Controller", "PumpPlant", "PumpFakes", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict),
         .testTarget(name: "PumpPlantTests", dependencies: ["PumpCore", "PumpHAL", "PumpPlant", "PumpFakes"], swiftSettings: strict),
+        .testTarget(name: "PumpFakesTests", dependencies: ["PumpHAL", "PumpFakes"], swiftSettings: strict),
         .testTarget(
             name: "PumpSimulationTests",
             dependencies: ["PumpCore", "Controller", "PumpPlant", "PumpFakes", "PumpSimulation", "PumpConfig", "PumpJournal", "PumpCommands", "PumpSync", "pumpctl"],

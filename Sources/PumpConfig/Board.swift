@@ -39,42 +39,6 @@ public struct Board: Sendable, Equatable {
         }
     }
 
-    /// One point of the pressure transducer's linear calibration.
-    public struct CalibrationPoint: Sendable, Equatable {
-        public var millivolts: Double
-        public var mmHg: Double
-        public init(millivolts: Double, mmHg: Double) {
-            self.millivolts = millivolts
-            self.mmHg = mmHg
-        }
-    }
-
-    /// TI ADS1115 on the I²C bus, reading the pressure transducer single-shot.
-    public struct ADS1115: Sendable, Equatable {
-        public var address: UInt8
-        /// Single-ended input AIN0…AIN3.
-        public var channel: Int
-        /// Programmable gain: full-scale range in millivolts (6144, 4096, 2048, 1024, 512, 256).
-        public var fullScaleMillivolts: Int
-        /// Samples per second (8, 16, 32, 64, 128, 250, 475, 860).
-        public var dataRateSPS: Int
-        /// Two points, in any order, with different voltages.
-        public var calibration: [CalibrationPoint]
-        /// The voltages a working transducer can give; outside them it is a sensor fault, not a
-        /// pressure (a broken supply or signal wire reads 0 V or the supply, which the calibration
-        /// would turn into a plausible pressure). nil: every reading is taken.
-        public var validMillivolts: ClosedRange<Double>?
-        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint],
-                    validMillivolts: ClosedRange<Double>? = nil) {
-            self.address = address
-            self.channel = channel
-            self.fullScaleMillivolts = fullScaleMillivolts
-            self.dataRateSPS = dataRateSPS
-            self.calibration = calibration
-            self.validMillivolts = validMillivolts
-        }
-    }
-
     /// Maxim MAX17048 fuel gauge on the I²C bus.
     public struct MAX17048: Sendable, Equatable {
         public var address: UInt8
@@ -102,7 +66,8 @@ public struct Board: Sendable, Equatable {
     public var i2cBus: Int?
     public var i2cAdapterName: String?
     public var stepper: Stepper?
-    public var pressureADC: ADS1115?
+    /// Linux boards: the registered model `pressure_sensor.model` names (PressureSensors.swift).
+    public var pressureSensor: PressureSensorConfig?
     public var fuelGauge: MAX17048?
     /// Optional on any board.
     public var alarmOutput: Line?
@@ -149,8 +114,9 @@ public struct Board: Sendable, Equatable {
     }
 
     public static let schemaVersion = 1
-    static let fullScales = [6144, 4096, 2048, 1024, 512, 256]
-    static let dataRates = [8, 16, 32, 64, 128, 250, 475, 860]
+
+    /// The pressure sensor when it is an ADS1115 (the hardware-in-the-loop plant's only one).
+    public var pressureADC: ADS1115? { pressureSensor?.section as? ADS1115 }
 
     public static func parse(_ data: Data) throws(ValidationErrors) -> Board {
         try ObjectReader.document(data) { r, problems in read(&r, &problems) }
@@ -170,16 +136,42 @@ public struct Board: Sendable, Equatable {
         var f = Fields(problems: problems)
         defer { problems = f.problems }
 
+        readSchema(&r, &f)
+        let name = f.text(&r, "name", required: true) ?? ""
+        let kindText = f.text(&r, "kind", required: true)
+        let kind = kindText.flatMap(Kind.init(rawValue:))
+        if let kindText, kind == nil { f.fail("kind", "must be simulated or linux, got '\(kindText)'") }
+        let motor = readMotor(&r, &f, kind: kind)
+        let bus = readBus(&r, &f, kind: kind)
+        let pressure = readPressureSensor(&r, &f, kind: kind)
+        let gauge = readBatteryGauge(&r, &f, kind: kind)
+        if let pressure, let gauge, pressure.address == gauge.address {
+            f.fail("battery_gauge.address", "is the pressure sensor's address too")
+        }
+        let alarm = readOptionalLine(&r, &f, "alarm_output", kind: kind)
+        let button = readOptionalLine(&r, &f, "bolus_button", kind: kind)
+        let watchdog = f.text(&r, "watchdog_device", required: false)
+        if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
+        let watchdogTimeout = f.integer(&r, "watchdog_timeout_s", Self.watchdogTimeoutRange, required: false)
+        if watchdogTimeout != nil, watchdog == nil { f.fail("watchdog_timeout_s", "needs watchdog_device") }
+        let jig = readJig(&r, &f, kind: kind)
+        checkLinesUsedOnce(&f, stepper: motor.stepper, alarm: alarm, button: button, jig: jig)
+
+        guard f.problems.count == before, let kind else { return nil }
+        return Board(name: name, kind: kind, strokeVolume: motor.stroke, encoderCountsPerStroke: motor.counts, gpioChipLabel: bus.chip,
+                     i2cBus: bus.number, i2cAdapterName: bus.adapter, stepper: motor.stepper, pressureSensor: pressure, fuelGauge: gauge,
+                     alarmOutput: alarm, bolusButton: button, watchdogDevice: watchdog, watchdogTimeoutSeconds: watchdogTimeout, hilJig: jig)
+    }
+
+    private static func readSchema(_ r: inout ObjectReader, _ f: inout Fields) {
         if let v = f.number(&r, "schema") {
             if v != Double(schemaVersion) { f.fail("schema", "this build reads schema \(schemaVersion), got \(v)") }
         } else {
             f.fail("schema", "is required (\(schemaVersion))")
         }
-        let name = f.text(&r, "name", required: true) ?? ""
-        let kindText = f.text(&r, "kind", required: true)
-        let kind = kindText.flatMap(Kind.init(rawValue:))
-        if let kindText, kind == nil { f.fail("kind", "must be simulated or linux, got '\(kindText)'") }
+    }
 
+    private static func readMotor(_ r: inout ObjectReader, _ f: inout Fields, kind: Kind?) -> (stroke: Nanolitres, counts: Int64, stepper: Stepper?) {
         var stroke = Nanolitres(0), counts: Int64 = 0
         var stepper: Stepper?
         if var m = f.object(&r, "motor", required: true) {
@@ -200,8 +192,12 @@ public struct Board: Sendable, Equatable {
             }
             m.rejectUnknown(&f.problems)
         }
+        return (stroke, counts, stepper)
+    }
 
-        var chip: String?, bus: Int?, adapter: String?, adc: ADS1115?, gauge: MAX17048?
+    /// `gpio` and `i2c`: linux boards only.
+    private static func readBus(_ r: inout ObjectReader, _ f: inout Fields, kind: Kind?) -> (chip: String?, number: Int?, adapter: String?) {
+        var chip: String?, bus: Int?, adapter: String?
         if kind == .linux {
             if var g = f.object(&r, "gpio", required: true) {
                 chip = f.text(&g, "chip_label", required: true)
@@ -221,106 +217,61 @@ public struct Board: Sendable, Equatable {
         } else {
             for key in ["gpio", "i2c"] where r.value(key) != nil { f.fail(key, "is only for linux boards") }
         }
-        if var p = f.object(&r, "pressure_sensor", required: true) {
-            let model = f.text(&p, "model", required: true)
-            switch (kind, model) {
-            case (.linux, "ads1115"?):
-                var points: [CalibrationPoint] = []
-                if let list = p.array("calibration", &f.problems) {
-                    for (i, v) in list.enumerated() {
-                        guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
-                        if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -50...1000) {
-                            points.append(CalibrationPoint(millivolts: mv, mmHg: mmHg))
-                        }
-                        c.rejectUnknown(&f.problems)
-                    }
-                    if list.count != 2 {
-                        f.fail("pressure_sensor.calibration", "needs exactly two points, got \(list.count)")
-                    } else if points.count == 2, points[0].millivolts == points[1].millivolts {
-                        f.fail("pressure_sensor.calibration", "the two points need different voltages")
-                    }
-                } else if p.value("calibration") == nil {
-                    f.fail("pressure_sensor.calibration", "is required (two points: mv and mmhg)")
-                }
-                let scale = f.integer(&p, "full_scale_mv", 256...6144, required: true)
-                if let scale, !fullScales.contains(scale) {
-                    f.fail("pressure_sensor.full_scale_mv", "must be one of \(fullScales.map(String.init).joined(separator: ", "))")
-                }
-                let rate = f.integer(&p, "data_rate_sps", 8...860, required: true)
-                if let rate, !dataRates.contains(rate) {
-                    f.fail("pressure_sensor.data_rate_sps", "must be one of \(dataRates.map(String.init).joined(separator: ", "))")
-                }
-                var window: ClosedRange<Double>?
-                if var w = f.object(&p, "valid_mv", required: false) {
-                    if let low = f.real(&w, "min", -6144...6144), let high = f.real(&w, "max", -6144...6144) {
-                        if low < high { window = low...high } else { f.fail("pressure_sensor.valid_mv", "min must be below max") }
-                    }
-                    w.rejectUnknown(&f.problems)
-                }
-                adc = ADS1115(address: f.address(&p, "address") ?? 0, channel: f.integer(&p, "channel", 0...3, required: true) ?? 0,
-                              fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points, validMillivolts: window)
-            case (.simulated, "simulated"?), (nil, _), (_, nil):
-                break
-            case (_, let m?):
-                f.fail("pressure_sensor.model", kind == .linux ? "must be ads1115, got '\(m)'" : "must be simulated, got '\(m)'")
-            }
-            p.rejectUnknown(&f.problems)
-        }
-        if var b = f.object(&r, "battery_gauge", required: true) {
-            let model = f.text(&b, "model", required: true)
-            switch (kind, model) {
-            case (.linux, "max17048"?): gauge = MAX17048(address: f.address(&b, "address") ?? 0)
-            case (.simulated, "simulated"?), (nil, _), (_, nil): break
-            case (_, let m?):
-                f.fail("battery_gauge.model", kind == .linux ? "must be max17048, got '\(m)'" : "must be simulated, got '\(m)'")
-            }
-            b.rejectUnknown(&f.problems)
-        }
-        if let adc, let gauge, adc.address == gauge.address {
-            f.fail("battery_gauge.address", "is the pressure sensor's address too")
-        }
+        return (chip, bus, adapter)
+    }
 
-        func optionalLine(_ key: String) -> Line? {
-            guard var o = f.object(&r, key, required: false) else { return nil }
-            defer { o.rejectUnknown(&f.problems) }
-            if kind == .simulated { f.fail(key, "is only for linux boards (the simulated board has no lines)") }
-            let n = f.line(&o, "line"), a = f.level(&o, "active")   // both read: each is reported on its own
-            guard let n, let a else { return nil }
-            return Line(name: n, active: a)
+    private static func readBatteryGauge(_ r: inout ObjectReader, _ f: inout Fields, kind: Kind?) -> MAX17048? {
+        guard var b = f.object(&r, "battery_gauge", required: true) else { return nil }
+        var gauge: MAX17048?
+        let model = f.text(&b, "model", required: true)
+        switch (kind, model) {
+        case (.linux, "max17048"?): gauge = MAX17048(address: f.address(&b, "address") ?? 0)
+        case (.simulated, "simulated"?), (nil, _), (_, nil): break
+        case (_, let m?):
+            f.fail("battery_gauge.model", kind == .linux ? "must be max17048, got '\(m)'" : "must be simulated, got '\(m)'")
         }
-        let alarm = optionalLine("alarm_output")
-        let button = optionalLine("bolus_button")
-        let watchdog = f.text(&r, "watchdog_device", required: false)
-        if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
-        let watchdogTimeout = f.integer(&r, "watchdog_timeout_s", Self.watchdogTimeoutRange, required: false)
-        if watchdogTimeout != nil, watchdog == nil { f.fail("watchdog_timeout_s", "needs watchdog_device") }
+        b.rejectUnknown(&f.problems)
+        return gauge
+    }
 
+    private static func readOptionalLine(_ r: inout ObjectReader, _ f: inout Fields, _ key: String, kind: Kind?) -> Line? {
+        guard var o = f.object(&r, key, required: false) else { return nil }
+        defer { o.rejectUnknown(&f.problems) }
+        if kind == .simulated { f.fail(key, "is only for linux boards (the simulated board has no lines)") }
+        let n = f.line(&o, "line"), a = f.level(&o, "active")   // both read: each is reported on its own
+        guard let n, let a else { return nil }
+        return Line(name: n, active: a)
+    }
+
+    private static func readJig(_ r: inout ObjectReader, _ f: inout Fields, kind: Kind?) -> HILJig? {
+        guard var j = f.object(&r, "hil_jig", required: false) else { return nil }
         var jig: HILJig?
-        if var j = f.object(&r, "hil_jig", required: false) {
-            if kind == .simulated { f.fail("hil_jig", "is only for linux boards") }
-            switch f.text(&j, "kind", required: true) {
-            case "kernel-sim"?: jig = .kernelSimulators
-            case "loopback"?:
-                var dacAddress: UInt8?, scale: Int?
-                if var d = f.object(&j, "pressure_dac", required: true) {
-                    if let m = f.text(&d, "model", required: true), m != "mcp4725" { f.fail("hil_jig.pressure_dac.model", "must be mcp4725, got '\(m)'") }
-                    dacAddress = f.address(&d, "address")
-                    scale = f.integer(&d, "full_scale_mv", 1000...5500, required: true)
-                    d.rejectUnknown(&f.problems)
-                }
-                let loop = Loopback(stepIn: f.line(&j, "step_in") ?? "", directionIn: f.line(&j, "dir_in") ?? "",
-                                    enableIn: f.line(&j, "enable_in") ?? "", encoderOut: f.line(&j, "encoder_out") ?? "",
-                                    faultOut: f.line(&j, "fault_out") ?? "",
-                                    bolusOut: j.value("bolus_out") == nil ? nil : f.line(&j, "bolus_out"),
-                                    dacAddress: dacAddress ?? 0, dacFullScaleMillivolts: scale ?? 0)
-                jig = .loopback(loop)
-            case let k?: f.fail("hil_jig.kind", "must be kernel-sim or loopback, got '\(k)'")
-            case nil: break
+        if kind == .simulated { f.fail("hil_jig", "is only for linux boards") }
+        switch f.text(&j, "kind", required: true) {
+        case "kernel-sim"?: jig = .kernelSimulators
+        case "loopback"?:
+            var dacAddress: UInt8?, scale: Int?
+            if var d = f.object(&j, "pressure_dac", required: true) {
+                if let m = f.text(&d, "model", required: true), m != "mcp4725" { f.fail("hil_jig.pressure_dac.model", "must be mcp4725, got '\(m)'") }
+                dacAddress = f.address(&d, "address")
+                scale = f.integer(&d, "full_scale_mv", 1000...5500, required: true)
+                d.rejectUnknown(&f.problems)
             }
-            j.rejectUnknown(&f.problems)
+            let loop = Loopback(stepIn: f.line(&j, "step_in") ?? "", directionIn: f.line(&j, "dir_in") ?? "",
+                                enableIn: f.line(&j, "enable_in") ?? "", encoderOut: f.line(&j, "encoder_out") ?? "",
+                                faultOut: f.line(&j, "fault_out") ?? "",
+                                bolusOut: j.value("bolus_out") == nil ? nil : f.line(&j, "bolus_out"),
+                                dacAddress: dacAddress ?? 0, dacFullScaleMillivolts: scale ?? 0)
+            jig = .loopback(loop)
+        case let k?: f.fail("hil_jig.kind", "must be kernel-sim or loopback, got '\(k)'")
+        case nil: break
         }
+        j.rejectUnknown(&f.problems)
+        return jig
+    }
 
-        // Every line name used once.
+    /// Every line name used once.
+    private static func checkLinesUsedOnce(_ f: inout Fields, stepper: Stepper?, alarm: Line?, button: Line?, jig: HILJig?) {
         var seen: [String: String] = [:]
         var lines: [(String, String?)] = [
             ("motor.step_line", stepper?.stepLine), ("motor.dir_line", stepper?.directionLine),
@@ -335,11 +286,6 @@ public struct Board: Sendable, Equatable {
             guard let name, !name.isEmpty else { continue }
             if let other = seen[name] { f.fail(path, "line '\(name)' is already \(other)") } else { seen[name] = path }
         }
-
-        guard f.problems.count == before, let kind else { return nil }
-        return Board(name: name, kind: kind, strokeVolume: stroke, encoderCountsPerStroke: counts, gpioChipLabel: chip,
-                     i2cBus: bus, i2cAdapterName: adapter, stepper: stepper, pressureADC: adc, fuelGauge: gauge, alarmOutput: alarm,
-                     bolusButton: button, watchdogDevice: watchdog, watchdogTimeoutSeconds: watchdogTimeout, hilJig: jig)
     }
 
     /// Every GPIO line of the board proper, by name (what a simulated chip must offer).

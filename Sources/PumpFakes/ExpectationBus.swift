@@ -29,6 +29,9 @@ final class ExpectationQueue<T: Sendable & Equatable>: Sendable {
         }
     }
 
+    /// Records a failure found after the match (a script that answers the wrong number of bytes).
+    func fail(_ message: String) { state.withLock { $0.failures.append(message) } }
+
     func done() throws(ExpectationFailure) {
         let (pending, failures) = state.withLock { ($0.pending, $0.failures) }
         var all = failures
@@ -44,10 +47,19 @@ public enum I2CExpectation: Equatable, Sendable, CustomStringConvertible {
     /// `result` is the word as SMBus returns it (first wire byte in the low half).
     case readWord(address: UInt8, register: UInt8, result: Result<UInt16, HALError>)
     case writeWord(address: UInt8, register: UInt8, value: UInt16, error: HALError? = nil)
+    /// Raw transfers (`I2CTransfers`): the bytes written must match exactly; a read's `result`
+    /// must hold exactly `count` bytes.
+    case write(address: UInt8, bytes: [UInt8], error: HALError? = nil)
+    case read(address: UInt8, count: Int, result: Result<[UInt8], HALError>)
+    case writeRead(address: UInt8, bytes: [UInt8], count: Int, result: Result<[UInt8], HALError>)
 
     public var description: String {
         func hex<T: BinaryInteger>(_ v: T) -> String { "0x" + String(v, radix: 16) }
+        func hex(_ bytes: [UInt8]) -> String { "[" + bytes.map { hex($0) }.joined(separator: " ") + "]" }
         switch self {
+        case .write(let a, let b, _): return "write(addr \(hex(a)), \(hex(b)))"
+        case .read(let a, let n, _): return "read(addr \(hex(a)), \(n) bytes)"
+        case .writeRead(let a, let b, let n, _): return "writeRead(addr \(hex(a)), \(hex(b)), \(n) bytes)"
         case .readByte(let a, let r, _): return "readByte(addr \(hex(a)), reg \(hex(r)))"
         case .writeByte(let a, let r, let v, _): return "writeByte(addr \(hex(a)), reg \(hex(r)), \(hex(v)))"
         case .readWord(let a, let r, _): return "readWord(addr \(hex(a)), reg \(hex(r)))"
@@ -57,14 +69,14 @@ public enum I2CExpectation: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// An I²C bus that answers a fixed script of transactions, in order, and fails on anything else.
-public final class ExpectationI2CBus: I2CBus {
-    private let queue: ExpectationQueue<I2CExpectation>
+public final class ExpectationI2CBus: I2CBus, I2CTransfers {
+    fileprivate let queue: ExpectationQueue<I2CExpectation>
     public init(_ expectations: [I2CExpectation]) { queue = ExpectationQueue(expectations) }
 
     /// Throws if a call did not match or an expectation was never used.
     public func done() throws(ExpectationFailure) { try queue.done() }
 
-    private static let mismatch = HALError(.other, "transaction did not match the expectation")
+    fileprivate static let mismatch = HALError(.other, "transaction did not match the expectation")
 
     nonisolated(nonsending) public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
         let what = I2CExpectation.readByte(address: address, register: register, result: .success(0)).description
@@ -96,6 +108,42 @@ public final class ExpectationI2CBus: I2CBus {
             if case .writeWord(address, register, value, _) = $0 { return true } else { return false }
         }) else { throw Self.mismatch }
         if let error { throw error }
+    }
+}
+
+extension ExpectationI2CBus {
+    nonisolated(nonsending) public func write(address: UInt8, bytes: [UInt8]) async throws(HALError) {
+        let what = I2CExpectation.write(address: address, bytes: bytes).description
+        guard case .write(_, _, let error)? = queue.next(what, matches: {
+            if case .write(address, bytes, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        if let error { throw error }
+    }
+
+    nonisolated(nonsending) public func read(address: UInt8, count: Int) async throws(HALError) -> [UInt8] {
+        let what = I2CExpectation.read(address: address, count: count, result: .success([])).description
+        guard case .read(_, _, let result)? = queue.next(what, matches: {
+            if case .read(address, count, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        return try answer(result, count, what)
+    }
+
+    nonisolated(nonsending) public func writeRead(address: UInt8, bytes: [UInt8], count: Int) async throws(HALError) -> [UInt8] {
+        let what = I2CExpectation.writeRead(address: address, bytes: bytes, count: count, result: .success([])).description
+        guard case .writeRead(_, _, _, let result)? = queue.next(what, matches: {
+            if case .writeRead(address, bytes, count, _) = $0 { return true } else { return false }
+        }) else { throw Self.mismatch }
+        return try answer(result, count, what)
+    }
+
+    /// A scripted answer of the wrong length is the script's mistake: failed, never passed on.
+    private func answer(_ result: Result<[UInt8], HALError>, _ count: Int, _ what: String) throws(HALError) -> [UInt8] {
+        let bytes = try result.get()
+        guard bytes.count == count else {
+            queue.fail("\(what): the expectation answers \(bytes.count) bytes")
+            throw Self.mismatch
+        }
+        return bytes
     }
 }
 

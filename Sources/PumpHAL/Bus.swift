@@ -11,6 +11,18 @@ public protocol I2CBus: Sendable {
     nonisolated(nonsending) func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError)
 }
 
+/// Raw I²C transfers, for chips that are not register maps (a command, then a plain read: the
+/// Honeywell ABP2). After embedded-hal's `I2c` `write`, `read` and `write_read`; kept apart from
+/// `I2CBus` so a driver asks only for what it uses. Errors are the same kinds as SMBus's.
+public protocol I2CTransfers: Sendable {
+    nonisolated(nonsending) func write(address: UInt8, bytes: [UInt8]) async throws(HALError)
+    /// Exactly `count` bytes, in wire order.
+    nonisolated(nonsending) func read(address: UInt8, count: Int) async throws(HALError) -> [UInt8]
+    /// `bytes` then a read of `count`, joined by a repeated start: nothing else on the bus can
+    /// come between them.
+    nonisolated(nonsending) func writeRead(address: UInt8, bytes: [UInt8], count: Int) async throws(HALError) -> [UInt8]
+}
+
 /// A digital output line (STEP, DIR, ENABLE, buzzer). Levels are physical: `true` is high.
 public protocol OutputLine: Sendable {
     nonisolated(nonsending) func set(_ high: Bool) async throws(HALError)

@@ -37,6 +37,14 @@ public protocol PressureSensor: Sendable {
     nonisolated(nonsending) func read() async throws(HALError) -> CentiMMHg
 }
 
+/// A pressure sensor whose chip the board file chose at run time (the controller is generic over
+/// its sensor type; an existential is not one).
+public struct AnyPressureSensor: PressureSensor {
+    public let inner: any PressureSensor
+    public init(_ inner: any PressureSensor) { self.inner = inner }
+    nonisolated(nonsending) public func read() async throws(HALError) -> CentiMMHg { try await inner.read() }
+}
+
 public struct BatteryReading: Hashable, Sendable {
     public var stateOfCharge: PerMille
     public var voltage: Millivolts

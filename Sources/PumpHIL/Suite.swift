@@ -55,7 +55,12 @@ public final class Suite {
     public init(settings: Settings, log: @escaping (String) -> Void) throws {
         self.settings = settings
         do { board = try Board.load(path: settings.boardPath) } catch { throw SuiteError(message: error.description) }
-        guard board.stepper != nil, board.pressureADC != nil else { throw SuiteError(message: "\(settings.boardPath): not a linux board") }
+        guard board.stepper != nil, let sensor = board.pressureSensor else { throw SuiteError(message: "\(settings.boardPath): not a linux board") }
+        // The plant writes the ADS1115's registers (i2c-stub) or drives its input (a DAC): a chip
+        // read by raw transfers, as the ABP2, has no plant here (docs/hil.md).
+        guard board.pressureADC != nil else {
+            throw SuiteError(message: "\(settings.boardPath): pressure_sensor.model \(sensor.model): the HIL plant drives an ads1115 only")
+        }
         self.log = log
     }
 

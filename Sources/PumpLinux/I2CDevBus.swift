@@ -4,10 +4,11 @@ import Foundation
 import PumpHAL
 import PumpSync
 
-/// An I²C bus over `/dev/i2c-N` using SMBus byte and word-data transactions (what the chips need,
-/// and what the kernel's i2c-stub supports). Selecting the address and the transaction happen
-/// under one lock, so two drivers sharing the bus never interleave.
-public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
+/// An I²C bus over `/dev/i2c-N`: SMBus byte and word-data transactions (register chips, and what
+/// the kernel's i2c-stub supports) and raw transfers through I2C_RDWR (chips that are not register
+/// maps; i2c-stub refuses them). Selecting the address and the transaction happen under one lock,
+/// so two drivers sharing the bus never interleave.
+public final class LinuxI2CBus: I2CBus, I2CTransfers, @unchecked Sendable {
     private struct State { var fd: Int32; var address: UInt8? }
     private let state: Locked<State>
     public let path: String
@@ -40,6 +41,14 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
         throw HALError(.notFound, errno: LinuxErrno.ENODEV, "no I²C adapter named '\(name)'")
     }
 
+    /// A bus on any device path: tests point it at a device that is not an adapter.
+    init(path: String) throws(HALError) {
+        self.path = path
+        let fd = pump_open_rdwr(path)
+        guard fd >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        state = Locked(State(fd: fd, address: nil))
+    }
+
     deinit { state.withLock { s in if s.fd >= 0 { close(s.fd) } } }
 
     /// Runs one transaction for `address`; a negative result is an error with errno.
@@ -70,6 +79,47 @@ public final class LinuxI2CBus: I2CBus, @unchecked Sendable {
 
     nonisolated(nonsending) public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
         _ = try transaction(address, "write word 0x\(String(register, radix: 16))") { i2c_smbus_write_word_data($0, register, value) }
+    }
+
+    /// The most one I2C_RDWR message may carry (i2c-dev refuses longer ones with EINVAL).
+    public static let maxTransferBytes = 8192
+
+    nonisolated(nonsending) public func write(address: UInt8, bytes: [UInt8]) async throws(HALError) {
+        _ = try rawTransfer(address, "write \(bytes.count) bytes", write: bytes, readCount: nil)
+    }
+
+    nonisolated(nonsending) public func read(address: UInt8, count: Int) async throws(HALError) -> [UInt8] {
+        try rawTransfer(address, "read \(count) bytes", write: nil, readCount: count)
+    }
+
+    nonisolated(nonsending) public func writeRead(address: UInt8, bytes: [UInt8], count: Int) async throws(HALError) -> [UInt8] {
+        try rawTransfer(address, "write \(bytes.count) bytes, read \(count)", write: bytes, readCount: count)
+    }
+
+    /// One I2C_RDWR ioctl: the address travels in each message, so the selected SMBus address is
+    /// left as it was. A kernel that moved fewer messages than asked is a bus error, never a
+    /// short read passed on as data.
+    private func rawTransfer(_ address: UInt8, _ what: String, write: [UInt8]?, readCount: Int?) throws(HALError) -> [UInt8] {
+        let detail = "\(path) 0x\(String(address, radix: 16)): \(what)"
+        let sizes = [write?.count, readCount].compactMap { $0 }
+        guard sizes.allSatisfy({ (0...Self.maxTransferBytes).contains($0) }) else {
+            throw HALError(.other, errno: LinuxErrno.EINVAL, "\(detail): more than \(Self.maxTransferBytes) bytes, or fewer than 0")
+        }
+        let out = write ?? []
+        var input = [UInt8](repeating: 0, count: readCount ?? 0)
+        let expected = Int32(sizes.count)
+        let (result, err): (Int32, Int32) = state.withLock { s in
+            let r = out.withUnsafeBufferPointer { w in
+                input.withUnsafeMutableBufferPointer { rd in
+                    pump_i2c_rdwr(s.fd, Int32(address), write == nil ? 0 : 1, w.baseAddress, UInt16(w.count),
+                                  readCount == nil ? 0 : 1, rd.baseAddress, UInt16(rd.count))
+                }
+            }
+            return (r, r < 0 ? pump_errno() : 0)
+        }
+        if result < 0 { throw LinuxErrno.error(err, detail) }
+        guard result == expected else { throw HALError(.bus, "\(detail): the adapter moved \(result) of \(expected) messages") }
+        return input
     }
 }
 

@@ -101,14 +101,14 @@ enum BoardCheck {
         let field = board.i2cBus != nil ? "i2c.bus" : "i2c.adapter_name"
         let bus: LinuxI2CBus
         do { bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName) } catch {
-            let chips = [board.pressureADC.map { ("pressure_sensor.address", $0.address) }, board.fuelGauge.map { ("battery_gauge.address", $0.address) }]
+            let chips = [board.pressureSensor.map { ("pressure_sensor.address", $0.address) }, board.fuelGauge.map { ("battery_gauge.address", $0.address) }]
             return [Item(field: field, ok: false, detail: "\(error.detail) (\(error.kind), errno \(error.errno ?? 0))")]
                 + chips.compactMap { $0 }.map { Item(field: $0.0, ok: false, detail: "0x\(String($0.1, radix: 16)) not checked: no bus (\(field))") }
         }
         var items = [Item(field: field, ok: true, detail: "\(bus.path) open")]
-        if let adc = board.pressureADC {
-            items.append(await chip("pressure_sensor.address", adc.address) { () async throws(HALError) -> ChipIdentity in
-                try await ADS1115.identify(bus: bus, address: adc.address)
+        if let sensor = board.pressureSensor {
+            items.append(await chip("pressure_sensor.address", sensor.address) { () async throws(HALError) -> ChipIdentity in
+                try await sensor.section.identify(bus: bus)
             })
         }
         if let gauge = board.fuelGauge {

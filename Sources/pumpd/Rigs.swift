@@ -105,7 +105,7 @@ enum SimulatedRig {
 enum LinuxRig {
     static func serve(board: Board, therapy: Therapy, journal: SQLiteJournal.Start, commands: CommandInterface?, logger: Logger) async throws {
         #if canImport(PumpLinux)
-        guard let label = board.gpioChipLabel, let s = board.stepper, let adc = board.pressureADC, let gauge = board.fuelGauge else {
+        guard let label = board.gpioChipLabel, let s = board.stepper, let sensor = board.pressureSensor, let gauge = board.fuelGauge else {
             throw RigError(message: "board \(board.name): not a complete linux board")
         }
         do {
@@ -127,13 +127,8 @@ enum LinuxRig {
                     encoderTimeoutNanoseconds: Int64(s.encoderTimeoutMilliseconds) * 1_000_000),
                 step: step, direction: direction, enable: enable, fault: fault, encoder: encoder, sleeper: sleeper, clock: sleeper)
             let bus = try LinuxI2CBus(number: board.i2cBus, adapterName: board.i2cAdapterName)
-            let points = (adc.calibration[0], adc.calibration[1])
-            let pressure = ADS1115PressureSensor(
-                bus: bus, configuration: ADS1115.Configuration(
-                    address: adc.address, channel: adc.channel, fullScaleMillivolts: adc.fullScaleMillivolts, dataRateSPS: adc.dataRateSPS,
-                    calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg)),
-                    validMillivolts: adc.validMillivolts),
-                sleeper: sleeper)
+            // Whichever chip the board names: its section builds its driver (PumpConfig's registry).
+            let pressure = sensor.section.makeSensor(bus: bus, sleeper: sleeper)
             let battery = MAX17048Gauge(bus: bus, address: gauge.address)
             var extras = RigExtras()
             extras.commands = commands

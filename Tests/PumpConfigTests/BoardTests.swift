@@ -2,14 +2,27 @@ import Foundation
 import Testing
 import PumpCore
 import PumpConfig
+import PumpDrivers
 import PumpFakes
 import PumpPlant
+import PumpHAL
 
 let boardsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Boards")
 
 func boardJSON(_ name: String) throws -> [String: Any] {
     try #require(JSONSerialization.jsonObject(with: Data(contentsOf: boardsFolder.appendingPathComponent(name))) as? [String: Any])
+}
+
+/// The board text refused, with a problem at `path` among its problems.
+func expectRefused(_ json: [String: Any], naming path: String, _ name: String? = nil) throws {
+    let label = name.map { "\($0): " } ?? ""
+    do {
+        _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+        Issue.record("\(name ?? path): accepted")
+    } catch let e as ValidationErrors {
+        #expect(e.problems.contains { $0.path == path }, "\(label)wanted \(path), got \(e)")
+    }
 }
 
 @Suite("Board files")
@@ -47,6 +60,83 @@ struct BoardTests {
                                                         faultOut: "GPIO26", bolusOut: "GPIO13", dacAddress: 0x60, dacFullScaleMillivolts: 5000)))
     }
 
+    /// Every file in Boards/ reads, so a board added there is checked without naming it here.
+    @Test func everyBoardFileParses() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: boardsFolder.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(files.contains("rpi4-bench-abp2.json") && files.count >= 6)
+        for file in files {
+            #expect(throws: Never.self, "\(file)") { try Board.load(path: boardsFolder.appendingPathComponent(file).path) }
+        }
+    }
+
+    /// The ABP2 bench board: the Pi 4's wiring with the digital sensor at 0x28 in place of the
+    /// ADS1115.
+    @Test func abp2BoardParses() throws {
+        let abp2 = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench-abp2.json").path)
+        let pi = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path)
+        #expect(abp2.pressureSensor?.model == "abp2" && abp2.pressureADC == nil && abp2.pressureSensor?.address == 0x28)
+        #expect(abp2.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: 0...400, unit: .mbar))
+        #expect(abp2.stepper == pi.stepper && abp2.fuelGauge == pi.fuelGauge && abp2.pressureSensor != pi.pressureSensor)
+        #expect(pi.pressureSensor?.model == "ads1115")
+    }
+
+    /// The rig builds the sensor from the section alone (no switch on the model in pumpd): the
+    /// ABP2 board's section reads through the bus it is given, byte for byte.
+    @Test func theSectionBuildsItsDriver() async throws {
+        let abp2 = try #require(try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench-abp2.json").path).pressureSensor)
+        let bus = ExpectationI2CBus([
+            .write(address: 0x28, bytes: [0xAA, 0x00, 0x00]),
+            .read(address: 0x28, count: 1, result: .success([0x40])),
+            // 0x800000: half of 0–400 mbar = 200 mbar = 20 000 Pa / 133.322387415 = 150.0123 mmHg.
+            .read(address: 0x28, count: 7, result: .success([0x40, 0x80, 0x00, 0x00, 0x60, 0x00, 0x00])),
+        ])
+        #expect(try await abp2.section.makeSensor(bus: bus, sleeper: RecordingSleeper()).read() == CentiMMHg(15_001))
+        try bus.done()
+        // The ADS1115 section gives the driver the configuration pumpd built by hand before.
+        let pi = try #require(try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path).pressureADC)
+        #expect(pi.configuration == ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
+                                                          calibration: ((500, 0), (4500, 300)), validMillivolts: 250...4750))
+    }
+
+    /// The ABP2 section's rejections, each naming its field; the address defaults to 0x28.
+    static let brokenABP2: [(String, String)] = [
+        ("pressure_sensor.range", #"{}"#),
+        ("pressure_sensor.range.unit", #"{"range": {"min": 0, "max": 400, "unit": "inHg"}}"#),
+        ("pressure_sensor.range.unit", #"{"range": {"min": 0, "max": 400}}"#),
+        ("pressure_sensor.range.max", #"{"range": {"min": 0, "unit": "mbar"}}"#),
+        ("pressure_sensor.range", #"{"range": {"min": 400, "max": 0, "unit": "mbar"}}"#),
+        ("pressure_sensor.range", #"{"range": {"min": 0, "max": 20, "unit": "bar"}}"#),          // 15 000 mmHg: no ABP2
+        ("pressure_sensor.range.min", #"{"range": {"min": "0", "max": 400, "unit": "mbar"}}"#),
+        ("pressure_sensor.address", #"{"address": "0x7f", "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),
+        ("pressure_sensor.channel", #"{"channel": 0, "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),   // an ADS1115 field
+        ("pressure_sensor.range.offset", #"{"range": {"min": 0, "max": 400, "unit": "mbar", "offset": 1}}"#),
+        ("battery_gauge.address", #"{"address": "0x36", "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),
+    ]
+
+    @Test(arguments: brokenABP2.indices)
+    func brokenABP2SectionNamesTheField(index: Int) throws {
+        let (path, fields) = Self.brokenABP2[index]
+        var json = try boardJSON("rpi4-bench-abp2.json")
+        var section = try #require(JSONSerialization.jsonObject(with: Data(fields.utf8)) as? [String: Any])
+        section["model"] = "abp2"
+        json["pressure_sensor"] = section
+        try expectRefused(json, naming: path)
+    }
+
+    @Test func abp2AddressDefaultsTo0x28AndUnknownModelsNameTheRegistry() throws {
+        var json = try boardJSON("rpi4-bench-abp2.json")
+        json["pressure_sensor"] = ["model": "abp2", "range": ["min": -5, "max": 5, "unit": "psi"]]
+        let board = try Board.parse(JSONSerialization.data(withJSONObject: json))
+        #expect(board.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: -5...5, unit: .psi))
+        json["pressure_sensor"] = ["model": "mcp3008"]
+        do {
+            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
+            Issue.record("accepted")
+        } catch let e as ValidationErrors {
+            #expect(e.problems.first == FieldError("pressure_sensor.model", "must be ads1115 or abp2, got 'mcp3008'"), "\(e)")
+        }
+    }
+
     /// The jig section's own rejections, each naming its field.
     static let brokenJig: [(String, @Sendable (inout [String: Any]) -> Void)] = [
         ("hil_jig.kind", { $0["kind"] = "fpga" }),
@@ -63,12 +153,7 @@ struct BoardTests {
         var jig = try #require(json["hil_jig"] as? [String: Any])
         breakIt(&jig)
         json["hil_jig"] = jig
-        do {
-            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
-            Issue.record("\(path): accepted")
-        } catch let e as ValidationErrors {
-            #expect(e.problems.contains { $0.path == path }, "wanted \(path), got \(e)")
-        }
+        try expectRefused(json, naming: path)
     }
 
     /// One rejection per field class, each naming its field.
@@ -116,12 +201,7 @@ struct BoardTests {
         let (name, path, breakIt) = Self.broken[index]
         var json = try boardJSON("rpi4-bench.json")
         breakIt(&json)
-        do {
-            _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
-            Issue.record("\(name): accepted")
-        } catch let e as ValidationErrors {
-            #expect(e.problems.contains { $0.path == path }, "\(name): wanted \(path), got \(e)")
-        }
+        try expectRefused(json, naming: path, name)
     }
 
     @Test func simulatedBoardHasNoLines() throws {

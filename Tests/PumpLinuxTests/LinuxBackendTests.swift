@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 import PumpHAL
-import PumpLinux
+@testable import PumpLinux
 
 @Suite("Linux backend")
 struct LinuxBackendTests {
@@ -44,6 +44,27 @@ struct LinuxBackendTests {
         } catch {
             #expect(error.kind == .notFound && error.errno == LinuxErrno.ENOENT)
             #expect(error.detail.contains("/dev/i2c-250"))
+        }
+    }
+
+    /// Raw transfers go through I2C_RDWR: on a device that is no adapter (/dev/null) the ioctl's
+    /// ENOTTY comes back typed, with the path, address and transfer named; a transfer longer
+    /// than i2c-dev takes is refused before any ioctl.
+    @Test func rawTransfersFailTypedWithTheirErrno() async throws {
+        let bus = try LinuxI2CBus(path: "/dev/null")
+        let enotty: Int32 = 25
+        await #expect(throws: HALError(.other, errno: enotty, "/dev/null 0x28: write 3 bytes")) {
+            try await bus.write(address: 0x28, bytes: [0xAA, 0x00, 0x00])
+        }
+        await #expect(throws: HALError(.other, errno: enotty, "/dev/null 0x28: read 7 bytes")) { try await bus.read(address: 0x28, count: 7) }
+        await #expect(throws: HALError(.other, errno: enotty, "/dev/null 0x50: write 1 bytes, read 2")) {
+            try await bus.writeRead(address: 0x50, bytes: [0x10], count: 2)
+        }
+        do {
+            _ = try await bus.read(address: 0x28, count: LinuxI2CBus.maxTransferBytes + 1)
+            Issue.record("read more than one message may carry")
+        } catch {
+            #expect(error.errno == LinuxErrno.EINVAL && error.detail.contains("more than 8192 bytes"))
         }
     }
 

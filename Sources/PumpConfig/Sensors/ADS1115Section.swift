@@ -1,0 +1,108 @@
+import PumpDrivers
+import PumpHAL
+
+extension Board {
+    /// One point of the pressure transducer's linear calibration.
+    public struct CalibrationPoint: Sendable, Equatable {
+        public var millivolts: Double
+        public var mmHg: Double
+        public init(millivolts: Double, mmHg: Double) {
+            self.millivolts = millivolts
+            self.mmHg = mmHg
+        }
+    }
+
+    /// TI ADS1115 on the I²C bus, reading the pressure transducer single-shot.
+    public struct ADS1115: PressureSensorSection {
+        public var address: UInt8
+        /// Single-ended input AIN0…AIN3.
+        public var channel: Int
+        /// Programmable gain: full-scale range in millivolts (6144, 4096, 2048, 1024, 512, 256).
+        public var fullScaleMillivolts: Int
+        /// Samples per second (8, 16, 32, 64, 128, 250, 475, 860).
+        public var dataRateSPS: Int
+        /// Two points, in any order, with different voltages.
+        public var calibration: [CalibrationPoint]
+        /// The voltages a working transducer can give; outside them it is a sensor fault, not a
+        /// pressure (a broken supply or signal wire reads 0 V or the supply, which the calibration
+        /// would turn into a plausible pressure). nil: every reading is taken.
+        public var validMillivolts: ClosedRange<Double>?
+        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint],
+                    validMillivolts: ClosedRange<Double>? = nil) {
+            self.address = address
+            self.channel = channel
+            self.fullScaleMillivolts = fullScaleMillivolts
+            self.dataRateSPS = dataRateSPS
+            self.calibration = calibration
+            self.validMillivolts = validMillivolts
+        }
+
+        static let fullScales = [6144, 4096, 2048, 1024, 512, 256]
+        static let dataRates = [8, 16, 32, 64, 128, 250, 475, 860]
+
+        /// The driver's configuration: only a parsed section (two calibration points) makes one.
+        public var configuration: PumpDrivers.ADS1115.Configuration {
+            let points = (calibration[0], calibration[1])
+            return PumpDrivers.ADS1115.Configuration(
+                address: address, channel: channel, fullScaleMillivolts: fullScaleMillivolts, dataRateSPS: dataRateSPS,
+                calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg)),
+                validMillivolts: validMillivolts)
+        }
+
+        public func makeSensor<Bus: I2CBus & I2CTransfers>(bus: Bus, sleeper: any Sleeper & MonotonicClock) -> AnyPressureSensor {
+            AnyPressureSensor(ADS1115PressureSensor(bus: bus, configuration: configuration, sleeper: sleeper))
+        }
+
+        nonisolated(nonsending) public func identify<Bus: I2CBus & I2CTransfers>(bus: Bus) async throws(HALError) -> ChipIdentity {
+            try await PumpDrivers.ADS1115.identify(bus: bus, address: address)
+        }
+
+        /// The section's fields after `model`, in the order their problems are reported.
+        static func read(_ p: inout ObjectReader, _ f: inout Fields) -> ADS1115? {
+            let points = readCalibration(&p, &f)
+            let scale = f.integer(&p, "full_scale_mv", 256...6144, required: true)
+            if let scale, !fullScales.contains(scale) {
+                f.fail("pressure_sensor.full_scale_mv", "must be one of \(fullScales.map(String.init).joined(separator: ", "))")
+            }
+            let rate = f.integer(&p, "data_rate_sps", 8...860, required: true)
+            if let rate, !dataRates.contains(rate) {
+                f.fail("pressure_sensor.data_rate_sps", "must be one of \(dataRates.map(String.init).joined(separator: ", "))")
+            }
+            let window = readValidWindow(&p, &f)
+            return ADS1115(address: f.address(&p, "address") ?? 0, channel: f.integer(&p, "channel", 0...3, required: true) ?? 0,
+                           fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points, validMillivolts: window)
+        }
+
+        private static func readCalibration(_ p: inout ObjectReader, _ f: inout Fields) -> [CalibrationPoint] {
+            var points: [CalibrationPoint] = []
+            if let list = p.array("calibration", &f.problems) {
+                for (i, v) in list.enumerated() {
+                    guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
+                    if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -50...1000) {
+                        points.append(CalibrationPoint(millivolts: mv, mmHg: mmHg))
+                    }
+                    c.rejectUnknown(&f.problems)
+                }
+                if list.count != 2 {
+                    f.fail("pressure_sensor.calibration", "needs exactly two points, got \(list.count)")
+                } else if points.count == 2, points[0].millivolts == points[1].millivolts {
+                    f.fail("pressure_sensor.calibration", "the two points need different voltages")
+                }
+            } else if p.value("calibration") == nil {
+                f.fail("pressure_sensor.calibration", "is required (two points: mv and mmhg)")
+            }
+            return points
+        }
+
+        private static func readValidWindow(_ p: inout ObjectReader, _ f: inout Fields) -> ClosedRange<Double>? {
+            var window: ClosedRange<Double>?
+            if var w = f.object(&p, "valid_mv", required: false) {
+                if let low = f.real(&w, "min", -6144...6144), let high = f.real(&w, "max", -6144...6144) {
+                    if low < high { window = low...high } else { f.fail("pressure_sensor.valid_mv", "min must be below max") }
+                }
+                w.rejectUnknown(&f.problems)
+            }
+            return window
+        }
+    }
+}
