@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Pure core: units, drugs, prescriptions, alarms and the fault table. Imports nothing.
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "PumpLinux",
             dependencies: [
-                "PumpHAL", "PumpSync",
+                "PumpHAL", "PumpSync", .product(name: "SystemPackage", package: "swift-system"),
                 .target(name: "CGPIOD", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
                 .target(name: "CI2C", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
@@ -159,6 +160,7 @@ let package = Package(
             name: "PumpHIL",
             dependencies: [
                 "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "Controller", "PumpSync",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .target(name: "PumpLinux", condition: .when(platforms: [.linux], traits: ["LinuxBackend"])),
             ],
             swiftSettings: strict),
@@ -167,7 +169,7 @@ let package = Package(
             dependencies: ["PumpConfig", "PumpHAL", "PumpHIL", "PumpSync", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .testTarget(name: "PumpHILTests", dependencies: ["PumpSync", "PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpFakes", "PumpHIL"], swiftSettings: strict),
-        .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux"], swiftSettings: strict),
+        .testTarget(name: "PumpLinuxTests", dependencies: ["PumpHAL", "PumpLinux", .product(name: "SystemPackage", package: "swift-system")], swiftSettings: strict),
         .testTarget(name: "PumpDriversTests", dependencies: ["PumpCore", "PumpHAL", "PumpDrivers", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpConfigTests", dependencies: ["PumpCore", "PumpHAL", "PumpConfig", "PumpDrivers", "PumpPlant", "PumpFakes"], swiftSettings: strict),
         .testTarget(name: "PumpCoreTests", dependencies: ["PumpCore", "PumpPlant", "PumpFakes"], swiftSettings: strict),

@@ -3,6 +3,7 @@ import Glibc
 import PumpConfig
 import PumpDrivers
 import PumpHAL
+import SystemPackage
 import PumpLinux
 
 /// The kernel's GPIO simulator (gpio-sim, configured through configfs) and SMBus stub (i2c-stub),
@@ -48,7 +49,7 @@ public enum KernelSimulators {
     }
 
     private static func makeDirectory(_ path: String) throws(HALError) {
-        if mkdir(path, 0o755) != 0, errno != EEXIST { throw LinuxErrno.error(errno, "mkdir \(path)") }
+        if mkdir(path, 0o755) != 0, errno != EEXIST { throw HALError(Errno(rawValue: errno), "mkdir \(path)") }
     }
 }
 
@@ -56,19 +57,19 @@ public enum KernelSimulators {
 enum SysFile {
     static func write(_ path: String, _ text: String) throws(HALError) {
         let fd = open(path, O_WRONLY)
-        guard fd >= 0 else { throw LinuxErrno.error(errno, "open \(path)") }
+        guard fd >= 0 else { throw HALError(Errno(rawValue: errno), "open \(path)") }
         defer { close(fd) }
         let n = text.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
-        guard n == text.utf8.count else { throw LinuxErrno.error(errno, "write \(path)") }
+        guard n == text.utf8.count else { throw HALError(Errno(rawValue: errno), "write \(path)") }
     }
 
     static func read(_ path: String) throws(HALError) -> String {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw LinuxErrno.error(errno, "open \(path)") }
+        guard fd >= 0 else { throw HALError(Errno(rawValue: errno), "open \(path)") }
         defer { close(fd) }
         var buf = [UInt8](repeating: 0, count: 256)
         let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 255) }
-        guard n >= 0 else { throw LinuxErrno.error(errno, "read \(path)") }
+        guard n >= 0 else { throw HALError(Errno(rawValue: errno), "read \(path)") }
         return String(decoding: buf[0..<n], as: UTF8.self).trimmingSpaces
     }
 }
@@ -80,20 +81,20 @@ final class PolledAttribute: @unchecked Sendable {
     let path: String
     init(_ path: String, writable: Bool = false) throws(HALError) {
         fd = open(path, writable ? O_RDWR : O_RDONLY)
-        guard fd >= 0 else { throw LinuxErrno.error(errno, "open \(path)") }
+        guard fd >= 0 else { throw HALError(Errno(rawValue: errno), "open \(path)") }
         self.path = path
     }
     deinit { close(fd) }
 
     func readBit() throws(HALError) -> Bool {
         var c: UInt8 = 0
-        guard pread(fd, &c, 1, 0) == 1 else { throw LinuxErrno.error(errno, "read \(path)") }
+        guard pread(fd, &c, 1, 0) == 1 else { throw HALError(Errno(rawValue: errno), "read \(path)") }
         return c == UInt8(ascii: "1")
     }
 
     func write(_ text: String) throws(HALError) {
         let n = text.utf8CString.withUnsafeBufferPointer { pwrite(fd, $0.baseAddress, $0.count - 1, 0) }
-        guard n == text.utf8.count else { throw LinuxErrno.error(errno, "write \(path)") }
+        guard n == text.utf8.count else { throw HALError(Errno(rawValue: errno), "write \(path)") }
     }
 }
 

@@ -1,28 +1,39 @@
 #if LinuxBackend && os(Linux)
+import CI2C
 import PumpHAL
+import SystemPackage
 
-/// Maps an OS error number to a `HALError` kind. Linux numbering (x86_64 and arm64 agree).
-public enum LinuxErrno {
-    public static let EPERM: Int32 = 1, ENOENT: Int32 = 2, EIO: Int32 = 5, ENXIO: Int32 = 6, EAGAIN: Int32 = 11
-    public static let EACCES: Int32 = 13, EBUSY: Int32 = 16, ENODEV: Int32 = 19, EINVAL: Int32 = 22
-    public static let EOPNOTSUPP: Int32 = 95, ETIMEDOUT: Int32 = 110, EREMOTEIO: Int32 = 121, ENOTUNIQ: Int32 = 76
+/// OS error numbers are swift-system's `Errno` (named members, not bare numbers), and each one
+/// maps onto a `HALError` kind here, once, so the controller's policy never depends on a
+/// particular errno or bus.
+extension Errno {
+    /// EREMOTEIO (121, Linux only; swift-system does not name it): a Raspberry Pi's I²C
+    /// controller reports a missing acknowledge with it.
+    public static var remoteIO: Errno { Errno(rawValue: 121) }
+    /// ENOTUNIQ (76, Linux only): libgpiod's "more than one chip with this label".
+    public static var notUnique: Errno { Errno(rawValue: 76) }
+    /// The calling thread's errno, read right after the call that failed.
+    public static var last: Errno { Errno(rawValue: pump_errno()) }
 
-    public static func kind(of errno: Int32) -> HALError.Kind {
-        switch errno {
-        // A Raspberry Pi's I²C controller reports a missing acknowledge as EREMOTEIO; other
-        // adapters use ENXIO.
-        case EREMOTEIO, ENXIO: .noAcknowledge
-        case EIO: .bus
-        case ETIMEDOUT: .timeout
-        case EAGAIN, EBUSY: .busy
-        case ENODEV, ENOENT: .notFound
-        case EOPNOTSUPP: .unsupported
+    /// What this error means to a driver and the watchdog.
+    public var halKind: HALError.Kind {
+        switch self {
+        // Other adapters report a missing acknowledge as ENXIO.
+        case .remoteIO, .noSuchAddressOrDevice: .noAcknowledge
+        case .ioError: .bus
+        case .timedOut: .timeout
+        case .resourceTemporarilyUnavailable, .resourceBusy: .busy
+        case .operationNotSupportedByDevice, .noSuchFileOrDirectory: .notFound
+        case .notSupported: .unsupported
         default: .other
         }
     }
+}
 
-    public static func error(_ errno: Int32, _ detail: String) -> HALError {
-        HALError(kind(of: errno), errno: errno, detail)
+extension HALError {
+    /// A failed system call, its errno mapped onto a kind (`Errno.halKind`).
+    public init(_ errno: Errno, _ detail: String) {
+        self.init(errno.halKind, errno: errno.rawValue, detail)
     }
 }
 #endif

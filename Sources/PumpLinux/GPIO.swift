@@ -2,6 +2,7 @@
 import CGPIOD
 import Glibc
 import PumpHAL
+import SystemPackage
 import PumpSync
 
 /// The libgpiod API this build was compiled against (1 or 2) and the library's version string.
@@ -23,12 +24,12 @@ public final class GPIOChip: @unchecked Sendable {
 
     public init(label: String, consumer: String = "pumpd") throws(HALError) {
         guard let c = pump_gpio_chip_open_by_label(label) else {
-            let e = pump_gpio_errno()
+            let e = Errno.last
             switch e {
-            case LinuxErrno.ENOTUNIQ: throw LinuxErrno.error(e, "more than one GPIO chip labelled '\(label)': which one the board means is unknown")
-            case LinuxErrno.EACCES, LinuxErrno.EPERM:
-                throw LinuxErrno.error(e, "no GPIO chip labelled '\(label)' among those this user may open (permission denied on a /dev/gpiochip*: the gpio group?)")
-            default: throw LinuxErrno.error(e, "no GPIO chip labelled '\(label)'")
+            case .notUnique: throw HALError(e, "more than one GPIO chip labelled '\(label)': which one the board means is unknown")
+            case .permissionDenied, .notPermitted:
+                throw HALError(e, "no GPIO chip labelled '\(label)' among those this user may open (permission denied on a /dev/gpiochip*: the gpio group?)")
+            default: throw HALError(e, "no GPIO chip labelled '\(label)'")
             }
         }
         chip = c
@@ -40,14 +41,14 @@ public final class GPIOChip: @unchecked Sendable {
 
     private func requested(_ name: String, _ what: String,
                            _ request: (UnsafeMutablePointer<pump_gpio_chip>) -> UnsafeMutablePointer<pump_gpio_line>?) throws(HALError) -> RequestedLine {
-        let (line, error) = lock.withLock { _ -> (UnsafeMutablePointer<pump_gpio_line>?, Int32) in
+        let (line, error) = lock.withLock { _ -> (UnsafeMutablePointer<pump_gpio_line>?, Errno) in
             errno = 0
             let l = request(chip)
-            return (l, l == nil ? pump_gpio_errno() : 0)
+            return (l, l == nil ? Errno.last : Errno(rawValue: 0))
         }
         guard let line else {
-            if error == LinuxErrno.ENOENT { throw HALError(.notFound, errno: error, "no line '\(name)' on chip '\(label)'") }
-            throw LinuxErrno.error(error, "cannot request \(what) '\(name)'")
+            if error == .noSuchFileOrDirectory { throw HALError(.notFound, errno: error.rawValue, "no line '\(name)' on chip '\(label)'") }
+            throw HALError(error, "cannot request \(what) '\(name)'")
         }
         return RequestedLine(chip: self, line: line, name: name)
     }
@@ -142,8 +143,8 @@ public final class GPIOOutputLine: OutputLine {
     init(_ line: RequestedLine) { self.line = line }
 
     nonisolated(nonsending) public func set(_ high: Bool) async throws(HALError) {
-        let (r, e) = try line.with { l in (pump_gpio_set(l, high ? 1 : 0), pump_gpio_errno()) }
-        if r != 0 { throw LinuxErrno.error(e, "cannot set '\(name)'") }
+        let (r, e) = try line.with { l in (pump_gpio_set(l, high ? 1 : 0), Errno.last) }
+        if r != 0 { throw HALError(e, "cannot set '\(name)'") }
     }
 
     public func close() { line.close() }
@@ -159,17 +160,17 @@ public final class GPIOInputLine: InputLine {
     init(_ line: RequestedLine) { self.line = line }
 
     nonisolated(nonsending) public func get() async throws(HALError) -> Bool {
-        let (r, e) = try line.with { l in (pump_gpio_get(l), pump_gpio_errno()) }
-        if r < 0 { throw LinuxErrno.error(e, "cannot read '\(name)'") }
+        let (r, e) = try line.with { l in (pump_gpio_get(l), Errno.last) }
+        if r < 0 { throw HALError(e, "cannot read '\(name)'") }
         return r == 1
     }
 
     nonisolated(nonsending) public func waitForEdge(timeoutNanoseconds: Int64) async throws(HALError) -> Edge? {
         let sequence = self.sequence
-        let (status, edge, e): (Int32, pump_gpio_edge, Int32) = try line.with { l in
+        let (status, edge, e): (Int32, pump_gpio_edge, Errno) = try line.with { l in
             var edge = pump_gpio_edge()
             let s = pump_gpio_next_edge(l, timeoutNanoseconds, &edge)
-            let e = pump_gpio_errno()
+            let e = Errno.last
             // Numbers are taken in the order read, under the line's lock: two readers cannot
             // swap them into a false gap.
             if s == 1 { sequence.withLock { _ = $0.observe(edge.numbered != 0 ? edge.line_seqno : nil) } }
@@ -179,7 +180,7 @@ public final class GPIOInputLine: InputLine {
         case 0: return nil
         case 1:
             return edge.rising != 0 ? .rising : .falling
-        default: throw LinuxErrno.error(e, "cannot read edges of '\(name)'")
+        default: throw HALError(e, "cannot read edges of '\(name)'")
         }
     }
 

@@ -2,6 +2,7 @@
 import CI2C
 import Foundation
 import PumpHAL
+import SystemPackage
 import PumpSync
 
 /// An I²C bus over `/dev/i2c-N`: SMBus byte and word-data transactions (register chips, and what
@@ -16,7 +17,7 @@ public final class LinuxI2CBus: I2CBus, I2CTransfers, @unchecked Sendable {
     public init(bus: Int) throws(HALError) {
         path = "/dev/i2c-\(bus)"
         let fd = pump_open_rdwr(path)
-        guard fd >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard fd >= 0 else { throw HALError(Errno.last, "cannot open \(path)") }
         state = Locked(State(fd: fd, address: nil))
     }
 
@@ -38,14 +39,14 @@ public final class LinuxI2CBus: I2CBus, I2CTransfers, @unchecked Sendable {
                 return
             }
         }
-        throw HALError(.notFound, errno: LinuxErrno.ENODEV, "no I²C adapter named '\(name)'")
+        throw HALError(.notFound, errno: Errno.operationNotSupportedByDevice.rawValue, "no I²C adapter named '\(name)'")
     }
 
     /// A bus on any device path: tests point it at a device that is not an adapter.
     init(path: String) throws(HALError) {
         self.path = path
         let fd = pump_open_rdwr(path)
-        guard fd >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard fd >= 0 else { throw HALError(Errno.last, "cannot open \(path)") }
         state = Locked(State(fd: fd, address: nil))
     }
 
@@ -53,15 +54,15 @@ public final class LinuxI2CBus: I2CBus, I2CTransfers, @unchecked Sendable {
 
     /// Runs one transaction for `address`; a negative result is an error with errno.
     private func transaction(_ address: UInt8, _ what: String, _ body: (Int32) -> Int32) throws(HALError) -> Int32 {
-        let (result, err): (Int32, Int32) = state.withLock { s in
+        let (result, err): (Int32, Errno) = state.withLock { s in
             if s.address != address {
-                guard pump_i2c_set_address(s.fd, Int32(address)) >= 0 else { return (-1, pump_errno()) }
+                guard pump_i2c_set_address(s.fd, Int32(address)) >= 0 else { return (-1, Errno.last) }
                 s.address = address
             }
             let r = body(s.fd)
-            return (r, r < 0 ? pump_errno() : 0)
+            return (r, r < 0 ? Errno.last : Errno(rawValue: 0))
         }
-        if result < 0 { throw LinuxErrno.error(err, "\(path) 0x\(String(address, radix: 16)): \(what)") }
+        if result < 0 { throw HALError(err, "\(path) 0x\(String(address, radix: 16)): \(what)") }
         return result
     }
 
@@ -103,21 +104,21 @@ public final class LinuxI2CBus: I2CBus, I2CTransfers, @unchecked Sendable {
         let detail = "\(path) 0x\(String(address, radix: 16)): \(what)"
         let sizes = [write?.count, readCount].compactMap { $0 }
         guard sizes.allSatisfy({ (0...Self.maxTransferBytes).contains($0) }) else {
-            throw HALError(.other, errno: LinuxErrno.EINVAL, "\(detail): more than \(Self.maxTransferBytes) bytes, or fewer than 0")
+            throw HALError(.other, errno: Errno.invalidArgument.rawValue, "\(detail): more than \(Self.maxTransferBytes) bytes, or fewer than 0")
         }
         let out = write ?? []
         var input = [UInt8](repeating: 0, count: readCount ?? 0)
         let expected = Int32(sizes.count)
-        let (result, err): (Int32, Int32) = state.withLock { s in
+        let (result, err): (Int32, Errno) = state.withLock { s in
             let r = out.withUnsafeBufferPointer { w in
                 input.withUnsafeMutableBufferPointer { rd in
                     pump_i2c_rdwr(s.fd, Int32(address), write == nil ? 0 : 1, w.baseAddress, UInt16(w.count),
                                   readCount == nil ? 0 : 1, rd.baseAddress, UInt16(rd.count))
                 }
             }
-            return (r, r < 0 ? pump_errno() : 0)
+            return (r, r < 0 ? Errno.last : Errno(rawValue: 0))
         }
-        if result < 0 { throw LinuxErrno.error(err, detail) }
+        if result < 0 { throw HALError(err, detail) }
         guard result == expected else { throw HALError(.bus, "\(detail): the adapter moved \(result) of \(expected) messages") }
         return input
     }
@@ -135,19 +136,19 @@ public final class HardwareWatchdog: @unchecked Sendable {
     public init(path: String) throws(HALError) {
         self.path = path
         var st = stat()
-        guard stat(path, &st) == 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard stat(path, &st) == 0 else { throw HALError(Errno.last, "cannot open \(path)") }
         guard st.st_mode & S_IFMT == S_IFCHR else { throw HALError(.unsupported, "\(path) is not a character device: not a watchdog") }
         let f = pump_open_rdwr(path)
-        guard f >= 0 else { throw LinuxErrno.error(pump_errno(), "cannot open \(path)") }
+        guard f >= 0 else { throw HALError(Errno.last, "cannot open \(path)") }
         // What was opened, not what the name was a moment before.
         guard fstat(f, &st) == 0, st.st_mode & S_IFMT == S_IFCHR else {
             _ = Glibc.close(f)
             throw HALError(.unsupported, "\(path) is not a character device: not a watchdog")
         }
         guard pump_wdt_identify(f) == 0 else {
-            let e = pump_errno()
+            let e = Errno.last
             _ = Glibc.close(f)   // nothing written: it is not a watchdog
-            throw LinuxErrno.error(e, "\(path) does not answer as a watchdog (WDIOC_GETSUPPORT)")
+            throw HALError(e, "\(path) does not answer as a watchdog (WDIOC_GETSUPPORT)")
         }
         fd = Locked(f)
     }
@@ -155,21 +156,21 @@ public final class HardwareWatchdog: @unchecked Sendable {
     /// Sets the timeout (WDIOC_SETTIMEOUT) and returns what the driver granted, read back
     /// (WDIOC_GETTIMEOUT): drivers round to what their hardware can count.
     public func setTimeout(seconds: Int) throws(HALError) -> Int {
-        let (granted, e): (Int32, Int32) = fd.withLock { f in
+        let (granted, e): (Int32, Errno) = fd.withLock { f in
             let g = pump_wdt_set_timeout(f, Int32(seconds))
-            return (g, g < 0 ? pump_errno() : 0)
+            return (g, g < 0 ? Errno.last : Errno(rawValue: 0))
         }
-        if granted < 0 { throw LinuxErrno.error(e, "cannot set the timeout of \(path)") }
+        if granted < 0 { throw HALError(e, "cannot set the timeout of \(path)") }
         return Int(granted)
     }
 
     public func feed() throws(HALError) {
-        let (r, e): (Int, Int32) = fd.withLock { f in
+        let (r, e): (Int, Errno) = fd.withLock { f in
             var k: UInt8 = UInt8(ascii: "k")
             let n = write(f, &k, 1)
-            return (n, n < 0 ? pump_errno() : 0)
+            return (n, n < 0 ? Errno.last : Errno(rawValue: 0))
         }
-        if r != 1 { throw LinuxErrno.error(e, "cannot feed \(path)") }
+        if r != 1 { throw HALError(e, "cannot feed \(path)") }
     }
 
     public func close() {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import PumpHAL
 @testable import PumpLinux
+import SystemPackage
 
 @Suite("Linux backend")
 struct LinuxBackendTests {
@@ -11,8 +12,8 @@ struct LinuxBackendTests {
         (16, .busy), (19, .notFound), (2, .notFound), (95, .unsupported), (13, .other), (1, .other), (22, .other),
     ])
     func errnoMapsToAKind(errno: Int32, kind: HALError.Kind) {
-        #expect(LinuxErrno.kind(of: errno) == kind)
-        let e = LinuxErrno.error(errno, "x")
+        #expect(Errno(rawValue: errno).halKind == kind)
+        let e = HALError(Errno(rawValue: errno), "x")
         #expect(e.errno == errno && e.kind == kind)
     }
 
@@ -42,7 +43,7 @@ struct LinuxBackendTests {
             _ = try LinuxI2CBus(bus: 250)
             Issue.record("opened /dev/i2c-250")
         } catch {
-            #expect(error.kind == .notFound && error.errno == LinuxErrno.ENOENT)
+            #expect(error.kind == .notFound && error.errno == Errno.noSuchFileOrDirectory.rawValue)
             #expect(error.detail.contains("/dev/i2c-250"))
         }
     }
@@ -64,7 +65,7 @@ struct LinuxBackendTests {
             _ = try await bus.read(address: 0x28, count: LinuxI2CBus.maxTransferBytes + 1)
             Issue.record("read more than one message may carry")
         } catch {
-            #expect(error.errno == LinuxErrno.EINVAL && error.detail.contains("more than 8192 bytes"))
+            #expect(error.errno == Errno.invalidArgument.rawValue && error.detail.contains("more than 8192 bytes"))
         }
     }
 
