@@ -9,6 +9,7 @@ import Testing
 /// A one-shot signal between tasks (no sleeps: the waiter resumes when it is signalled).
 final class Signal: Sendable {
     private let state = Locked<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    var hasFired: Bool { state.withLock { $0.fired } }
     func fire() {
         let waiters = state.withLock { s in s.fired = true; defer { s.waiters = [] }; return s.waiters }
         for w in waiters { w.resume() }

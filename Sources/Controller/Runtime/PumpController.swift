@@ -21,9 +21,12 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// The core plus the shell's own bookkeeping, under one lock.
     @usableFromInline struct Guarded: Sendable {
         @usableFromInline var core: ControllerCore
-        /// What the shell last told the driver's ENABLE line. Whether the motor *must* be off is
-        /// the core's `motorStop`; this only says whether a disable is still owed.
+        /// Whether ENABLE may be on: set before an enable is tried, cleared only by a disable that
+        /// succeeded, so a failed or hung enable still owes a disable. Whether the motor *must* be
+        /// off is the core's `motorStop`. Written under `enableGate` only.
         @usableFromInline var motorEnabled = false
+        /// A disable failed and was recorded (one `motorDriverFault` per streak of failures).
+        @usableFromInline var disableFailing = false
         /// The dose loop is between deciding to step and the step's confirmation: a suspend leaves
         /// the ENABLE line to it (`MotorStop.afterStroke`).
         @usableFromInline var strokeUnderWay = false
@@ -40,6 +43,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     // The step methods are @inlinable so that the module instantiating the controller (the
     // simulator, a rig) specializes them for its concrete hardware types.
     @usableFromInline let state: Locked<Guarded>
+    /// Every write of the ENABLE line, and the decision right before it, happens holding this:
+    /// a cut decided before a resume re-checks once it holds the gate and then does nothing, and
+    /// never lands under the strokes that followed (outside review of the stroke race, 2026-12-05).
+    @usableFromInline let enableGate = AsyncGate()
     public let motor: Motor
     public let pressure: Pressure
     public let battery: Battery
@@ -82,15 +89,8 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         }
         if strokes > 0 {
             if let journal { await recordIntent(journal, through: commanded + strokes, ahead: ahead, now: now, utcNanoseconds: utcNanoseconds) }
-            // Delivery may have stopped while the intent was written: asked again right before
-            // anything moves, and the stroke marked under way in the same breath.
-            let enabled: Bool? = state.withLock { g in
-                guard g.core.motorStop == .none else { g.core.strokesNotIssued(); return nil }
-                g.strokeUnderWay = true
-                return g.motorEnabled
-            }
-            if let enabled {
-                await issue(strokes, motorEnabled: enabled, now: now, onHaltDecision: onHaltDecision)
+            if await enableForStrokes(now: now) {
+                await issue(strokes, now: now, onHaltDecision: onHaltDecision)
             }
         }
         if journal != nil { journalize(now: now, utcNanoseconds: utcNanoseconds) }
@@ -99,22 +99,42 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         }
     }
 
-    /// Enables the motor if need be, steps, and has the core judge the strokes. Ends with the
-    /// ENABLE line where the core's `motorStop` wants it: a suspend that came during the stroke
-    /// left the disable to this.
-    @usableFromInline nonisolated(nonsending) func issue(_ strokes: Int64, motorEnabled enabled: Bool, now: MonotonicInstant,
-                                                        onHaltDecision: (@Sendable () -> Void)?) async {
-        var off = false
-        do {
-            if !enabled {
+    /// Right before anything moves, holding the ENABLE gate: delivery may have stopped while the
+    /// intent was written, or while the motor was being enabled; then nothing moves (the stop's
+    /// answer said stopped). True: ENABLE is on and the stroke is marked under way.
+    @usableFromInline nonisolated(nonsending) func enableForStrokes(now: MonotonicInstant) async -> Bool {
+        await enableGate.acquire()
+        let needsEnable: Bool? = state.withLock { g in
+            guard g.core.motorStop == .none else { g.core.strokesNotIssued(); return nil }
+            g.strokeUnderWay = true
+            defer { g.motorEnabled = true }
+            return !g.motorEnabled
+        }
+        var go = needsEnable != nil
+        if needsEnable == true {
+            do {
                 try await motor.enable()
-                // A halt between the decision and the enable found nothing to cut: cut it here.
-                if state.withLock({ g in g.motorEnabled = true; return g.core.motorStop == .now }) {
-                    state.withLock { g in g.strokeUnderWay = false; g.core.strokesNotIssued() }
-                    await safeState()
-                    return
+                go = state.withLock { g in
+                    guard g.core.motorStop != .none else { return true }
+                    g.strokeUnderWay = false
+                    g.core.strokesNotIssued()
+                    return false
                 }
+            } catch {
+                state.withLock { g in g.strokeUnderWay = false; g.core.motorCommandFailed(error, at: now) }
+                go = false
             }
+            if !go { await cutIfStillWanted(now: now) }
+        }
+        enableGate.release()
+        return go
+    }
+
+    /// Steps and has the core judge the strokes, then leaves the ENABLE line where the core's
+    /// `motorStop` wants it: a suspend that came during the stroke left the disable to this.
+    @usableFromInline nonisolated(nonsending) func issue(_ strokes: Int64, now: MonotonicInstant,
+                                                        onHaltDecision: (@Sendable () -> Void)?) async {
+        do {
             try await motor.step(count: Int(strokes), direction: .forward)
             // The motion of these strokes, judged now that they are confirmed (strokesCompleted).
             let fb: MotorFeedback?
@@ -122,17 +142,15 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                 fb = nil
                 state.withLock { $0.core.readFailed(.motor, error, at: now) }
             }
-            let (halt, stop) = state.withLock { g in
+            let halt = state.withLock { g in
                 g.strokeUnderWay = false
-                return (g.core.strokesCompleted(strokes, at: now, feedback: fb), g.core.motorStop != .none && g.motorEnabled)
+                return g.core.strokesCompleted(strokes, at: now, feedback: fb)
             }
             if halt { onHaltDecision?() }
-            off = halt || stop
         } catch {
             state.withLock { g in g.strokeUnderWay = false; g.core.motorCommandFailed(error, at: now) }
-            off = true
         }
-        if off { await safeState() }
+        await safeState(now: now)
     }
 
     /// Before the motor moves: the strokes must be durable as intended. Normally they already are
@@ -222,7 +240,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         }
         if cut {
             onHaltDecision?()
-            await safeState()
+            await safeState(now: now)
         }
         if let journal {
             let failure = journal.failure
@@ -248,7 +266,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             }
             return (o, g.motorEnabled && mustCut(g), program)
         }
-        if stop { await safeState() }
+        if stop { await safeState(now: now) }
         if let journal, let program, !journal.recordProgram(program) {
             state.withLock { $0.core.journalFailed("program change not recorded: a restart would return to the previous program", at: now) }
         }
@@ -280,6 +298,8 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
     /// Puts the motor in the safe state on the way out (daemon shutdown). Returns false if the
     /// driver refused twice.
     public func safeStop() async -> Bool {
+        await enableGate.acquire()
+        defer { enableGate.release() }
         for _ in 0..<2 {
             do {
                 try await motor.disable()
@@ -290,13 +310,28 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         return false
     }
 
-    /// Motor disabled. Retried on the next watchdog tick if the driver refuses.
-    @usableFromInline nonisolated(nonsending) func safeState() async {
+    /// The motor disabled if the core still wants it off, decided again holding the gate (the
+    /// decision that called this may be stale: a resume came in between).
+    @usableFromInline nonisolated(nonsending) func safeState(now: MonotonicInstant) async {
+        await enableGate.acquire()
+        await cutIfStillWanted(now: now)
+        enableGate.release()
+    }
+
+    /// Holding the gate: disables if ENABLE may be on and `mustCut` says so. A refused disable
+    /// stays owed (`motorEnabled`), so the next watchdog tick tries again, and is a driver fault
+    /// (high alarm, halt) once per streak: a pump that cannot turn its motor off must say so.
+    @usableFromInline nonisolated(nonsending) func cutIfStillWanted(now: MonotonicInstant) async {
+        guard state.withLock({ $0.motorEnabled && mustCut($0) }) else { return }
         do {
             try await motor.disable()
-            state.withLock { $0.motorEnabled = false }
+            state.withLock { g in g.motorEnabled = false; g.disableFailing = false }
         } catch {
-            // Left enabled in our books, so the next tick tries again.
+            state.withLock { g in
+                guard !g.disableFailing else { return }
+                g.disableFailing = true
+                g.core.motorCommandFailed(error, at: now)
+            }
         }
     }
 

@@ -1,0 +1,137 @@
+@testable import Controller
+import PumpCore
+import PumpFakes
+import PumpPlant
+import PumpHAL
+import PumpSync
+import Testing
+
+/// The plant's motor with every ENABLE write and the stroke holdable, and disables that can be
+/// refused: the interleavings an outside review of the stroke race found (2026-12-05).
+final class GatedMotor: MotorDriver {
+    let inner: FakeMotorDriver
+    struct Holds { var enable = false, disable = false, step = false, refuseDisable = false }
+    let holds = Locked(Holds())
+    let enableStarted = Signal(), enableRelease = Signal()
+    let disableStarted = Signal(), disableRelease = Signal()
+    let stepStarted = Signal(), stepRelease = Signal()
+    init(plant: Plant) { inner = FakeMotorDriver(plant: plant) }
+    nonisolated(nonsending) func enable() async throws(HALError) {
+        if holds.withLock({ $0.enable }) { enableStarted.fire(); await enableRelease.wait() }
+        try await inner.enable()
+    }
+    nonisolated(nonsending) func disable() async throws(HALError) {
+        if holds.withLock({ $0.disable }) { disableStarted.fire(); await disableRelease.wait() }
+        if holds.withLock({ $0.refuseDisable }) { throw HALError(.bus, errno: 5, "ENABLE write refused") }
+        try await inner.disable()
+    }
+    nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
+        if holds.withLock({ $0.step }) { stepStarted.fire(); await stepRelease.wait() }
+        try await inner.step(count: count, direction: direction)
+    }
+    nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { try await inner.feedback() }
+}
+
+@Suite("The ENABLE gate")
+struct EnableGateTests {
+    let second: Int64 = 1_000_000_000
+
+    /// 24 mL/day: a stroke due every 0.9 s.
+    private func rig() -> (Plant, GatedMotor, PumpController<GatedMotor, FakePressureSensor, FakeBatteryGauge>) {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = GatedMotor(plant: plant)
+        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
+        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(1200)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
+        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(60),
+                                             reservoirFill: .millilitres(60))
+        let c = PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
+                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0)
+        return (plant, motor, c)
+    }
+
+    private func at(_ ns: Int64) -> MonotonicInstant { MonotonicInstant(nanoseconds: ns) }
+
+    /// Waits (yielding, no clock) until `done` holds.
+    private func until(_ done: () -> Bool) async { while !done() { await Task.yield() } }
+
+    /// A suspend's disable is slow to land; a resume comes, and the dose loop's next stroke
+    /// follows. Before the gate the dose loop trusted "enabled" and stepped while the old
+    /// disable landed under its pulses (confirmed, never moved). Now the stale disable re-checks
+    /// and does nothing, or lands before the enable that follows it.
+    @Test func aDisableDecidedBeforeAResumeNeverLandsUnderTheNextStroke() async {
+        let (plant, motor, c) = rig()
+        plant.advance(to: 1 * second)
+        _ = await c.doseLoopStep(now: at(1 * second), utcNanoseconds: 0)     // one stroke: ENABLE on
+        #expect(plant.totals.strokes == 1 && motor.inner.isEnabled)
+        motor.holds.withLock { $0.disable = true; $0.step = true }
+        let suspend = Task { await c.handle(.suspend, now: self.at(2 * second), utcNanoseconds: 0) }
+        await motor.disableStarted.wait()                                     // the disable is on its way
+        motor.holds.withLock { $0.disable = false }
+        #expect(await c.handle(.resume, now: at(2 * second), utcNanoseconds: 0).accepted)
+        plant.advance(to: 3 * second)
+        let loop = Task { await c.doseLoopStep(now: self.at(3 * second), utcNanoseconds: 0) }
+        // The dose loop now waits for the gate (or, without one, is at its pulses).
+        await until { c.enableGate.waiting > 0 || motor.stepStarted.hasFired }
+        motor.disableRelease.fire()
+        _ = await suspend.value
+        motor.stepRelease.fire()
+        _ = await loop.value
+        let totals = plant.totals
+        #expect(totals.strokesWhileDisabled == 0, "\(totals.strokesWhileDisabled) strokes with ENABLE off")
+        #expect(c.snapshot().scheduler.commandedStrokes == totals.strokes - totals.strokesWhileDisabled)
+        #expect(motor.inner.isEnabled && c.snapshot().state == .delivering)
+    }
+
+    /// A suspend that lands while the motor is being enabled: nothing moves (its answer said
+    /// stopped), and ENABLE ends off.
+    @Test func aSuspendDuringTheEnableMovesNothing() async {
+        let (plant, motor, c) = rig()
+        motor.holds.withLock { $0.enable = true }
+        plant.advance(to: 1 * second)
+        let loop = Task { await c.doseLoopStep(now: self.at(1 * second), utcNanoseconds: 0) }
+        await motor.enableStarted.wait()
+        let suspend = Task { await c.handle(.suspend, now: self.at(1 * second), utcNanoseconds: 0) }
+        await until { c.snapshot().state == .suspended }
+        motor.enableRelease.fire()
+        _ = await loop.value
+        #expect(await suspend.value.accepted)
+        #expect(plant.totals.strokes == 0 && c.snapshot().scheduler.commandedStrokes == 0)
+        #expect(!motor.inner.isEnabled)
+    }
+
+    /// A halt that comes while the dose loop enables: cut as soon as the enable returns, nothing
+    /// moves.
+    @Test func aHaltDuringTheEnableCutsBeforeAnyStroke() async {
+        let (plant, motor, c) = rig()
+        motor.holds.withLock { $0.enable = true }
+        plant.advance(to: 1 * second)
+        let loop = Task { await c.doseLoopStep(now: self.at(1 * second), utcNanoseconds: 0) }
+        await motor.enableStarted.wait()
+        plant.setDriverFault(true)
+        let tick = Task { await c.watchdogStep(now: self.at(1 * second)) }
+        await until { c.snapshot().state == .halted }
+        motor.enableRelease.fire()
+        _ = await loop.value
+        _ = await tick.value
+        #expect(plant.totals.strokes == 0 && c.snapshot().scheduler.commandedStrokes == 0)
+        #expect(!motor.inner.isEnabled)
+    }
+
+    /// A driver that refuses to turn the motor off: a high alarm (motor_driver_fault) once, and
+    /// the disable tried again at every watchdog tick until it works.
+    @Test func aRefusedDisableIsADriverFaultAndIsRetried() async {
+        let (plant, motor, c) = rig()
+        plant.advance(to: 1 * second)
+        _ = await c.doseLoopStep(now: at(1 * second), utcNanoseconds: 0)
+        motor.holds.withLock { $0.refuseDisable = true }
+        _ = await c.handle(.suspend, now: at(2 * second), utcNanoseconds: 0)
+        for i in 0..<4 { _ = await c.watchdogStep(now: at(2 * second + Int64(i) * 250_000_000)) }
+        let s = c.snapshot()
+        #expect(s.alarms.records.filter { $0.type == .motorDriverFault }.count == 1)
+        #expect(s.events.filter { if case .motorError = $0.kind { true } else { false } }.count == 1)
+        #expect(motor.inner.isEnabled)                                       // still on: refused
+        motor.holds.withLock { $0.refuseDisable = false }
+        _ = await c.watchdogStep(now: at(3 * second))
+        #expect(!motor.inner.isEnabled, "the owed disable was not tried again")
+    }
+}
