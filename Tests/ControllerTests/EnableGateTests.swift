@@ -135,3 +135,55 @@ struct EnableGateTests {
         #expect(!motor.inner.isEnabled, "the owed disable was not tried again")
     }
 }
+
+/// The plant's motor whose next step sends its pulses and then fails (the encoder wait after
+/// them, say): the plant moved, the driver said "error".
+final class FailAfterPulsesMotor: MotorDriver {
+    let inner: FakeMotorDriver
+    let failNextStep = Locked(false)
+    init(plant: Plant) { inner = FakeMotorDriver(plant: plant) }
+    nonisolated(nonsending) func enable() async throws(HALError) { try await inner.enable() }
+    nonisolated(nonsending) func disable() async throws(HALError) { try await inner.disable() }
+    nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
+        try await inner.step(count: count, direction: direction)
+        if failNextStep.withLock({ f in defer { f = false }; return f }) { throw HALError(.timeout, "encoder edges did not come") }
+    }
+    nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { try await inner.feedback() }
+}
+
+@Suite("A failed step")
+struct FailedStepTests {
+    /// 24 mL/day (277.8 nL/s); the first wake at 4 s has 4 strokes due (1 111 nL), all sent, then
+    /// the step fails: a halt. A clinician clears and resumes at 10 s; the loop runs to 60 s.
+    /// Judged by the plant: what moved never exceeds the programme + 1 stroke (DeliveryBound).
+    /// Before: the 4 strokes stayed due and went out again after the resume (8 strokes, 2 000 nL,
+    /// at a programme of about 1 111 nL).
+    @Test func itsStrokesCountAsGivenAndAreNeverRepeated() async {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = FailAfterPulsesMotor(plant: plant)
+        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
+        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(1200)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
+        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(60),
+                                             reservoirFill: .millilitres(60))
+        let c = PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
+                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0)
+        motor.failNextStep.withLock { $0 = true }
+        var t: Int64 = 4_000_000_000, worst: Int64 = .min
+        var cleared = false
+        while t <= 60_000_000_000 {
+            plant.advance(to: t)
+            if !cleared, t >= 10_000_000_000 {
+                cleared = true
+                #expect(c.snapshot().state == .halted)
+                _ = await c.handle(.clinicianClear, now: MonotonicInstant(nanoseconds: t), utcNanoseconds: 0)
+                #expect(await c.handle(.resume, now: MonotonicInstant(nanoseconds: t), utcNanoseconds: 0).accepted)
+            }
+            let next = await c.doseLoopStep(now: MonotonicInstant(nanoseconds: t), utcNanoseconds: 0)
+            let moved = (plant.totals.strokes - plant.totals.strokesWhileDisabled) * 250
+            worst = max(worst, moved - c.snapshot().scheduler.programmedVolume.value)
+            t = max(next.nanoseconds, t + 1)
+        }
+        #expect(plant.totals.strokes >= 4, "the first wake's pulses went out")
+        #expect(worst <= 250, "the plant moved \(worst) nL more than programmed (allowed: one stroke, 250 nL)")
+    }
+}

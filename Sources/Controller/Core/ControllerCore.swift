@@ -373,6 +373,16 @@ public struct ControllerCore: Sendable {
         if let r = readErrors.failed(device, error, at: now) { record(.readError(r), at: now) }
     }
 
+    /// A step command failed: its pulses may or may not have gone out (a line write or the
+    /// encoder wait after them failed). They count as given, never repeated, as a restart counts
+    /// the strokes it cannot confirm: at worst a wake's strokes are missing, never doubled
+    /// (outside review, 2026-12-05: they stayed due and went out again after the resume).
+    public mutating func stepFailed(_ strokes: Int64, _ error: HALError, at now: MonotonicInstant) {
+        scheduler.recordStrokes(strokes)
+        ledger.recordCommanded(configuration.strokeVolume * strokes)
+        motorCommandFailed(error, at: now)
+    }
+
     /// The motor refused a command: the driver is not trustworthy.
     public mutating func motorCommandFailed(_ error: HALError, at now: MonotonicInstant) {
         strokesInFlight = 0

@@ -148,7 +148,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
             }
             if halt { onHaltDecision?() }
         } catch {
-            state.withLock { g in g.strokeUnderWay = false; g.core.motorCommandFailed(error, at: now) }
+            state.withLock { g in g.strokeUnderWay = false; g.core.stepFailed(strokes, error, at: now) }
         }
         await safeState(now: now)
     }
