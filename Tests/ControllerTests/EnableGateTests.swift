@@ -40,13 +40,7 @@ struct EnableGateTests {
     private func rig() -> (Plant, GatedMotor, PumpController<GatedMotor, FakePressureSensor, FakeBatteryGauge>) {
         let plant = Plant(parameters: PlantParameters(), seed: 1)
         let motor = GatedMotor(plant: plant)
-        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
-        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(1200)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
-        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(60),
-                                             reservoirFill: .millilitres(60))
-        let c = PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
-                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0)
-        return (plant, motor, c)
+        return (plant, motor, plantController(motor: motor, pressure: FakePressureSensor(plant: plant), plant: plant))
     }
 
     private func at(_ ns: Int64) -> MonotonicInstant { MonotonicInstant(nanoseconds: ns) }
@@ -161,12 +155,7 @@ struct FailedStepTests {
     @Test func itsStrokesCountAsGivenAndAreNeverRepeated() async {
         let plant = Plant(parameters: PlantParameters(), seed: 1)
         let motor = FailAfterPulsesMotor(plant: plant)
-        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
-        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(1200)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
-        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(60),
-                                             reservoirFill: .millilitres(60))
-        let c = PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
-                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0)
+        let c = plantController(motor: motor, pressure: FakePressureSensor(plant: plant), plant: plant)
         motor.failNextStep.withLock { $0 = true }
         var t: Int64 = 4_000_000_000, worst: Int64 = .min
         var cleared = false

@@ -23,11 +23,7 @@ struct ReadErrorTests {
     @Test func aFailingSensorsErrorIsRecordedOncePerMinuteWithTheCountOfTheRest() async {
         let plant = Plant(parameters: PlantParameters(), seed: 2)
         let sensor = NoAckPressureSensor(plant: plant)
-        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
-        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(100)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
-        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(20), reservoirFill: .millilitres(20))
-        let c = PumpController(configuration: config, motor: FakeMotorDriver(plant: plant), pressure: sensor,
-                               battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: 0)
+        let c = plantController(motor: FakeMotorDriver(plant: plant), pressure: sensor, plant: plant, microgramsPerDay: 100, reservoirMillilitres: 20)
         // 130 s of watchdog ticks every 250 ms (t = 0, 0.25, …, 129.75 s): 520 failed reads, one per
         // tick (the second conversion is not tried after the first failed). Records at 0, 60 and
         // 120 s; each later one counts the 60 s × 4 − 1 = 239 reads in between.

@@ -71,12 +71,7 @@ struct StrokeRaceTests {
     /// 24 mL/day: a stroke due every 0.9 s; the first wake after 1 s issues one.
     private func controller<M: MotorDriver>(_ motor: M, plant: Plant, journal: (any DoseJournal)? = nil)
         -> PumpController<M, FakePressureSensor, FakeBatteryGauge> {
-        let drug = Drug(limits: DrugLibrary.baclofen, concentration: .microgramsPerMillilitre(50))
-        let rx = Prescription(drug: drug, basal: .continuous(.microgramsPerDay(1200)), patientBolus: nil, dailyCap: DrugLibrary.baclofen.maxDailyDose)
-        let config = ControllerConfiguration(prescription: rx, strokeVolume: Nanolitres(250), reservoirCapacity: .millilitres(60),
-                                             reservoirFill: .millilitres(60))
-        return PumpController(configuration: config, motor: motor, pressure: FakePressureSensor(plant: plant),
-                              battery: FakeBatteryGauge(plant: plant), now: t0, utcNanoseconds: 0, journal: journal)
+        plantController(motor: motor, pressure: FakePressureSensor(plant: plant), plant: plant, journal: journal)
     }
 
     /// A dose loop wake whose stroke is held after it started: the test acts, then releases it.
