@@ -25,7 +25,7 @@ struct AnnunciatorTests {
         #expect(core.unacknowledgedPriority == .medium)
         _ = core.handle(.acknowledge, at: at(1), utcNanoseconds: 1_767_225_600_000_000_000)
         #expect(core.unacknowledgedPriority == nil)
-        _ = core.watchdogTick(at: at(1), readings: WatchdogReadings(pressure: CentiMMHg(1000), pressureRepeat: nil, strokeMarkBeforePressure: nil, motor: nil, battery: nil, batteryDue: false))
+        core.watchdogTick(at: at(1), readings: WatchdogReadings(pressure: CentiMMHg(1000), pressureRepeat: nil, strokeMarkBeforePressure: nil, motor: nil, battery: nil, batteryDue: false))
         #expect(core.isHealthy(at: at(1.5)))
         #expect(!core.isHealthy(at: at(2.5)))                              // the watchdog task stopped
         #expect(!core.isHealthy(at: at(16)))                               // and the dose loop too

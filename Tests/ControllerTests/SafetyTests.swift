@@ -184,7 +184,7 @@ struct MonitorTests {
                 let r = Int32(1000 + k % 7)       // a live reading (not stuck), then 20 mmHg more
                 let readings = WatchdogReadings(pressure: CentiMMHg(r), pressureRepeat: CentiMMHg(r + 2000), strokeMarkBeforePressure: mark,
                                                 motor: nil, battery: nil, batteryDue: false)
-                _ = core.watchdogTick(at: now, readings: readings)
+                core.watchdogTick(at: now, readings: readings)
             }
             #expect((core.sensor.fault == .noise) == !strokeBetween)
         }

@@ -235,7 +235,7 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
                                         readErrors: errors)
         let (cut, outcome) = state.withLock { g in
             if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
-            _ = g.core.watchdogTick(at: now, readings: readings)
+            g.core.watchdogTick(at: now, readings: readings)
             return (g.motorEnabled && mustCut(g), StepOutcome(g.core))
         }
         if cut {
