@@ -18,10 +18,10 @@ extension ControllerCore {
         let still = readings.strokeMarkBeforePressure.map { $0 == strokeMark } ?? false
         let trusted = sensor.observe(readings.pressure, repeat: readings.pressureRepeat, motorStill: still, limits: limits)
         set(.pressureSensorFault, present: sensor.fault != nil, at: now)
-        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering,
+        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering, occlusionAlarmActive: alarms.isActive(.occlusion),
                        basalStrokeInterval: scheduler.slowestBasalStrokeInterval)
-        // Latched by the detector; the cause is gone once delivery has stopped and the retained
-        // pressure has drained (the kink released).
+        // Latched by the alarm book (the detector reads the latch from it); the cause is gone once
+        // delivery has stopped and the retained pressure has drained (the kink released).
         set(.occlusion, present: occlusion.occluded && !(state != .delivering && occlusion.causeGone), at: now)
 
         // Motion and the driver's own fault line.

@@ -13,15 +13,11 @@ public struct WatchdogReadings: Sendable {
     public var batteryDue: Bool
     /// Why the reads that gave nil failed (the first error per device this tick).
     public var readErrors: [ReadDevice: HALError]
+    // Public and explicit: the shell's @inlinable watchdog step builds it.
     public init(pressure: CentiMMHg?, pressureRepeat: CentiMMHg?, strokeMarkBeforePressure: StrokeMark?, motor: MotorFeedback?,
                 battery: BatteryReading?, batteryDue: Bool, readErrors: [ReadDevice: HALError] = [:]) {
-        self.readErrors = readErrors
-        self.pressure = pressure
-        self.pressureRepeat = pressureRepeat
-        self.strokeMarkBeforePressure = strokeMarkBeforePressure
-        self.motor = motor
-        self.battery = battery
-        self.batteryDue = batteryDue
+        (self.pressure, self.pressureRepeat, self.strokeMarkBeforePressure) = (pressure, pressureRepeat, strokeMarkBeforePressure)
+        (self.motor, self.battery, self.batteryDue, self.readErrors) = (motor, battery, batteryDue, readErrors)
     }
 }
 
@@ -29,8 +25,4 @@ public struct WatchdogReadings: Sendable {
 public struct StrokeMark: Hashable, Sendable {
     public var confirmed: Int64
     public var inFlight: Bool
-    public init(confirmed: Int64, inFlight: Bool) {
-        self.confirmed = confirmed
-        self.inFlight = inFlight
-    }
 }

@@ -73,7 +73,7 @@ extension OcclusionDetector {
     mutating func considerAdopting(now: Int64) {
         guard let e = learner.estimate, learner.strokes >= Self.armingStrokes else { return }
         if parameters == nil, blockedFromTheStart {
-            occluded = true
+            detectedNow = true
             return
         }
         // An implausible fit (no open line drains that slowly) is never the line to judge by; the

@@ -20,9 +20,9 @@ extension OcclusionDetector {
     public struct Restart: Sendable {
         /// What the last run learned of the line (nil: nothing yet).
         public var memory: LineMemory?
-        /// The occlusion alarm was active: the line stays occluded until the pressure is seen back
-        /// at the resting level it had before (`restingMMHg`, journaled; nil: the highest a valid
-        /// line rests at). Only a clinician's clear (`reset`) ends it.
+        /// The occlusion alarm was active (it stays so, in the alarm book): its cause stays present
+        /// until the pressure is seen back at the resting level it had before (`restingMMHg`,
+        /// journaled; nil: the highest a valid line rests at). Only a clinician's clear ends it.
         public var occlusionLatched: Bool
         public var restingMMHg: Double?
         /// The programme as it is assumed to have run up to the last record (nil: delivery had stopped).
@@ -52,13 +52,12 @@ extension OcclusionDetector {
 
     /// A restart: continue from what the last run learned (it arms at the first reading, as the
     /// learner already has its strokes and its time; a memory that does not fit is dropped),
-    /// keep a latched occlusion latched, and replay the assumed history as strokes.
+    /// judge a latched occlusion's drain against its resting level, and replay the assumed history.
     public mutating func restart(_ r: Restart) {
         if let m = r.memory, learner.restore(m) {
             learningPausedTicks = Int((Self.restartSettleSeconds / periodSeconds).rounded())
         }
         if r.occlusionLatched {
-            occluded = true
             latchedRestingMMHg = r.restingMMHg
             drainTarget = r.restingMMHg ?? Self.highestRestingMMHg
             drainReadings = []
@@ -95,7 +94,8 @@ extension OcclusionDetector {
     /// Before the detector had armed, the line was blocked while it learned, so what it learned
     /// is a blocked line: learning starts again on the released one.
     public mutating func reset() {
-        occluded = false
+        alarmLatched = false
+        detectedNow = false
         latchedRestingMMHg = nil
         drainTarget = nil
         drainReadings = []

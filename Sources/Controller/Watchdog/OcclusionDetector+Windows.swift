@@ -77,12 +77,12 @@ extension OcclusionDetector {
             growth = 0
         } else if strokesInWindow > 0 {
             growth += 1
-            if growth >= p.growthWindows && excess >= excessThresholdMMHg { occluded = true }
+            if growth >= p.growthWindows && excess >= excessThresholdMMHg { detectedNow = true }
         }
         if delivering && q >= threshold && matchesKink {
             // Persistence runs while the excess builds up; the alarm also needs the excess itself.
             evidence += 1
-            if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { occluded = true }
+            if evidence >= p.requiredWindows && excess >= excessThresholdMMHg { detectedNow = true }
         } else if delivering && evidence > 0 && strokesInWindow == 0 && matchesKink && separation < threshold {
             // Uninformative, consistent with a kink, and no stroke to judge by: hold.
         } else if delivering && evidence > 0 && matchesKink && q >= k * sigmaQ {

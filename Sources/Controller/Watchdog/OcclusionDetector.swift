@@ -86,8 +86,13 @@ public struct OcclusionDetector: Sendable {
     /// Last window's excess over the resting reference and its threshold (for "cause gone").
     public internal(set) var excessMMHg = 0.0
     public internal(set) var excessThresholdMMHg = Double.infinity
-    /// Latched until `reset()`.
-    public internal(set) var occluded = false
+    /// The occlusion alarm was active at this tick: the alarm book holds the latch (until a
+    /// clinician's clear); the core passes it in, so detector and alarm cannot disagree.
+    var alarmLatched = false
+    /// This tick found an occlusion (the core raises the alarm from it).
+    var detectedNow = false
+    /// Occluded: latched by the alarm, or found this tick. No new evidence is learned meanwhile.
+    public var occluded: Bool { alarmLatched || detectedNow }
     /// The resting level the line held before the occlusion latched (journaled: a restart keeps
     /// the occlusion's cause until the pressure is seen back there).
     public internal(set) var latchedRestingMMHg: Double?
@@ -119,8 +124,12 @@ public struct OcclusionDetector: Sendable {
     /// `delivering` is false nothing is learned and no new evidence builds up (without strokes a
     /// kink cannot show); the detector only follows whether retained pressure drains.
     /// `basalStrokeInterval`: the stroke interval at the programme's slowest basal rate (nil: none).
-    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool, basalStrokeInterval: Nanoseconds? = nil) {
+    /// `occlusionAlarmActive`: the alarm book's latch (the detector keeps none of its own).
+    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool, occlusionAlarmActive: Bool = false,
+                              basalStrokeInterval: Nanoseconds? = nil) {
         let now = t.nanoseconds
+        alarmLatched = occlusionAlarmActive
+        detectedNow = false
         basalInterval = basalStrokeInterval
         learner.tick(at: now)
         advanceResponse(to: now)
@@ -136,7 +145,7 @@ public struct OcclusionDetector: Sendable {
         // is not counted (a sensor frozen up there is a stuck sensor, not a blocked line).
         if y >= limits.occlusionCeilingMMHg, y != lastReading {
             ceilingCount += 1
-            if ceilingCount >= limits.occlusionCeilingReadings { occluded = true }
+            if ceilingCount >= limits.occlusionCeilingReadings { detectedNow = true }
         } else if y < limits.occlusionCeilingMMHg {
             ceilingCount = 0
         }
