@@ -6,6 +6,10 @@ import PumpCore
 /// is due each time it crosses a whole stroke volume, so commanded volume never trails programmed
 /// volume by a full stroke and never leads it, however long the run. Deadlines are absolute, so a
 /// late wake-up does not push later strokes back.
+///
+/// This file holds the state and the accrual; `+Concentration` the programme and concentration
+/// changes (bridge, segments), `+Boluses` boluses and stop/resume, `+Timing` the exact time
+/// arithmetic and the next deadline. Setters are internal for those files only.
 public struct DoseScheduler: Sendable {
     public enum RateMode: Sendable { case programmed, minimum }
 
@@ -28,22 +32,22 @@ public struct DoseScheduler: Sendable {
     }
 
     public let strokeVolume: Nanolitres
-    public private(set) var prescription: Prescription
+    public internal(set) var prescription: Prescription
     public let zone: any TimeZoneRules
     public var rateMode: RateMode = .programmed
 
     /// Whole nanolitres of basal programmed so far, plus the remainder numerator below one nanolitre.
-    public private(set) var programmedBasal = Nanolitres.zero
-    private var basalRemainder: Int128 = 0
+    public internal(set) var programmedBasal = Nanolitres.zero
+    var basalRemainder: Int128 = 0
     /// Boluses that finished or were cut short, in full.
-    private var programmedBolusDone = Nanolitres.zero
+    var programmedBolusDone = Nanolitres.zero
     /// Programmed before this start (restored from the journal).
-    private var programmedBefore = Nanolitres.zero
-    private var boluses: [ActiveBolus] = []
-    public private(set) var commandedStrokes: Int64 = 0
-    public private(set) var delivering = true
+    var programmedBefore = Nanolitres.zero
+    var boluses: [ActiveBolus] = []
+    public internal(set) var commandedStrokes: Int64 = 0
+    public internal(set) var delivering = true
     /// Boluses that ended since the core last took them: completed, or cut by a stop.
-    public private(set) var endedBoluses: [BolusEnd] = []
+    public internal(set) var endedBoluses: [BolusEnd] = []
 
     /// After a concentration change: the old drug still in the dead space reaches the patient
     /// first, so the programme runs at the old concentration until the programmed volume reaches
@@ -53,17 +57,17 @@ public struct DoseScheduler: Sendable {
         public var concentration: NanogramsPerMillilitre
         public var endVolume: Nanolitres
     }
-    public private(set) var bridge: Bridge?
+    public internal(set) var bridge: Bridge?
     /// Where the concentration of what is pumped changed: (programmed volume, concentration from
     /// there on), so the programme can be given in micrograms across refills.
-    public private(set) var concentrationSegments: [(from: Nanolitres, concentration: NanogramsPerMillilitre)]
+    public internal(set) var concentrationSegments: [(from: Nanolitres, concentration: NanogramsPerMillilitre)]
 
-    private var lastAdvance: MonotonicInstant
+    var lastAdvance: MonotonicInstant
     /// UTC nanoseconds minus monotonic nanoseconds, as of the last advance.
-    private var wallOffsetNanoseconds: Int64
+    var wallOffsetNanoseconds: Int64
     /// Flex only: the step in force and the monotonic instant the next one starts.
-    public private(set) var stepIndex = 0
-    private var nextBoundary: MonotonicInstant?
+    public internal(set) var stepIndex = 0
+    var nextBoundary: MonotonicInstant?
 
     /// A wall-clock jump larger than this (NTP, a clinician setting the clock) re-reads the schedule.
     public static let clockStepThreshold = Nanoseconds.seconds(2)
@@ -120,9 +124,9 @@ public struct DoseScheduler: Sendable {
     /// kink to show at the slowest basal shows it sooner at any faster rate or during a bolus.
     /// Kept up to date where the programme or the concentration changes (the watchdog reads it
     /// at every tick).
-    public private(set) var slowestBasalStrokeInterval: Nanoseconds?
+    public internal(set) var slowestBasalStrokeInterval: Nanoseconds?
 
-    private mutating func updateSlowestBasalStrokeInterval() {
+    mutating func updateSlowestBasalStrokeInterval() {
         let dose = prescription.basal.minimumDailyDose
         guard dose.value > 0 else { slowestBasalStrokeInterval = nil; return }
         let nanolitresPerDay = concentrationInForce.nanolitresPerDay(dose)
@@ -183,210 +187,7 @@ public struct DoseScheduler: Sendable {
         guard delivering else { return 0 }
         return Int64((nanolitresPerNanosecond() * Double(horizon.value) / Double(strokeVolume.value)).rounded(.up))
     }
-
-    /// A new prescription from `now` on (the programme so far stays as it was accrued; a running
-    /// bolus finishes as started). `bridge`: push the plan's volume at its (old) concentration first.
-    public mutating func reprogram(_ p: Prescription, at now: MonotonicInstant, utcNanoseconds: Int64?, bridge plan: BridgePlan? = nil) {
-        advance(to: now, utcNanoseconds: utcNanoseconds)
-        let old = concentrationInForce
-        prescription = p
-        if let plan, plan.volume.value > 0 {
-            bridge = Bridge(concentration: plan.concentration, endVolume: programmedVolume + plan.volume)
-        }
-        if concentrationInForce != old { markConcentration() }
-        relookupStep(at: now)
-        updateSlowestBasalStrokeInterval()
-    }
-
-    /// Continues a bridge that was running before a restart: `remaining` of old drug still to push.
-    public mutating func restoreBridge(concentration: NanogramsPerMillilitre, remaining: Nanolitres) {
-        guard remaining.value > 0 else { return }
-        bridge = Bridge(concentration: concentration, endVolume: programmedVolume + remaining)
-        markConcentration()
-    }
-
-    /// Old drug the bridge still has to push (for the journal; nil: no bridge).
-    public var bridgeRemainingVolume: Nanolitres? {
-        bridge.map { max(.zero, $0.endVolume - programmedVolume) }
-    }
-
-    /// How long the bridge would still run at the rate in force now (for status; nil: no bridge
-    /// or no flow). An estimate: the bridge itself ends by volume.
-    public func bridgeRemaining(at now: MonotonicInstant) -> Nanoseconds? {
-        guard let left = bridgeRemainingVolume else { return nil }
-        let rate = nanolitresPerNanosecond()
-        guard delivering, rate > 0 else { return nil }
-        return Nanoseconds(Int64(min(Double(left.value) / rate, Double(Int64.max / 2))))
-    }
-
-    /// The bridge has pushed its volume: the new drug reaches the patient from `t` on. A bolus
-    /// running across this instant keeps its micrograms: what is left of it is converted to the
-    /// new concentration (at the old one it would over- or under-dose by their ratio).
-    private mutating func endBridge(at t: MonotonicInstant) {
-        guard let old = bridge?.concentration else { return }
-        bridge = nil
-        let new = concentrationInForce
-        boluses = boluses.map { b in
-            guard b.end > t else { return b }
-            let done = b.programmed(at: t)
-            programmedBolusDone += done
-            let left = Nanograms(max(0, b.dose.value - old.dose(in: done).value))
-            return ActiveBolus(start: t, duration: b.end - t, total: new.volume(of: left), dose: left, doneBefore: b.doneBefore + done)
-        }
-        markConcentration()
-    }
-
-    /// The first instant in (lastAdvance, limit] at which the programme reaches `volume` (rates
-    /// constant in between); lastAdvance itself if it already has.
-    private func firstInstant(reaching volume: Nanolitres, before limit: MonotonicInstant) -> MonotonicInstant {
-        if programmed(at: lastAdvance) >= volume { return lastAdvance }
-        return earliest(reaching: volume, from: lastAdvance, to: limit)
-    }
-
-    /// After a restart this life's list starts where the programme stood (the lives before it
-    /// hold the earlier segments; the simulator's report joins them).
-    public mutating func restartConcentrationSegments() { concentrationSegments = [(programmedVolume, concentrationInForce)] }
-
-    private mutating func markConcentration() {
-        updateSlowestBasalStrokeInterval()
-        let c = concentrationInForce
-        let here = programmedVolume
-        if let last = concentrationSegments.last, last.from == here { concentrationSegments[concentrationSegments.count - 1].concentration = c }
-        else if concentrationSegments.last?.concentration != c { concentrationSegments.append((here, c)) }
-    }
-
-    /// Starts a bolus of `dose` over `duration`. The caller has checked every limit.
-    public mutating func startBolus(dose: Nanograms, duration: Nanoseconds, at now: MonotonicInstant) {
-        let total = concentrationInForce.volume(of: dose)
-        boluses.append(ActiveBolus(start: now, duration: duration, total: total, dose: dose))
-    }
-
-    /// Takes back the bolus started last, at the instant it started (nothing of it programmed).
-    public mutating func revokeNewestBolus(startedAt start: MonotonicInstant) {
-        if let i = boluses.lastIndex(where: { $0.start == start }) { boluses.remove(at: i) }
-    }
-
-    /// Stops or restarts accrual (halt, suspend, resume). Stopping cuts running boluses: they count
-    /// only as far as they ran, and are never resumed.
-    public mutating func setDelivering(_ on: Bool, at now: MonotonicInstant, utcNanoseconds: Int64?) {
-        advance(to: now, utcNanoseconds: utcNanoseconds)
-        if !on {
-            for b in boluses {
-                programmedBolusDone += b.programmed(at: now)
-                endedBoluses.append(BolusEnd(programmed: b.doneBefore + b.programmed(at: now), total: b.doneBefore + b.total))
-            }
-            boluses.removeAll()
-        }
-        delivering = on
-    }
-
-    /// The next instant the dose loop must wake: a stroke falling due, a flex step or bolus
-    /// changing the rate, or the heartbeat limit.
-    public func nextDeadline(after now: MonotonicInstant, maximumSleep: Nanoseconds) -> MonotonicInstant {
-        var deadline = now + maximumSleep
-        if let b = nextBoundary { deadline = min(deadline, b) }
-        for b in boluses { deadline = min(deadline, b.end) }
-        guard delivering else { return deadline }
-        // The bridge's end changes the volume rate: plan up to it, then again.
-        if let b = bridge, programmed(at: deadline) >= b.endVolume {
-            deadline = max(now + Nanoseconds(1), programmed(at: now) >= b.endVolume ? now : earliest(reaching: b.endVolume, from: now, to: deadline))
-        }
-        let target = Nanolitres((commandedStrokes + 1) * strokeVolume.value)
-        if programmed(at: now) >= target { return now }
-        // Within [now, deadline] rates are constant: estimate in floating point, then pin the exact
-        // first nanosecond with integer evaluation (a few probes around the estimate).
-        let rate = nanolitresPerNanosecond()
-        guard rate > 0 else { return deadline }
-        let missing = Double((target - programmed(at: now)).value)
-        let estimate = min(Double((deadline - now).value), max(1, (missing / rate).rounded(.up)))
-        var hi = now + Nanoseconds(Int64(estimate))
-        var step: Int64 = 1
-        while programmed(at: hi) < target {
-            if hi >= deadline { return deadline }
-            hi = min(deadline, hi + Nanoseconds(step)); step *= 2
-        }
-        var lo = hi - Nanoseconds(1)
-        step = 1
-        while lo > now, programmed(at: lo) >= target {
-            hi = lo; lo = max(now, lo - Nanoseconds(step)); step *= 2
-        }
-        return earliest(reaching: target, from: lo, to: hi)
-    }
-
-    // MARK: Internals
-
-    /// Programmed volume at `t` ≥ lastAdvance (assuming no rate change in between): the floor of
-    /// the exact sum of basal and bolus, not the sum of their floors, so that it never jumps by two
-    /// nanolitres at once. (With one bolus running, which the controller guarantees, this is exact
-    /// in Int128; with more it falls back to the sum of floors.)
-    func programmed(at t: MonotonicInstant) -> Nanolitres {
-        let denominator = basalDenominator
-        let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
-        var total = programmedBefore + programmedBolusDone + programmedBasal + Nanolitres(Int64(numerator / denominator))
-        for b in boluses { total += b.programmed(at: t) }
-        if boluses.count == 1, let b = boluses.first {
-            let basalFraction = numerator % denominator
-            let bolusFraction = b.split(at: t).remainder
-            let duration = Int128(b.duration.value)
-            if basalFraction * duration + bolusFraction * denominator >= denominator * duration { total += Nanolitres(1) }
-        }
-        return total
-    }
-
-    /// Binary search for the first instant in (lo, hi] at which the programme reaches `target`.
-    private func earliest(reaching target: Nanolitres, from lo: MonotonicInstant, to hi: MonotonicInstant) -> MonotonicInstant {
-        var lo = lo.nanoseconds, hi = hi.nanoseconds
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2
-            if programmed(at: MonotonicInstant(nanoseconds: mid)) >= target { hi = mid } else { lo = mid }
-        }
-        return MonotonicInstant(nanoseconds: hi)
-    }
-
-    private func nanolitresPerNanosecond() -> Double {
-        var r = fastDouble(basalNumeratorPerNanosecond) / fastDouble(basalDenominator)
-        for b in boluses { r += Double(b.total.value) / Double(b.duration.value) }
-        return r
-    }
-
-    /// nL = rate (ng/day) × 10^6 × ns / (concentration (ng/mL) × ns per day)
-    private var basalNumeratorPerNanosecond: Int128 { Int128(basalRate.value) * NanogramsPerMillilitre.nanolitresPerMillilitre }
-    private var basalDenominator: Int128 { Int128(concentrationInForce.value) * Int128(Nanoseconds.perDay) }
-
-    private mutating func accrueBasal(until t: MonotonicInstant) {
-        let numerator = basalRemainder + basalNumeratorPerNanosecond * Int128((t - lastAdvance).value)
-        programmedBasal += Nanolitres(Int64(numerator / basalDenominator))
-        basalRemainder = numerator % basalDenominator
-        lastAdvance = t
-    }
-
-    private func utc(at t: MonotonicInstant) -> UTCSeconds {
-        UTCSeconds(floorDiv(t.nanoseconds + wallOffsetNanoseconds, 1_000_000_000))
-    }
-    private func monotonic(at u: UTCSeconds) -> MonotonicInstant {
-        MonotonicInstant(nanoseconds: u.value * 1_000_000_000 - wallOffsetNanoseconds)
-    }
-
-    /// Looks up the step in force now and when the next one starts (at the start, at every step
-    /// boundary, after a clock step or a restart), under the DST rule of `TimeZoneRules.nextOccurrence`:
-    /// each step starts once a local day (a start skipped by a spring-forward change at the change,
-    /// a start repeated by a fall-back change at its first occurrence only); the step in force is
-    /// the one that started most recently, and of steps starting at the same instant the later in
-    /// the day. So no step runs twice in a repeated hour, across a restart either.
-    private mutating func relookupStep(at now: MonotonicInstant) {
-        guard case .flex(let steps) = prescription.basal else { nextBoundary = nil; return }
-        let u = utc(at: now)
-        var latest = UTCSeconds(Int64.min)
-        for (i, step) in steps.enumerated() {
-            let started = zone.lastOccurrence(of: step.start, atOrBefore: u)
-            if started >= latest { latest = started; stepIndex = i }
-        }
-        guard steps.count > 1 else { nextBoundary = nil; return }
-        let next = steps.map { zone.nextOccurrence(of: $0.start, after: u) }.min()!
-        nextBoundary = max(monotonic(at: next), now + Nanoseconds(1))
-    }
 }
-
 
 /// Int128 to Double without the generic conversion path (hot in the deadline estimate).
 @inline(__always) func fastDouble(_ x: Int128) -> Double {
