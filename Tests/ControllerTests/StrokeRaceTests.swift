@@ -120,6 +120,32 @@ struct StrokeRaceTests {
         #expect(c.snapshot().strokesInFlight == 0)
     }
 
+    /// A step that never comes back is a driver fault once it has been under way longer than
+    /// `strokeUnderWayLimit`: the watchdog halts (motor_driver_fault, recorded once) and cuts
+    /// ENABLE, whether delivering or suspended with the stroke left to finish (outside review of
+    /// the stroke race, 2026-12-05: suspended, ENABLE stayed on until the 15 s heartbeat ran out).
+    @Test(arguments: [false, true]) func aHungStepIsADriverFaultOnceItsLimitHasPassed(suspended: Bool) async {
+        let (plant, motor, c, wake, loop) = await heldStroke()
+        if suspended { #expect(await c.handle(.suspend, now: wake, utcNanoseconds: 0).accepted) }
+        let limit = SafetyLimits().strokeUnderWayLimit
+        // At the limit itself the stroke is still a legitimate one.
+        _ = await c.watchdogStep(now: wake + limit)
+        #expect(motor.inner.isEnabled, "cut before the limit: a slow stroke is not a fault")
+        #expect(!c.snapshot().alarms.isActive(.motorDriverFault))
+        let tick = SafetyLimits().watchdogPeriod
+        let o = await c.watchdogStep(now: wake + limit + tick)
+        #expect(o.state == .halted)
+        #expect(c.snapshot().alarms.isActive(.motorDriverFault))
+        #expect(!motor.inner.isEnabled, "ENABLE must be off once the step is overdue")
+        _ = await c.watchdogStep(now: wake + limit + tick * 2)
+        let reports = c.snapshot().events.filter { if case .motorError = $0.kind { true } else { false } }
+        #expect(reports.count == 1, "an overdue step is reported once, not every tick: \(reports.count)")
+        motor.release.fire()
+        _ = await loop.value
+        #expect(!motor.inner.isEnabled, "the step's return re-enabled a halted motor")
+        #expect(plant.totals.strokes - plant.totals.strokesWhileDisabled == 0, "the hung stroke moved with ENABLE on after the cut")
+    }
+
     /// A fault is the other kind of stop: the watchdog cuts ENABLE at once, mid-stroke.
     @Test func aHaltDuringAStrokeCutsTheMotorAtOnce() async {
         let (plant, motor, c, wake, loop) = await heldStroke()

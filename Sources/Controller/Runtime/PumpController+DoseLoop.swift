@@ -37,7 +37,8 @@ extension PumpController {
         await enableGate.acquire()
         let needsEnable: Bool? = state.withLock { g in
             guard g.core.motorStop == .none else { g.core.strokesNotIssued(); return nil }
-            g.strokeUnderWay = true
+            g.strokeStartedAt = now
+            g.strokeOverdueReported = false
             defer { g.motorEnabled = true }
             return !g.motorEnabled
         }
@@ -47,12 +48,12 @@ extension PumpController {
                 try await motor.enable()
                 go = state.withLock { g in
                     guard g.core.motorStop != .none else { return true }
-                    g.strokeUnderWay = false
+                    g.strokeStartedAt = nil
                     g.core.strokesNotIssued()
                     return false
                 }
             } catch {
-                state.withLock { g in g.strokeUnderWay = false; g.core.motorCommandFailed(error, at: now) }
+                state.withLock { g in g.strokeStartedAt = nil; g.core.motorCommandFailed(error, at: now) }
                 go = false
             }
             if !go { await cutIfStillWanted(now: now) }
@@ -74,12 +75,12 @@ extension PumpController {
                 state.withLock { $0.core.readFailed(.motor, error, at: now) }
             }
             let halt = state.withLock { g in
-                g.strokeUnderWay = false
+                g.strokeStartedAt = nil
                 return g.core.strokesCompleted(strokes, at: now, feedback: fb)
             }
             if halt { onHaltDecision?() }
         } catch {
-            state.withLock { g in g.strokeUnderWay = false; g.core.stepFailed(strokes, error, at: now) }
+            state.withLock { g in g.strokeStartedAt = nil; g.core.stepFailed(strokes, error, at: now) }
         }
         await safeState(now: now)
     }

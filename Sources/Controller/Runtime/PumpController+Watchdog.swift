@@ -37,6 +37,12 @@ extension PumpController {
         let (cut, outcome) = state.withLock { g in
             if batteryDue { g.nextBatteryRead = now + limits.batteryPeriod }
             g.core.watchdogTick(at: now, readings: readings)
+            // A step that has not come back in time is a driver fault: the halt cuts ENABLE below,
+            // whether delivering or suspended with the stroke left to finish.
+            if let started = g.strokeStartedAt, now - started > limits.strokeUnderWayLimit, !g.strokeOverdueReported {
+                g.strokeOverdueReported = true
+                g.core.motorCommandFailed(HALError(.timeout, "step not confirmed within \(limits.strokeUnderWayLimit.value / 1_000_000) ms"), at: now)
+            }
             return (g.motorEnabled && mustCut(g), StepOutcome(g.core))
         }
         if cut {

@@ -33,7 +33,10 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         @usableFromInline var disableFailing = false
         /// The dose loop is between deciding to step and the step's confirmation: a suspend leaves
         /// the ENABLE line to it (`MotorStop.afterStroke`).
-        @usableFromInline var strokeUnderWay = false
+        @usableFromInline var strokeStartedAt: MonotonicInstant?
+        @usableFromInline var strokeUnderWay: Bool { strokeStartedAt != nil }
+        /// The stroke under way outlived `strokeUnderWayLimit` and was reported (once per stroke).
+        @usableFromInline var strokeOverdueReported = false
         @usableFromInline var nextBatteryRead: MonotonicInstant
         /// The sequence number of the next core event to hand to the journal.
         @usableFromInline var journaledEvents = 0

@@ -47,6 +47,11 @@ public struct SafetyLimits: Hashable, Sendable {
     public var doseLoopMaximumSleep = Nanoseconds.seconds(5)
     /// The watchdog halts delivery when the dose loop has not beaten for this long.
     public var heartbeatTimeout = Nanoseconds.seconds(15)
+    /// A step command not confirmed this long after it began is a driver fault (motor_driver_fault:
+    /// halt, ENABLE cut at once). A wake's strokes take under 0.1 s on the bench rig (4 pulses at
+    /// 200 Hz and a 50 ms encoder wait), so this is 20 times that; without it a hung step kept
+    /// ENABLE on until the heartbeat ran out, and, suspended, a stroke left to finish had no end.
+    public var strokeUnderWayLimit = Nanoseconds.seconds(2)
 
     /// Consecutive failed pressure reads that make a sensor fault (4 × 250 ms = 1 s).
     public var sensorFailedReads = 4
