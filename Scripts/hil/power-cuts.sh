@@ -25,10 +25,11 @@ if [ "$negative" = yes ]; then
   pumpd_bin=.build/hil-nosync/release/pumpd
 fi
 
-# The guest: busybox, the block and ext4 modules, pumpd, the simulated board, the prescription
-# (24 mL/day, 1 mL/h, a stroke every 0.9 s; patient boluses of 0.5 µg, 10 µL over a minute, 10-minute
-# lockout of pumpd's running time: 1.6 mL/h with the basal, under the motor's 2 mL/h. Until 2026-12-04 the bolus was 1 µg,
-# 2.2 mL/h in all: every press was refused and "no bolus twice" was never put to the test).
+# The guest: busybox, the block and ext4 modules, pumpd, the simulated board, the campaigns'
+# prescription (docs/examples/campaign-prescription.json, shared with Scripts/crash-test and the HIL
+# storage case: 24 mL/day, a stroke every 0.9 s; patient boluses of 0.5 µg, 10 µL over a minute,
+# 10-minute lockout of pumpd's running time: 1.6 mL/h with the basal, under the motor's 2 mL/h).
+rx=docs/examples/campaign-prescription.json
 g="$pc/stage"
 mkdir -p "$g/bin" "$g/hil" "$g/lib/pc"
 cp /bin/busybox "$g/bin/busybox"
@@ -39,12 +40,7 @@ for m in drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_
 done
 stage_program "$pumpd_bin" "$g" pumpd
 cp Boards/simulated.json "$g/hil/simulated.json"
-cat > "$g/hil/rx.json" <<'RX'
-{"drug": {"name": "baclofen", "concentration_ug_per_ml": 50},
- "prescription": {"mode": "continuous", "daily_dose_ug": 1200,
-                  "patient_bolus": {"dose_ug": 0.5, "over": "60s", "lockout": "10m", "max_per_day": 6}},
- "reservoir": {"capacity_ml": 40, "fill_ml": 40}}
-RX
+cp "$rx" "$g/hil/rx.json"
 cat > "$g/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /data /sbin /usr/bin /usr/sbin
@@ -168,13 +164,21 @@ echo "uncertain_strokes=$(value uncertain_strokes) accepted_boluses=$(value acce
 [ "$strokes" -le "$intended" ] || fail "the motor moved beyond the last durable intent"
 [ "$(value restarts)" -eq $(( $(value sessions) - 1 )) ] || fail "$(value sessions) sessions but $(value restarts) restarts recorded"
 [ "$strokes" -gt 0 ] || fail "nothing was delivered"
-# The prescription's own bound, from the balance and the host's clock, not the journal: 24 mL/day of
-# 250 nL strokes (96 000 a day) over the time pumpd was alive, 40 strokes per bolus the journal
-# accepted, one stroke of rounding per life. A bolus given twice (resumed after a cut) or downtime
-# caught up on overshoots it. (The last boot's whole run counts as alive.)
+# The prescription's own bound, from the balance and the host's clock, not the journal: the
+# prescription file's strokes a day (its dose over its concentration, in the board's strokes: 96 000
+# for 24 mL/day of 250 nL) over the time pumpd was alive, a bolus's strokes (40) for each the journal
+# accepted, one stroke of rounding per life. Read here from the files, not from pumpd. A bolus
+# given twice (resumed after a cut) or downtime caught up on overshoots it. (The last boot's whole
+# run counts as alive.)
+read -r per_day per_bolus < <(python3 -c '
+import json, sys
+rx = json.load(open(sys.argv[1])); stroke_nl = json.load(open(sys.argv[2]))["motor"]["stroke_volume_nl"]
+nl_per_ug = 1e6 / rx["drug"]["concentration_ug_per_ml"]
+p = rx["prescription"]
+print(round(p["daily_dose_ug"] * nl_per_ug / stroke_nl), round(p["patient_bolus"]["dose_ug"] * nl_per_ug / stroke_nl))' "$rx" Boards/simulated.json)
 presses=$(cat "$pc"/console-*.log | grep -ac "power-cut: bolus press" || true)
 accepted=$(value accepted_boluses)
-bound=$(( (alive_ms + $(date +%s%3N) - final_ms) * 96000 / 86400000 + 40 * accepted + cuts + 1 ))
+bound=$(( (alive_ms + $(date +%s%3N) - final_ms) * per_day / 86400000 + per_bolus * accepted + cuts + 1 ))
 echo "bolus_presses=$presses alive_s=$((alive_ms / 1000)) reference_bound_strokes=$bound"
 [ "$strokes" -le "$bound" ] || fail "the balance ($strokes strokes) is over the prescription's bound for the time alive ($bound)"
 # A campaign that never delivers a bolus cannot judge "no bolus twice". One press may be lost to a

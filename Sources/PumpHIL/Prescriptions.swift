@@ -18,7 +18,8 @@ enum Prescriptions {
         """
     /// 24 mL/day (1 200 µg/day at 50 µg/mL, 1 mL/h); patient boluses of 0.5 µg (10 µL, 0.6 mL/h)
     /// over a minute, within the motor's 2 mL/h with the basal. The storage case counts strokes
-    /// over a 12 s fault, so a fast rate.
+    /// over a 12 s fault, so a fast rate. The campaigns' prescription, whose home is
+    /// docs/examples/campaign-prescription.json (the guest has no repository; a test keeps them equal).
     static let storage = """
         {"drug": {"name": "baclofen", "concentration_ug_per_ml": 50},
          "prescription": {"mode": "continuous", "daily_dose_ug": 1200,
