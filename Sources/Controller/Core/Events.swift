@@ -85,10 +85,6 @@ public enum OperatorCommand: Hashable, Sendable {
 public struct CommandOutcome: Hashable, Sendable {
     public var accepted: Bool
     public var reason: String?
-    public init(accepted: Bool, reason: String? = nil) {
-        self.accepted = accepted
-        self.reason = reason
-    }
 }
 
 /// What a restart from the journal found.
@@ -99,11 +95,6 @@ public struct RestartSummary: Hashable, Sendable {
     public var outage: Nanoseconds
     /// A bolus was running at the crash; it is not resumed.
     public var interruptedBolus: Bool
-    public init(uncertainStrokes: Int64, outage: Nanoseconds, interruptedBolus: Bool) {
-        self.uncertainStrokes = uncertainStrokes
-        self.outage = outage
-        self.interruptedBolus = interruptedBolus
-    }
 }
 
 /// How a bolus ended: the volume it was programmed to deliver up to its end, of its total.
@@ -111,10 +102,6 @@ public struct BolusEnd: Hashable, Sendable {
     public var programmed: Nanolitres
     public var total: Nanolitres
     public var complete: Bool { programmed == total }
-    public init(programmed: Nanolitres, total: Nanolitres) {
-        self.programmed = programmed
-        self.total = total
-    }
 }
 
 /// Refused requests on the command interface over one interval beyond the first few, which were

@@ -40,16 +40,6 @@ public struct ProgramRecord: Sendable, Equatable {
     /// The concentration of the old drug while a bridge runs.
     public var bridgeConcentration: NanogramsPerMillilitre?
     public var utcNanoseconds: Int64
-    public init(prescription: Prescription, lowReservoir: Nanolitres, reservoirFill: Nanolitres, filledAtStroke: Int64,
-                refill: RefillRecord?, bridgeConcentration: NanogramsPerMillilitre?, utcNanoseconds: Int64) {
-        self.prescription = prescription
-        self.lowReservoir = lowReservoir
-        self.reservoirFill = reservoirFill
-        self.filledAtStroke = filledAtStroke
-        self.refill = refill
-        self.bridgeConcentration = bridgeConcentration
-        self.utcNanoseconds = utcNanoseconds
-    }
 }
 
 /// The state after confirmed strokes: what a restart continues from.
