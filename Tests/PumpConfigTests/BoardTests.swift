@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import PumpCore
-import PumpConfig
+@testable import PumpConfig
 import PumpDrivers
 import PumpFakes
 import PumpPlant
