@@ -82,7 +82,7 @@ public enum CommandClient {
     /// Builds, signs and sends `command` with `key`; returns the daemon's response.
     public static func send(_ command: JSONValue, key: KeyFile, socket: String, counterFile: String?, utcNanoseconds: Int64,
                             lifetime: Int64 = Wire.defaultLifetime.value, keepRequest: String? = nil) throws(FieldError) -> Response {
-        let body = RequestBody(device: key.device, role: key.role, keyID: key.keyID,
+        let body = RequestBody(key: key,
                                counter: Signer.nextCounter(stateFile: counterFile, utcNanoseconds: utcNanoseconds),
                                expiresUTCMilliseconds: (utcNanoseconds + lifetime) / 1_000_000, command: command)
         let payload = Signer.envelope(body, key: key)

@@ -62,14 +62,13 @@ public struct RequestBody: Sendable, Equatable {
     public var expiresUTCMilliseconds: Int64
     /// The command object: `{"type": …, fields…}` (decoded by `RemoteCommand.decode`).
     public var command: JSONValue
+}
 
-    public init(device: String, role: Role, keyID: String, counter: Int64, expiresUTCMilliseconds: Int64, command: JSONValue) {
-        self.device = device
-        self.role = role
-        self.keyID = keyID
-        self.counter = counter
-        self.expiresUTCMilliseconds = expiresUTCMilliseconds
-        self.command = command
+extension RequestBody {
+    /// A request signed with `key` names the key's device, role and key ID.
+    public init(key: KeyFile, counter: Int64, expiresUTCMilliseconds: Int64, command: JSONValue) {
+        self.init(device: key.device, role: key.role, keyID: key.keyID, counter: counter, expiresUTCMilliseconds: expiresUTCMilliseconds,
+                  command: command)
     }
 }
 

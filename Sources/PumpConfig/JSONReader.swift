@@ -115,30 +115,26 @@ public struct ObjectReader {
     }
 
     public mutating func number(_ key: String, _ problems: inout [FieldError]) -> Double? {
-        guard let v = value(key) else { return nil }
-        guard case .number(let d) = v else {
-            problems.append(FieldError(child(key), "must be a number, got \(v.typeName)"))
-            return nil
-        }
-        return d
+        typed(key, &problems, "must be a number") { if case .number(let d) = $0 { d } else { nil } }
     }
 
     public mutating func bool(_ key: String, _ problems: inout [FieldError]) -> Bool? {
-        guard let v = value(key) else { return nil }
-        guard case .bool(let b) = v else {
-            problems.append(FieldError(child(key), "must be true or false, got \(v.typeName)"))
-            return nil
-        }
-        return b
+        typed(key, &problems, "must be true or false") { if case .bool(let b) = $0 { b } else { nil } }
     }
 
     public mutating func string(_ key: String, _ problems: inout [FieldError]) -> String? {
+        typed(key, &problems, "must be a string") { if case .string(let s) = $0 { s } else { nil } }
+    }
+
+    /// The value at `key` as `extract` takes it; nil when absent, and a problem (`rule`, and the
+    /// kind of value found) when `extract` does not take it.
+    private mutating func typed<T>(_ key: String, _ problems: inout [FieldError], _ rule: String, _ extract: (JSONValue) -> T?) -> T? {
         guard let v = value(key) else { return nil }
-        guard case .string(let s) = v else {
-            problems.append(FieldError(child(key), "must be a string, got \(v.typeName)"))
+        guard let x = extract(v) else {
+            problems.append(FieldError(child(key), "\(rule), got \(v.typeName)"))
             return nil
         }
-        return s
+        return x
     }
 
     public mutating func duration(_ key: String, _ problems: inout [FieldError], max: Nanoseconds = .days(3650)) -> Nanoseconds? {

@@ -81,10 +81,6 @@ public enum ABP2 {
     public struct Measurement: Sendable, Equatable {
         public var pressure: CentiMMHg
         public var temperatureMilliCelsius: Int32
-        public init(pressure: CentiMMHg, temperatureMilliCelsius: Int32) {
-            self.pressure = pressure
-            self.temperatureMilliCelsius = temperatureMilliCelsius
-        }
     }
 
     /// What is wrong with a status byte, apart from busy; nil: nothing. A fault the watchdog sees,

@@ -79,66 +79,61 @@ public final class ExpectationI2CBus: I2CBus, I2CTransfers {
     fileprivate static let mismatch = HALError(.other, "transaction did not match the expectation")
 
     nonisolated(nonsending) public func readByte(address: UInt8, register: UInt8) async throws(HALError) -> UInt8 {
-        let what = I2CExpectation.readByte(address: address, register: register, result: .success(0)).description
-        guard case .readByte(_, _, let result)? = queue.next(what, matches: {
-            if case .readByte(address, register, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        return try result.get()
+        try take(.readByte(address: address, register: register, result: .success(0))) {
+            if case .readByte(address, register, let result) = $0 { result } else { nil }
+        }
     }
 
     nonisolated(nonsending) public func writeByte(address: UInt8, register: UInt8, value: UInt8) async throws(HALError) {
-        let what = I2CExpectation.writeByte(address: address, register: register, value: value).description
-        guard case .writeByte(_, _, _, let error)? = queue.next(what, matches: {
-            if case .writeByte(address, register, value, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        if let error { throw error }
+        try take(.writeByte(address: address, register: register, value: value)) {
+            if case .writeByte(address, register, value, let error) = $0 { Self.written(error) } else { nil }
+        }
     }
 
     nonisolated(nonsending) public func readWord(address: UInt8, register: UInt8) async throws(HALError) -> UInt16 {
-        let what = I2CExpectation.readWord(address: address, register: register, result: .success(0)).description
-        guard case .readWord(_, _, let result)? = queue.next(what, matches: {
-            if case .readWord(address, register, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        return try result.get()
+        try take(.readWord(address: address, register: register, result: .success(0))) {
+            if case .readWord(address, register, let result) = $0 { result } else { nil }
+        }
     }
 
     nonisolated(nonsending) public func writeWord(address: UInt8, register: UInt8, value: UInt16) async throws(HALError) {
-        let what = I2CExpectation.writeWord(address: address, register: register, value: value).description
-        guard case .writeWord(_, _, _, let error)? = queue.next(what, matches: {
-            if case .writeWord(address, register, value, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        if let error { throw error }
+        try take(.writeWord(address: address, register: register, value: value)) {
+            if case .writeWord(address, register, value, let error) = $0 { Self.written(error) } else { nil }
+        }
     }
+
+    /// Takes the next expectation, which must be `call` but for its scripted answer (`answer`
+    /// gives that answer, or nil for another call), and returns or throws what it scripts.
+    fileprivate func take<Value>(_ call: I2CExpectation, _ answer: (I2CExpectation) -> Result<Value, HALError>?) throws(HALError) -> Value {
+        guard let taken = queue.next(call.description, matches: { answer($0) != nil }), let result = answer(taken) else { throw Self.mismatch }
+        return try result.get()
+    }
+
+    /// A scripted write's answer: its error, or success.
+    fileprivate static func written(_ error: HALError?) -> Result<Void, HALError> { error.map { .failure($0) } ?? .success(()) }
 }
 
 extension ExpectationI2CBus {
     nonisolated(nonsending) public func write(address: UInt8, bytes: [UInt8]) async throws(HALError) {
-        let what = I2CExpectation.write(address: address, bytes: bytes).description
-        guard case .write(_, _, let error)? = queue.next(what, matches: {
-            if case .write(address, bytes, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        if let error { throw error }
+        try take(.write(address: address, bytes: bytes)) {
+            if case .write(address, bytes, let error) = $0 { Self.written(error) } else { nil }
+        }
     }
 
     nonisolated(nonsending) public func read(address: UInt8, count: Int) async throws(HALError) -> [UInt8] {
-        let what = I2CExpectation.read(address: address, count: count, result: .success([])).description
-        guard case .read(_, _, let result)? = queue.next(what, matches: {
-            if case .read(address, count, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        return try answer(result, count, what)
+        let call = I2CExpectation.read(address: address, count: count, result: .success([]))
+        let bytes = try take(call) { if case .read(address, count, let result) = $0 { result } else { nil } }
+        return try checked(bytes, count, call.description)
     }
 
     nonisolated(nonsending) public func writeRead(address: UInt8, bytes: [UInt8], count: Int) async throws(HALError) -> [UInt8] {
-        let what = I2CExpectation.writeRead(address: address, bytes: bytes, count: count, result: .success([])).description
-        guard case .writeRead(_, _, _, let result)? = queue.next(what, matches: {
-            if case .writeRead(address, bytes, count, _) = $0 { return true } else { return false }
-        }) else { throw Self.mismatch }
-        return try answer(result, count, what)
+        let call = I2CExpectation.writeRead(address: address, bytes: bytes, count: count, result: .success([]))
+        let answer = try take(call) { if case .writeRead(address, bytes, count, let result) = $0 { result } else { nil } }
+        return try checked(answer, count, call.description)
     }
 
     /// A scripted answer of the wrong length is the script's mistake: failed, never passed on.
-    private func answer(_ result: Result<[UInt8], HALError>, _ count: Int, _ what: String) throws(HALError) -> [UInt8] {
-        let bytes = try result.get()
+    private func checked(_ bytes: [UInt8], _ count: Int, _ what: String) throws(HALError) -> [UInt8] {
         guard bytes.count == count else {
             queue.fail("\(what): the expectation answers \(bytes.count) bytes")
             throw Self.mismatch

@@ -5,11 +5,6 @@ public struct OneChangeZone: TimeZoneRules {
     public var before: Int64
     public var after: Int64
     public var transition: UTCSeconds
-    public init(before: Int64, after: Int64, transition: UTCSeconds) {
-        self.before = before
-        self.after = after
-        self.transition = transition
-    }
     public var identifier: String { "one-change" }
     public func utcOffsetSeconds(at instant: UTCSeconds) -> Int64 { instant < transition ? before : after }
     public func nextTransition(after instant: UTCSeconds) -> UTCSeconds? { instant < transition ? transition : nil }

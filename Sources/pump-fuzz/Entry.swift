@@ -78,7 +78,7 @@ enum Replay {
             ("patient-bolus", .object(["type": .string("patient_bolus")]), Target.patient),
         ]
         for (i, (name, command, key)) in commands.enumerated() {
-            let body = RequestBody(device: Target.device, role: key.role, keyID: key.keyID, counter: Int64(i + 1),
+            let body = RequestBody(key: key, counter: Int64(i + 1),
                                    expiresUTCMilliseconds: Target.now / 1_000_000 + 10_000, command: command)
             let envelope = Signer.envelope(body, key: key)
             guard case .object(let e) = try? JSONValue.parse(envelope), case .string(let text)? = e["body"] else { fatalError("seed") }

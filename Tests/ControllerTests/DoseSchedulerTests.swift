@@ -1,5 +1,5 @@
 import Testing
-import PumpCore
+@testable import PumpCore
 import PumpFakes
 import PumpPlant
 @testable import Controller

@@ -13,14 +13,7 @@ import Testing
 struct FuzzTests {
     /// 50 000 in the optimized build Scripts/test runs (20 000, about 5 s, in a debug build);
     /// PUMP_FUZZ_GATE=N for more.
-    static let inputs: Int = {
-        #if DEBUG
-        let base = 20_000
-        #else
-        let base = 50_000
-        #endif
-        return ProcessInfo.processInfo.environment["PUMP_FUZZ_GATE"].flatMap(Int.init) ?? base
-    }()
+    static let inputs = FuzzBudget.inputs(optimized: 50_000, debug: 20_000, override: ProcessInfo.processInfo.environment["PUMP_FUZZ_GATE"])
 
     @Test func malformedRequestsAreRefusedWithAField() {
         let now: Int64 = 1_795_000_000 * 1_000_000_000
@@ -42,7 +35,7 @@ struct FuzzTests {
         var admitted = 0
         for i in 0..<Self.inputs {
             let key = i % 2 == 0 ? c : p
-            let body = RequestBody(device: "pump-fuzz", role: key.role, keyID: key.keyID, counter: Int64(i + 1),
+            let body = RequestBody(key: key, counter: Int64(i + 1),
                                    expiresUTCMilliseconds: now / 1_000_000 + 10_000, command: .object(commands[Int(rng.next() % UInt64(commands.count))]))
             var bytes = [UInt8](Signer.envelope(body, key: key))
             let original = bytes

@@ -37,9 +37,8 @@ struct BoardTests {
         let pi = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path)
         #expect(pi.kind == .linux && pi.gpioChipLabel == "pinctrl-bcm2711" && pi.i2cBus == 1)
         #expect(pi.stepper?.enableLine == "GPIO22" && pi.stepper?.enableActive == .low)
-        #expect(pi.pressureADC == Board.ADS1115(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
-                                                calibration: [.init(millivolts: 500, mmHg: 0), .init(millivolts: 4500, mmHg: 300)],
-                                                validMillivolts: 250...4750))
+        #expect(pi.pressureADC?.configuration == ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
+                                                                       calibration: ((500, 0), (4500, 300)), validMillivolts: 250...4750))
         #expect(pi.fuelGauge?.address == 0x36 && pi.watchdogDevice == "/dev/watchdog")
         #expect(pi.bolusButton == Board.Line(name: "GPIO6", active: .low))
 

@@ -262,7 +262,7 @@ struct CommandInterfaceTests {
         let n = 400
         for i in 0...n {
             let command: JSONValue = .object(["type": .string(i == 0 ? "suspend" : "status")])
-            let body = RequestBody(device: key.device, role: .clinician, keyID: key.keyID, counter: start + Int64(i),
+            let body = RequestBody(key: key, counter: start + Int64(i),
                                    expiresUTCMilliseconds: nowMs + 60_000, command: command)
             frames.append(Wire.frame(Signer.envelope(body, key: key)))
         }
@@ -462,7 +462,7 @@ struct CommandInterfaceTests {
                 frame = Data([UInt8(n >> 24 & 255), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)])
                 frame.append(Data((0..<Int(rng.next() % 8)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
             default: // a valid request (counter 1: the daemon's counters are higher) mutated
-                let body = RequestBody(device: key.device, role: .clinician, keyID: key.keyID, counter: Int64(1 + rng.next() % 1000),
+                let body = RequestBody(key: key, counter: Int64(1 + rng.next() % 1000),
                                        expiresUTCMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 30_000,
                                        command: .object(commands[Int(rng.next() % 4)]))
                 var payload = [UInt8](Signer.envelope(body, key: key))
@@ -525,7 +525,7 @@ struct CommandInterfaceTests {
     }
 }
 
-enum FuzzBudget {
+extension FuzzBudget {
     /// Frames sent to the real daemon per test run (each one a connection); PUMP_FUZZ_SOCKET=N for more.
-    static let socketInputs = ProcessInfo.processInfo.environment["PUMP_FUZZ_SOCKET"].flatMap(Int.init) ?? 5_000
+    static let socketInputs = inputs(optimized: 5_000, debug: 5_000, override: ProcessInfo.processInfo.environment["PUMP_FUZZ_SOCKET"])
 }

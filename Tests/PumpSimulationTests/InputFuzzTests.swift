@@ -12,14 +12,7 @@ import Testing
 struct InputFuzzTests {
     /// Per kind of file: 15 000 in the optimized build Scripts/test runs (3 000 in a debug build);
     /// PUMP_FUZZ_FILES=N for more.
-    static let perKind: Int = {
-        #if DEBUG
-        let base = 3_000
-        #else
-        let base = 15_000
-        #endif
-        return ProcessInfo.processInfo.environment["PUMP_FUZZ_FILES"].flatMap(Int.init) ?? base
-    }()
+    static let perKind = FuzzBudget.inputs(optimized: 15_000, debug: 3_000, override: ProcessInfo.processInfo.environment["PUMP_FUZZ_FILES"])
 
     /// One mutation of a valid JSON text, by a seeded generator.
     static func mutate(_ text: String, _ rng: inout SplitMix64) -> Data {

@@ -2,52 +2,26 @@ import PumpDrivers
 import PumpHAL
 
 extension Board {
-    /// One point of the pressure transducer's linear calibration.
-    public struct CalibrationPoint: Sendable, Equatable {
-        public var millivolts: Double
-        public var mmHg: Double
-        public init(millivolts: Double, mmHg: Double) {
-            self.millivolts = millivolts
-            self.mmHg = mmHg
-        }
-    }
-
-    /// TI ADS1115 on the I²C bus, reading the pressure transducer single-shot.
+    /// TI ADS1115 on the I²C bus, reading the pressure transducer single-shot: the driver's own
+    /// configuration, as the board file gives it (its fields read through, e.g. `adc.channel`).
+    @dynamicMemberLookup
     public struct ADS1115: PressureSensorSection {
-        public var address: UInt8
-        /// Single-ended input AIN0…AIN3.
-        public var channel: Int
-        /// Programmable gain: full-scale range in millivolts (6144, 4096, 2048, 1024, 512, 256).
-        public var fullScaleMillivolts: Int
-        /// Samples per second (8, 16, 32, 64, 128, 250, 475, 860).
-        public var dataRateSPS: Int
-        /// Two points, in any order, with different voltages.
-        public var calibration: [CalibrationPoint]
-        /// The voltages a working transducer can give; outside them it is a sensor fault, not a
-        /// pressure (a broken supply or signal wire reads 0 V or the supply, which the calibration
-        /// would turn into a plausible pressure). nil: every reading is taken.
-        public var validMillivolts: ClosedRange<Double>?
-        public init(address: UInt8, channel: Int, fullScaleMillivolts: Int, dataRateSPS: Int, calibration: [CalibrationPoint],
-                    validMillivolts: ClosedRange<Double>? = nil) {
-            self.address = address
-            self.channel = channel
-            self.fullScaleMillivolts = fullScaleMillivolts
-            self.dataRateSPS = dataRateSPS
-            self.calibration = calibration
-            self.validMillivolts = validMillivolts
+        /// Address, channel AIN0…AIN3, full scale in millivolts (6144, 4096, 2048, 1024, 512, 256),
+        /// samples per second (8, 16, 32, 64, 128, 250, 475, 860), two calibration points with
+        /// different voltages, and the voltages a working transducer can give (outside them a
+        /// reading is a sensor fault, not a pressure: a broken supply or signal wire reads 0 V or
+        /// the supply, which the calibration would turn into a plausible pressure).
+        public var configuration: PumpDrivers.ADS1115.Configuration
+
+        public var address: UInt8 { configuration.address }
+        public subscript<Value>(dynamicMember field: KeyPath<PumpDrivers.ADS1115.Configuration, Value>) -> Value {
+            configuration[keyPath: field]
         }
+        /// The two calibration points, in the file's order.
+        public var calibration: [(millivolts: Double, mmHg: Double)] { [configuration.calibration.0, configuration.calibration.1] }
 
         static let fullScales = [6144, 4096, 2048, 1024, 512, 256]
         static let dataRates = [8, 16, 32, 64, 128, 250, 475, 860]
-
-        /// The driver's configuration: only a parsed section (two calibration points) makes one.
-        public var configuration: PumpDrivers.ADS1115.Configuration {
-            let points = (calibration[0], calibration[1])
-            return PumpDrivers.ADS1115.Configuration(
-                address: address, channel: channel, fullScaleMillivolts: fullScaleMillivolts, dataRateSPS: dataRateSPS,
-                calibration: ((points.0.millivolts, points.0.mmHg), (points.1.millivolts, points.1.mmHg)),
-                validMillivolts: validMillivolts)
-        }
 
         public func makeSensor<Bus: I2CBus & I2CTransfers>(bus: Bus, sleeper: any Sleeper & MonotonicClock) -> AnyPressureSensor {
             AnyPressureSensor(ADS1115PressureSensor(bus: bus, configuration: configuration, sleeper: sleeper))
@@ -69,17 +43,22 @@ extension Board {
                 f.fail("pressure_sensor.data_rate_sps", "must be one of \(dataRates.map(String.init).joined(separator: ", "))")
             }
             let window = readValidWindow(&p, &f)
-            return ADS1115(address: f.address(&p, "address") ?? 0, channel: f.integer(&p, "channel", 0...3, required: true) ?? 0,
-                           fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128, calibration: points, validMillivolts: window)
+            let address = f.address(&p, "address") ?? 0, channel = f.integer(&p, "channel", 0...3, required: true) ?? 0
+            // Anything but two points is refused above; the section is then never used.
+            let none = (millivolts: 0.0, mmHg: 0.0)
+            let two = points.count == 2 ? (points[0], points[1]) : (none, none)
+            return ADS1115(configuration: PumpDrivers.ADS1115.Configuration(
+                address: address, channel: channel, fullScaleMillivolts: scale ?? 4096, dataRateSPS: rate ?? 128,
+                calibration: two, validMillivolts: window))
         }
 
-        private static func readCalibration(_ p: inout ObjectReader, _ f: inout Fields) -> [CalibrationPoint] {
-            var points: [CalibrationPoint] = []
+        private static func readCalibration(_ p: inout ObjectReader, _ f: inout Fields) -> [(millivolts: Double, mmHg: Double)] {
+            var points: [(millivolts: Double, mmHg: Double)] = []
             if let list = p.array("calibration", &f.problems) {
                 for (i, v) in list.enumerated() {
                     guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
                     if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -50...1000) {
-                        points.append(CalibrationPoint(millivolts: mv, mmHg: mmHg))
+                        points.append((mv, mmHg))
                     }
                     c.rejectUnknown(&f.problems)
                 }

@@ -3,10 +3,6 @@
 public struct FlexStep: Hashable, Sendable {
     public var start: TimeOfDay
     public var dailyDose: NanogramsPerDay
-    public init(start: TimeOfDay, dailyDose: NanogramsPerDay) {
-        self.start = start
-        self.dailyDose = dailyDose
-    }
 }
 
 /// The basal programme: a steady rate, or time-of-day steps.
