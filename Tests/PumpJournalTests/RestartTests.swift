@@ -1,6 +1,6 @@
 import Controller
 import Foundation
-import PumpCore
+@testable import PumpCore
 import PumpFakes
 import PumpPlant
 import PumpHAL

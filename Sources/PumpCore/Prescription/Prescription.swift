@@ -49,12 +49,6 @@ public struct PatientBolusRule: Hashable, Sendable {
     public var maxPerDay: Int
     /// How long one patient bolus takes to deliver.
     public var duration: Nanoseconds
-    public init(dose: Nanograms, lockout: Nanoseconds, maxPerDay: Int, duration: Nanoseconds) {
-        self.dose = dose
-        self.lockout = lockout
-        self.maxPerDay = maxPerDay
-        self.duration = duration
-    }
 }
 
 /// A validated prescription. Only `PrescriptionRequest.validated()` makes one, so every
