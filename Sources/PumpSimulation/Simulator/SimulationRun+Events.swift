@@ -44,14 +44,11 @@ extension SimulationRun {
     /// Dies at once: what the journal had not committed is gone, the driver loses power (motor
     /// disabled). Restarts at the same instant from the file.
     mutating func powerLoss(at t: Int64) async {
-        let now = MonotonicInstant(nanoseconds: t)
         journal?.journal.dropPending()
         dosing.powerLoss(at: t)
         lives.append(ReportBuilder.Life(core: controller.snapshot(), restoredAlarms: restoredAlarms, restoredBoluses: restoredBoluses))
-        try? await motor.disable()
-        journal = journalFile.open(at: t)
-        controller = PumpController(configuration: config, motor: motor, pressure: sensor, battery: FakeBatteryGauge(plant: plant),
-                                    now: now, utcNanoseconds: startUTC + t, journal: journal?.journal, restoring: journal?.restored)
+        try? await rig.motor.disable()
+        (journal, controller) = rig.start(at: t, utcNanoseconds: startUTC + t, restoring: true)
         // The restored alarms and boluses were reported by the life before; alarms the
         // restart itself raises (delivery_uncertain) are new.
         restoredAlarms = journal?.restored?.activeAlarms.count ?? 0

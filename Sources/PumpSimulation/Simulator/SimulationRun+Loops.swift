@@ -32,7 +32,7 @@ extension SimulationRun {
         let now = MonotonicInstant(nanoseconds: t)
         let last = await controller.watchdogStep(now: now, utcNanoseconds: startUTC + t)
         nextWatchdog += period
-        let reading = sensor.lastReading()
+        let reading = rig.sensor.lastReading()
         if let reading {
             let before = baseline.alarmAt
             baseline.observe(reading, at: now)

@@ -7,33 +7,18 @@ import PumpJournal
 import PumpPlant
 
 struct SimulationRun {
-    /// What the caller watches the run with.
-    struct Hooks {
-        var progressEvery: Nanoseconds
-        var inspect: ((SimulationStep) -> Void)?
-        var progress: (@Sendable (SimulationProgress) -> Void)?
-        var trace: ((TraceRow) -> Void)?
-    }
-
-    // What the run was given.
+    // What the run was given, and the rig it runs on.
     let scenario: Scenario
     let seed: UInt64
     let options: SimulationOptions
     let hooks: Hooks
+    let rig: SimulatedRig
 
-    // The fake hardware, all on one plant.
-    let plant: Plant
-    let motor: FakeMotorDriver
-    let sensor: TappedPressureSensor
-
-    // The controller, and the journal it restarts from after a power loss.
-    let config: ControllerConfiguration
-    let journalFile: SimulationJournalFile
+    /// The controller's lives: those before each power loss (their last state), then the one in
+    /// force with its journal, and what that one restored.
+    var lives: [ReportBuilder.Life] = []
     var journal: SQLiteJournal.Start?
     var controller: SimController
-
-    /// The controller before each power loss; what the life in force restored and the alarms seen.
-    var lives: [ReportBuilder.Life] = []
     var restoredAlarms = 0, restoredBoluses = 0
     var uncertainStrokes: Int64 = 0
     var programmeLost = Nanolitres.zero
@@ -61,9 +46,18 @@ struct SimulationRun {
     let conventionalInterval: Int64
     var strokesAtOcclusion: Int64?
 
+    /// What the caller watches the run with.
+    struct Hooks {
+        var progressEvery: Nanoseconds
+        var inspect: ((SimulationStep) -> Void)?
+        var progress: (@Sendable (SimulationProgress) -> Void)?
+        var trace: ((TraceRow) -> Void)?
+    }
+
+    var plant: Plant { rig.plant }
     var startUTC: Int64 { scenario.startUTCSeconds * 1_000_000_000 }
     var end: Int64 { scenario.duration.value }
-    var period: Int64 { config.limits.watchdogPeriod.value }
+    var period: Int64 { rig.config.limits.watchdogPeriod.value }
 
     init(_ scenario: Scenario, seed: UInt64, options: SimulationOptions, hooks: Hooks) {
         self.scenario = scenario
@@ -71,22 +65,18 @@ struct SimulationRun {
         self.options = options
         self.hooks = hooks
         var seeds = SplitMix64(seed: seed)
-        plant = Plant(parameters: scenario.plant, seed: seeds.next())
+        let plant = Plant(parameters: scenario.plant, seed: seeds.next())
         var coughRNG = Xoshiro256(seed: seeds.next())
-        motor = FakeMotorDriver(plant: plant)
-        sensor = TappedPressureSensor(FakePressureSensor(plant: plant))
         var limits = SafetyLimits()
         limits.lowReservoir = scenario.lowReservoirAlarm
-        config = ControllerConfiguration(
+        let config = ControllerConfiguration(
             prescription: scenario.prescription, strokeVolume: scenario.plant.strokeVolume,
             encoderCountsPerStroke: scenario.plant.encoderCountsPerStroke, reservoirCapacity: scenario.reservoirCapacity,
             reservoirFill: scenario.plant.reservoirFill, limits: limits, zone: scenario.zone)
         let startUTC = scenario.startUTCSeconds * 1_000_000_000
-        journalFile = SimulationJournalFile(scenario: scenario, startUTC: startUTC, journalOut: options.journalOut)
-        journal = journalFile.open(at: 0)
-        controller = PumpController(configuration: config, motor: motor, pressure: sensor,
-                                    battery: FakeBatteryGauge(plant: plant), now: .zero, utcNanoseconds: startUTC,
-                                    journal: journal?.journal)
+        rig = SimulatedRig(plant: plant, motor: FakeMotorDriver(plant: plant), sensor: TappedPressureSensor(FakePressureSensor(plant: plant)),
+                           config: config, journalFile: SimulationJournalFile(scenario: scenario, startUTC: startUTC, journalOut: options.journalOut))
+        (journal, controller) = rig.start(at: 0, utcNanoseconds: startUTC, restoring: false)
         events = BackgroundCoughs.events(of: scenario, rng: &coughRNG)
         tracker = FaultTracker(strokeVolume: scenario.plant.strokeVolume, limits: limits)
         nextTrace = options.traceFrom.value

@@ -16,7 +16,7 @@ public enum Simulator {
     ) async -> SimulationResult {
         var run = SimulationRun(scenario, seed: seed ?? scenario.seed, options: options,
                                 hooks: SimulationRun.Hooks(progressEvery: progressEvery, inspect: inspect, progress: progress, trace: trace))
-        defer { run.journalFile.removeFolder() }
+        defer { run.rig.journalFile.removeFolder() }
         await run.untilEnd()
         return run.finish()
     }
