@@ -48,9 +48,9 @@ extension ControllerCore {
             stoppedSince = r.stoppedSinceUTCNanoseconds.map { now - Nanoseconds(max(0, utcNanoseconds - $0)) } ?? now
         }
         if let low = r.batteryLowest { battery.restore(lowest: low, limits: configuration.limits) }
-        // The detector restores itself: the learned line, a latched occlusion (it stays latched
-        // until the retained pressure is seen to drain: a fresh detector would call a still-kinked
-        // line clear), and the strokes the programme is assumed to have made before the restart.
+        // The detector restores itself: the learned line, a latched occlusion's drain target (the
+        // alarm book keeps it latched; its cause stays present until the retained pressure is seen
+        // to drain: a fresh detector would call a still-kinked line clear), and the strokes the programme is assumed to have made before the restart.
         occlusion.restart(OcclusionDetector.Restart(
             memory: r.lineMemory, occlusionLatched: alarms.isActive(.occlusion), restingMMHg: r.occlusionRestingMMHg,
             history: r.state == .delivering && state == .delivering

@@ -20,8 +20,11 @@ extension ControllerCore {
         set(.pressureSensorFault, present: sensor.fault != nil, at: now)
         occlusion.tick(at: now, reading: trusted, delivering: state == .delivering, occlusionAlarmActive: alarms.isActive(.occlusion),
                        basalStrokeInterval: scheduler.slowestBasalStrokeInterval)
-        // Latched by the alarm book (the detector reads the latch from it); the cause is gone once
-        // delivery has stopped and the retained pressure has drained (the kink released).
+        // Latched by the alarm book (the detector reads the latch from it), raised the moment the
+        // detector finds one, delivering or not (a blocked line seen while suspended must not be
+        // forgotten by the resume); the cause is gone once delivery has stopped and the retained
+        // pressure has drained (the kink released).
+        if occlusion.detectedNow { raise(.occlusion, at: now) }
         set(.occlusion, present: occlusion.occluded && !(state != .delivering && occlusion.causeGone), at: now)
 
         // Motion and the driver's own fault line.

@@ -87,7 +87,7 @@ public struct OcclusionDetector: Sendable {
     public internal(set) var excessMMHg = 0.0
     public internal(set) var excessThresholdMMHg = Double.infinity
     /// The occlusion alarm was active at this tick: the alarm book holds the latch (until a
-    /// clinician's clear); the core passes it in, so detector and alarm cannot disagree.
+    /// clinician's clear); the core passes it in, and raises the alarm whenever `detectedNow`.
     var alarmLatched = false
     /// This tick found an occlusion (the core raises the alarm from it).
     var detectedNow = false
