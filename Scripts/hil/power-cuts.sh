@@ -171,11 +171,11 @@ echo "uncertain_strokes=$(value uncertain_strokes) accepted_boluses=$(value acce
 # given twice (resumed after a cut) or downtime caught up on overshoots it. (The last boot's whole
 # run counts as alive.)
 read -r per_day per_bolus < <(python3 -c '
-import json, sys
+import json, math, sys
 rx = json.load(open(sys.argv[1])); stroke_nl = json.load(open(sys.argv[2]))["motor"]["stroke_volume_nl"]
 nl_per_ug = 1e6 / rx["drug"]["concentration_ug_per_ml"]
 p = rx["prescription"]
-print(round(p["daily_dose_ug"] * nl_per_ug / stroke_nl), round(p["patient_bolus"]["dose_ug"] * nl_per_ug / stroke_nl))' "$rx" Boards/simulated.json)
+print(math.ceil(p["daily_dose_ug"] * nl_per_ug / stroke_nl), math.ceil(p["patient_bolus"]["dose_ug"] * nl_per_ug / stroke_nl))' "$rx" Boards/simulated.json)
 presses=$(cat "$pc"/console-*.log | grep -ac "power-cut: bolus press" || true)
 accepted=$(value accepted_boluses)
 bound=$(( (alive_ms + $(date +%s%3N) - final_ms) * per_day / 86400000 + per_bolus * accepted + cuts + 1 ))

@@ -16,9 +16,13 @@ func controllerConfiguration(board: Board, therapy: Therapy) -> ControllerConfig
     var limits = SafetyLimits()
     limits.lowReservoir = therapy.lowReservoirAlarm
     let zone: any TimeZoneRules = FoundationZone(identifier: TimeZone.current.identifier) ?? FixedOffsetZone()
-    return ControllerConfiguration(prescription: therapy.prescription, strokeVolume: board.strokeVolume,
-                                   encoderCountsPerStroke: board.encoderCountsPerStroke, reservoirCapacity: therapy.reservoirCapacity,
-                                   reservoirFill: therapy.reservoirFill, limits: limits, zone: zone)
+    var c = ControllerConfiguration(prescription: therapy.prescription, strokeVolume: board.strokeVolume,
+                                    encoderCountsPerStroke: board.encoderCountsPerStroke, reservoirCapacity: therapy.reservoirCapacity,
+                                    reservoirFill: therapy.reservoirFill, limits: limits, zone: zone)
+    if let s = board.stepper {
+        c.limits.allowWakes(lasting: s.worstStep(strokes: c.maximumStrokesPerWake))
+    }
+    return c
 }
 
 /// The simulated board in real time: the fakes' plant follows the wall of a monotonic clock.

@@ -32,12 +32,15 @@ final class Signal: Sendable {
 final class HeldMotor: MotorDriver {
     let inner: FakeMotorDriver
     let started = Signal(), release = Signal()
-    init(plant: Plant) { inner = FakeMotorDriver(plant: plant) }
+    /// The held step then fails (its pulses never went out) instead of stepping.
+    let failing: Bool
+    init(plant: Plant, failing: Bool = false) { inner = FakeMotorDriver(plant: plant); self.failing = failing }
     nonisolated(nonsending) func enable() async throws(HALError) { try await inner.enable() }
     nonisolated(nonsending) func disable() async throws(HALError) { try await inner.disable() }
     nonisolated(nonsending) func step(count: Int, direction: StepDirection) async throws(HALError) {
         started.fire()
         await release.wait()
+        if failing { throw HALError(.timeout, "encoder wait") }
         try await inner.step(count: count, direction: direction)
     }
     nonisolated(nonsending) func feedback() async throws(HALError) -> MotorFeedback { try await inner.feedback() }
@@ -121,18 +124,18 @@ struct StrokeRaceTests {
     }
 
     /// A step that never comes back is a driver fault once it has been under way longer than
-    /// `strokeUnderWayLimit`: the watchdog halts (motor_driver_fault, recorded once) and cuts
-    /// ENABLE, whether delivering or suspended with the stroke left to finish (outside review of
-    /// the stroke race, 2026-12-05: suspended, ENABLE stayed on until the 15 s heartbeat ran out).
+    /// `strokeUnderWayLimit`, timed from the first watchdog tick that saw it: the watchdog halts
+    /// (motor_driver_fault, recorded once) and cuts ENABLE, whether delivering or suspended with
+    /// the stroke left to finish (outside review of the stroke race, 2026-12-05: suspended, ENABLE
+    /// stayed on until the 15 s heartbeat ran out).
     @Test(arguments: [false, true]) func aHungStepIsADriverFaultOnceItsLimitHasPassed(suspended: Bool) async {
         let (plant, motor, c, wake, loop) = await heldStroke()
         if suspended { #expect(await c.handle(.suspend, now: wake, utcNanoseconds: 0).accepted) }
-        let limit = SafetyLimits().strokeUnderWayLimit
-        // At the limit itself the stroke is still a legitimate one.
-        _ = await c.watchdogStep(now: wake + limit)
+        let limit = SafetyLimits().strokeUnderWayLimit, tick = SafetyLimits().watchdogPeriod
+        _ = await c.watchdogStep(now: wake)                 // the first tick to see the stroke
+        _ = await c.watchdogStep(now: wake + limit)         // at the limit itself: still legitimate
         #expect(motor.inner.isEnabled, "cut before the limit: a slow stroke is not a fault")
         #expect(!c.snapshot().alarms.isActive(.motorDriverFault))
-        let tick = SafetyLimits().watchdogPeriod
         let o = await c.watchdogStep(now: wake + limit + tick)
         #expect(o.state == .halted)
         #expect(c.snapshot().alarms.isActive(.motorDriverFault))
@@ -144,6 +147,47 @@ struct StrokeRaceTests {
         _ = await loop.value
         #expect(!motor.inner.isEnabled, "the step's return re-enabled a halted motor")
         #expect(plant.totals.strokes - plant.totals.strokesWhileDisabled == 0, "the hung stroke moved with ENABLE on after the cut")
+    }
+
+    /// The time the intent took to become durable is not the step's: a stroke that starts late
+    /// after a slow (healthy) journal write is not a driver fault (outside review of the limit:
+    /// the wake time was the stamp, so 2.2 s of storage made a 50 ms step "overdue" and halted).
+    @Test func aSlowButHealthyIntentWriteIsNotAMotorDriverFault() async {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = HeldMotor(plant: plant)
+        let journal = HeldIntentJournal()
+        let c = controller(motor, plant: plant, journal: journal)
+        let wake = MonotonicInstant(nanoseconds: 1_000_000_000)
+        plant.advance(to: wake.nanoseconds)
+        let loop = Task { await c.doseLoopStep(now: wake, utcNanoseconds: 0) }
+        await journal.asked.wait()
+        _ = await c.watchdogStep(now: wake + Nanoseconds.milliseconds(1000))   // ticks while the intent waits
+        journal.release.fire()
+        await motor.started.wait()
+        let o = await c.watchdogStep(now: wake + Nanoseconds.milliseconds(2250))
+        #expect(!c.snapshot().alarms.isActive(.motorDriverFault), "a step just begun was called overdue")
+        #expect(o.state == .delivering)
+        motor.release.fire()
+        _ = await loop.value
+    }
+
+    /// A hung step that then fails is one driver fault, not two (outside review of the limit).
+    @Test func anOverdueStepThatThenFailsIsRecordedOnce() async {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = HeldMotor(plant: plant, failing: true)
+        let c = controller(motor, plant: plant)
+        let wake = MonotonicInstant(nanoseconds: 1_000_000_000)
+        plant.advance(to: wake.nanoseconds)
+        let loop = Task { await c.doseLoopStep(now: wake, utcNanoseconds: 0) }
+        await motor.started.wait()
+        let limit = SafetyLimits().strokeUnderWayLimit, tick = SafetyLimits().watchdogPeriod
+        _ = await c.watchdogStep(now: wake)
+        _ = await c.watchdogStep(now: wake + limit + tick)
+        motor.release.fire()
+        _ = await loop.value
+        let reports = c.snapshot().events.filter { if case .motorError = $0.kind { true } else { false } }
+        #expect(reports.count == 1, "one hung-then-failed stroke, \(reports.count) motor_error events")
+        #expect(c.snapshot().scheduler.commandedStrokes == 1, "the failed step's stroke counts as given, once")
     }
 
     /// A fault is the other kind of stop: the watchdog cuts ENABLE at once, mid-stroke.

@@ -57,6 +57,17 @@ struct BoardTests {
         let rig = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-hil.json").path)
         #expect(rig.hilJig == .loopback(Board.Loopback(stepIn: "GPIO16", directionIn: "GPIO19", enableIn: "GPIO20", encoderOut: "GPIO21",
                                                         faultOut: "GPIO26", bolusOut: "GPIO13", dacAddress: 0x60, dacFullScaleMillivolts: 5000)))
+        // The slowest legitimate wake (4 strokes): by hand, 4 pulses at 200 Hz + 50 ms = 70 ms on the
+        // bench; 4 at 10 Hz + 1 000 ms = 1.4 s on the HIL's kernel simulators, so its limit on a step
+        // under way is 2.8 s, not the default 2 s (outside review of the step limit, 2026-12-05).
+        #expect(pi.stepper?.worstStep(strokes: 4) == Nanoseconds.milliseconds(70))
+        #expect(hil.stepper?.worstStep(strokes: 4) == Nanoseconds.milliseconds(1400))
+        var limits = SafetyLimits()
+        limits.allowWakes(lasting: try #require(hil.stepper).worstStep(strokes: 4))
+        #expect(limits.strokeUnderWayLimit == Nanoseconds.milliseconds(2800))
+        limits = SafetyLimits()
+        limits.allowWakes(lasting: try #require(pi.stepper).worstStep(strokes: 4))
+        #expect(limits.strokeUnderWayLimit == SafetyLimits().strokeUnderWayLimit)
     }
 
     /// Every file in Boards/ reads, so a board added there is checked without naming it here.

@@ -86,10 +86,11 @@ extension ControllerCore {
     /// encoder wait after them failed). They count as given, never repeated, as a restart counts
     /// the strokes it cannot confirm: at worst a wake's strokes are missing, never doubled
     /// (outside review, 2026-12-05: they stayed due and went out again after the resume).
-    public mutating func stepFailed(_ strokes: Int64, _ error: HALError, at now: MonotonicInstant) {
+    /// `alreadyReported`: the watchdog already called this step overdue (one driver fault per stroke).
+    public mutating func stepFailed(_ strokes: Int64, _ error: HALError, at now: MonotonicInstant, alreadyReported: Bool = false) {
         scheduler.recordStrokes(strokes)
         ledger.recordCommanded(configuration.strokeVolume * strokes)
-        motorCommandFailed(error, at: now)
+        if alreadyReported { strokesInFlight = 0 } else { motorCommandFailed(error, at: now) }
     }
 
     /// The motor refused a command: the driver is not trustworthy.

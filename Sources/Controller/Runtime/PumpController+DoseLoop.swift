@@ -37,7 +37,7 @@ extension PumpController {
         await enableGate.acquire()
         let needsEnable: Bool? = state.withLock { g in
             guard g.core.motorStop == .none else { g.core.strokesNotIssued(); return nil }
-            g.strokeStartedAt = now
+            g.strokeUnderWay = true
             g.strokeOverdueReported = false
             defer { g.motorEnabled = true }
             return !g.motorEnabled
@@ -48,12 +48,12 @@ extension PumpController {
                 try await motor.enable()
                 go = state.withLock { g in
                     guard g.core.motorStop != .none else { return true }
-                    g.strokeStartedAt = nil
+                    g.strokeEnded()
                     g.core.strokesNotIssued()
                     return false
                 }
             } catch {
-                state.withLock { g in g.strokeStartedAt = nil; g.core.motorCommandFailed(error, at: now) }
+                state.withLock { g in g.strokeEnded(); g.core.motorCommandFailed(error, at: now) }
                 go = false
             }
             if !go { await cutIfStillWanted(now: now) }
@@ -75,12 +75,12 @@ extension PumpController {
                 state.withLock { $0.core.readFailed(.motor, error, at: now) }
             }
             let halt = state.withLock { g in
-                g.strokeStartedAt = nil
+                g.strokeEnded()
                 return g.core.strokesCompleted(strokes, at: now, feedback: fb)
             }
             if halt { onHaltDecision?() }
         } catch {
-            state.withLock { g in g.strokeStartedAt = nil; g.core.stepFailed(strokes, error, at: now) }
+            state.withLock { g in g.strokeEnded(); g.core.stepFailed(strokes, error, at: now, alreadyReported: g.strokeOverdueReported) }
         }
         await safeState(now: now)
     }

@@ -39,7 +39,8 @@ extension PumpController {
             g.core.watchdogTick(at: now, readings: readings)
             // A step that has not come back in time is a driver fault: the halt cuts ENABLE below,
             // whether delivering or suspended with the stroke left to finish.
-            if let started = g.strokeStartedAt, now - started > limits.strokeUnderWayLimit, !g.strokeOverdueReported {
+            if g.strokeUnderWay, g.strokeSeenAt == nil { g.strokeSeenAt = now }
+            if let seen = g.strokeSeenAt, now - seen > limits.strokeUnderWayLimit, !g.strokeOverdueReported {
                 g.strokeOverdueReported = true
                 g.core.motorCommandFailed(HALError(.timeout, "step not confirmed within \(limits.strokeUnderWayLimit.value / 1_000_000) ms"), at: now)
             }

@@ -33,10 +33,14 @@ public final class PumpController<Motor: MotorDriver, Pressure: PressureSensor, 
         @usableFromInline var disableFailing = false
         /// The dose loop is between deciding to step and the step's confirmation: a suspend leaves
         /// the ENABLE line to it (`MotorStop.afterStroke`).
-        @usableFromInline var strokeStartedAt: MonotonicInstant?
-        @usableFromInline var strokeUnderWay: Bool { strokeStartedAt != nil }
+        @usableFromInline var strokeUnderWay = false
+        /// The first watchdog tick that saw the stroke under way: the step is timed from there, on
+        /// the watchdog's clock (the dose loop's wake time would count the intent wait before it).
+        @usableFromInline var strokeSeenAt: MonotonicInstant?
         /// The stroke under way outlived `strokeUnderWayLimit` and was reported (once per stroke).
         @usableFromInline var strokeOverdueReported = false
+        /// The stroke is over (confirmed, failed, or never started).
+        @usableFromInline mutating func strokeEnded() { strokeUnderWay = false; strokeSeenAt = nil }
         @usableFromInline var nextBatteryRead: MonotonicInstant
         /// The sequence number of the next core event to hand to the journal.
         @usableFromInline var journaledEvents = 0

@@ -24,6 +24,12 @@ public struct Board: Sendable, Equatable {
         public var maxStepRateHz: Int
         /// How long a step waits for its encoder edges before it reports what it saw.
         public var encoderTimeoutMilliseconds: Int
+        /// The slowest legitimate step command of `strokes` strokes: one pulse each at the top step
+        /// rate, then the full encoder wait (`Stepper.step`). The controller's limit on a step under
+        /// way is derived from it (`SafetyLimits.allowWakes`).
+        public func worstStep(strokes: Int64) -> Nanoseconds {
+            Nanoseconds(strokes * 1_000_000_000 / Int64(maxStepRateHz) + Int64(encoderTimeoutMilliseconds) * 1_000_000)
+        }
     }
 
     /// Maxim MAX17048 fuel gauge on the I²C bus.

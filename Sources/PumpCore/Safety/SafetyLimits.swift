@@ -52,6 +52,11 @@ public struct SafetyLimits: Hashable, Sendable {
     /// 200 Hz and a 50 ms encoder wait), so this is 20 times that; without it a hung step kept
     /// ENABLE on until the heartbeat ran out, and, suspended, a stroke left to finish had no end.
     public var strokeUnderWayLimit = Nanoseconds.seconds(2)
+    /// A rig whose slowest legitimate wake (its strokes at the top step rate plus the full encoder
+    /// wait) takes `worstWake` gets twice that, never less than the default.
+    public mutating func allowWakes(lasting worstWake: Nanoseconds) {
+        strokeUnderWayLimit = max(strokeUnderWayLimit, worstWake * 2)
+    }
 
     /// Consecutive failed pressure reads that make a sensor fault (4 × 250 ms = 1 s).
     public var sensorFailedReads = 4
