@@ -89,6 +89,20 @@ struct StrokeRaceTests {
         return (plant, motor, c, wake, loop)
     }
 
+    /// A dose loop wake held while its stroke's intent is written: the test acts, then releases it.
+    private func heldIntent<M: MotorDriver>(_ makeMotor: (Plant) -> M) async
+        -> (Plant, M, HeldIntentJournal, PumpController<M, FakePressureSensor, FakeBatteryGauge>, MonotonicInstant, Task<MonotonicInstant, Never>) {
+        let plant = Plant(parameters: PlantParameters(), seed: 1)
+        let motor = makeMotor(plant)
+        let journal = HeldIntentJournal()
+        let c = controller(motor, plant: plant, journal: journal)
+        let wake = MonotonicInstant(nanoseconds: 1_000_000_000)
+        plant.advance(to: wake.nanoseconds)
+        let loop = Task { await c.doseLoopStep(now: wake, utcNanoseconds: 0) }
+        await journal.asked.wait()
+        return (plant, motor, journal, c, wake, loop)
+    }
+
     @Test func aSuspendDuringAStrokeLetsItFinishWithTheMotorEnabledAndCountsIt() async {
         let (plant, motor, c, wake, loop) = await heldStroke()
         let o = await c.handle(.suspend, now: wake, utcNanoseconds: 0)
@@ -106,14 +120,7 @@ struct StrokeRaceTests {
     }
 
     @Test func aSuspendWhileTheIntentIsWrittenMovesNothing() async {
-        let plant = Plant(parameters: PlantParameters(), seed: 1)
-        let motor = FakeMotorDriver(plant: plant)
-        let journal = HeldIntentJournal()
-        let c = controller(motor, plant: plant, journal: journal)
-        let wake = MonotonicInstant(nanoseconds: 1_000_000_000)
-        plant.advance(to: wake.nanoseconds)
-        let loop = Task { await c.doseLoopStep(now: wake, utcNanoseconds: 0) }
-        await journal.asked.wait()
+        let (plant, motor, journal, c, wake, loop) = await heldIntent { FakeMotorDriver(plant: $0) }
         #expect(await c.handle(.suspend, now: wake, utcNanoseconds: 0).accepted)
         journal.release.fire()
         _ = await loop.value
@@ -153,14 +160,7 @@ struct StrokeRaceTests {
     /// after a slow (healthy) journal write is not a driver fault (outside review of the limit:
     /// the wake time was the stamp, so 2.2 s of storage made a 50 ms step "overdue" and halted).
     @Test func aSlowButHealthyIntentWriteIsNotAMotorDriverFault() async {
-        let plant = Plant(parameters: PlantParameters(), seed: 1)
-        let motor = HeldMotor(plant: plant)
-        let journal = HeldIntentJournal()
-        let c = controller(motor, plant: plant, journal: journal)
-        let wake = MonotonicInstant(nanoseconds: 1_000_000_000)
-        plant.advance(to: wake.nanoseconds)
-        let loop = Task { await c.doseLoopStep(now: wake, utcNanoseconds: 0) }
-        await journal.asked.wait()
+        let (_, motor, journal, c, wake, loop) = await heldIntent { HeldMotor(plant: $0) }
         _ = await c.watchdogStep(now: wake + Nanoseconds.milliseconds(1000))   // ticks while the intent waits
         journal.release.fire()
         await motor.started.wait()
