@@ -1,3 +1,4 @@
+import PumpCore
 import PumpDrivers
 import PumpHAL
 
@@ -10,6 +11,10 @@ public protocol PressureSensorSection: Sendable, Equatable {
     func makeSensor<Bus: I2CBus & I2CTransfers>(bus: Bus, sleeper: any Sleeper & MonotonicClock) -> AnyPressureSensor
     /// What the chip at `address` says of itself, read only (`pumpd --check-board`).
     nonisolated(nonsending) func identify<Bus: I2CBus & I2CTransfers>(bus: Bus) async throws(HALError) -> ChipIdentity
+    /// The pressures the chip's readings can show; beyond the top it reports `aboveRange`.
+    var measurableMMHg: ClosedRange<Double> { get }
+    /// The board-file field that sets `measurableMMHg` (named when it is too narrow).
+    static var measurableField: String { get }
 }
 
 extension PressureSensorSection {
@@ -57,7 +62,9 @@ extension Board {
             break
         case (.linux, let m?):
             if let registered = pressureSensorModels.first(where: { $0.name == m }) {
+                let before = f.problems.count
                 sensor = registered.read(&p, &f).map { PressureSensorConfig(model: m, section: $0) }
+                if let s = sensor?.section, f.problems.count == before { requireMeasurable(s.measurableMMHg, field: type(of: s).measurableField, &f) }
             } else {
                 f.fail("pressure_sensor.model", "must be \(pressureSensorModels.map(\.name).joined(separator: " or ")), got '\(m)'")
             }
@@ -67,4 +74,16 @@ extension Board {
         p.rejectUnknown(&f.problems)
         return sensor
     }
+
+    /// A sensor must show every pressure from a resting line to the occlusion ceiling
+    /// (`SafetyLimits.pressureSensorMustShowMMHg`); the scenario's simulated sensor is held to it too.
+    static func requireMeasurable(_ shown: ClosedRange<Double>, field: String, _ f: inout Fields) {
+        let needed = SafetyLimits().pressureSensorMustShowMMHg
+        guard shown.lowerBound > needed.lowerBound || shown.upperBound < needed.upperBound else { return }
+        f.fail(field, "gives \(mmHgText(shown.lowerBound))…\(mmHgText(shown.upperBound)) mmHg; the pressure sensor must show "
+               + "\(mmHgText(needed.lowerBound))…\(mmHgText(needed.upperBound)) mmHg (a resting line up to the occlusion ceiling: "
+               + "past its top a blocked line's pressure cannot be counted)")
+    }
+
+    private static func mmHgText(_ v: Double) -> String { String(Int(v.rounded(.towardZero))) }
 }

@@ -71,6 +71,13 @@ public enum ABP2 {
             self.address = address
             self.rangeMMHg = rangeMMHg
         }
+        /// The pressures a reading can show: the transfer function at the ends of `validOutput`
+        /// (5 % and 95 % of 2^24: the calibrated range and a sixteenth of its span each side).
+        public var measurableMMHg: ClosedRange<Double> {
+            let perCount = (rangeMMHg.upperBound - rangeMMHg.lowerBound) / Double(ABP2.outputMax - ABP2.outputMin)
+            func mmHg(_ counts: Int64) -> Double { rangeMMHg.lowerBound + Double(counts - ABP2.outputMin) * perCount }
+            return mmHg(ABP2.validOutput.lowerBound)...mmHg(ABP2.validOutput.upperBound)
+        }
         /// The range as the order code gives it (e.g. 0…400 mbar), converted once.
         public init(address: UInt8 = ABP2.defaultAddress, range: ClosedRange<Double>, unit: PressureUnit) {
             let scale = unit.pascals / ABP2.pascalsPerMMHg
@@ -162,6 +169,11 @@ public struct ABP2PressureSensor<Bus: I2CTransfers>: PressureSensor {
     /// The transfer function (see `ABP2`), after the output window check.
     public func measurement(pressureCounts: Int64, temperatureCounts: Int64) throws(HALError) -> ABP2.Measurement {
         guard ABP2.validOutput.contains(pressureCounts) else {
+            // Above the window: saturated high, a pressure beyond what the part shows (the
+            // watchdog counts it as at least the top); below it, a sensor fault.
+            if pressureCounts > ABP2.validOutput.upperBound {
+                throw HALError(.aboveRange, "ABP2 at 0x\(String(configuration.address, radix: 16)): output \(pressureCounts) is above \(ABP2.validOutput.upperBound) counts (at or beyond \(Int(configuration.measurableMMHg.upperBound)) mmHg)")
+            }
             throw HALError(.invalidData, "ABP2 at 0x\(String(configuration.address, radix: 16)): output \(pressureCounts) is outside \(ABP2.validOutput.lowerBound)–\(ABP2.validOutput.upperBound) counts (saturated, or far outside the part's range)")
         }
         let r = configuration.rangeMMHg

@@ -23,6 +23,22 @@ public enum ADS1115 {
             self.calibration = calibration
             self.validMillivolts = validMillivolts
         }
+        /// The voltages a reading may have: the transducer's window within the ADC's full scale
+        /// (a code at either rail is saturated: the voltage may be beyond it).
+        public var millivoltRange: ClosedRange<Double> {
+            let adc = -Double(fullScaleMillivolts)...Double(fullScaleMillivolts) * 32_767 / 32_768
+            guard let window = validMillivolts else { return adc }
+            let high = min(window.upperBound, adc.upperBound)
+            return min(max(window.lowerBound, adc.lowerBound), high)...high   // (a window beyond the scale: one voltage)
+        }
+        /// The pressures a reading can show: the calibration at the ends of `millivoltRange`.
+        public var measurableMMHg: ClosedRange<Double> {
+            let (p0, p1) = calibration
+            guard p0.millivolts != p1.millivolts else { return p0.mmHg...p0.mmHg }   // no line (a board refuses it)
+            func mmHg(_ mv: Double) -> Double { p0.mmHg + (mv - p0.millivolts) * (p1.mmHg - p0.mmHg) / (p1.millivolts - p0.millivolts) }
+            let ends = (mmHg(millivoltRange.lowerBound), mmHg(millivoltRange.upperBound))
+            return min(ends.0, ends.1)...max(ends.0, ends.1)
+        }
         public static func == (a: Self, b: Self) -> Bool {
             a.address == b.address && a.channel == b.channel && a.fullScaleMillivolts == b.fullScaleMillivolts
                 && a.dataRateSPS == b.dataRateSPS && a.calibration.0 == b.calibration.0 && a.calibration.1 == b.calibration.1
@@ -76,8 +92,16 @@ public struct ADS1115PressureSensor<Bus: I2CBus>: PressureSensor {
         guard ready else { throw HALError(.timeout, "ADS1115 at 0x\(String(a, radix: 16)): conversion did not complete") }
         let raw = Int16(bitPattern: UInt16(bigEndianWire: try await bus.readWord(address: a, register: ADS1115.Register.conversion.rawValue)))
         let mv = millivolts(fromRaw: raw)
-        if let valid = configuration.validMillivolts, !valid.contains(mv) {
-            throw HALError(.invalidData, "ADS1115 at 0x\(String(a, radix: 16)): \(Int(mv.rounded())) mV is outside the transducer's \(Int(valid.lowerBound))–\(Int(valid.upperBound)) mV (a broken wire or a failed transducer)")
+        let window = configuration.millivoltRange
+        // Outside the window (or the ADC pinned at a rail): above the top of the measurable
+        // pressures, a pressure the sensor cannot show; below it, a sensor fault.
+        if !window.contains(mv) || raw == .max || raw == .min {
+            let mmHg = mmHg(fromMillivolts: mv), top = configuration.measurableMMHg.upperBound
+            if mmHg >= top {
+                throw HALError(.aboveRange, "ADS1115 at 0x\(String(a, radix: 16)): \(Int(mv.rounded())) mV is at or beyond the transducer's top (\(Int(top)) mmHg)")
+            }
+            let named = configuration.validMillivolts ?? window
+            throw HALError(.invalidData, "ADS1115 at 0x\(String(a, radix: 16)): \(Int(mv.rounded())) mV is outside the transducer's \(Int(named.lowerBound))–\(Int(named.upperBound)) mV (a broken wire or a failed transducer)")
         }
         return CentiMMHg(mmHg: mmHg(fromMillivolts: mv))
     }

@@ -14,6 +14,10 @@ public struct HALError: Error, Hashable, Sendable, CustomStringConvertible {
         case notFound = "not_found"
         /// The device answered with something impossible (out of range, wrong ID).
         case invalidData = "invalid_data"
+        /// The device measured above the top of its range (a pressure transducer or its ADC
+        /// saturated high). Not a failure of the device: a pressure beyond what the sensor can
+        /// show, which the watchdog counts as at least its top (an occlusion's evidence).
+        case aboveRange = "above_range"
         /// The operation is not supported by this device or bus (EOPNOTSUPP).
         case unsupported
         /// The device reports its own fault (a stepper driver's nFAULT).

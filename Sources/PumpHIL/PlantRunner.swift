@@ -63,6 +63,9 @@ public final class PlantRunner<IO: PlantIO> {
         p.strokeVolume = board.strokeVolume
         p.encoderCountsPerStroke = board.encoderCountsPerStroke
         p.reservoirFill = .millilitres(40)
+        // The chip's registers are written with the true pressure: the ADC's window or its rail
+        // makes a pressure past the board's top read "above range", as on a rig.
+        p.sensorMaxMMHg = .infinity
         return Plant(parameters: p, seed: seed)
     }
 

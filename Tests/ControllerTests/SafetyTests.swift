@@ -212,13 +212,22 @@ struct MonitorTests {
         print("sensor noise: 100000 onsets, alarmed after ticks \(histogram.enumerated().filter { $0.element > 0 }.map { "\($0.offset):\($0.element)" }.joined(separator: " ")) (12 = 3 s)")
     }
 
-    @Test func sensorOutOfRangeIsAFault() {
+    /// Below the plausible range (−50 mmHg) is a fault after four readings; above it (1000 mmHg)
+    /// is not a fault but "above range", a pressure the occlusion ceiling counts (AboveRangeTests;
+    /// until 2026-12-05 both sides were faults).
+    @Test func sensorBelowRangeIsAFaultAboveRangeIsAPressure() {
         var m = SensorHealthMonitor()
         for _ in 0..<4 {
-            let r = tick(&m, CentiMMHg(mmHg: 2000))
-            #expect(r == nil)
+            let r = tick(&m, CentiMMHg(mmHg: -200))
+            #expect(r == nil && !m.aboveRange)
         }
         #expect(m.fault == .outOfRange)
+        var high = SensorHealthMonitor()
+        for _ in 0..<8 {
+            let r = tick(&high, CentiMMHg(mmHg: 2000))
+            #expect(r == nil && high.aboveRange)
+        }
+        #expect(high.fault == nil)
     }
 
     @Test func motionStallShowsAfterOneStrokeAndSlipWithinTheWindow() {

@@ -38,7 +38,7 @@ struct BoardTests {
         #expect(pi.kind == .linux && pi.gpioChipLabel == "pinctrl-bcm2711" && pi.i2cBus == 1)
         #expect(pi.stepper?.enableLine == "GPIO22" && pi.stepper?.enableActive == .low)
         #expect(pi.pressureADC?.configuration == ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
-                                                                       calibration: ((500, 0), (4500, 300)), validMillivolts: 250...4750))
+                                                                       calibration: ((500, 0), (4500, 1034.2)), validMillivolts: 250...4750))
         #expect(pi.fuelGauge?.address == 0x36 && pi.watchdogDevice == "/dev/watchdog")
         #expect(pi.bolusButton == Board.Line(name: "GPIO6", active: .low))
 
@@ -85,7 +85,7 @@ struct BoardTests {
         let abp2 = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench-abp2.json").path)
         let pi = try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path)
         #expect(abp2.pressureSensor?.model == "abp2" && abp2.pressureADC == nil && abp2.pressureSensor?.address == 0x28)
-        #expect(abp2.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: 0...400, unit: .mbar))
+        #expect(abp2.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: 0...30, unit: .psi))
         #expect(abp2.stepper == pi.stepper && abp2.fuelGauge == pi.fuelGauge && abp2.pressureSensor != pi.pressureSensor)
         #expect(pi.pressureSensor?.model == "ads1115")
     }
@@ -97,15 +97,15 @@ struct BoardTests {
         let bus = ExpectationI2CBus([
             .write(address: 0x28, bytes: [0xAA, 0x00, 0x00]),
             .read(address: 0x28, count: 1, result: .success([0x40])),
-            // 0x800000: half of 0–400 mbar = 200 mbar = 20 000 Pa / 133.322387415 = 150.0123 mmHg.
+            // 0x800000: half of 0–30 psi = 15 psi = 103 421.359 Pa / 133.322387415 = 775.7239 mmHg.
             .read(address: 0x28, count: 7, result: .success([0x40, 0x80, 0x00, 0x00, 0x60, 0x00, 0x00])),
         ])
-        #expect(try await abp2.section.makeSensor(bus: bus, sleeper: RecordingSleeper()).read() == CentiMMHg(15_001))
+        #expect(try await abp2.section.makeSensor(bus: bus, sleeper: RecordingSleeper()).read() == CentiMMHg(77_572))
         try bus.done()
         // The ADS1115 section gives the driver the configuration pumpd built by hand before.
         let pi = try #require(try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path).pressureADC)
         #expect(pi.configuration == ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
-                                                          calibration: ((500, 0), (4500, 300)), validMillivolts: 250...4750))
+                                                          calibration: ((500, 0), (4500, 1034.2)), validMillivolts: 250...4750))
     }
 
     /// The ABP2 section's rejections, each naming its field; the address defaults to 0x28.
@@ -115,12 +115,15 @@ struct BoardTests {
         ("pressure_sensor.range.unit", #"{"range": {"min": 0, "max": 400}}"#),
         ("pressure_sensor.range.max", #"{"range": {"min": 0, "unit": "mbar"}}"#),
         ("pressure_sensor.range", #"{"range": {"min": 400, "max": 0, "unit": "mbar"}}"#),
-        ("pressure_sensor.range", #"{"range": {"min": 0, "max": 20, "unit": "bar"}}"#),          // 15 000 mmHg: no ABP2
-        ("pressure_sensor.range.min", #"{"range": {"min": "0", "max": 400, "unit": "mbar"}}"#),
-        ("pressure_sensor.address", #"{"address": "0x7f", "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),
-        ("pressure_sensor.channel", #"{"channel": 0, "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),   // an ADS1115 field
+        ("pressure_sensor.range", #"{"range": {"min": 0, "max": 20, "unit": "bar"}}"#),
+        // Tops out at 318.8 mmHg (95 % of the output), under the 900 mmHg ceiling: the shipped
+        // board's part until 2026-12-05.
+        ("pressure_sensor.range", #"{"range": {"min": 0, "max": 400, "unit": "mbar"}}"#),          // 15 000 mmHg: no ABP2
+        ("pressure_sensor.range.min", #"{"range": {"min": "0", "max": 30, "unit": "psi"}}"#),
+        ("pressure_sensor.address", #"{"address": "0x7f", "range": {"min": 0, "max": 30, "unit": "psi"}}"#),
+        ("pressure_sensor.channel", #"{"channel": 0, "range": {"min": 0, "max": 30, "unit": "psi"}}"#),   // an ADS1115 field
         ("pressure_sensor.range.offset", #"{"range": {"min": 0, "max": 400, "unit": "mbar", "offset": 1}}"#),
-        ("battery_gauge.address", #"{"address": "0x36", "range": {"min": 0, "max": 400, "unit": "mbar"}}"#),
+        ("battery_gauge.address", #"{"address": "0x36", "range": {"min": 0, "max": 30, "unit": "psi"}}"#),
     ]
 
     @Test(arguments: brokenABP2.indices)
@@ -133,11 +136,36 @@ struct BoardTests {
         try expectRefused(json, naming: path)
     }
 
+    /// A sensor must show every pressure up to the occlusion ceiling (900 mmHg): past its top a
+    /// blocked line's pressure cannot be counted. The bench boards' transducer until 2026-12-05
+    /// (0.5–4.5 V for 0–300 mmHg, window 250–4750 mV) tops out at 300 × 4250 / 4000 = 318.75 mmHg;
+    /// the ABP2 board's part (0–400 mbar) at 300.02 × 14 260 633 / 13 421 772 = 318.78 mmHg.
+    @Test func aSensorThatCannotShowTheCeilingIsRefused() throws {
+        func problems(_ json: [String: Any]) throws -> [FieldError] {
+            do { _ = try Board.parse(JSONSerialization.data(withJSONObject: json)); return [] } catch let e as ValidationErrors { return e.problems }
+        }
+        var ads = try boardJSON("rpi4-bench.json")
+        var section = try #require(ads["pressure_sensor"] as? [String: Any])
+        section["calibration"] = [["mv": 500, "mmhg": 0], ["mv": 4500, "mmhg": 300]]
+        ads["pressure_sensor"] = section
+        let adsProblem = try #require(try problems(ads).first { $0.path == "pressure_sensor.calibration" })
+        #expect(adsProblem.message.hasPrefix("gives -18…318 mmHg; the pressure sensor must show 0…900 mmHg"), "\(adsProblem)")
+        var abp2 = try boardJSON("rpi4-bench-abp2.json")
+        abp2["pressure_sensor"] = ["model": "abp2", "range": ["min": 0, "max": 400, "unit": "mbar"]]
+        let abp2Problem = try #require(try problems(abp2).first { $0.path == "pressure_sensor.range" })
+        #expect(abp2Problem.message.hasPrefix("gives -18…318 mmHg"), "\(abp2Problem)")
+        // The shipped parts show it: 1034.2 × 4250 / 4000 = 1098.8 mmHg; 30 psi: 1648.4 mmHg.
+        let pi = try #require(try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench.json").path).pressureSensor)
+        #expect(abs(pi.section.measurableMMHg.upperBound - 1098.8375) < 1e-9)
+        let part = try #require(try Board.load(path: boardsFolder.appendingPathComponent("rpi4-bench-abp2.json").path).pressureSensor)
+        #expect(abs(part.section.measurableMMHg.upperBound - 1648.4133) < 1e-4)
+    }
+
     @Test func abp2AddressDefaultsTo0x28AndUnknownModelsNameTheRegistry() throws {
         var json = try boardJSON("rpi4-bench-abp2.json")
-        json["pressure_sensor"] = ["model": "abp2", "range": ["min": -5, "max": 5, "unit": "psi"]]
+        json["pressure_sensor"] = ["model": "abp2", "range": ["min": -5, "max": 30, "unit": "psi"]]
         let board = try Board.parse(JSONSerialization.data(withJSONObject: json))
-        #expect(board.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: -5...5, unit: .psi))
+        #expect(board.pressureSensor?.section as? Board.ABP2 == Board.ABP2(address: 0x28, range: -5...30, unit: .psi))
         json["pressure_sensor"] = ["model": "mcp3008"]
         do {
             _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
@@ -241,7 +269,7 @@ struct AmbiguousFileTextTests {
         ("polarity given twice", #""enable_active": "low","#, #""enable_active": "low", "enable_active": "high","#, "motor.enable_active"),
         ("the same key spelled with an escape", #""enable_active": "low","#, #""enable_active": "low", "\u0065nable_active": "high","#, "motor.enable_active"),
         ("a top-level key twice", #""watchdog_device": "/dev/watchdog""#, #""watchdog_device": "/dev/watchdog", "kind": "simulated""#, "kind"),
-        ("a key twice inside an array element", #"{ "mv": 4500, "mmhg": 300 }"#, #"{ "mv": 4500, "mmhg": 300, "mmhg": 3 }"#, "pressure_sensor.calibration[1].mmhg"),
+        ("a key twice inside an array element", #"{ "mv": 4500, "mmhg": 1034.2 }"#, #"{ "mv": 4500, "mmhg": 1034.2, "mmhg": 3 }"#, "pressure_sensor.calibration[1].mmhg"),
         ("null polarity", #""enable_active": "low","#, #""enable_active": null,"#, "motor.enable_active"),
         ("null section", #""bolus_button": { "line": "GPIO6", "active": "low" },"#, #""bolus_button": null,"#, "bolus_button"),
     ]

@@ -79,22 +79,27 @@ struct ABP2Tests {
         #expect(ABP2.Configuration(range: 0...1, unit: .psi).address == 0x28)
     }
 
-    /// Saturated or far outside the part's range: a sensor fault, never a pressure.
+    /// Saturated low or far below the part's range: a sensor fault, never a pressure. Saturated
+    /// high: a pressure above what the part shows (318.75 mmHg here: 95 % of the output,
+    /// (15 938 355 − 1 677 722) × 300 / 13 421 772), `aboveRange`, which the watchdog counts
+    /// towards the occlusion ceiling (until 2026-12-05 a sensor fault too).
     @Test(arguments: [
-        [UInt8(0x00), 0x00, 0x00],   // 0: the bottom rail
-        [0xFF, 0xFF, 0xFF],          // 16 777 215: the top rail
-        [0x0C, 0xCC, 0xCC],          // 838 860: one count under 5 % (−18.750028 mmHg would have been read)
-        [0xF3, 0x33, 0x34],          // 15 938 356: one count over 95 %
+        ([UInt8(0x00), 0x00, 0x00], HALError.Kind.invalidData),   // 0: the bottom rail
+        ([0x0C, 0xCC, 0xCC], .invalidData),                      // 838 860: one count under 5 % (−18.750028 mmHg would have been read)
+        ([0xFF, 0xFF, 0xFF], .aboveRange),                       // 16 777 215: the top rail
+        ([0xF3, 0x33, 0x34], .aboveRange),                       // 15 938 356: one count over 95 %
     ])
-    func outputsOutsideTheWindowAreInvalidData(counts: [UInt8]) async throws {
+    func outputsOutsideTheWindowAreNeverPressures(counts: [UInt8], kind: HALError.Kind) async throws {
         let bus = ExpectationI2CBus([command, Self.status(0x40), Self.data([0x40] + counts + [0x60, 0x00, 0x00])])
         do {
             let p = try await sensor(bus).read()
             Issue.record("read \(p)")
         } catch {
-            #expect(error.kind == .invalidData && error.detail.contains("838861–15938355 counts"), "\(error)")
+            #expect(error.kind == kind, "\(error)")
+            #expect(error.detail.contains(kind == .invalidData ? "838861–15938355 counts" : "above 15938355 counts (at or beyond 318 mmHg)"), "\(error)")
         }
         try bus.done()
+        #expect(abs(config.measurableMMHg.upperBound - 318.75) < 1e-4 && abs(config.measurableMMHg.lowerBound + 18.75) < 1e-4)
     }
 
     /// The status byte's error bits, in the poll or in the data read, are typed faults.

@@ -39,10 +39,14 @@ struct ADS1115Tests {
         #expect(sleeper.waits == [8_693_750, 2_173_437])          // one conversion at 128 SPS, then a quarter
     }
 
-    /// A broken wire reads 0 V (−37.5 mmHg through this calibration) or the supply: with the
-    /// board's valid window (250–4750 mV) those are sensor faults, never pressures.
-    @Test(arguments: [(Int16(0), false), (Int16(1_600), false), (Int16(2_000), true), (Int16(20_000), true), (Int16(32_767), true)])
-    func readingsOutsideTheTransducersWindowAreInvalidData(code: Int16, valid: Bool) async throws {
+    /// A broken wire reads 0 V (−37.5 mmHg through this calibration): below the board's valid
+    /// window (250–4750 mV) a sensor fault, never a pressure. The ADC's top code (4095.9 mV at
+    /// ±4.096 V) is saturated: the pressure is at least 269.7 mmHg, which the sensor cannot show,
+    /// so it is `aboveRange` (until 2026-12-05 it was read as 269.7 mmHg).
+    @Test(arguments: [(Int16(0), HALError.Kind?.some(.invalidData)), (Int16(1_600), .invalidData), (Int16(2_000), nil), (Int16(20_000), nil),
+                      (Int16(32_767), .aboveRange)])
+    func readingsOutsideTheTransducersWindowAreInvalidData(code: Int16, failure: HALError.Kind?) async throws {
+        let valid = failure == nil
         var windowed = config
         windowed.validMillivolts = 250...4750
         // Codes at ±4.096 V: 1600 → 200 mV, 2000 → 250 mV, 20000 → 2500 mV, 32767 → 4095.9 mV.
@@ -57,8 +61,33 @@ struct ADS1115Tests {
             let p = try await s.read()
             #expect(valid, "read \(p) from \(code)")
         } catch {
-            #expect(!valid && error.kind == .invalidData && error.detail.contains("250–4750 mV"), "\(error)")
+            #expect(!valid && error.kind == failure, "\(error)")
+            if failure == .invalidData { #expect(error.detail.contains("250–4750 mV"), "\(error)") }
+            if failure == .aboveRange { #expect(error.detail.contains("top (269 mmHg)"), "\(error)") }
         }
+    }
+
+    /// The bench boards' transducer (0.5–4.5 V for 0–1034.2 mmHg, window 250–4750 mV, ±6.144 V):
+    /// 4800 mV (code 25 600) is past the window's top, 1098.8 mmHg: above range, not a fault;
+    /// code 25 333 (4749.9 mV) is a pressure, 1034.2 × 4249.9 / 4000 = 1098.8 mmHg.
+    @Test func pastTheWindowsTopIsAboveRange() async throws {
+        let bench = ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
+                                          calibration: ((500, 0), (4500, 1034.2)), validMillivolts: 250...4750)
+        func read(_ code: Int16) async throws(HALError) -> CentiMMHg {
+            let bus = ExpectationI2CBus([
+                .writeWord(address: 0x48, register: 0x01, value: ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: bench,
+                                                                                      sleeper: RecordingSleeper()).startConversionWord.byteSwapped),
+                .readWord(address: 0x48, register: 0x01, result: .success(0x0080)),
+                .readWord(address: 0x48, register: 0x00, result: .success(UInt16(bitPattern: code).byteSwapped)),
+            ])
+            return try await ADS1115PressureSensor(bus: bus, configuration: bench, sleeper: RecordingSleeper()).read()
+        }
+        await #expect(throws: HALError(.aboveRange, "ADS1115 at 0x48: 4800 mV is at or beyond the transducer's top (1098 mmHg)")) {
+            try await read(25_600)
+        }
+        let top = try await read(25_333)
+        #expect(abs(top.mmHg - 1034.2 * (25_333.0 * 6144 / 32_768 - 500) / 4000) < 0.01, "\(top)")
+        #expect(abs(bench.measurableMMHg.upperBound - 1098.8375) < 1e-9 && abs(bench.measurableMMHg.lowerBound + 64.6375) < 1e-9)
     }
 
     @Test func negativeCodesAndCalibration() {

@@ -225,8 +225,8 @@ struct ChipRegisterTests {
     @Test func dacCodeForTheTransducerVoltage() throws {
         let rig = try Board.load(path: boards.appendingPathComponent("rpi4-hil.json").path)
         let adc = try #require(rig.pressureADC)
-        // 0.5–4.5 V for 0–300 mmHg: 150 mmHg is 2500 mV, code 2048 of 4096 at 5 V full scale.
-        #expect(ChipRegisters.transducerMillivolts(mmHg: 150, adc: adc) == 2500)
+        // 0.5–4.5 V for 0–1034.2 mmHg: 517.1 mmHg is 2500 mV, code 2048 of 4096 at 5 V full scale.
+        #expect(abs(ChipRegisters.transducerMillivolts(mmHg: 517.1, adc: adc) - 2500) < 1e-9)
         let w = ChipRegisters.mcp4725FastWrite(millivolts: 2500, fullScaleMillivolts: 5000)
         #expect(w.register == 0x08 && w.value == 0x00)
         #expect(ChipRegisters.mcp4725FastWrite(millivolts: 9000, fullScaleMillivolts: 5000) == (0x0F, 0xFF))

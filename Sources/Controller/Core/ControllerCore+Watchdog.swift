@@ -16,10 +16,11 @@ extension ControllerCore {
         // was handed to the motor before the second one, so it is still in flight now, or was
         // when the mark was taken, or has been confirmed since.
         let still = readings.strokeMarkBeforePressure.map { $0 == strokeMark } ?? false
-        let trusted = sensor.observe(readings.pressure, repeat: readings.pressureRepeat, motorStill: still, limits: limits)
+        let trusted = sensor.observe(readings.pressure, repeat: readings.pressureRepeat,
+                                     readAboveRange: readings.readErrors[.pressureSensor]?.kind == .aboveRange, motorStill: still, limits: limits)
         set(.pressureSensorFault, present: sensor.fault != nil, at: now)
-        occlusion.tick(at: now, reading: trusted, delivering: state == .delivering, occlusionAlarmActive: alarms.isActive(.occlusion),
-                       basalStrokeInterval: scheduler.slowestBasalStrokeInterval)
+        occlusion.tick(at: now, reading: trusted, aboveRange: sensor.aboveRange, delivering: state == .delivering,
+                       occlusionAlarmActive: alarms.isActive(.occlusion), basalStrokeInterval: scheduler.slowestBasalStrokeInterval)
         // Latched by the alarm book (the detector reads the latch from it), raised the moment the
         // detector finds one, delivering or not (a blocked line seen while suspended must not be
         // forgotten by the resume); the cause is gone once delivery has stopped and the retained

@@ -22,17 +22,34 @@ public struct SensorHealthMonitor: Sendable {
     private var squares: [Double?] = Array(repeating: nil, count: SafetyLimits.sensorNoiseWindow)
     private var next = 0
     public private(set) var fault: Fault?
+    /// This tick's pressure was above what the sensor can show (its own `aboveRange`, or a value
+    /// above `pressureRangeMMHg`): a pressure of at least the top, which the occlusion ceiling
+    /// counts. Not a failure: a blocked line gets there, and a transducer failed high reads the
+    /// same; either way delivery must stop (docs/safety.md, "Pressure above the sensor's range").
+    public private(set) var aboveRange = false
 
     public init() {}
 
-    /// Feeds one tick: `reading` and its `repeat` taken right after it (nil when a read failed).
+    /// Feeds one tick: `reading` and its `repeat` taken right after it (nil when a read failed;
+    /// `readAboveRange`: it failed because the sensor read above its range).
     /// `motorStill`: no stroke can have fallen between the two conversions (the caller knows;
     /// a stroke's jump between them is not noise). Returns the reading if it can be trusted.
-    public mutating func observe(_ reading: CentiMMHg?, repeat second: CentiMMHg?, motorStill: Bool, limits: SafetyLimits) -> Double? {
+    public mutating func observe(_ reading: CentiMMHg?, repeat second: CentiMMHg?, readAboveRange: Bool = false, motorStill: Bool,
+                                 limits: SafetyLimits) -> Double? {
         var square: Double?
         defer {
             squares[next] = square
             next = (next + 1) % squares.count
+        }
+        aboveRange = reading.map { $0.mmHg > limits.pressureRangeMMHg.upperBound } ?? readAboveRange
+        if aboveRange {
+            // The sensor answered, with a changing pressure: no failure, not frozen; a noise
+            // verdict stands (no pair to judge it by).
+            failures = 0
+            identical = 0
+            lastRaw = nil
+            if fault != .noise { fault = nil }
+            return nil
         }
         guard let reading else {
             failures += 1

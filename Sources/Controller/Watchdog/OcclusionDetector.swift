@@ -125,8 +125,10 @@ public struct OcclusionDetector: Sendable {
     /// kink cannot show); the detector only follows whether retained pressure drains.
     /// `basalStrokeInterval`: the stroke interval at the programme's slowest basal rate (nil: none).
     /// `occlusionAlarmActive`: the alarm book's latch (the detector keeps none of its own).
-    public mutating func tick(at t: MonotonicInstant, reading: Double?, delivering: Bool, occlusionAlarmActive: Bool = false,
-                              basalStrokeInterval: Nanoseconds? = nil) {
+    /// `aboveRange`: the sensor read above what it can show (`reading` is then nil): a pressure of
+    /// at least its top, counted towards the ceiling like a live reading at it.
+    public mutating func tick(at t: MonotonicInstant, reading: Double?, aboveRange: Bool = false, delivering: Bool,
+                              occlusionAlarmActive: Bool = false, basalStrokeInterval: Nanoseconds? = nil) {
         let now = t.nanoseconds
         alarmLatched = occlusionAlarmActive
         detectedNow = false
@@ -135,6 +137,14 @@ public struct OcclusionDetector: Sendable {
         advanceResponse(to: now)
         pruneStrokes(now: now)
         guard let y = reading else {
+            // Above the sensor's top (a board's top is at least the ceiling: Board validation),
+            // and changing as far as anyone can tell: counted. The next live reading counts
+            // even if it equals the one before the excursion.
+            if aboveRange {
+                ceilingCount += 1
+                if ceilingCount >= limits.occlusionCeilingReadings { detectedNow = true }
+                lastReading = nil
+            }
             // A gap in the readings breaks the window chain (all of the window's sums: a stale
             // stroke sum would skew the first window after the gap).
             sumR = 0; sumM = 0; sumN = 0; count = 0; previous = nil

@@ -30,6 +30,9 @@ extension Board {
             try await PumpDrivers.ABP2.identify(bus: bus, address: address)
         }
 
+        public var measurableMMHg: ClosedRange<Double> { configuration.measurableMMHg }
+        public static let measurableField = "pressure_sensor.range"
+
         /// `address` (0x28 when absent) and `range`: `{"min", "max", "unit"}`.
         static func read(_ p: inout ObjectReader, _ f: inout Fields) -> ABP2? {
             let address = p.value("address") == nil ? PumpDrivers.ABP2.defaultAddress : f.address(&p, "address")

@@ -17,6 +17,9 @@ extension Board {
         public subscript<Value>(dynamicMember field: KeyPath<PumpDrivers.ADS1115.Configuration, Value>) -> Value {
             configuration[keyPath: field]
         }
+        public var measurableMMHg: ClosedRange<Double> { configuration.measurableMMHg }
+        /// The calibration at the ends of `valid_mv` (or of the full scale).
+        public static let measurableField = "pressure_sensor.calibration"
         /// The two calibration points, in the file's order.
         public var calibration: [(millivolts: Double, mmHg: Double)] { [configuration.calibration.0, configuration.calibration.1] }
 
@@ -57,7 +60,7 @@ extension Board {
             if let list = p.array("calibration", &f.problems) {
                 for (i, v) in list.enumerated() {
                     guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
-                    if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -50...1000) {
+                    if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -1000...5000) {
                         points.append((mv, mmHg))
                     }
                     c.rejectUnknown(&f.problems)

@@ -74,7 +74,10 @@ public struct SafetyLimits: Hashable, Sendable {
     /// 2·10⁻¹² per window at the fewest pairs (2·10⁻¹⁷ at twelve); a sensor with 20 mmHg of noise
     /// stays under it for 3 s with probability 7·10⁻⁹ (χ² tails, `SensorHealthMonitor`).
     public var sensorImplausibleNoiseMMHg = 3.0
-    /// Plausible range of a catheter pressure reading, in mmHg. Outside it the reading is a fault.
+    /// Plausible range of a catheter pressure reading, in mmHg. Below it the reading is a fault;
+    /// above it, as a sensor's own "above range", it is a pressure beyond what can be shown,
+    /// counted towards the occlusion ceiling (a blocked line passes the top; a failed-high
+    /// transducer is stopped for too: docs/safety.md, "Pressure above the sensor's range").
     public var pressureRangeMMHg: ClosedRange<Double> = -50...1_000
 
     /// Motion mismatch: tolerated difference between expected and measured encoder counts over the
@@ -91,8 +94,14 @@ public struct SafetyLimits: Hashable, Sendable {
     /// an occlusion whether or not the detector has learned the line (before it has, a line
     /// kinked from the start was otherwise pushed past the sensor's range).
     public var occlusionCeilingMMHg = 900.0
-    /// Consecutive live (not bit-identical) readings at or above the ceiling that make an occlusion.
+    /// Consecutive live (not bit-identical) readings at or above the ceiling, or above the
+    /// sensor's range, that make an occlusion.
     public var occlusionCeilingReadings = 4
+    /// The pressures a board's (or a scenario's) pressure sensor must be able to show: from the
+    /// lowest resting pressure of a valid line up to the ceiling. A sensor whose top is lower
+    /// saturates before the ceiling can count a blocked line's pressure, and a lower ceiling
+    /// would call open lines blocked (they may stand at 862 mmHg, above).
+    public var pressureSensorMustShowMMHg: ClosedRange<Double> { ValidPlant.restingMMHg.lowerBound...occlusionCeilingMMHg }
 
     /// Longest cough (tip pressure spike) a scenario may describe; the occlusion detector's
     /// persistence rule is built to outlast it.

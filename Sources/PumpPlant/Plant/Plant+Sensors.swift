@@ -16,6 +16,9 @@ extension Plant {
                 let sigma = (s.p.pressureNoiseMMHg * s.p.pressureNoiseMMHg + s.p.sensorFloorMMHg * s.p.sensorFloorMMHg).squareRoot()
                 var v = s.pressure + sigma * s.rng.normal()
                 if s.sensorFault == .noise { v += s.p.faultNoiseMMHg * s.rng.normal() }
+                if v > s.p.sensorMaxMMHg {
+                    return .failure(HALError(.aboveRange, "pressure transducer above its \(Int(s.p.sensorMaxMMHg)) mmHg top"))
+                }
                 let reading = CentiMMHg(mmHg: v)
                 s.lastReading = reading
                 return .success(reading)

@@ -18,6 +18,10 @@ public struct PlantParameters: Hashable, Sendable {
     /// The ADC's own noise floor, always present (about 5 LSB of 0.01 mmHg): a live sensor never
     /// repeats one code for long, which is how a frozen sensor is told apart.
     public var sensorFloorMMHg = 0.05
+    /// The transducer's top: a pressure (with its noise) above it reads `aboveRange`, as a
+    /// saturated transducer or ADC does (scenario key `sensor_max_mmhg`). The default is the
+    /// watchdog's plausible range's top, so below it nothing reads differently.
+    public var sensorMaxMMHg = 1000.0
     /// Noise added while a sensor fault in `noise` mode is active.
     public var faultNoiseMMHg = 20.0
     public var encoderCountsPerStroke: Int64 = 4

@@ -159,6 +159,8 @@ extension Scenario {
             if let v = ranged("resistance_mmhg_s_per_nl", 0.000_001...1.2) { plant.resistanceMMHgSecondsPerNanolitre = v }
             if let v = ranged("baseline_pressure_mmhg", ValidPlant.restingMMHg) { plant.baselineMMHg = v }
             if let v = ranged("pressure_noise_mmhg", 0...1) { plant.pressureNoiseMMHg = v }
+            // A board's sensor must show the ceiling (Board validation); so must the simulated one.
+            if let v = ranged("sensor_max_mmhg", SafetyLimits().pressureSensorMustShowMMHg.upperBound...10_000) { plant.sensorMaxMMHg = v }
             if let v = ranged("battery_percent", 0...100) { plant.batteryPercent = v }
             if let v = ranged("encoder_counts_per_stroke", 1...64) {
                 if v.rounded() == v { plant.encoderCountsPerStroke = Int64(v) }
