@@ -78,6 +78,14 @@ struct AuditCommand: ParsableCommand {
     var balanceStrokes: Int64?
     @Option(help: "The board file whose stroke volume turns --balance-strokes into a volume.") var board: String?
 
+    /// Usage errors (exit 64) before the journal is read: a count of strokes is never negative,
+    /// and a board without a balance would be read for nothing (a typo'd flag, silently ignored).
+    func validate() throws {
+        if let balanceStrokes, balanceStrokes < 0 { throw ValidationError("--balance-strokes: must be 0 or more, got \(balanceStrokes)") }
+        if board != nil, balanceStrokes == nil { throw ValidationError("--board is only used with --balance-strokes") }
+        if balanceStrokes != nil, board == nil { throw ValidationError("--balance-strokes needs --board (its stroke volume)") }
+    }
+
     func run() throws {
         let l: Nanoseconds
         switch DurationText.parse(.string(lockout), max: .days(1)) {
@@ -98,7 +106,7 @@ struct AuditCommand: ParsableCommand {
         print("lockout_violations=\(a.lockoutViolations)")
         var withinProgramme = true
         if let balanceStrokes {
-            guard let board else { throw ValidationError("--balance-strokes needs --board (its stroke volume)") }
+            guard let board else { throw ValidationError("--balance-strokes needs --board (its stroke volume)") }   // (validate)
             let stroke: Nanolitres
             do throws(ValidationErrors) { stroke = try Board.load(path: board).strokeVolume } catch { throw ValidationError("--board: \(error)") }
             let delivered = Nanolitres(balanceStrokes * stroke.value)

@@ -67,6 +67,12 @@ struct LogCommandTests {
         #expect(over.status == 1 && over.out.contains("delivered_nl=1500\n") && over.out.contains("within_programme=0\n"), "\(over.out)")
         let noBoard = try CLI.run(["audit", "--journal", path, "--balance-strokes", "6"])
         #expect(noBoard.status != 0 && noBoard.err.contains("--board"), "\(noBoard.err)")
+        // Usage errors (64), before the journal is read (outside attack, 2026-12-05: a negative
+        // balance was accepted and judged; --board alone was silently ignored).
+        let negative = try CLI.run(["audit", "--journal", path, "--balance-strokes=-3", "--board", board])
+        #expect(negative.status == 64 && negative.err.contains("--balance-strokes: must be 0 or more, got -3"), "\(negative.err)")
+        let boardAlone = try CLI.run(["audit", "--journal", path, "--board", board])
+        #expect(boardAlone.status == 64 && boardAlone.err.contains("--board is only used with --balance-strokes"), "\(boardAlone.err)")
     }
 
     @Test(arguments: [
