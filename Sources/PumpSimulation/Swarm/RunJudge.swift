@@ -65,9 +65,15 @@ extension Swarm {
                 let onset = event.at.value
                 guard timeline.state(at: onset) == .delivering else { continue }
                 let bound = latencyBound(hazard: event.kind, fault: f, report: r, scenario: scenario)
+                // An occlusion is seen through the pressure sensor: while the sensor is out its
+                // clock stops (it runs again from the repair, the line's pressure then whatever
+                // the strokes built meanwhile).
+                let blinded = event.kind.isOcclusion
                 if let latency = f.latency_s {
+                    let (seconds, strokes) = blinded ? observed(from: onset, to: onset + Int64(latency * 1e9))
+                                                     : (latency, Double(f.strokes_since_fault))
                     // Within the bound in strokes or in time (either holds where the other is loose).
-                    if latency > bound.seconds && Double(f.strokes_since_fault) > bound.strokes {
+                    if seconds > bound.seconds && strokes > bound.strokes {
                         fail("\(f.type) at \(f.at_s) s alarmed after \(latency) s and \(f.strokes_since_fault) strokes; bound \(bound.seconds) s / \(bound.strokes) strokes")
                     }
                     continue
@@ -85,12 +91,36 @@ extension Swarm {
                     }
                 }
                 until = min(until, timeline.firstTime(after: onset, notIn: .delivering) ?? until)
-                let seconds = Double(until - onset) / 1e9
-                let strokes = Double(timeline.strokes(at: until) - timeline.strokes(at: onset))
+                let (seconds, strokes) = blinded ? observed(from: onset, to: until)
+                                                 : (Double(until - onset) / 1e9, Double(timeline.strokes(at: until) - timeline.strokes(at: onset)))
                 if seconds > bound.seconds && strokes > bound.strokes {
                     fail("\(f.type) at \(f.at_s) s never raised \(expected) in \(seconds) s and \(Int(strokes)) strokes; bound \(bound.seconds) s / \(bound.strokes) strokes")
                 }
             }
+        }
+
+        /// Seconds and commanded strokes from `from` to `to` while the pressure sensor worked
+        /// (outside every stretch from a `pressure_sensor_fault` to its `clear_sensor_fault`).
+        func observed(from: Int64, to: Int64) -> (seconds: Double, strokes: Double) {
+            var seconds = Double(to - from) / 1e9, strokes = Double(timeline.strokes(at: to) - timeline.strokes(at: from))
+            func cut(_ a: Int64, _ b: Int64) {
+                let (lo, hi) = (max(a, from), min(b, to))
+                guard lo < hi else { return }
+                seconds -= Double(hi - lo) / 1e9
+                strokes -= Double(timeline.strokes(at: hi) - timeline.strokes(at: lo))
+            }
+            var outSince: Int64?
+            for e in scenario.events {
+                switch e.kind {
+                case .pressureSensorFault: outSince = outSince ?? e.at.value
+                case .clearSensorFault:
+                    if let a = outSince { cut(a, e.at.value) }
+                    outSince = nil
+                default: break
+                }
+            }
+            if let a = outSince { cut(a, scenario.duration.value) }
+            return (seconds, strokes)
         }
 
         /// The reservoir: never more commanded than it held; empty is alarmed. Returns what it
