@@ -127,9 +127,17 @@ struct StatusCommand: ParsableCommand {
             let pb = s["patient_bolus"] as? [String: Any] ?? [:]
             print("device \(show(s["device"])) at \(show(s["at"])): \(show(s["state"]))")
             print("drug       \(show(p["drug"])) \(show(p["concentration_ug_per_ml"])) µg/mL, \(show(p["mode"])), basal now \(show(s["basal_rate_ug_per_day"])) µg/day")
-            print("reservoir  \(show(r["expected_ml"])) of \(show(r["capacity_ml"])) mL expected (low alarm at \(show(r["low_alarm_ml"])) mL)")
-            print("refill by  \(show(f["refill_by_expected"])) expected (\(show(f["expected_ml_per_day"])) mL/day), \(show(f["refill_by_worst"])) worst case (\(show(f["worst_ml_per_day"])) mL/day)")
-            print("empty      \(show(f["empty_expected"])) expected, \(show(f["empty_worst"])) worst case")
+            // After a journal loss nobody knows what the reservoir holds: the ledger's figure (and the
+            // forecasts from it) would show an unknown reservoir as full (outside attack, 2026-12-05).
+            if r["known"] as? Bool == false {
+                print("reservoir  unknown (the journal was lost: a refill sets it); capacity \(show(r["capacity_ml"])) mL, low alarm at \(show(r["low_alarm_ml"])) mL")
+                print("refill by  unknown (\(show(f["expected_ml_per_day"])) mL/day expected, \(show(f["worst_ml_per_day"])) mL/day worst case)")
+                print("empty      unknown")
+            } else {
+                print("reservoir  \(show(r["expected_ml"])) of \(show(r["capacity_ml"])) mL expected (low alarm at \(show(r["low_alarm_ml"])) mL)")
+                print("refill by  \(show(f["refill_by_expected"])) expected (\(show(f["expected_ml_per_day"])) mL/day), \(show(f["refill_by_worst"])) worst case (\(show(f["worst_ml_per_day"])) mL/day)")
+                print("empty      \(show(f["empty_expected"])) expected, \(show(f["empty_worst"])) worst case")
+            }
             print("battery    \(show(b["percent"])) %, elective replacement by \(show(b["elective_replacement_by"]))")
             print("bolus      next allowed \(show(pb["next_allowed_at"]))\((pb["blocked_by"] as? String).map { ", blocked: \($0)" } ?? "")")
             let alarms = s["alarms"] as? [[String: Any]] ?? []

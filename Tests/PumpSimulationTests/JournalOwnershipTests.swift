@@ -363,6 +363,10 @@ struct JournalOwnershipTests {
         #expect(s["state"] as? String == "delivering")
         #expect((s["prescription"] as? [String: Any])?["mode"] as? String == "continuous")
         #expect((s["reservoir"] as? [String: Any])?["known"] as? Bool == false)
+        // The status text says so (it showed the unknown reservoir as full: outside attack, 2026-12-05).
+        let text = try again.ctl(["status"], key: again.clinician)
+        #expect(text.status == 0 && text.out.contains("reservoir  unknown (the journal was lost") && text.out.contains("empty      unknown\n")
+                && !text.out.contains("mL expected (low alarm"), "\(text.out)")
         // A request signed before the loss is never accepted after it.
         let replay = try CLI.run(["send-raw", saved, "--socket", again.socket])
         #expect(replay.status == 1 && (replay.out.contains("replayed") || replay.out.contains("expired")), "\(replay)")
