@@ -1,7 +1,7 @@
 /// Why a hardware operation failed. Drivers and backends map every OS error onto a kind, so the
 /// controller's policy never depends on a particular errno or bus.
 public struct HALError: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, Codable {
         /// The device did not acknowledge its address (a Raspberry Pi reports EREMOTEIO, 121).
         case noAcknowledge = "no_acknowledge"
         /// A bus-level failure (EIO).

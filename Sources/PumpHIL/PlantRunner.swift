@@ -1,3 +1,4 @@
+import Foundation
 import PumpConfig
 import PumpCore
 import PumpPlant
@@ -9,8 +10,12 @@ import PumpHAL
 /// sensor registers. Commands (from the suite) inject hazards; events report what the pins did,
 /// stamped with the caller's monotonic clock so the suite can time the controller at the pin.
 ///
+/// Commands: a fault as one JSON line (`Fault`'s Codable form, `{"type":"encoder_slip","fraction":1}`),
+/// applied through `Plant.apply`; `press`, `status`, `levels`, `holders <line>…`, `quit`.
+///
 /// Event lines: `ready`, `enable 0|1` (ENABLE left/reached its active level), `stroke n=…
-/// enabled=0|1`, `kink`, `hazard-stroke` (first stroke into the kinked line), `encoder n=…` (a count done), `hazard-sample`
+/// enabled=0|1`, `kink` (a full occlusion applied), `slip`, `battery <percent>`, `fault <type>` (any
+/// other fault applied), `hazard-stroke` (first stroke into the kinked line), `encoder n=…` (a count done), `hazard-sample`
 /// (first pressure written after it), `status …`, `levels enable=0|1 alarm=0|1|-`,
 /// `holder <line> <consumer>:<in|out>`,
 /// `error …`; each ends with ` t=<ns>`.
@@ -115,20 +120,17 @@ public final class PlantRunner<IO: PlantIO> {
 
     /// One command line from the suite. Returns false on `quit`.
     public func handle(_ line: String, at t: Int64) async throws(HALError) -> Bool {
+        if line.hasPrefix("{") {
+            let fault: Fault
+            do { fault = try JSONDecoder().decode(Fault.self, from: Data(line.utf8)) } catch {
+                emit("error not a fault (\(Self.reason(error))): '\(line)' t=\(t)")
+                return true
+            }
+            try await inject(fault, at: t)
+            return true
+        }
         let words = line.split(separator: " ").map(String.init)
         switch words.first {
-        case "kink"?:
-            plant.setOcclusion(fraction: 1)
-            hazard = .kinked
-            emit("kink t=\(t)")
-        case "slip"?:
-            plant.setSlip(fraction: words.count > 1 ? Double(words[1]) ?? 1 : 1)
-            emit("slip t=\(t)")
-        case "battery"?:
-            guard words.count > 1, let p = Double(words[1]) else { emit("error battery needs a percentage t=\(t)"); break }
-            plant.setBattery(percent: p)
-            try await refreshBattery(at: t)
-            emit("battery \(p) t=\(t)")
         case "press"?:
             try await io.setButton(buttonActiveHigh)
             buttonReleaseAt = t + timing.buttonPressNanoseconds
@@ -151,6 +153,30 @@ public final class PlantRunner<IO: PlantIO> {
             emit("error unknown command '\(line)' t=\(t)")
         }
         return true
+    }
+
+    /// A fault from the suite, through the plant's one way in; a full kink arms the hazard timing.
+    private func inject(_ fault: Fault, at t: Int64) async throws(HALError) {
+        plant.apply(fault)
+        switch fault {
+        case .occlusion(let f) where f >= 1:
+            hazard = .kinked
+            emit("kink t=\(t)")
+        case .encoderSlip: emit("slip t=\(t)")
+        case .battery(let p):
+            try await refreshBattery(at: t)
+            emit("battery \(p) t=\(t)")
+        default: emit("fault \(fault.name) t=\(t)")
+        }
+    }
+
+    /// A decoding error in a few words: the key and what is wrong with it.
+    static func reason(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .dataCorrupted(let c)?, .keyNotFound(_, let c)?, .typeMismatch(_, let c)?, .valueNotFound(_, let c)?:
+            c.debugDescription
+        default: "\(error)"
+        }
     }
 
     /// One encoder count is a high level then a low level, each held `encoderLevelNanoseconds`.
@@ -185,5 +211,15 @@ public final class PlantRunner<IO: PlantIO> {
         batteryDue = t + timing.batteryPeriodNanoseconds
         guard io.canSetBattery, let b = try? plant.readBattery() else { return }
         try await io.writeBattery(percent: b.stateOfCharge.percent, millivolts: Double(b.voltage.value))
+    }
+}
+
+extension Fault {
+    /// The fault as the HIL plant's command: its JSON on one line (keys sorted).
+    public var line: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A fault's fields are strings, whole numbers and finite numbers: they always encode.
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

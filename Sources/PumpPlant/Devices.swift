@@ -6,12 +6,10 @@ import PumpSync
 /// driver's ENABLE line (a disabled driver ignores STEP pulses).
 public final class FakeMotorDriver: MotorDriver {
     public let plant: Plant
-    /// Errors the next commands throw (tests of the controller's reaction).
-    private let failures = Locked<[HALError]>([])
     public init(plant: Plant) { self.plant = plant }
 
-    public func failNextCommand(with e: HALError) { failures.withLock { $0.append(e) } }
-    private func injected() -> HALError? { failures.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
+    /// A command failure injected as `Fault.motorCommandFailure` (tests of the controller's reaction).
+    private func injected() -> HALError? { plant.takeCommandFailure() }
 
     nonisolated(nonsending) public func enable() async throws(HALError) {
         if let e = injected() { throw e }

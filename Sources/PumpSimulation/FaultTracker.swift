@@ -26,17 +26,17 @@ struct FaultTracker {
     /// The alarm a fault should raise (nil: none is expected, e.g. a cough or a leak).
     func expectedAlarm(for kind: ScenarioEvent.Kind) -> AlarmType?? {
         switch kind {
-        case .occlusion: .some(.occlusion)
-        case .motorStall: .some(.motionMismatch)
-        case .encoderSlip(let f): .some(f >= limits.motionTolerance ? .motionMismatch : nil)
-        case .leak: .some(nil)
-        case .pressureSensorFault: .some(.pressureSensorFault)
-        case .battery(let p):
+        case .fault(.occlusion): .some(.occlusion)
+        case .fault(.motorStall): .some(.motionMismatch)
+        case .fault(.encoderSlip(let f)): .some(f >= limits.motionTolerance ? .motionMismatch : nil)
+        case .fault(.leak): .some(nil)
+        case .fault(.pressureSensorFault): .some(.pressureSensorFault)
+        case .fault(.battery(let p)):
             .some(p <= limits.batteryEndOfService.percent ? .batteryEndOfService
                   : p <= limits.batteryElectiveReplacement.percent ? .batteryElectiveReplacement : nil)
-        case .cough: .some(nil)
+        case .fault(.cough): .some(nil)
         case .doseLoopHang: .some(.doseLoopStalled)
-        default: .none   // not a fault: a command or a clearing event
+        default: .none   // not a fault: a command or a clearing event (or one scenario files cannot name)
         }
     }
 

@@ -101,7 +101,7 @@ struct EnableGateTests {
         plant.advance(to: 1 * second)
         let loop = Task { await c.doseLoopStep(now: self.at(1 * second), utcNanoseconds: 0) }
         await motor.enableStarted.wait()
-        plant.setDriverFault(true)
+        plant.apply(.driverFault)
         let tick = Task { await c.watchdogStep(now: self.at(1 * second)) }
         await until { c.snapshot().state == .halted }
         motor.enableRelease.fire()

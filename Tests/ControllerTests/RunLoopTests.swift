@@ -88,7 +88,7 @@ struct RunLoopTests {
         #expect(s.alarms.records.isEmpty && s.state == .delivering)
         #expect(s.occlusion.armed)
         #expect(motor.isEnabled)
-        plant.setOcclusion(fraction: 1)
+        plant.apply(.occlusion(fraction: 1))
         await runUntil(seconds: 3600 + 600)
         s = controller.snapshot()
         #expect(s.state == .halted && s.halts.first?.reason == .occlusion)

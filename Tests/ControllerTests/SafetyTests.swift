@@ -341,7 +341,7 @@ struct ControllerShellTests {
 
     @Test func refusedMotorCommandIsADriverFaultHalt() async {
         let (c, _, motor) = rig()
-        motor.failNextCommand(with: HALError(.noAcknowledge, errno: 121))
+        motor.plant.apply(.motorCommandFailure(.noAcknowledge, errno: 121))
         var t = 0.0
         while c.snapshot().state == .delivering && t < 200 {
             _ = await c.doseLoopStep(now: at(t), utcNanoseconds: wall)
@@ -365,11 +365,11 @@ struct ControllerShellTests {
             }
         }
         await run(until: 600)
-        plant.setStalled(true)
+        plant.apply(.motorStall)
         await run(until: 800)
         #expect(c.snapshot().halts.map(\.reason) == [.motionMismatch])
         #expect(!motor.isEnabled)
-        plant.setStalled(false)                                  // the mechanism is repaired
+        plant.apply(.clearMotorStall)                            // the mechanism is repaired
         let cleared = await c.handle(.clinicianClear, now: at(t), utcNanoseconds: wall)
         let resumed = await c.handle(.resume, now: at(t), utcNanoseconds: wall)
         #expect(cleared.accepted && resumed.accepted, "\(cleared.reason ?? "") / \(resumed.reason ?? "")")
@@ -384,7 +384,7 @@ struct ControllerShellTests {
         let (c, plant, motor) = rig()
         var t = 0.0, nextDose = 0.0
         while t < 300 {
-            if t == 120 { plant.setDriverFault(true) }
+            if t == 120 { plant.apply(.driverFault) }
             plant.advance(to: at(t).nanoseconds)
             if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
             await c.watchdogStep(now: at(t))
@@ -405,7 +405,7 @@ struct ControllerShellTests {
         let (c, plant, motor) = rig()
         var t = 0.0, nextDose = 0.0
         while t < 300 {
-            if t == 150 { plant.reportDroppedEncoderEdges(2) }
+            if t == 150 { plant.apply(.droppedEncoderEdges(count: 2)) }
             plant.advance(to: at(t).nanoseconds)
             if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }
             await c.watchdogStep(now: at(t))
@@ -445,7 +445,7 @@ struct ControllerShellTests {
             plant.advance(to: at(t).nanoseconds)
             let strokes = c.snapshot().scheduler.commandedStrokes
             if slipAt == nil, strokes >= 20 {
-                plant.setSlip(fraction: 1)
+                plant.apply(.encoderSlip(fraction: 1))
                 slipAt = strokes
             }
             if t >= nextDose { nextDose = await c.doseLoopStep(now: at(t), utcNanoseconds: wall).seconds }

@@ -193,7 +193,7 @@ struct StrokeRaceTests {
     /// A fault is the other kind of stop: the watchdog cuts ENABLE at once, mid-stroke.
     @Test func aHaltDuringAStrokeCutsTheMotorAtOnce() async {
         let (plant, motor, c, wake, loop) = await heldStroke()
-        plant.setDriverFault(true)
+        plant.apply(.driverFault)
         let o = await c.watchdogStep(now: wake)
         #expect(o.state == .halted)
         #expect(!motor.inner.isEnabled, "a halt must not wait for the stroke")

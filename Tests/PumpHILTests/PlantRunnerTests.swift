@@ -116,7 +116,7 @@ struct PlantRunnerTests {
         rig.io.set(enable: true)
         try await rig.run(milliseconds: 10)
         try await rig.pulse()
-        _ = try await rig.runner.handle("slip 1", at: rig.t)
+        _ = try await rig.runner.handle(#"{"type":"encoder_slip","fraction":1}"#, at: rig.t)
         for _ in 0..<3 { try await rig.pulse() }
         #expect(rig.runner.counters.strokes == 4 && rig.runner.counters.encoderCounts == 1)
     }
@@ -126,7 +126,7 @@ struct PlantRunnerTests {
         try await rig.runner.begin(at: rig.t)
         rig.io.set(enable: true)
         try await rig.run(milliseconds: 10)
-        _ = try await rig.runner.handle("kink", at: rig.t)
+        _ = try await rig.runner.handle(#"{"type":"occlusion","fraction":1}"#, at: rig.t)
         try await rig.run(milliseconds: 500)
         #expect(rig.events("hazard-stroke").isEmpty && rig.events("hazard-sample").isEmpty)
         let before = rig.runner.plant.totals.pressureMMHg
@@ -152,12 +152,12 @@ struct PlantRunnerTests {
     @Test func batteryAndStatusCommands() async throws {
         let rig = try Rig()
         try await rig.runner.begin(at: rig.t)
-        #expect(try await rig.runner.handle("battery 4", at: rig.t))
+        #expect(try await rig.runner.handle(#"{"type":"battery","percent":4}"#, at: rig.t))
         let last = try #require(rig.io.state.withLock { $0.battery.last })
         #expect(abs(last.0 - 4) < 0.01 && abs(last.1 - 3432) < 1)
         #expect(try await rig.runner.handle("status", at: rig.t))
         #expect(rig.events("status strokes=0 ").count == 1)
-        #expect(try await rig.runner.handle("battery", at: rig.t))
+        #expect(try await rig.runner.handle(#"{"type":"battery"}"#, at: rig.t))
         #expect(try await rig.runner.handle("fly", at: rig.t))
         #expect(rig.events("error ").count == 2)
         #expect(try await rig.runner.handle("quit", at: rig.t) == false)

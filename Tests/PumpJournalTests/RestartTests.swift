@@ -297,7 +297,7 @@ struct RestartTests {
     @Test func aLatchedHaltSurvivesACrash() async throws {
         let bench = try CrashBench()
         let (rig, _, _) = try bench.start(utc: CrashBench.utc0)
-        bench.plant.setStalled(true)
+        bench.plant.apply(.motorStall)
         await bench.run(rig, seconds: 120, utcAtZero: CrashBench.utc0)
         #expect(rig.snapshot().state == .halted)
         let (rig2, _, restored) = try bench.start(utc: CrashBench.utc0 + 200_000_000_000)
@@ -305,7 +305,7 @@ struct RestartTests {
         #expect(restored?.activeAlarms.contains { $0.type == .motionMismatch } == true)
         let s = rig2.snapshot()
         #expect(s.state == .halted && s.alarms.isActive(.motionMismatch))
-        bench.plant.setStalled(false)
+        bench.plant.apply(.clearMotorStall)
         let strokes = bench.plant.totals.strokes
         await bench.run(rig2, seconds: 600, utcAtZero: CrashBench.utc0 + 200_000_000_000)
         #expect(bench.plant.totals.strokes == strokes, "a restart never resumes a halted pump")
@@ -589,7 +589,7 @@ struct RestartTests {
         await bench.run(rig, from: 10_000_000_000, seconds: 120, utcAtZero: CrashBench.utc0)
         let again = MonotonicInstant(nanoseconds: 130_000_000_000)
         #expect(await rig.handle(.clinicianBolus(dose: .micrograms(2), duration: .seconds(60)), now: again, utcNanoseconds: CrashBench.utc0 + again.nanoseconds).accepted)
-        bench.plant.setStalled(true)
+        bench.plant.apply(.motorStall)
         await bench.run(rig, from: 130_000_000_000, seconds: 60, utcAtZero: CrashBench.utc0)
         journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 190_000_000_000)
         let ends = try JournalReader.events(path: bench.path, types: ["bolus_ended"]).map(\.detail)
@@ -601,7 +601,7 @@ struct RestartTests {
     @Test func theEventLogIsAppendOnlyAndFilterable() async throws {
         let bench = try CrashBench()
         let (rig, journal, _) = try bench.start(utc: CrashBench.utc0)
-        bench.plant.setStalled(true)
+        bench.plant.apply(.motorStall)
         await bench.run(rig, seconds: 120, utcAtZero: CrashBench.utc0)
         journal.close(confirmedStrokes: nil, utcNanoseconds: CrashBench.utc0 + 120_000_000_000)
         let all = try JournalReader.events(path: bench.path)

@@ -29,19 +29,19 @@ struct PlantTests {
 
     @Test func fullOcclusionHoldsEveryStroke() {
         let p = plant()
-        p.setOcclusion(fraction: 1)
+        p.apply(.occlusion(fraction: 1))
         for _ in 0..<4 { p.stroke() }
         p.advance(to: seconds(3600))
         #expect(abs(p.totals.pressureMMHg - 15) < 1e-9)
         #expect(p.totals.delivered == .zero)
-        p.setOcclusion(fraction: 0)                                        // the kink releases
+        p.apply(.clearOcclusion)                                           // the kink releases
         p.advance(to: seconds(3700))
         #expect(p.totals.delivered == Nanolitres(1000))
     }
 
     @Test func partialOcclusionSlowsTheDecay() {
         let p = plant()
-        p.setOcclusion(fraction: 0.9)                                      // τ becomes 100 s
+        p.apply(.occlusion(fraction: 0.9))                                 // τ becomes 100 s
         p.stroke()
         p.advance(to: seconds(100))
         #expect(abs(p.totals.pressureMMHg - (10 + 1.25 * 0.367_879_441)) < 1e-6)
@@ -49,16 +49,16 @@ struct PlantTests {
 
     @Test func slipStallLeakAndDisabledDriver() async throws {
         let p = plant()
-        p.setSlip(fraction: 0.2)
+        p.apply(.encoderSlip(fraction: 0.2))
         for _ in 0..<10 { p.stroke() }
         #expect(p.feedback().encoderCounts == 32)                         // 80 % of 4 counts × 10
         #expect(p.totals.displaced == Nanolitres(2000))
-        p.setSlip(fraction: 0)
-        p.setStalled(true)
+        p.apply(.encoderSlip(fraction: 0))
+        p.apply(.motorStall)
         p.stroke()
         #expect(p.feedback().encoderCounts == 32 && p.totals.displaced == Nanolitres(2000))
-        p.setStalled(false)
-        p.setLeak(fraction: 0.5)
+        p.apply(.clearMotorStall)
+        p.apply(.leak(fraction: 0.5))
         p.stroke()
         #expect(p.totals.leaked == Nanolitres(125))
         p.setEnabled(false)                                                // ENABLE low: STEP ignored
@@ -75,7 +75,7 @@ struct PlantTests {
 
     @Test func coughIsASpikeThatDecays() {
         let p = plant()
-        p.cough(mmHg: 40, durationNanoseconds: seconds(1))
+        p.apply(.cough(mmHg: 40, over: Nanoseconds(seconds(1))))
         p.advance(to: seconds(1))
         let peak = p.totals.pressureMMHg
         #expect(abs(peak - (10 + 40 * (1 - 0.904_837_418))) < 1e-6)      // 40 × (1 − e^−0.1)
@@ -91,12 +91,12 @@ struct PlantTests {
         let sd = (readings.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(readings.count)).squareRoot()
         #expect(abs(mean - 10) < 0.05)
         #expect(abs(sd - (0.09 + 0.0025).squareRoot()) < 0.03)           // transducer noise plus ADC floor
-        p.setSensorFault(.nack)
+        p.apply(.pressureSensorFault(.nack))
         #expect(throws: HALError(.noAcknowledge, errno: 121, "pressure ADC did not acknowledge")) { try p.readPressure() }
-        p.setSensorFault(.stuck)
+        p.apply(.pressureSensorFault(.stuck))
         let a = try p.readPressure(), b = try p.readPressure()
         #expect(a == b)
-        p.setSensorFault(.noise)
+        p.apply(.pressureSensorFault(.noise))
         var wild = 0
         for _ in 0..<100 where abs(try p.readPressure().mmHg - 10) > 5 { wild += 1 }
         #expect(wild > 50)
@@ -107,9 +107,9 @@ struct PlantTests {
         p.advance(to: seconds(86_400 * 10))
         let r = try p.readBattery()
         #expect(abs(r.stateOfCharge.percent - 99.7) < 0.05)
-        p.setBattery(percent: 4)
+        p.apply(.battery(percent: 4))
         #expect(try p.readBattery().stateOfCharge == PerMille(percent: 4))
-        p.setGaugeFailing(true)
+        p.apply(.gaugeFailing)
         #expect(throws: HALError.self) { try p.readBattery() }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PumpPlant
 
 /// The delivery case: a set rate with the bolus button on the way, a kink once the occlusion
 /// detector has armed, and the plant's step count against pumpd's ledger at exit. Its own file
@@ -49,7 +50,7 @@ extension Suite {
         let before = status(plant)
         let strokesBefore = before["strokes"] ?? 0
         let mark2 = plant.lines.count
-        plant.send("kink")
+        plant.send(Fault.occlusion(fraction: 1).line)
         let alarm = pumpd.waitFor("alarm raised: occlusion", timeout: 180)
         let low = plant.waitFor("enable 0 holder=pumpd", after: mark2, timeout: 10)
         let events = plant.lines.dropFirst(mark2)

@@ -1,4 +1,5 @@
 import Foundation
+import PumpPlant
 
 /// The hazard cases at the plant: a slipping coupling and an exhausted battery must halt with
 /// ENABLE low at the pin; an absent pressure chip or an aging battery only alarms. Their own file
@@ -10,7 +11,7 @@ extension Suite {
         defer { plant.stop(); pumpd.stop() }
         guard plant.waitFor("stroke n=2 ", timeout: 30) != nil else { record("slip/strokes", false, "no strokes within 30 s"); return }
         let mark = plant.lines.count
-        plant.send("slip 1")
+        plant.send(Fault.encoderSlip(fraction: 1).line)
         let (alarm, low, halted) = awaitHalt("motion_mismatch", pumpd: pumpd, plant: plant, after: mark, alarmTimeout: 60)
         let strokes = plant.lines.dropFirst(mark).filter { $0.text.hasPrefix("stroke ") }.count
         record("slip/motion-mismatch-halts", alarm != nil && low != nil && halted != nil,
@@ -36,7 +37,7 @@ extension Suite {
     /// Battery at elective replacement (alarm, delivery goes on), then end of service (halt).
     func battery() {
         guard let (plant, pumpd) = start(case: "battery", prescription: Prescriptions.fast, plantReady: { plant in
-            plant.send("battery 14")
+            plant.send(Fault.battery(percent: 14).line)
             return plant.waitFor("battery 14", timeout: 5) != nil
         }) else { return }
         defer { plant.stop(); pumpd.stop() }
@@ -50,7 +51,7 @@ extension Suite {
         let going = plant.waitFor(after: mark, timeout: 20) { $0.hasPrefix("stroke ") && $0.contains("enabled=1") }
         record("battery/elective-replacement", eri != nil && going != nil, "alarm \(eri == nil ? "missing" : "raised"), delivery \(going == nil ? "stopped" : "continued")")
         let mark2 = plant.lines.count
-        plant.send("battery 4")
+        plant.send(Fault.battery(percent: 4).line)
         let (eos, low, halted) = awaitHalt("battery_end_of_service", pumpd: pumpd, plant: plant, after: mark2, alarmTimeout: 30)
         record("battery/end-of-service", eos != nil && low != nil && halted != nil,
                "alarm \(eos == nil ? "missing" : "raised"), halt \(halted == nil ? "not logged" : "logged"), ENABLE \(low == nil ? "not low" : "low")")

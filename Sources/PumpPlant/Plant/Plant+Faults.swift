@@ -1,27 +1,39 @@
-/// What can be done to the plant: every injectable fault, a refill, a cough.
+/// What can be done to the plant: every injectable fault (through `apply`, the one way in), a refill.
 import PumpCore
-
-public enum SensorFaultMode: String, Sendable, CaseIterable {
-    /// The sensor stops acknowledging its address.
-    case nack
-    /// The sensor keeps returning its last value.
-    case stuck
-    /// The sensor's readings get implausibly noisy.
-    case noise
-}
+import PumpHAL
 
 extension Plant {
-    public func setOcclusion(fraction: Double) { state.withLock { $0.occlusion = max(0, min(1, fraction)) } }
-    public func setLeak(fraction: Double) { state.withLock { $0.leak = max(0, min(1, fraction)) } }
-    public func setSlip(fraction: Double) { state.withLock { $0.slip = max(0, min(1, fraction)) } }
-    public func setStalled(_ on: Bool) { state.withLock { $0.stalled = on } }
-    public func setDriverFault(_ on: Bool) { state.withLock { $0.driverFault = on } }
-    /// The GPIO interface reports `count` more encoder edges lost in its buffer (libgpiod 2's
-    /// sequence numbers show the gap).
-    public func reportDroppedEncoderEdges(_ count: Int64) { state.withLock { $0.droppedEdges += count } }
-    public func setSensorFault(_ mode: SensorFaultMode?) { state.withLock { $0.sensorFault = mode; $0.frozen = nil } }
-    public func setGaugeFailing(_ on: Bool) { state.withLock { $0.gaugeFailing = on } }
-    public func setBattery(percent: Double) { state.withLock { $0.battery = percent } }
+    /// Applies `fault` now: the only place a fault reaches the plant (the simulator's scenario
+    /// events, the HIL plant's commands and the tests all come through here).
+    public func apply(_ fault: Fault) {
+        func clamped(_ f: Double) -> Double { max(0, min(1, f)) }
+        state.withLock { s in
+            switch fault {
+            case .occlusion(let f): s.occlusion = clamped(f)
+            case .clearOcclusion: s.occlusion = 0
+            case .motorStall: s.stalled = true
+            case .clearMotorStall: s.stalled = false
+            case .encoderSlip(let f): s.slip = clamped(f)
+            case .leak(let f): s.leak = clamped(f)
+            case .pressureSensorFault(let m): s.sensorFault = m; s.frozen = nil
+            case .clearSensorFault: s.sensorFault = nil; s.frozen = nil
+            case .battery(let p): s.battery = p
+            case .cough(let mmHg, let over): s.coughs.append(Cough(start: s.now, end: s.now + over.value, amplitudeMMHg: mmHg))
+            case .driverFault: s.driverFault = true
+            case .clearDriverFault: s.driverFault = false
+            case .droppedEncoderEdges(let n): s.droppedEdges += n
+            case .gaugeFailing: s.gaugeFailing = true
+            case .clearGaugeFailing: s.gaugeFailing = false
+            case .motorCommandFailure(let kind, let errno): s.commandFailures.append(HALError(kind, errno: errno))
+            }
+        }
+    }
+
+    /// The error the motor driver's next command throws, if a `motorCommandFailure` is pending.
+    public func takeCommandFailure() -> HALError? {
+        state.withLock { $0.commandFailures.isEmpty ? nil : $0.commandFailures.removeFirst() }
+    }
+
     /// A refill: the reservoir is emptied and filled with `volume` of drug at `microgramsPerMillilitre`
     /// (nil: the same drug as before). Returns what it held and at what concentration.
     @discardableResult
@@ -32,9 +44,5 @@ extension Plant {
             if let c = microgramsPerMillilitre { s.reservoirConcentration = c }
             return held
         }
-    }
-    /// A cough starting now: tip pressure up by `mmHg` for `duration` nanoseconds.
-    public func cough(mmHg: Double, durationNanoseconds: Int64) {
-        state.withLock { s in s.coughs.append(Cough(start: s.now, end: s.now + durationNanoseconds, amplitudeMMHg: mmHg)) }
     }
 }

@@ -35,6 +35,8 @@ public final class Plant: Sendable {
         var driverFault = false
         /// Encoder edges the (simulated) kernel reports it dropped, cumulative.
         var droppedEdges: Int64 = 0
+        /// Errors the motor driver's next commands throw (`Fault.motorCommandFailure`).
+        var commandFailures: [HALError] = []
         var enabled = false
         var reservoir: Int64
         /// The least the reservoir held at any moment (a refill fills it again).

@@ -25,15 +25,8 @@ public struct ScenarioEvent: Sendable {
     public enum Kind: Sendable, Equatable {
         case patientBolus
         case clinicianBolus(dose: Nanograms, over: Nanoseconds)
-        case occlusion(fraction: Double)
-        case clearOcclusion
-        case motorStall
-        case encoderSlip(fraction: Double)
-        case leak(fraction: Double)
-        case pressureSensorFault(SensorFaultMode)
-        case clearSensorFault
-        case battery(percent: Double)
-        case cough(mmHg: Double, over: Nanoseconds)
+        /// A hazard to the plant (`Plant.apply`); scenario files name the first ten kinds of `Fault`.
+        case fault(Fault)
         case acknowledge
         case clinicianClear
         case suspend
@@ -49,15 +42,7 @@ public struct ScenarioEvent: Sendable {
             switch self {
             case .patientBolus: "patient_bolus"
             case .clinicianBolus: "clinician_bolus"
-            case .occlusion: "occlusion"
-            case .clearOcclusion: "clear_occlusion"
-            case .motorStall: "motor_stall"
-            case .encoderSlip: "encoder_slip"
-            case .leak: "leak"
-            case .pressureSensorFault: "pressure_sensor_fault"
-            case .clearSensorFault: "clear_sensor_fault"
-            case .battery: "battery"
-            case .cough: "cough"
+            case .fault(let f): f.name
             case .acknowledge: "acknowledge"
             case .clinicianClear: "clinician_clear"
             case .suspend: "suspend"
@@ -68,7 +53,7 @@ public struct ScenarioEvent: Sendable {
             }
         }
 
-        public var isOcclusion: Bool { if case .occlusion = self { true } else { false } }
+        public var isOcclusion: Bool { if case .fault(.occlusion) = self { true } else { false } }
     }
     public var at: Nanoseconds
     public var kind: Kind
@@ -89,9 +74,9 @@ extension Scenario {
         /// Default start: 2026-01-01T00:00:00Z.
         public static let startUTCSeconds: Int64 = 1_767_225_600
         public static let capacity = Therapy.defaultCapacity
-        public static let coughMMHg = 40.0
-        public static let coughOver = Nanoseconds.seconds(1)
-        public static let occlusionFraction = 1.0
+        public static let coughMMHg = Fault.Defaults.coughMMHg
+        public static let coughOver = Fault.Defaults.coughOver
+        public static let occlusionFraction = Fault.Defaults.occlusionFraction
         /// 2200-01-01T00:00:00Z: a start must leave the run (and its nanosecond clock) room.
         public static let latestStartUTCSeconds: Int64 = 7_258_118_400
     }
@@ -222,23 +207,23 @@ extension Scenario {
         switch type {
         case "patient_bolus": kind = .patientBolus
         case "clinician_bolus": kind = e.clinicianBolus(&problems).map { .clinicianBolus(dose: $0.dose, over: $0.over) }
-        case "occlusion": kind = fraction("fraction", default: Defaults.occlusionFraction).map { .occlusion(fraction: $0) }
-        case "clear_occlusion": kind = .clearOcclusion
-        case "motor_stall": kind = .motorStall
-        case "encoder_slip": kind = fraction("fraction", default: nil).map { .encoderSlip(fraction: $0) }
-        case "leak": kind = fraction("fraction", default: nil).map { .leak(fraction: $0) }
+        case "occlusion": kind = fraction("fraction", default: Defaults.occlusionFraction).map { .fault(.occlusion(fraction: $0)) }
+        case "clear_occlusion": kind = .fault(.clearOcclusion)
+        case "motor_stall": kind = .fault(.motorStall)
+        case "encoder_slip": kind = fraction("fraction", default: nil).map { .fault(.encoderSlip(fraction: $0)) }
+        case "leak": kind = fraction("fraction", default: nil).map { .fault(.leak(fraction: $0)) }
         case "pressure_sensor_fault":
             if let m = e.string("mode", &problems) {
-                if let mode = SensorFaultMode(rawValue: m) { kind = .pressureSensorFault(mode) } else {
+                if let mode = SensorFaultMode(rawValue: m) { kind = .fault(.pressureSensorFault(mode)) } else {
                     problems.append(FieldError("\(path).mode", "must be nack, stuck or noise, got '\(m)'"))
                 }
             } else if e.value("mode") == nil {
                 problems.append(FieldError("\(path).mode", "is required (nack, stuck or noise)"))
             }
-        case "clear_sensor_fault": kind = .clearSensorFault
+        case "clear_sensor_fault": kind = .fault(.clearSensorFault)
         case "battery":
             if let p = e.number("percent", &problems) {
-                if p.isFinite, (0...100).contains(p) { kind = .battery(percent: p) } else {
+                if p.isFinite, (0...100).contains(p) { kind = .fault(.battery(percent: p)) } else {
                     problems.append(FieldError("\(path).percent", "must be from 0 to 100"))
                 }
             } else if e.value("percent") == nil {
@@ -249,7 +234,7 @@ extension Scenario {
             let over = e.duration("over", &problems, max: SafetyLimits.longestCough) ?? Defaults.coughOver
             if !(mmHg.isFinite && (0...150).contains(mmHg)) { problems.append(FieldError("\(path).mmhg", "must be from 0 to 150")) }
             else if over.value <= 0 { problems.append(FieldError("\(path).over", "must be longer than 0")) }
-            else { kind = .cough(mmHg: mmHg, over: over) }
+            else { kind = .fault(.cough(mmHg: mmHg, over: over)) }
         case "acknowledge": kind = .acknowledge
         case "clinician_clear": kind = .clinicianClear
         case "suspend": kind = .suspend

@@ -15,7 +15,7 @@ enum BackgroundCoughs {
                 t += -mean * Foundation.log(1 - coughRNG.unit())
                 guard t < Double(scenario.duration.value) / 1e9 else { break }
                 let mmHg = 10 + 50 * coughRNG.unit(), over = 0.3 + 1.7 * coughRNG.unit()
-                events.append(ScenarioEvent(at: Nanoseconds(Int64(t * 1e9)), kind: .cough(mmHg: mmHg, over: Nanoseconds(Int64(over * 1e9))), background: true))
+                events.append(ScenarioEvent(at: Nanoseconds(Int64(t * 1e9)), kind: .fault(.cough(mmHg: mmHg, over: Nanoseconds(Int64(over * 1e9)))), background: true))
             }
             events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         }

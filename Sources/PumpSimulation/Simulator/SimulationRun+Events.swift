@@ -13,17 +13,9 @@ extension SimulationRun {
             }
             tracker.injected(e, at: now, strokes: strokes, detector: detector)
         }
-        if case .occlusion = e.kind, strokesAtOcclusion == nil { strokesAtOcclusion = plant.totals.strokes }
+        if e.kind.isOcclusion, strokesAtOcclusion == nil { strokesAtOcclusion = plant.totals.strokes }
         switch e.kind {
-        case .occlusion(let f): plant.setOcclusion(fraction: f)
-        case .clearOcclusion: plant.setOcclusion(fraction: 0)
-        case .motorStall: plant.setStalled(true)
-        case .encoderSlip(let f): plant.setSlip(fraction: f)
-        case .leak(let f): plant.setLeak(fraction: f)
-        case .pressureSensorFault(let m): plant.setSensorFault(m)
-        case .clearSensorFault: plant.setSensorFault(nil)
-        case .battery(let p): plant.setBattery(percent: p)
-        case .cough(let mmHg, let over): plant.cough(mmHg: mmHg, durationNanoseconds: over.value)
+        case .fault(let f): plant.apply(f)
         case .doseLoopHang: doseLoopAlive = false
         case .powerLoss: await powerLoss(at: t)
         case .refill(let withdrawn, let added, let concentration, let deadSpace, let bridge):

@@ -30,7 +30,7 @@ extension Swarm {
                             + (lastStep?.programmeLostAtRestarts.value ?? 0)) * Double(strongest.value) / 1e9 + sinceWake
         let under = over + lostUg
         let judgeShortfall = !emptied && !scenario.events.contains {
-            switch $0.kind { case .motorStall, .encoderSlip, .leak: true; default: false }
+            switch $0.kind { case .fault(.motorStall), .fault(.encoderSlip), .fault(.leak): true; default: false }
         }
         func f(_ x: Double) -> String { String(format: "%.3f", x) }
         for (window, name) in [(nil, "from the start"), (3600.0, "in an hour"), (86_400.0, "in a day")] as [(Double?, String)] {

@@ -13,14 +13,14 @@ extension Swarm {
         -> (seconds: Double, strokes: Double) {
         let p = s.plant
         switch hazard {
-        case .occlusion where !(fault.detector?.detector_armed ?? true):
+        case .fault(.occlusion) where !(fault.detector?.detector_armed ?? true):
             // Kinked before the detector armed (docs/occlusion-detection.md "Before the line is
             // learned"): within the no-plausible-line time, or before the pressure reaches the
             // ceiling (plus its readings and a stroke).
             let rise = Double(p.strokeVolume.value) / p.complianceNanolitresPerMMHg
             let l = SafetyLimits()
             return (blockedAtStartBoundSeconds, ((l.occlusionCeilingMMHg - p.baselineMMHg) / rise).rounded(.up) + 1)
-        case .occlusion:
+        case .fault(.occlusion):
             // docs/occlusion-detection.md "Latency bound", with the detector as it was set at the
             // onset. Evidence counts only in windows with a stroke (a window without one holds
             // it), so the windows take max(D, T) each. In strokes at the highest basal rate (a
@@ -58,15 +58,15 @@ extension Swarm {
             let strokes = settle + max((allowed * window / fast).rounded(.up), allowed) + (2 * p.timeConstantSeconds / fast).rounded(.up)
             let seconds = settle * slow + allowed * max(window, slow) + 2 * p.timeConstantSeconds
             return (seconds, strokes)
-        case .motorStall, .encoderSlip:
+        case .fault(.motorStall), .fault(.encoderSlip):
             // Motion tolerance over the window, and never less than one stroke's counts: a lost
             // fraction f shows after tolerance / f strokes, plus the one being judged.
             let l = SafetyLimits()
             let tolerance = max(l.motionTolerance * Double(l.motionWindowStrokes), l.motionToleranceStrokes)
-            let f: Double = if case .encoderSlip(let x) = hazard { x } else { 1 }
+            let f: Double = if case .fault(.encoderSlip(let x)) = hazard { x } else { 1 }
             return (-1, (tolerance / f).rounded(.up) + 1)
-        case .pressureSensorFault: return (3, -1)          // the issue's requirement
-        case .battery:
+        case .fault(.pressureSensorFault): return (3, -1)          // the issue's requirement
+        case .fault(.battery):
             let l = SafetyLimits()
             return ((l.batteryPeriod + l.watchdogPeriod).seconds, -1)
         default: return (.infinity, .infinity)

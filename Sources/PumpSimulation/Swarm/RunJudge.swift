@@ -58,7 +58,7 @@ extension Swarm {
             let faultEvents = scenario.events.filter { if case .some = tracked.expectedAlarm(for: $0.kind) { true } else { false } }
             for (event, f) in zip(faultEvents, r.faults) {
                 guard let expected = f.expected_alarm else { continue }
-                if case .occlusion(let fraction) = event.kind, fraction < 1 { continue }   // may alarm; need not (docs)
+                if case .fault(.occlusion(let fraction)) = event.kind, fraction < 1 { continue }   // may alarm; need not (docs)
                 // Injected while the pump was stopped (a halt the clinician could not clear yet, a
                 // suspension, an empty reservoir): nothing to observe, and a later alarm of the same
                 // type belongs to a later hazard.
@@ -86,7 +86,7 @@ extension Swarm {
                 var until = scenario.duration.value
                 for e in scenario.events where e.at.value >= onset && e.at.value < until {
                     switch (event.kind, e.kind) {
-                    case (_, .powerLoss), (.occlusion, .clearOcclusion), (.pressureSensorFault, .clearSensorFault): until = e.at.value
+                    case (_, .powerLoss), (.fault(.occlusion), .fault(.clearOcclusion)), (.fault(.pressureSensorFault), .fault(.clearSensorFault)): until = e.at.value
                     default: break
                     }
                 }
@@ -145,7 +145,7 @@ extension Swarm {
             // No high alarm without its hazard.
             var allowedHigh = Set(r.faults.compactMap(\.expected_alarm))
             // A slip under the tolerance need not alarm, but it is a real loss of motion: it may.
-            if hazards.contains(where: { if case .encoderSlip = $0.kind { true } else { false } }) { allowedHigh.insert(AlarmType.motionMismatch.rawValue) }
+            if hazards.contains(where: { if case .fault(.encoderSlip) = $0.kind { true } else { false } }) { allowedHigh.insert(AlarmType.motionMismatch.rawValue) }
             // The ledger may run out first: a restart counts its uncertain strokes as delivered.
             if emptied || r.commanded_ul > fill - r.stroke_volume_ul + 1e-9 { allowedHigh.insert(AlarmType.reservoirEmpty.rawValue) }
             // A stop of an hour or more must sound delivery_stopped within the hour (and a second),
@@ -177,7 +177,7 @@ extension Swarm {
             }
             // No sensor-fault alarm on a working sensor: it blinds the occlusion detector and holds
             // boluses back (medium, but a false one is a hazard of its own).
-            if !hazards.contains(where: { if case .pressureSensorFault = $0.kind { true } else { false } }),
+            if !hazards.contains(where: { if case .fault(.pressureSensorFault) = $0.kind { true } else { false } }),
                let a = r.alarms.first(where: { $0.type == AlarmType.pressureSensorFault.rawValue }) {
                 fail("pressure_sensor_fault at \(a.at_s) s on a working sensor")
             }
@@ -200,8 +200,8 @@ extension Swarm {
         /// not forget it: review finding 3).
         mutating func judgeKinks() {
             for (i, e) in scenario.events.enumerated() {
-                guard case .occlusion(let fraction) = e.kind, fraction >= 1 else { continue }
-                let release = scenario.events[(i + 1)...].first { $0.kind == .clearOcclusion }?.at.value ?? scenario.duration.value
+                guard case .fault(.occlusion(let fraction)) = e.kind, fraction >= 1 else { continue }
+                let release = scenario.events[(i + 1)...].first { $0.kind == .fault(.clearOcclusion) }?.at.value ?? scenario.duration.value
                 guard let alarm = r.alarms.first(where: { $0.type == AlarmType.occlusion.rawValue && $0.at_s >= e.at.seconds && $0.at_s * 1e9 < Double(release) }) else { continue }
                 let from = Int64(alarm.at_s * 1e9)
                 let pushed = timeline.plantStrokes(at: release) - timeline.plantStrokes(at: from)
