@@ -36,4 +36,17 @@ struct SwarmTests {
             #expect(throws: Never.self, "seed \(seed)") { try Scenario.parse(Swarm.scenarioJSON(seed: seed)) }
         }
     }
+
+    /// The written file is the typed plan: parsed back, every event is the one the generator
+    /// built (its hazards the same `Fault`s, to the bit), and a seed gives the same bytes twice.
+    @Test func theWrittenFileIsTheTypedPlan() throws {
+        for seed in UInt64(1)...300 {
+            let plan = Swarm.scenarioFile(seed: seed)
+            let parsed = try Scenario.parse(plan.json())
+            #expect(parsed.events.map(\.kind) == plan.events.map(\.kind), "seed \(seed)")
+            #expect(parsed.events.map(\.at) == plan.events.map(\.at), "seed \(seed)")
+            #expect(parsed.duration.seconds == plan.duration && parsed.seed == plan.seed && parsed.name == plan.name)
+            #expect(Swarm.scenarioJSON(seed: seed) == plan.json())
+        }
+    }
 }

@@ -20,7 +20,7 @@ extension Swarm {
     /// or a continuous rate, often across a DST change with steps inside the skipped or repeated
     /// hour, a refill with a concentration change (the bridge) with boluses, a suspension and
     /// power losses during the bridge, restarts in the repeated hour, and patient presses.
-    static func dosingScenarioJSON(seed: UInt64, rng: inout Xoshiro256) -> Data {
+    static func dosingScenario(seed: UInt64, rng: inout Xoshiro256) -> ScenarioFile {
         func uniform(_ a: Double, _ b: Double) -> Double { rng.uniform(a, b) }
         func uniform(_ range: ClosedRange<Double>) -> Double { rng.uniform(range) }
         func pick<T>(_ xs: [T]) -> T { rng.pick(xs) }
@@ -34,11 +34,11 @@ extension Swarm {
         let c0 = pick(strengths)
         // Volume rates 0.5–6 mL/day at the first concentration (a bridge then takes hours, not days).
         func dose(_ mlPerDay: Double) -> Double { min(maxDaily * 0.6, (mlPerDay * c0).rounded()) }
-        var prescription: [String: Any] = [:]
+        var prescription = ScenarioFile.Prescription(mode: "continuous")
         var doses: [Double] = []
         var stepMinutes: [Int] = []
         // Start: UTC midnight, or a few hours before a DST change in one of the zones.
-        var start: [String: Any]? = nil
+        var start: ScenarioFile.Start? = nil
         var change: (dayBefore: String, firstMinute: Int, lastMinute: Int)?
         var changeOffsetSeconds = 0.0
         if chance(0.75) {
@@ -47,7 +47,7 @@ extension Swarm {
             change = c
             // Local start: 18:00–23:59 the evening before the change day.
             let startMinute = Int(uniform(18 * 60, 24 * 60))
-            start = ["at": "\(c.dayBefore)T\(hhmm(startMinute)):00", "zone": z.zone]
+            start = ScenarioFile.Start(at: "\(c.dayBefore)T\(hhmm(startMinute)):00", zone: z.zone)
             // Seconds from the start to the change's local minute (before it happens: offsets agree).
             changeOffsetSeconds = Double((24 * 60 - startMinute) + c.firstMinute) * 60
         }
@@ -60,19 +60,18 @@ extension Swarm {
             }
             stepMinutes = minutes.sorted()
             doses = stepMinutes.map { _ in dose(uniform(0.5, 6)) }
-            prescription["mode"] = "flex"
-            prescription["steps"] = zip(stepMinutes, doses).map { ["start": hhmm($0), "daily_dose_ug": $1] as [String: Any] }
+            prescription.mode = "flex"
+            prescription.steps = zip(stepMinutes, doses).map { ScenarioFile.Step(start: hhmm($0), daily_dose_ug: $1) }
         } else {
             doses = [dose(uniform(0.5, 6))]
-            prescription["mode"] = "continuous"
-            prescription["daily_dose_ug"] = doses[0]
+            prescription.daily_dose_ug = doses[0]
         }
         // A new concentration that keeps every step within the pump's 0.048–24 mL/day.
         let c1Options = strengths.filter { c in c != c0 && doses.allSatisfy { $0 / c >= 0.05 && $0 / c <= 23.9 } }
         let c1 = c1Options.isEmpty ? c0 : pick(c1Options)
         // A patient bolus of at most 60 µL at the weaker strength, over the default 10 minutes.
         let bolusUg = min(morphine ? 3750 : 100, (min(c0, c1) * 0.06 * uniform(0.2, 1)).rounded(.down))
-        if bolusUg >= 1 { prescription["patient_bolus"] = ["dose_ug": bolusUg, "lockout": "1h", "max_per_day": 4] }
+        if bolusUg >= 1 { prescription.patient_bolus = ScenarioFile.PatientBolus(dose_ug: bolusUg, lockout: "1h", max_per_day: 4) }
 
         // Long enough to see the DST change, the bridge (the dead space at the slowest step) and two
         // hours after it; at most 20 h (a long bridge is seen well into its course: CI's time).
@@ -80,56 +79,62 @@ extension Swarm {
         let refillAt = change != nil && chance(0.5) ? max(600, changeOffsetSeconds + uniform(-3 * 3600, 3600)) : uniform(600, 10 * 3600)
         let bridgeSeconds = deadSpaceUl / 1000 / (doses.min()! / c0) * 86_400
         let duration = min(20 * 3600, max(6 * 3600, changeOffsetSeconds + 3 * 3600, refillAt + bridgeSeconds + 2 * 3600)).rounded()
-        var events: [[String: Any]] = []
-        func add(_ at: Double, _ type: String, _ fields: [String: Any] = [:]) {
+        var events: [ScenarioEvent] = []
+        func add(_ at: Double, _ kind: ScenarioEvent.Kind) {
             guard at >= 0, at < duration else { return }
-            var e = fields
-            e["at"] = at.rounded()
-            e["type"] = type
-            events.append(e)
+            events.append(ScenarioEvent(at: .fromSeconds(at.rounded()), kind: kind))
         }
         // The refill: around the DST change when there is one, anywhere early otherwise.
-        add(refillAt, "refill", ["added_ml": 30, "concentration_ug_per_ml": c1, "dead_space_ml": deadSpaceUl / 1000])
+        add(refillAt, .refill(withdrawn: nil, added: .millilitres(30), concentration: .fromMicrogramsPerMillilitre(c1),
+                              deadSpace: .fromMicrolitres(deadSpaceUl), bridge: true))
         // During the bridge (dead space at 0.5–6 mL/day: 0.4–29 h): a bolus, a suspension, power losses.
         func inBridge() -> Double { uniform(60, 4 * 3600) }
         if chance(0.5) {
             let over = pick([600.0, 1800, 3600])
-            add(refillAt + inBridge(), "clinician_bolus", ["dose_ug": (min(c0, c1) * 0.1 * uniform(0.1, 1)).rounded(.down) + 1, "over": over])
+            let at = refillAt + inBridge()
+            add(at, .clinicianBolus(dose: .fromMicrograms((min(c0, c1) * 0.1 * uniform(0.1, 1)).rounded(.down) + 1), over: .fromSeconds(over)))
         }
         if chance(0.3) {
             let t = refillAt + inBridge()
-            add(t, "suspend")
-            add(t + uniform(60, 3 * 3600), "resume")
+            add(t, .suspend)
+            add(t + uniform(60, 3 * 3600), .resume)
         }
         for _ in 0..<(chance(0.5) ? Int(uniform(1, 3)) : 0) {
             let t = refillAt + inBridge()
-            add(t, "power_loss")
-            if chance(0.3) { add(t + uniform(0.1, 30), "power_loss") }
+            add(t, .powerLoss)
+            if chance(0.3) { add(t + uniform(0.1, 30), .powerLoss) }
         }
         // A restart in the repeated (or skipped) hour.
-        if change != nil, chance(0.5) { add(changeOffsetSeconds + uniform(0, 7200), "power_loss") }
+        if change != nil, chance(0.5) { add(changeOffsetSeconds + uniform(0, 7200), .powerLoss) }
         // A long suspension, with restarts and acknowledgements in it (delivery_stopped must sound
         // and keep sounding across them).
         if chance(0.15) {
             let t = uniform(600, duration / 2)
             let resume = t + uniform(3600, 4 * 3600)
-            add(t, "suspend")
-            for _ in 0..<Int(uniform(1, 4)) { add(uniform(t, resume), pick(["acknowledge", "power_loss"])) }
-            add(resume, "resume")
+            add(t, .suspend)
+            for _ in 0..<Int(uniform(1, 4)) { add(uniform(t, resume), pick([.acknowledge, .powerLoss])) }
+            add(resume, .resume)
         }
-        for _ in 0..<Int(uniform(0, 3)) { add(uniform(0, duration), "acknowledge") }
-        for _ in 0..<Int(uniform(0, 6)) { add(uniform(0, duration), "patient_bolus") }
-        events.sort { ($0["at"] as? Double ?? 0) < ($1["at"] as? Double ?? 0) }
+        for _ in 0..<Int(uniform(0, 3)) { add(uniform(0, duration), .acknowledge) }
+        for _ in 0..<Int(uniform(0, 6)) { add(uniform(0, duration), .patientBolus) }
+        events.sort { $0.at.value < $1.at.value }
 
-        var scenario: [String: Any] = [
-            "name": "swarm seed \(seed) (dosing)", "seed": Double(seed % 9_007_199_254_740_991), "duration": duration,
-            "drug": ["name": drug, "concentration_ug_per_ml": c0],
-            "reservoir": ["capacity_ml": 40, "fill_ml": 40], "prescription": prescription,
-            "plant": ["stroke_volume_nl": Double(Int(uniform(100, 1000))), "dead_space_ul": deadSpaceUl,
-                      "baseline_pressure_mmhg": uniform(ValidPlant.restingMMHg), "pressure_noise_mmhg": uniform(0, 1)],
-            "events": events,
-        ]
-        if let start { scenario["start"] = start }
-        return (try? JSONSerialization.data(withJSONObject: scenario, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        // The plant's draws come last, in this order: stroke, baseline, noise.
+        let plant = ScenarioFile.Plant(stroke_volume_nl: Double(Int(uniform(100, 1000))), baseline_pressure_mmhg: uniform(ValidPlant.restingMMHg),
+                                       pressure_noise_mmhg: uniform(0, 1), dead_space_ul: deadSpaceUl)
+        return ScenarioFile(name: "swarm seed \(seed) (dosing)", seed: seed % 9_007_199_254_740_991, duration: duration, start: start,
+                            drug: .init(name: drug, concentration_ug_per_ml: c0), reservoir: .init(capacity_ml: 40, fill_ml: 40),
+                            prescription: prescription, plant: plant, events: events)
     }
+}
+
+/// The scenario file's fixed-point inputs, as `Scenario.parse` reads a number (thousandths, rounded).
+extension Nanograms {
+    static func fromMicrograms(_ ug: Double) -> Nanograms { Nanograms(Int64((ug * 1000).rounded())) }
+}
+extension NanogramsPerMillilitre {
+    static func fromMicrogramsPerMillilitre(_ c: Double) -> Self { Self(Int64((c * 1000).rounded())) }
+}
+extension Nanolitres {
+    static func fromMicrolitres(_ ul: Double) -> Nanolitres { Nanolitres(Int64(ul.rounded()) * 1000) }
 }
