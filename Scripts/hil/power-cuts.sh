@@ -54,7 +54,7 @@ n=0; while [ ! -b /dev/vda ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 mount -t ext4 /dev/vda /data || { echo "power-cut: cannot mount the journal's disk"; poweroff -f; }
 stty -F /dev/ttyS1 raw -echo
 mode=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^pc_mode=//p')
-RANDOM=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^pc_seed=//p')
+press=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^pc_press=//p')
 new=""; [ -e /data/journal.sqlite ] || new="--new-journal"
 /hil/pumpd --board /hil/simulated.json --prescription /hil/rx.json --journal /data/journal.sqlite \
   --simulated-balance /dev/ttyS1 --log-level notice $new > /tmp/pumpd.log 2>&1 &
@@ -66,8 +66,8 @@ if [ "$mode" = final ]; then
   sleep 2; kill -TERM $pid; wait $pid; echo "power-cut: pumpd exit $?"
   sync; umount /data; echo "power-cut: clean end"; poweroff -f
 fi
-# A patient's bolus press at a random moment in about a third of the runs; then wait for the cut.
-if [ $((RANDOM % 3)) -eq 0 ]; then sleep "$((RANDOM % 5)).$((RANDOM % 10))"; kill -USR1 $pid; echo "power-cut: bolus press"; fi
+# A patient's bolus press at the host's planned moment (about a third of the runs); then wait for the cut.
+if [ -n "$press" ] && [ "$press" != none ]; then sleep "$press"; kill -USR1 $pid; echo "power-cut: bolus press"; fi
 wait $pid
 echo "power-cut: pumpd ended by itself ($?)"
 poweroff -f
@@ -81,16 +81,20 @@ mkfs.ext4 -q -F "$disk"
 
 # One vCPU: the campaign runs beside the sanitizer builds (Scripts/test), and a 2-vCPU guest starved
 # of host CPU spun on its other vCPU at boot (soft lockups, pumpd never up in 90 s).
-boot() {  # mode seed console balance
+boot() {  # mode press(seconds after pumpd is up, or none) console balance
   qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 -display none -monitor none -no-reboot -net none \
     -kernel "$kdir/vmlinux" -initrd "$pc/initramfs.cpio" \
-    -append "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init pc_mode=$1 pc_seed=$2" \
+    -append "console=ttyS0 quiet panic=-1 no_timer_check rdinit=/init pc_mode=$1 pc_press=$2" \
     -drive file="$disk",format=raw,if=virtio,cache=writeback \
     -serial file:"$3" -serial file:"$4" 2>"$3.qemu-stderr" &
   qpid=$!
 }
 fail() { echo "power cuts: FAIL: $*" >&2; echo "power cuts: evidence in $pc" >&2; exit 1; }
-RANDOM=$seed
+# Every random choice (each boot's time to the cut, its press) comes from the seed through the
+# simulator's generator: `pumpctl campaign-plan` (docs/testing.md "One seed"). One line a cut:
+# ALIVE_MS PRESS_MS|-.
+plan_text=$("$ctl" campaign-plan power-cuts --seed "$seed" --count "$cuts")
+mapfile -t plan <<< "$plan_text"
 started=$(date +%s)
 echo "== power cuts: $cuts cuts (seed $seed, $accel)"
 # A QEMU that ends before its guest printed anything never ran the guest (seen once in CI: an
@@ -101,8 +105,10 @@ echo "== power cuts: $cuts cuts (seed $seed, $accel)"
 retries=0
 alive_ms=0
 for i in $(seq 1 "$cuts"); do
+  read -r cut_ms press_ms <<< "${plan[$((i - 1))]}"
+  press=none; [ "$press_ms" = - ] || press=$(awk -v m="$press_ms" 'BEGIN { printf "%.1f", m / 1000 }')
   while true; do
-    boot cut "$RANDOM" "$pc/console-$i.log" "$pc/balance-$i"
+    boot cut "$press" "$pc/console-$i.log" "$pc/balance-$i"
     n=0
     up=yes
     until grep -aq "power-cut: pumpd up" "$pc/console-$i.log" 2>/dev/null; do
@@ -126,7 +132,7 @@ for i in $(seq 1 "$cuts"); do
   # Alive 2–12 s after pumpd is up, then the power goes. (Intents run 5 s ahead and a restart
   # counts them as delivered, and the programme is journaled at the dose loop's wakes: shorter
   # lives mostly catch up on uncertain strokes and move nothing.)
-  sleep "$(awk -v m="$(( 2000 + RANDOM % 10000 ))" 'BEGIN { printf "%.3f", m / 1000 }')"
+  sleep "$(awk -v m="$cut_ms" 'BEGIN { printf "%.3f", m / 1000 }')"
   kill -9 "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true
   # pumpd's life: from 0.3 s before the host saw it up (the guest polls its log every 0.1 s, the
   # host the console every 0.1 s) to the cut.
@@ -135,7 +141,7 @@ for i in $(seq 1 "$cuts"); do
   grep -aq "pumpd ended by itself" "$pc/console-$i.log" && { tail -n 20 "$pc/console-$i.log" >&2; fail "boot $i: pumpd ended by itself"; }
 done
 # A last boot that ends cleanly: its totals close the campaign's programme.
-boot final 1 "$pc/console-final.log" "$pc/balance-final"
+boot final none "$pc/console-final.log" "$pc/balance-final"
 final_ms=$(date +%s%3N)
 n=0
 while kill -0 "$qpid" 2>/dev/null; do

@@ -13,7 +13,7 @@ struct PumpCtl: AsyncParsableCommand {
         subcommands: [Simulate.self, SwarmCommand.self, Faults.self, LogCommand.self, AuditCommand.self, JournalCommand.self, KeysCommand.self, StatusCommand.self,
                       PatientBolusCommand.self, ClinicianBolusCommand.self, SuspendCommand.self, ResumeCommand.self,
                       AcknowledgeCommand.self, ClearAlarmsCommand.self, SetLowReservoirCommand.self, ProgramCommand.self,
-                      RefillCommand.self, SendRawCommand.self])
+                      RefillCommand.self, SendRawCommand.self, CampaignPlanCommand.self])
 
     /// Everything pumpctl creates (journals, keys, counters, saved requests, reports) is
     /// owner-only: journals and saved requests are health data (they were created 0644).
