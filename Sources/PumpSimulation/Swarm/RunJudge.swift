@@ -112,8 +112,8 @@ extension Swarm {
             var outSince: Int64?
             for e in scenario.events {
                 switch e.kind {
-                case .pressureSensorFault: outSince = outSince ?? e.at.value
-                case .clearSensorFault:
+                case .fault(.pressureSensorFault): outSince = outSince ?? e.at.value
+                case .fault(.clearSensorFault):
                     if let a = outSince { cut(a, e.at.value) }
                     outSince = nil
                 default: break
