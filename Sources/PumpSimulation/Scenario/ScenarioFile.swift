@@ -45,6 +45,7 @@ public struct ScenarioFile: Encodable, Sendable {
         public var pressure_noise_mmhg: Double?
         public var coughs_per_day: Double?
         public var dead_space_ul: Double?
+        public var sensor_max_mmhg: Double?
     }
 
     public var name: String

@@ -28,7 +28,7 @@ extension Swarm {
 
         let compliance = uniform(ValidPlant.complianceNanolitresPerMMHg), tau = uniform(ValidPlant.tauSeconds)
         let stroke = Double(Int(uniform(Double(ValidPlant.strokeVolumeNanolitres.lowerBound), Double(ValidPlant.strokeVolumeNanolitres.upperBound))))
-        let plant = ScenarioFile.Plant(
+        var plant = ScenarioFile.Plant(
             stroke_volume_nl: stroke, compliance_nl_per_mmhg: compliance, resistance_mmhg_s_per_nl: tau / compliance,
             baseline_pressure_mmhg: uniform(ValidPlant.restingMMHg), pressure_noise_mmhg: uniform(0, 1), coughs_per_day: pick([0.0, 12, 48]))
         // Rates 0.048–24 mL/day, log-uniform; concentration chosen so the dose stays in baclofen's limits.
@@ -70,7 +70,7 @@ extension Swarm {
             t += 1 + startStream.unit() * 300
             add(t, .resume)
         }
-        var batteryLow = false
+        var batteryLow = false, ended = false   // ended: the last episode is one nothing clears
         let episodes = 1 + Int(uniform(0, 3))
         for i in 0..<episodes {
             t += gap()
@@ -121,11 +121,37 @@ extension Swarm {
             case "power_loss":
                 add(t, .powerLoss)
                 if chance(0.3) { t += uniform(0.1, 30); add(t, .powerLoss) }
-            case "motor_stall": add(t, .fault(.motorStall))
-            case "encoder_slip": add(t, .fault(.encoderSlip(fraction: uniform(0.05, 0.9))))
-            case "leak": add(t, .fault(.leak(fraction: uniform(0.1, 0.5))))
-            default: add(t, .fault(.battery(percent: uniform(0, 5))))
+            case "motor_stall": add(t, .fault(.motorStall)); ended = true
+            case "encoder_slip": add(t, .fault(.encoderSlip(fraction: uniform(0.05, 0.9)))); ended = true
+            case "leak": add(t, .fault(.leak(fraction: uniform(0.1, 0.5)))); ended = true
+            default: add(t, .fault(.battery(percent: uniform(0, 5)))); ended = true
             }
+        }
+        // Outside attack, 2026-12-05: a sensor that tops out near the ceiling, and a line that
+        // blocks while the sensor is out (seen only once it is back, its pressure perhaps above
+        // what the sensor can show). Each from a stream of its own, so the rest of every plan
+        // stays as it was.
+        var sensorStream = Xoshiro256(seed: seed ^ 0x5E45_07E2)
+        if sensorStream.unit() < 1.0 / 3 {
+            plant.sensor_max_mmhg = (sensorStream.uniform(SafetyLimits().pressureSensorMustShowMMHg.upperBound, 1100) * 10).rounded(.up) / 10
+        }
+        var blindStream = Xoshiro256(seed: seed ^ 0xB11D_0CC1)
+        if blindStream.unit() < 1.0 / 10, !ended {
+            t += max(3600, 12 * interval) + blindStream.uniform(0, 3600)
+            add(t, .fault(.pressureSensorFault(blindStream.pick([.nack, .stuck, .noise]))))
+            t += blindStream.uniform(10, 600)
+            add(t, .fault(.occlusion(fraction: 1)))
+            // Out for up to 4 h: at the fastest rates enough strokes to pass any sensor's top.
+            t += blindStream.uniform(60, min(3 * hold, 4 * 3600))
+            add(t, .fault(.clearSensorFault))
+            t += blindStream.uniform(5, 120)
+            add(t, .acknowledge)
+            t += hold
+            add(t, .fault(.clearOcclusion))
+            t += blindStream.uniform(300, 900)
+            add(t, .clinicianClear)
+            t += blindStream.uniform(1, 300)
+            add(t, .resume)
         }
         let duration = (t + max(1800, 40 * interval)).rounded()
         // A few patient presses anywhere exercise the limits.
