@@ -190,8 +190,19 @@ public enum DurationText {
             return .failure(DurationError("must be seconds or a string like \"90m\", got \(value.typeName)"))
         }
         guard ns >= 0 else { return .failure(DurationError("must not be negative")) }
-        guard ns <= Double(max.value) else { return .failure(DurationError("must be at most \(max.value / Nanoseconds.perDay) days")) }
+        guard ns <= Double(max.value) else { return .failure(DurationError("must be at most \(text(max))")) }
         return .success(Nanoseconds(Int64(ns.rounded())))
+    }
+}
+
+extension DurationText {
+    /// A limit as its largest whole unit ("1 days" read "0 days" for 3 s before 2026-12-05).
+    static func text(_ d: Nanoseconds) -> String {
+        let hour: Int64 = 3_600_000_000_000, second: Int64 = 1_000_000_000
+        if d.value % Nanoseconds.perDay == 0 { return "\(d.value / Nanoseconds.perDay) days" }
+        if d.value % hour == 0 { return "\(d.value / hour) h" }
+        if d.value % second == 0 { return "\(d.value / second) s" }
+        return "\(Double(d.value) / 1e9) s"
     }
 }
 

@@ -14,7 +14,8 @@ struct CampaignPlanCommand: ParsableCommand {
 
     func validate() throws {
         guard CampaignPlan.Campaign(rawValue: campaign) != nil else { throw ValidationError("campaign must be crash or power-cuts, got '\(campaign)'") }
-        guard count >= 0 else { throw ValidationError("--count must be 0 or more") }
+        // A campaign of no lives would pass having tested nothing; a huge one would exhaust memory.
+        guard (1...100_000).contains(count) else { throw ValidationError("--count must be from 1 to 100000, got \(count)") }
     }
 
     func run() {

@@ -88,9 +88,15 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         let l: Nanoseconds
-        switch DurationText.parse(.string(lockout), max: .days(1)) {
+        // A bare number is seconds, as in a scenario file.
+        switch DurationText.parse(Double(lockout).map { .number($0) } ?? .string(lockout), max: .days(1)) {
         case .success(let d): l = d
-        case .failure(let e): throw ValidationError("--lockout: \(e)")
+        case .failure(let e): throw ValidationError("--lockout: \(e.message)")
+        }
+        // The board first: a bad one must not follow a complete-looking report on stdout.
+        var stroke: Nanolitres?
+        if balanceStrokes != nil, let board {
+            do throws(ValidationErrors) { stroke = try Board.load(path: board).strokeVolume } catch { throw ValidationError("--board: \(error)") }
         }
         let a: JournalReader.Audit
         do { a = try JournalReader.audit(path: journal, lockout: l) } catch { exitJournalUnreadable(error) }
@@ -105,10 +111,7 @@ struct AuditCommand: ParsableCommand {
         print("accepted_boluses=\(a.acceptedBoluses)")
         print("lockout_violations=\(a.lockoutViolations)")
         var withinProgramme = true
-        if let balanceStrokes {
-            guard let board else { throw ValidationError("--balance-strokes needs --board (its stroke volume)") }   // (validate)
-            let stroke: Nanolitres
-            do throws(ValidationErrors) { stroke = try Board.load(path: board).strokeVolume } catch { throw ValidationError("--board: \(error)") }
+        if let balanceStrokes, let stroke {
             let delivered = Nanolitres(balanceStrokes * stroke.value)
             withinProgramme = DeliveryBound.holds(delivered: delivered, programmed: a.programmed, strokeVolume: stroke)
             print("stroke_nl=\(stroke.value)")

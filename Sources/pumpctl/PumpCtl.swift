@@ -164,6 +164,21 @@ struct SwarmCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Check these scenario files (kept failures) against the invariants instead of generating seeds.")
     var replay: [String] = []
 
+    /// Usage errors (exit 64) before anything runs: an empty run would pass having checked
+    /// nothing, seeds past 2^64 − 1 do not exist, and a failing seed's file must have somewhere
+    /// to go (outside attack, 2026-12-05: all three went silently).
+    func validate() throws {
+        guard replay.isEmpty else { return }
+        guard seeds >= 1 else { throw ValidationError("--seeds must be 1 or more, got \(seeds)") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be 1 or more, got \(jobs)") }
+        guard UInt64(seeds - 1) <= UInt64.max - from else { throw ValidationError("--from \(from) with --seeds \(seeds) runs past seed 2^64 - 1") }
+        var folder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: failures, isDirectory: &folder), folder.boolValue,
+              FileManager.default.isWritableFile(atPath: failures) else {
+            throw ValidationError("--failures: '\(failures)' is not a writable folder (a failing seed's scenario file goes there)")
+        }
+    }
+
     func run() async throws {
         if !replay.isEmpty {
             var failing = 0
@@ -180,7 +195,7 @@ struct SwarmCommand: AsyncParsableCommand {
         let started = Date()
         var failed: [Swarm.Outcome] = []
         var simulated = 0.0, done = 0
-        let all = (0..<UInt64(max(0, seeds))).map { from + $0 }
+        let all = (0..<UInt64(seeds)).map { from + $0 }
         await withTaskGroup(of: Swarm.Outcome.self) { group in
             var next = 0
             for _ in 0..<max(1, jobs) where next < all.count {
@@ -204,7 +219,7 @@ struct SwarmCommand: AsyncParsableCommand {
                 continue
             }
             let path = (failures as NSString).appendingPathComponent("swarm-seed-\(f.seed).json")
-            _ = FileManager.default.createFile(atPath: path, contents: f.scenarioJSON)
+            if !FileManager.default.createFile(atPath: path, contents: f.scenarioJSON) { print("swarm: could not write \(path)") }
             for v in f.violations { print("VIOLATION \(v) (replay: pumpctl simulate \(path))") }
         }
         failed.removeAll { $0.violations.isEmpty }

@@ -71,6 +71,11 @@ struct LogCommandTests {
         // balance was accepted and judged; --board alone was silently ignored).
         let negative = try CLI.run(["audit", "--journal", path, "--balance-strokes=-3", "--board", board])
         #expect(negative.status == 64 && negative.err.contains("--balance-strokes: must be 0 or more, got -3"), "\(negative.err)")
+        let badBoard = try CLI.run(["audit", "--journal", path, "--balance-strokes", "5", "--board", "/nonexistent/board.json"])
+        #expect(badBoard.status == 64 && badBoard.out.isEmpty && badBoard.err.contains("--board:"), "\(badBoard)")
+        let lockout = try CLI.run(["audit", "--journal", path, "--lockout", "abc"])
+        #expect(lockout.status == 64 && lockout.err.contains("--lockout: must be seconds or a string like") && !lockout.err.contains("DurationError"), "\(lockout.err)")
+        #expect(try CLI.run(["audit", "--journal", path, "--lockout", "600"]).status == 0)
         let boardAlone = try CLI.run(["audit", "--journal", path, "--board", board])
         #expect(boardAlone.status == 64 && boardAlone.err.contains("--board is only used with --balance-strokes"), "\(boardAlone.err)")
     }
@@ -86,5 +91,33 @@ struct LogCommandTests {
     @Test func missingJournalIsAnError() throws {
         let r = try CLI.run(["log", "--journal", "/nonexistent/journal.sqlite"])
         #expect(r.status != 0 && r.err.contains("no such file"))
+    }
+
+    /// Usage errors that ran silently (outside attack, 2026-12-05): an empty swarm passed, seeds
+    /// past 2^64 − 1 crashed, failing seeds' files went nowhere; a campaign of no lives passed and
+    /// a huge one exhausted memory; a cough's 3 s limit read "0 days".
+    @Test(arguments: [
+        (["swarm", "--seeds", "0"], "--seeds must be 1 or more"),
+        (["swarm", "--seeds", "3", "--from", "18446744073709551614"], "runs past seed 2^64 - 1"),
+        (["swarm", "--seeds", "1", "--failures", "/nonexistent/dir"], "--failures: '/nonexistent/dir' is not a writable folder"),
+        (["swarm", "--seeds", "1", "--jobs", "0"], "--jobs must be 1 or more"),
+        (["campaign-plan", "crash", "--count", "0"], "--count must be from 1 to 100000"),
+        (["campaign-plan", "crash", "--count", "99999999999"], "--count must be from 1 to 100000"),
+    ])
+    func runsThatWouldCheckNothingAreUsageErrors(arguments: [String], message: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status == 64 && r.err.contains(message), "\(r)")
+    }
+
+    @Test func aCoughsLimitIsWrittenInItsUnit() throws {
+        let s: [String: Any] = ["name": "t", "seed": 1, "duration": 60, "drug": ["name": "baclofen", "concentration_ug_per_ml": 500],
+                                "reservoir": ["capacity_ml": 20, "fill_ml": 20], "prescription": ["mode": "continuous", "daily_dose_ug": 100],
+                                "events": [["at": 10, "type": "cough", "mmhg": 100, "over": 5]]]
+        do {
+            _ = try scenario(s)
+            Issue.record("accepted")
+        } catch let e as ValidationErrors {
+            #expect(e.problems.contains { $0.path == "events[0].over" && $0.message == "must be at most 3 s" }, "\(e)")
+        }
     }
 }
