@@ -70,6 +70,28 @@ struct ADS1115Tests {
     /// The bench boards' transducer (0.5–4.5 V for 0–1034.2 mmHg, window 250–4750 mV, ±6.144 V):
     /// 4800 mV (code 25 600) is past the window's top, 1098.8 mmHg: above range, not a fault;
     /// code 25 333 (4749.9 mV) is a pressure, 1034.2 × 4249.9 / 4000 = 1098.8 mmHg.
+    /// A transducer whose voltage falls as pressure rises (500 mV = 1034.2 mmHg, 4500 mV = 0): the
+    /// end of the window that means the higher pressure is its bottom. Below 250 mV (code 1 067,
+    /// 200.1 mV) is above range; above 4750 mV (code 25 600) is a sensor fault. (Outside attack,
+    /// 2026-12-05: the docs named the window's top; the driver follows the slope.)
+    @Test func aFallingCalibrationsAboveRangeIsItsLowEnd() async throws {
+        let falling = ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
+                                            calibration: ((500, 1034.2), (4500, 0)), validMillivolts: 250...4750)
+        func read(_ code: Int16) async -> HALError.Kind? {
+            let bus = ExpectationI2CBus([
+                .writeWord(address: 0x48, register: 0x01, value: ADS1115PressureSensor(bus: ExpectationI2CBus([]), configuration: falling,
+                                                                                      sleeper: RecordingSleeper()).startConversionWord.byteSwapped),
+                .readWord(address: 0x48, register: 0x01, result: .success(0x0080)),
+                .readWord(address: 0x48, register: 0x00, result: .success(UInt16(bitPattern: code).byteSwapped)),
+            ])
+            do { _ = try await ADS1115PressureSensor(bus: bus, configuration: falling, sleeper: RecordingSleeper()).read(); return nil } catch { return error.kind }
+        }
+        #expect(await read(1_067) == .aboveRange)
+        #expect(await read(25_600) == .invalidData)
+        #expect(await read(10_000) == nil)
+        #expect(abs(falling.measurableMMHg.upperBound - 1098.8375) < 1e-9)
+    }
+
     @Test func pastTheWindowsTopIsAboveRange() async throws {
         let bench = ADS1115.Configuration(address: 0x48, channel: 0, fullScaleMillivolts: 6144, dataRateSPS: 128,
                                           calibration: ((500, 0), (4500, 1034.2)), validMillivolts: 250...4750)
