@@ -157,7 +157,9 @@ extension Swarm {
                 allowedHigh.insert(AlarmType.deliveryStopped.rawValue)
                 let due = stop.from + longestStop + 1_000_000_000
                 guard stop.to > due else { continue }
-                let stopped = r.alarms.first {
+                // This stop's alarm: the last raised by its due time (an earlier stop's, ended
+                // without a clinician clear, still has no cleared_at_s: seed 4656).
+                let stopped = r.alarms.last {
                     $0.type == AlarmType.deliveryStopped.rawValue && $0.at_s * 1e9 <= Double(due) && ($0.cleared_at_s.map { $0 * 1e9 >= Double(due) } ?? true)
                 }
                 guard let a = stopped else {
@@ -165,7 +167,8 @@ extension Swarm {
                     continue
                 }
                 let acks = r.commands.filter { $0.type == "acknowledge" }.map(\.at_s)
-                for ack in acks where ack > a.at_s && (ack + reannounce) * 1e9 < Double(stop.to) {
+                // An acknowledgement before the stop began cannot silence this stop's alarm.
+                for ack in acks where ack > a.at_s && ack * 1e9 >= Double(stop.from) && (ack + reannounce) * 1e9 < Double(stop.to) {
                     guard !acks.contains(where: { $0 > ack && $0 <= ack + reannounce }) else { continue }   // acknowledged again meanwhile
                     if !sounding(a, at: ack + reannounce, report: r) {
                         fail("delivery_stopped silent more than \(reannounce) s after the acknowledgement at \(ack) s while delivery stayed stopped")
