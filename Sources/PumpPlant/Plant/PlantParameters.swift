@@ -21,7 +21,7 @@ public struct PlantParameters: Hashable, Sendable {
     /// The transducer's top: a pressure (with its noise) above it reads `aboveRange`, as a
     /// saturated transducer or ADC does (scenario key `sensor_max_mmhg`). The default is the
     /// watchdog's plausible range's top, so below it nothing reads differently.
-    public var sensorMaxMMHg = 1000.0
+    public var sensorMaxMMHg = SafetyLimits().pressureRangeMMHg.upperBound
     /// Noise added while a sensor fault in `noise` mode is active.
     public var faultNoiseMMHg = 20.0
     public var encoderCountsPerStroke: Int64 = 4
