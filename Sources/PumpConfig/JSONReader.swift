@@ -26,6 +26,11 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
+            // Valid syntax holding a value no JSON reader can keep (a number past a double's
+            // range, 1e999) fails at that value: its path names the field.
+            if let path = Self.path(of: error) {
+                throw FieldError(path, "is not a value JSON can hold (a number beyond ±1.8e308?)")
+            }
             throw FieldError("(file)", "not valid JSON (\(Self.summary(of: error)))")
         }
     }
@@ -38,6 +43,22 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         let ambiguous = JSONAmbiguity.problems(in: data)
         guard ambiguous.isEmpty else { throw ValidationErrors(ambiguous) }
         return root
+    }
+
+    /// The field an error of a well-formed document stopped at (nil: a syntax error, or the root).
+    private static func path(of error: any Error) -> String? {
+        let codingPath: [any CodingKey]
+        switch error as? DecodingError {
+        case .typeMismatch(_, let c)?, .valueNotFound(_, let c)?, .keyNotFound(_, let c)?: codingPath = c.codingPath
+        case .dataCorrupted(let c)?: codingPath = c.codingPath
+        default: return nil
+        }
+        guard !codingPath.isEmpty else { return nil }
+        var path = ""
+        for key in codingPath {
+            if let i = key.intValue { path += "[\(i)]" } else { path += path.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return path
     }
 
     private static func summary(of error: any Error) -> String {
@@ -159,6 +180,11 @@ public struct ObjectReader {
         }
         return a
     }
+
+    /// The rest of this object cannot be judged: its discriminator (a `kind`, `model` or `type`)
+    /// is missing or unknown, which is reported on its own. Its other fields are then not
+    /// reported as unknown (outside attack: one bad model listed every field of its section).
+    public mutating func skipRemaining() { used.formUnion(fields.keys) }
 
     /// Reports every key that was never asked for (typos must not pass silently).
     public func rejectUnknown(_ problems: inout [FieldError]) {

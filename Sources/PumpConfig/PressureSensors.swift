@@ -58,8 +58,10 @@ extension Board {
         let model = f.text(&p, "model", required: true)
         var sensor: PressureSensorConfig?
         switch (kind, model) {
-        case (.simulated, "simulated"?), (nil, _), (_, nil):
+        case (.simulated, "simulated"?):
             break
+        case (nil, _), (_, nil):
+            p.skipRemaining()
         case (.linux, let m?):
             if let registered = pressureSensorModels.first(where: { $0.name == m }) {
                 let before = f.problems.count
@@ -67,9 +69,11 @@ extension Board {
                 if let s = sensor?.section, f.problems.count == before { requireMeasurable(s.measurableMMHg, field: type(of: s).measurableField, &f) }
             } else {
                 f.fail("pressure_sensor.model", "must be \(pressureSensorModels.map(\.name).joined(separator: " or ")), got '\(m)'")
+                p.skipRemaining()
             }
         case (.simulated, let m?):
             f.fail("pressure_sensor.model", "must be simulated, got '\(m)'")
+            p.skipRemaining()
         }
         p.rejectUnknown(&f.problems)
         return sensor

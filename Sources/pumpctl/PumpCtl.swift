@@ -54,6 +54,13 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Bench mode: after our occlusion halt the motor keeps stroking as a conventional pump until the fixed +100 mmHg baseline alarms (compares both detectors in one run).")
     var conventionalAfterHalt = false
 
+    func validate() throws {
+        // The scenario file's own `seed` is held to the same range (Scenario.Defaults.maximumSeed).
+        if let seed, seed > Scenario.Defaults.maximumSeed {
+            throw ValidationError("--seed must be a whole number from 0 to 2^53-1 (\(Scenario.Defaults.maximumSeed)), got \(seed): the report carries it as a JSON number")
+        }
+    }
+
     func run() async throws {
         let data: Data
         if let path = scenario {

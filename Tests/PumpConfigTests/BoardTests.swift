@@ -161,6 +161,27 @@ struct BoardTests {
         #expect(abs(part.section.measurableMMHg.upperBound - 1648.4133) < 1e-4)
     }
 
+    /// Outside attack (2026-12-05, F7): a bad value in one calibration point also reported its
+    /// valid sibling as "unknown field", and an unknown model reported every ADS1115 field so.
+    /// Each problem now names the one field that is wrong.
+    @Test func aBadFieldIsTheOnlyProblemReported() throws {
+        func problems(_ json: [String: Any]) throws -> [FieldError] {
+            do { _ = try Board.parse(JSONSerialization.data(withJSONObject: json)); return [] } catch let e as ValidationErrors { return e.problems }
+        }
+        var board = try boardJSON("rpi4-bench.json")
+        var section = try #require(board["pressure_sensor"] as? [String: Any])
+        section["calibration"] = [["mv": "500", "mmhg": 0], ["mv": 4500, "mmhg": 1034.2]]
+        section["valid_mv"] = ["min": "250", "max": 4750]
+        board["pressure_sensor"] = section
+        #expect(try problems(board).map(\.path).sorted() == ["pressure_sensor.calibration[0].mv", "pressure_sensor.valid_mv.min"])
+        section = try #require(try boardJSON("rpi4-bench.json")["pressure_sensor"] as? [String: Any])
+        section["model"] = "ads1015"
+        board["pressure_sensor"] = section
+        let p = try problems(board)
+        #expect(p.map(\.path) == ["pressure_sensor.model"], "\(p)")
+        #expect(p.first?.message.contains("got 'ads1015'") == true, "\(p)")
+    }
+
     @Test func abp2AddressDefaultsTo0x28AndUnknownModelsNameTheRegistry() throws {
         var json = try boardJSON("rpi4-bench-abp2.json")
         json["pressure_sensor"] = ["model": "abp2", "range": ["min": -5, "max": 30, "unit": "psi"]]

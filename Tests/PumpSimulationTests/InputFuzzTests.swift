@@ -42,9 +42,30 @@ struct InputFuzzTests {
         return Data(bytes)
     }
 
+    /// Every field path of a valid file, written as the readers write them (`a.b[0].c`).
+    static func fieldPaths(of text: String) -> Set<String> {
+        var paths: Set<String> = []
+        func walk(_ v: JSONValue, _ path: String) {
+            switch v {
+            case .object(let o):
+                for (k, child) in o {
+                    let p = path.isEmpty ? k : "\(path).\(k)"
+                    paths.insert(p)
+                    walk(child, p)
+                }
+            case .array(let a):
+                for (i, child) in a.enumerated() { walk(child, "\(path)[\(i)]") }
+            default: break
+            }
+        }
+        if let root = try? JSONValue.parse(Data(text.utf8)) { walk(root, "") }
+        return paths
+    }
+
     func fuzz(_ name: String, seed: UInt64, sources: [String], parse: (Data) throws -> Void) {
         var rng = SplitMix64(seed: seed)
         var rejected = 0, accepted = 0
+        let known = sources.map(Self.fieldPaths)
         for i in 0..<Self.perKind {
             let data = Self.mutate(sources[i % sources.count], &rng)
             do {
@@ -53,6 +74,11 @@ struct InputFuzzTests {
             } catch let e as ValidationErrors {
                 rejected += 1
                 #expect(!e.problems.isEmpty && e.problems.allSatisfy { !$0.path.isEmpty && !$0.message.isEmpty }, "\(e)")
+                // A mutation moves no field: one the valid file has where it has it is never
+                // reported unknown beside the real problem (outside attack: a bad calibration
+                // value made its sibling "unknown", a bad model made the whole section so).
+                let falselyUnknown = e.problems.filter { $0.message == "unknown field" && known[i % sources.count].contains($0.path) }
+                #expect(falselyUnknown.isEmpty, "\(name): a known field reported unknown: \(falselyUnknown) among \(e.problems)")
             } catch {
                 Issue.record("\(name): not a field error: \(error)")
             }

@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import PumpCore
 import PumpJournal
+import PumpSimulation
 import Testing
 
 /// `pumpctl log` and `pumpctl audit` as processes, on a journal written here.
@@ -103,10 +104,24 @@ struct LogCommandTests {
         (["swarm", "--seeds", "1", "--jobs", "0"], "--jobs must be 1 or more"),
         (["campaign-plan", "crash", "--count", "0"], "--count must be from 1 to 100000"),
         (["campaign-plan", "crash", "--count", "99999999999"], "--count must be from 1 to 100000"),
+        // A scenario file's seed is refused past 2^53 - 1; --seed was taken (outside attack, F9).
+        (["simulate", "--quiet", "--seed", "9007199254740992"], "--seed must be a whole number from 0 to 2^53-1"),
     ])
     func runsThatWouldCheckNothingAreUsageErrors(arguments: [String], message: String) throws {
         let r = try CLI.run(arguments)
         #expect(r.status == 64 && r.err.contains(message), "\(r)")
+    }
+
+    /// A number past a double's range is valid JSON syntax that no reader can hold: the error
+    /// names its field, not "(file)" (outside attack, F9).
+    @Test func aNumberBeyondADoubleNamesItsField() throws {
+        let text = #"{"name": "t", "seed": 1e999, "duration": 60}"#
+        do {
+            _ = try Scenario.parse(Data(text.utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.path) == ["seed"], "\(error)")
+        }
     }
 
     @Test func aCoughsLimitIsWrittenInItsUnit() throws {

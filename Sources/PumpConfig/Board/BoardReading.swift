@@ -60,6 +60,8 @@ extension Board {
                 if let s = stepper, s.stepPulseMicroseconds * 2 * s.maxStepRateHz > 1_000_000 {
                     f.fail("motor.max_step_rate_hz", "leaves no low time after a \(s.stepPulseMicroseconds) µs pulse")
                 }
+            } else if kind == nil {
+                m.skipRemaining()   // the stepper's fields are judged against a known kind only
             }
             m.rejectUnknown(&f.problems)
         }
@@ -85,8 +87,10 @@ extension Board {
                 }
                 i.rejectUnknown(&f.problems)
             }
-        } else {
+        } else if kind == .simulated {
             for key in ["gpio", "i2c"] where r.value(key) != nil { f.fail(key, "is only for linux boards") }
+        } else {
+            for key in ["gpio", "i2c"] { _ = r.value(key) }   // no known kind to judge them against
         }
         return (chip, bus, adapter)
     }
@@ -97,9 +101,11 @@ extension Board {
         let model = f.text(&b, "model", required: true)
         switch (kind, model) {
         case (.linux, "max17048"?): gauge = MAX17048(address: f.address(&b, "address") ?? 0)
-        case (.simulated, "simulated"?), (nil, _), (_, nil): break
+        case (.simulated, "simulated"?): break
+        case (nil, _), (_, nil): b.skipRemaining()
         case (_, let m?):
             f.fail("battery_gauge.model", kind == .linux ? "must be max17048, got '\(m)'" : "must be simulated, got '\(m)'")
+            b.skipRemaining()
         }
         b.rejectUnknown(&f.problems)
         return gauge

@@ -39,8 +39,10 @@ extension Board {
                                 bolusOut: j.value("bolus_out") == nil ? nil : f.line(&j, "bolus_out"),
                                 dacAddress: dacAddress ?? 0, dacFullScaleMillivolts: scale ?? 0)
             jig = .loopback(loop)
-        case let k?: f.fail("hil_jig.kind", "must be kernel-sim or loopback, got '\(k)'")
-        case nil: break
+        case let k?:
+            f.fail("hil_jig.kind", "must be kernel-sim or loopback, got '\(k)'")
+            j.skipRemaining()
+        case nil: j.skipRemaining()
         }
         j.rejectUnknown(&f.problems)
         return jig

@@ -60,9 +60,9 @@ extension Board {
             if let list = p.array("calibration", &f.problems) {
                 for (i, v) in list.enumerated() {
                     guard var c = ObjectReader.open(v, path: "pressure_sensor.calibration[\(i)]", problems: &f.problems) else { continue }
-                    if let mv = f.real(&c, "mv", -6144...6144), let mmHg = f.real(&c, "mmhg", -1000...5000) {
-                        points.append((mv, mmHg))
-                    }
+                    // Both read, so a bad one leaves its sibling known (not reported as unknown).
+                    let mv = f.real(&c, "mv", -6144...6144), mmHg = f.real(&c, "mmhg", -1000...5000)
+                    if let mv, let mmHg { points.append((mv, mmHg)) }
                     c.rejectUnknown(&f.problems)
                 }
                 if list.count != 2 {
@@ -79,7 +79,8 @@ extension Board {
         private static func readValidWindow(_ p: inout ObjectReader, _ f: inout Fields) -> ClosedRange<Double>? {
             var window: ClosedRange<Double>?
             if var w = f.object(&p, "valid_mv", required: false) {
-                if let low = f.real(&w, "min", -6144...6144), let high = f.real(&w, "max", -6144...6144) {
+                let low = f.real(&w, "min", -6144...6144), high = f.real(&w, "max", -6144...6144)
+                if let low, let high {
                     if low < high { window = low...high } else { f.fail("pressure_sensor.valid_mv", "min must be below max") }
                 }
                 w.rejectUnknown(&f.problems)

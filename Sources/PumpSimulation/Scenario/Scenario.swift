@@ -71,6 +71,9 @@ extension Scenario {
     public enum Defaults {
         public static let name = "unnamed"
         public static let seed: UInt64 = 1
+        /// The largest seed: 2^53 - 1, the largest whole number a JSON reader keeps exactly (the
+        /// report and a kept scenario file carry the seed as a JSON number).
+        public static let maximumSeed: UInt64 = 9_007_199_254_740_991
         /// Default start: 2026-01-01T00:00:00Z.
         public static let startUTCSeconds: Int64 = 1_767_225_600
         public static let capacity = Therapy.defaultCapacity
@@ -89,7 +92,7 @@ extension Scenario {
         let name = r.string("name", &problems) ?? Defaults.name
         var seed = Defaults.seed
         if let s = r.number("seed", &problems) {
-            if s.isFinite, s >= 0, s <= 9_007_199_254_740_991, s.rounded() == s { seed = UInt64(s) }
+            if s.isFinite, s >= 0, s <= Double(Defaults.maximumSeed), s.rounded() == s { seed = UInt64(s) }
             else { problems.append(FieldError("seed", "must be a whole number from 0 to 2^53-1")) }
         }
         let duration = r.duration("duration", &problems)
@@ -190,6 +193,7 @@ extension Scenario {
         if let at, let duration, at > duration { problems.append(FieldError("\(path).at", "is after the end of the scenario")) }
         guard let type = e.string("type", &problems) else {
             if e.value("type") == nil { problems.append(FieldError("\(path).type", "is required")) }
+            e.skipRemaining()
             return nil
         }
         func fraction(_ key: String, default d: Double?) -> Double? {
@@ -248,6 +252,7 @@ extension Scenario {
             }
         default:
             problems.append(FieldError("\(path).type", "unknown event type '\(type)'"))
+            e.skipRemaining()
         }
         guard let at, let kind else { return nil }
         return ScenarioEvent(at: at, kind: kind)

@@ -122,7 +122,7 @@ extension Swarm {
         // The plant's draws come last, in this order: stroke, baseline, noise.
         let plant = ScenarioFile.Plant(stroke_volume_nl: Double(Int(uniform(100, 1000))), baseline_pressure_mmhg: uniform(ValidPlant.restingMMHg),
                                        pressure_noise_mmhg: uniform(0, 1), dead_space_ul: deadSpaceUl)
-        return ScenarioFile(name: "swarm seed \(seed) (dosing)", seed: seed % 9_007_199_254_740_991, duration: duration, start: start,
+        return ScenarioFile(name: "swarm seed \(seed) (dosing)", seed: seed % Scenario.Defaults.maximumSeed, duration: duration, start: start,
                             drug: .init(name: drug, concentration_ug_per_ml: c0), reservoir: .init(capacity_ml: 40, fill_ml: 40),
                             prescription: prescription, plant: plant, events: events)
     }

@@ -164,7 +164,7 @@ extension Swarm {
             let basal = lowestDaily / concentration * duration / 86_400
             fill = max(0.001, (basal * uniform(0.3, 1.1) * 1000).rounded() / 1000)
         }
-        return ScenarioFile(name: "swarm seed \(seed)", seed: seed % 9_007_199_254_740_991, duration: duration,
+        return ScenarioFile(name: "swarm seed \(seed)", seed: seed % Scenario.Defaults.maximumSeed, duration: duration,
                             drug: .init(name: "baclofen", concentration_ug_per_ml: concentration),
                             reservoir: .init(capacity_ml: 250, fill_ml: fill), prescription: prescription, plant: plant, events: events)
     }
