@@ -17,20 +17,35 @@ public enum JSONValue: Decodable, Sendable, Equatable {
     }
 
     public static func parse(_ data: Data) throws(FieldError) -> JSONValue {
+        let (value, unreadable) = try parseNotingUnreadable(data)
+        if let first = unreadable.first { throw FieldError(first, unreadableMessage) }
+        return value
+    }
+
+    /// For a reader that reads some fields and passes over the rest (the fail-safe holder): a value
+    /// no JSON reader can hold is read as null, and its path is returned with the others'.
+    public static func parseLenient(_ data: Data) throws(FieldError) -> (value: JSONValue, unreadable: [String]) {
+        try parseNotingUnreadable(data)
+    }
+
+    /// Valid JSON syntax holding a value Foundation cannot keep: a number past a double's range
+    /// (1e999, 1e-999), a leading zero (0128), a lone surrogate or a raw control character.
+    static let unreadableMessage = "is a number or string no JSON reader here can hold (out of range like 1e999, a leading zero like 0128, a lone surrogate or a raw control character)"
+
+    private static func parseNotingUnreadable(_ data: Data) throws(FieldError) -> (value: JSONValue, unreadable: [String]) {
         // One encoding. Foundation also reads UTF-16 and UTF-32, which other tools (and the
         // ambiguity scan) read as bytes: a UTF-16 board file with an escaped duplicate key was
         // read one way by pumpd and another by Python.
         guard !data.contains(0), String(validating: data, as: UTF8.self) != nil else {
             throw FieldError("(file)", "not UTF-8 text (JSON is read as UTF-8 only: save the file as UTF-8)")
         }
+        let sink = UnreadableValues()
+        let decoder = JSONDecoder()
+        decoder.userInfo[UnreadableValues.key] = sink
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            let value = try decoder.decode(LenientValue.self, from: data).value
+            return (value, sink.paths)
         } catch {
-            // Valid syntax holding a value no JSON reader can keep (a number past a double's
-            // range, 1e999) fails at that value: its path names the field.
-            if let path = Self.path(of: error) {
-                throw FieldError(path, "is not a value JSON can hold (a number beyond ±1.8e308?)")
-            }
             throw FieldError("(file)", "not valid JSON (\(Self.summary(of: error)))")
         }
     }
@@ -43,22 +58,6 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         let ambiguous = JSONAmbiguity.problems(in: data)
         guard ambiguous.isEmpty else { throw ValidationErrors(ambiguous) }
         return root
-    }
-
-    /// The field an error of a well-formed document stopped at (nil: a syntax error, or the root).
-    private static func path(of error: any Error) -> String? {
-        let codingPath: [any CodingKey]
-        switch error as? DecodingError {
-        case .typeMismatch(_, let c)?, .valueNotFound(_, let c)?, .keyNotFound(_, let c)?: codingPath = c.codingPath
-        case .dataCorrupted(let c)?: codingPath = c.codingPath
-        default: return nil
-        }
-        guard !codingPath.isEmpty else { return nil }
-        var path = ""
-        for key in codingPath {
-            if let i = key.intValue { path += "[\(i)]" } else { path += path.isEmpty ? key.stringValue : ".\(key.stringValue)" }
-        }
-        return path
     }
 
     private static func summary(of error: any Error) -> String {
@@ -78,6 +77,44 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         case .array: "an array"
         case .object: "an object"
         }
+    }
+}
+
+/// Where a decode met values it could not hold (one per parse; the decoder's userInfo carries it).
+private final class UnreadableValues: @unchecked Sendable {
+    static let key = CodingUserInfoKey(rawValue: "pump.unreadable-values")!
+    var paths: [String] = []
+}
+
+/// Decodes as `JSONValue` does, except that a value none of JSON's kinds can be decoded as (valid
+/// syntax Foundation cannot hold) becomes null and its path is noted, so the rest of the file is
+/// still read and the error names that field (array elements included).
+private struct LenientValue: Decodable {
+    var value: JSONValue
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { value = .null; return }
+        if let b = try? c.decode(Bool.self) { value = .bool(b); return }
+        if let d = try? c.decode(Double.self) { value = .number(d); return }
+        if let s = try? c.decode(String.self) { value = .string(s); return }
+        if let a = try? c.decode([LenientValue].self) { value = .array(a.map(\.value)); return }
+        do {
+            value = .object(try c.decode([String: LenientValue].self).mapValues(\.value))
+        } catch {
+            (decoder.userInfo[UnreadableValues.key] as? UnreadableValues)?.paths.append(Self.path(decoder.codingPath))
+            value = .null
+        }
+    }
+
+    /// `a.b[0].c`, as the field readers write paths; the whole document is "(file)".
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var path = ""
+        for key in codingPath {
+            if let i = key.intValue, key.stringValue.hasPrefix("Index ") { path += "[\(i)]" }
+            else { path += path.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return path.isEmpty ? "(file)" : path
     }
 }
 

@@ -176,7 +176,9 @@ struct SwarmCommand: AsyncParsableCommand {
     /// to go (outside attack, 2026-12-05: all three went silently).
     func validate() throws {
         guard replay.isEmpty else { return }
-        guard seeds >= 1 else { throw ValidationError("--seeds must be 1 or more, got \(seeds)") }
+        // At most ten million (about two weeks at 10 seeds/s): a count past that is a typo, and
+        // 2^63 - 1 crashed (outside attack).
+        guard (1...10_000_000).contains(seeds) else { throw ValidationError("--seeds must be from 1 to 10000000, got \(seeds)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be 1 or more, got \(jobs)") }
         guard UInt64(seeds - 1) <= UInt64.max - from else { throw ValidationError("--from \(from) with --seeds \(seeds) runs past seed 2^64 - 1") }
         var folder: ObjCBool = false

@@ -182,6 +182,23 @@ struct BoardTests {
         #expect(p.first?.message.contains("got 'ads1015'") == true, "\(p)")
     }
 
+    /// Outside attack: a number no reader can hold (1e999) inside an array was blamed on the
+    /// array, and anywhere in the file it stopped the fail-safe holder, whose fields were good.
+    @Test func anUnreadableNumberNamesItsElementAndTheHolderPassesItOver() throws {
+        let text = try String(contentsOf: boardsFolder.appendingPathComponent("rpi4-bench.json"), encoding: .utf8)
+        let bad = text.replacingOccurrences(of: #""mv": 500"#, with: #""mv": 1e999"#)
+        #expect(bad != text)
+        do {
+            _ = try Board.parse(Data(bad.utf8))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.problems.map(\.path) == ["pressure_sensor.calibration[0].mv"], "\(error)")
+        }
+        let hold = try Board.safeHold(Data(bad.utf8))
+        #expect(hold.enableLine == "GPIO22")
+        #expect(hold.passedOver.contains { $0.path == "pressure_sensor.calibration[0].mv" }, "\(hold.passedOver)")
+    }
+
     @Test func abp2AddressDefaultsTo0x28AndUnknownModelsNameTheRegistry() throws {
         var json = try boardJSON("rpi4-bench-abp2.json")
         json["pressure_sensor"] = ["model": "abp2", "range": ["min": -5, "max": 30, "unit": "psi"]]
@@ -267,11 +284,13 @@ struct BoardTests {
         var json = try boardJSON("simulated.json")
         json["alarm_output"] = ["line": "GPIO5", "active": "high"]
         json["gpio"] = ["chip_label": "x"]
+        // Nor a watchdog: it would not be fed (outside attack: accepted silently).
+        json["watchdog_device"] = "/dev/watchdog0"
         do {
             _ = try Board.parse(JSONSerialization.data(withJSONObject: json))
             Issue.record("accepted")
         } catch let e as ValidationErrors {
-            #expect(Set(e.problems.map(\.path)).isSuperset(of: ["alarm_output", "gpio"]))
+            #expect(Set(e.problems.map(\.path)).isSuperset(of: ["alarm_output", "gpio", "watchdog_device"]))
         }
     }
 

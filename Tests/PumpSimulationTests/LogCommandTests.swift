@@ -98,7 +98,8 @@ struct LogCommandTests {
     /// past 2^64 − 1 crashed, failing seeds' files went nowhere; a campaign of no lives passed and
     /// a huge one exhausted memory; a cough's 3 s limit read "0 days".
     @Test(arguments: [
-        (["swarm", "--seeds", "0"], "--seeds must be 1 or more"),
+        (["swarm", "--seeds", "0"], "--seeds must be from 1 to 10000000"),
+        (["swarm", "--seeds", "9223372036854775807", "--from", "9223372036854775807"], "--seeds must be from 1 to 10000000"),
         (["swarm", "--seeds", "3", "--from", "18446744073709551614"], "runs past seed 2^64 - 1"),
         (["swarm", "--seeds", "1", "--failures", "/nonexistent/dir"], "--failures: '/nonexistent/dir' is not a writable folder"),
         (["swarm", "--seeds", "1", "--jobs", "0"], "--jobs must be 1 or more"),

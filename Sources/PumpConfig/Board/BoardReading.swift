@@ -23,6 +23,9 @@ extension Board {
         let button = readOptionalLine(&r, &f, "bolus_button", kind: kind)
         let watchdog = f.text(&r, "watchdog_device", required: false)
         if let w = watchdog, !w.hasPrefix("/dev/") { f.fail("watchdog_device", "must be a device under /dev/, got '\(w)'") }
+        // The simulated board feeds no device: a watchdog named there would silently not be fed
+        // (outside attack: accepted, and pumpd ran without a word).
+        if watchdog != nil, kind == .simulated { f.fail("watchdog_device", "is only for linux boards (the simulated board feeds no watchdog)") }
         let watchdogTimeout = f.integer(&r, "watchdog_timeout_s", Self.watchdogTimeoutRange, required: false)
         if watchdogTimeout != nil, watchdog == nil { f.fail("watchdog_timeout_s", "needs watchdog_device") }
         let jig = readJig(&r, &f, kind: kind)
