@@ -125,6 +125,17 @@ struct LogCommandTests {
         }
     }
 
+    /// Outside attack: a misspelt zone also called a valid start.at malformed; a duration of 0
+    /// made every event "after the end of the scenario". Each names only what is wrong.
+    @Test func oneBadValueLeavesItsSiblingsAlone() throws {
+        func paths(_ text: String) -> [String] {
+            do { _ = try Scenario.parse(Data(text.utf8)); return [] } catch { return error.problems.map(\.path) }
+        }
+        let body = #""drug": {"name": "baclofen", "concentration_ug_per_ml": 500}, "reservoir": {"capacity_ml": 20, "fill_ml": 20}, "prescription": {"mode": "continuous", "daily_dose_ug": 100}"#
+        #expect(paths(#"{"duration": 60, "start": {"at": "2026-03-29T00:00:00", "zone": "Europe/Berln"}, "# + body + "}") == ["start.zone"])
+        #expect(paths(#"{"duration": 0, "events": [{"at": 10, "type": "acknowledge"}], "# + body + "}") == ["duration"])
+    }
+
     @Test func aCoughsLimitIsWrittenInItsUnit() throws {
         let s: [String: Any] = ["name": "t", "seed": 1, "duration": 60, "drug": ["name": "baclofen", "concentration_ug_per_ml": 500],
                                 "reservoir": ["capacity_ml": 20, "fill_ml": 20], "prescription": ["mode": "continuous", "daily_dose_ug": 100],

@@ -104,16 +104,19 @@ extension Scenario {
         var zone: any TimeZoneRules = FixedOffsetZone()
         if var s = r.object("start", &problems) {
             let zoneName = s.string("zone", &problems) ?? "UTC"
-            if let tz = FoundationZone(identifier: zoneName) { zone = tz } else {
+            let zoneKnown = FoundationZone(identifier: zoneName)
+            if let tz = zoneKnown { zone = tz } else {
                 problems.append(FieldError("start.zone", "unknown IANA time zone '\(zoneName)'"))
             }
             if let at = s.string("at", &problems) {
-                if let utc = FoundationZone.utcSeconds(localISO: at, zone: zoneName) {
+                // A local time is judged in a known zone only (outside attack: a misspelt zone
+                // also called a valid start.at malformed).
+                if zoneKnown != nil, let utc = FoundationZone.utcSeconds(localISO: at, zone: zoneName) {
                     // Nanoseconds since 1970 in an Int64 reach 2262: the start must leave room for the run.
                     if utc < 0 || utc >= Defaults.latestStartUTCSeconds {
                         problems.append(FieldError("start.at", "must be from 1970-01-01 to before 2200-01-01, got '\(at)'"))
                     } else { start = utc }
-                } else {
+                } else if zoneKnown != nil {
                     problems.append(FieldError("start.at", "must be a local date-time YYYY-MM-DDTHH:MM:SS, got '\(at)'"))
                 }
             } else {
@@ -190,7 +193,8 @@ extension Scenario {
         defer { e.rejectUnknown(&problems) }
         let at = e.duration("at", &problems)
         if e.value("at") == nil { problems.append(FieldError("\(path).at", "is required")) }
-        if let at, let duration, at > duration { problems.append(FieldError("\(path).at", "is after the end of the scenario")) }
+        // Judged against a valid duration only (a duration of 0 made every event "after the end").
+        if let at, let duration, duration.value > 0, at > duration { problems.append(FieldError("\(path).at", "is after the end of the scenario")) }
         guard let type = e.string("type", &problems) else {
             if e.value("type") == nil { problems.append(FieldError("\(path).type", "is required")) }
             e.skipRemaining()
