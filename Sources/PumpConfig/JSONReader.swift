@@ -1,20 +1,10 @@
 import Foundation
 import PumpCore
 
-/// Any JSON value. Parsing is Foundation's; this type only lets us walk the result with field
-/// paths, so every error names the field.
-public enum JSONValue: Decodable, Sendable, Equatable {
+/// Any JSON value. Parsing is Foundation's (through `LenientValue`, below); this type only lets
+/// us walk the result with field paths, so every error names the field.
+public enum JSONValue: Sendable, Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null; return }
-        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-        if let d = try? c.decode(Double.self) { self = .number(d); return }
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
-        self = .object(try c.decode([String: JSONValue].self))
-    }
 
     public static func parse(_ data: Data) throws(FieldError) -> JSONValue {
         let (value, unreadable) = try parseNotingUnreadable(data)
