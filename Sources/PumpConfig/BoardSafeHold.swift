@@ -51,7 +51,7 @@ extension Board {
         // Lenient: a value no reader can hold (1e999) outside the holder's fields is passed over
         // with the rest (outside attack: it stopped the holder); in them it reads as null, refused.
         let root: JSONValue
-        do { root = try JSONValue.parseLenient(data).value } catch { throw ValidationErrors([error]) }   // UTF-8 only
+        do { root = try JSONValue.parseLenient(data) } catch { throw ValidationErrors([error]) }   // UTF-8 only
         var f = Fields(problems: [])
         guard var r = ObjectReader.open(root, path: "", problems: &f.problems) else { throw ValidationErrors(f.problems) }
         // The schema too: a later schema may give these fields another meaning.

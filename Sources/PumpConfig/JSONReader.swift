@@ -13,9 +13,9 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// For a reader that reads some fields and passes over the rest (the fail-safe holder): a value
-    /// no JSON reader can hold is read as null, and its path is returned with the others'.
-    public static func parseLenient(_ data: Data) throws(FieldError) -> (value: JSONValue, unreadable: [String]) {
-        try parseNotingUnreadable(data)
+    /// no JSON reader can hold is read as null (the strict reading of the same file names it).
+    public static func parseLenient(_ data: Data) throws(FieldError) -> JSONValue {
+        try parseNotingUnreadable(data).value
     }
 
     /// Valid JSON syntax holding a value Foundation cannot keep: a number past a double's range
@@ -76,9 +76,9 @@ private final class UnreadableValues: @unchecked Sendable {
     var paths: [String] = []
 }
 
-/// Decodes as `JSONValue` does, except that a value none of JSON's kinds can be decoded as (valid
-/// syntax Foundation cannot hold) becomes null and its path is noted, so the rest of the file is
-/// still read and the error names that field (array elements included).
+/// Decodes a `JSONValue`; a value none of JSON's kinds can be decoded as (valid syntax Foundation
+/// cannot hold) becomes null and its path is noted, so the rest of the file is still read and the
+/// error names that field (array elements included).
 private struct LenientValue: Decodable {
     var value: JSONValue
 
@@ -97,12 +97,12 @@ private struct LenientValue: Decodable {
         }
     }
 
-    /// `a.b[0].c`, as the field readers write paths; the whole document is "(file)".
+    /// `a.b[0].c`, as the field readers write paths (`ObjectReader.child`); the whole document is "(file)".
     static func path(_ codingPath: [any CodingKey]) -> String {
         var path = ""
         for key in codingPath {
             if let i = key.intValue, key.stringValue.hasPrefix("Index ") { path += "[\(i)]" }
-            else { path += path.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            else { path = ObjectReader.child(path, key.stringValue) }
         }
         return path.isEmpty ? "(file)" : path
     }
